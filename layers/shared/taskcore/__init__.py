@@ -1,0 +1,1 @@
+"""Code shared by the scheduler and callback functions, shipped once as a Lambda layer."""

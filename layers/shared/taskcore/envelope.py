@@ -1,0 +1,79 @@
+"""The task envelope: what a schedule carries and what the callback runs. One definition for both."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from taskcore.registry import UnknownActionError, registry
+
+#: EventBridge Scheduler's schedule-name alphabet and length, so a task id is a schedule name.
+TASK_ID_PATTERN = r"^[0-9A-Za-z_.\-]{1,64}$"
+
+TaskId = Annotated[
+    str,
+    StringConstraints(pattern=TASK_ID_PATTERN, min_length=1, max_length=64),
+    Field(description="1..64 of [0-9A-Za-z_.-]; also the schedule's name", examples=["payment-reminder-42"]),
+]
+UserId = Annotated[
+    int | Annotated[str, StringConstraints(min_length=1, max_length=128)],
+    Field(description="Who the task is for (an integer, as in the guide, or a string id)", examples=[456]),
+]
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line per pydantic error, `loc: message`, for 4xx messages that say what is wrong."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+class TaskEnvelope(BaseModel):
+    """A task: who it is for, which registered action runs it, and that action's data."""
+
+    # Unknown keys are ignored, not rejected: a schedule created by a newer scheduler must still run.
+    model_config = ConfigDict(extra="ignore")
+
+    task_id: TaskId
+    user_id: UserId
+    action: Annotated[str, Field(min_length=1, max_length=128, examples=["send_notification"])]
+    data: dict[str, Any] = Field(default_factory=dict, examples=[{"message": "Your payment expires soon"}])
+
+    _parsed: BaseModel | None = PrivateAttr(default=None)
+
+    @field_validator("action")
+    @classmethod
+    def _action_is_registered(cls, value: str) -> str:
+        if value not in registry:
+            raise ValueError(str(UnknownActionError(value, registry.names())))
+        return value
+
+    @field_validator("data")
+    @classmethod
+    def _data_matches_action(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        name = info.data.get("action")
+        if name is None:  # the action itself was invalid; that error is already reported
+            return value
+        try:
+            registry.get(name).parse(value)
+        except ValidationError as exc:
+            raise ValueError(f"invalid data for action {name!r}: {describe_errors(exc)}") from None
+        return value
+
+    def parsed_data(self) -> BaseModel:
+        """`data` parsed by the action's own model (parsed once, then cached)."""
+        if self._parsed is None:
+            self._parsed = registry.get(self.action).parse(self.data)
+        return self._parsed

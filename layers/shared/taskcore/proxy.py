@@ -1,0 +1,146 @@
+"""The API Gateway REST (v1) proxy event a schedule delivers, and the scheduler context it carries.
+
+A schedule's `Target.Input` is this event as a JSON string. EventBridge Scheduler replaces the
+`<aws.scheduler.*>` placeholders in it at each invocation, so the callback learns which
+occurrence (scheduled time) and which attempt it is running.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from taskcore.envelope import TaskEnvelope
+
+CALLBACK_PATH = "/api/v1/tasks/callback"
+
+SCHEDULE_ARN_HEADER = "X-Scheduler-Schedule-Arn"
+SCHEDULED_TIME_HEADER = "X-Scheduler-Scheduled-Time"
+EXECUTION_ID_HEADER = "X-Scheduler-Execution-Id"
+ATTEMPT_HEADER = "X-Scheduler-Attempt"
+
+SCHEDULE_ARN_ATTR = "<aws.scheduler.schedule-arn>"
+SCHEDULED_TIME_ATTR = "<aws.scheduler.scheduled-time>"
+EXECUTION_ID_ATTR = "<aws.scheduler.execution-id>"
+ATTEMPT_ATTR = "<aws.scheduler.attempt-number>"
+
+#: Header -> the context attribute EventBridge Scheduler substitutes into it.
+CONTEXT_HEADERS: dict[str, str] = {
+    SCHEDULE_ARN_HEADER: SCHEDULE_ARN_ATTR,
+    SCHEDULED_TIME_HEADER: SCHEDULED_TIME_ATTR,
+    EXECUTION_ID_HEADER: EXECUTION_ID_ATTR,
+    ATTEMPT_HEADER: ATTEMPT_ATTR,
+}
+
+
+def build_proxy_event(
+    envelope: TaskEnvelope,
+    *,
+    path: str = CALLBACK_PATH,
+    stage: str = "scheduler",
+    source_ip: str = "127.0.0.1",
+) -> dict[str, Any]:
+    """The REST v1 proxy event that makes Mangum call `POST path` with the envelope as JSON.
+
+    The body is a JSON *string* (Mangum encodes it; a dict raises). The request id is the
+    scheduler's execution id, so each attempt has its own.
+    """
+    body = json.dumps(envelope.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False)
+    headers = {"content-type": "application/json", **CONTEXT_HEADERS}
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": "POST",
+        "headers": headers,
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": "POST",
+            "path": f"/{stage}{path}",
+            "stage": stage,
+            "requestId": EXECUTION_ID_ATTR,
+            "identity": {"sourceIp": source_ip, "userAgent": "Amazon EventBridge Scheduler"},
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def build_target_input(envelope: TaskEnvelope, **kwargs: Any) -> str:
+    """`build_proxy_event` serialised for a schedule's `Target.Input`."""
+    return json.dumps(build_proxy_event(envelope, **kwargs), separators=(",", ":"), ensure_ascii=False)
+
+
+def substitute_context_attributes(
+    target_input: str,
+    *,
+    schedule_arn: str,
+    scheduled_time: datetime,
+    execution_id: str,
+    attempt: int,
+) -> str:
+    """Do what EventBridge Scheduler does to `Target.Input` before it invokes the target."""
+    values = {
+        SCHEDULE_ARN_ATTR: schedule_arn,
+        SCHEDULED_TIME_ATTR: format_scheduled_time(scheduled_time),
+        EXECUTION_ID_ATTR: execution_id,
+        ATTEMPT_ATTR: str(attempt),
+    }
+    for placeholder, value in values.items():
+        # Values are JSON-safe strings (ARN, timestamp, uuid, digits), so plain replacement keeps it valid JSON.
+        target_input = target_input.replace(placeholder, value)
+    return target_input
+
+
+def format_scheduled_time(moment: datetime) -> str:
+    """The scheduler's format for `<aws.scheduler.scheduled-time>`: `2022-03-22T18:59:43Z`."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class SchedulerContext:
+    """The context attributes of one delivery; all None for a direct invocation."""
+
+    schedule_arn: str | None = None
+    scheduled_time: datetime | None = None
+    scheduled_time_raw: str | None = None
+    execution_id: str | None = None
+    attempt: int | None = None
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> SchedulerContext:
+        """Read the `X-Scheduler-*` headers (any case); placeholders never substituted count as absent."""
+        lowered = {k.lower(): v for k, v in headers.items()}
+
+        def value(name: str) -> str | None:
+            raw = lowered.get(name.lower())
+            if raw is None or not raw.strip() or (raw.startswith("<aws.scheduler.") and raw.endswith(">")):
+                return None
+            return raw.strip()
+
+        raw_time = value(SCHEDULED_TIME_HEADER)
+        scheduled = _parse_time(raw_time)
+        attempt_raw = value(ATTEMPT_HEADER)
+        return cls(
+            schedule_arn=value(SCHEDULE_ARN_HEADER),
+            scheduled_time=scheduled,
+            scheduled_time_raw=raw_time if scheduled is not None else None,
+            execution_id=value(EXECUTION_ID_HEADER),
+            attempt=int(attempt_raw) if attempt_raw is not None and attempt_raw.isdigit() else None,
+        )
+
+
+def _parse_time(raw: str | None) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None

@@ -1,0 +1,130 @@
+"""The action registry: a name, a pydantic model for its `data`, and the function that runs it.
+
+Both functions use the same registry, so the scheduler refuses an unknown action or invalid
+data when the task is scheduled, not hours later when it runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+DataT = TypeVar("DataT", bound=BaseModel)
+ActionResult = Mapping[str, Any] | None
+
+
+class UnknownActionError(LookupError):
+    """Raise when a task names an action that is not registered."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        self.known = known
+        super().__init__(f"unknown action {name!r}; registered actions: {', '.join(known) or '(none)'}")
+
+
+class TaskRejected(Exception):
+    """Raise from an action when the task can never succeed; it is answered 422 and not retried."""
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What an action knows about the occurrence it runs for."""
+
+    task_id: str
+    user_id: int | str
+    action: str
+    scheduled_time: datetime | None = None
+    attempt: int | None = None
+    schedule_arn: str | None = None
+    execution_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Action(Generic[DataT]):
+    """A registered action: `run(data, task)` is called with `data` parsed by `model`."""
+
+    name: str
+    model: type[DataT]
+    run: Callable[[DataT, TaskContext], ActionResult]
+    description: str = ""
+
+    def parse(self, data: Mapping[str, Any]) -> DataT:
+        """Validate `data` against this action's model; raise pydantic's ValidationError."""
+        return self.model.model_validate(data)
+
+
+@dataclass
+class ActionRegistry:
+    """Named actions. Modules in `package` are imported on first use, so one file adds one action."""
+
+    package: str | None = None
+    _actions: dict[str, Action[Any]] = field(default_factory=dict)
+    _loaded: bool = False
+
+    def action(
+        self, name: str, model: type[DataT], *, description: str = ""
+    ) -> Callable[[Callable[[DataT, TaskContext], ActionResult]], Callable[[DataT, TaskContext], ActionResult]]:
+        """Register the decorated function as action `name` whose `data` is validated by `model`."""
+
+        def decorate(fn: Callable[[DataT, TaskContext], ActionResult]) -> Callable[[DataT, TaskContext], ActionResult]:
+            existing = self._actions.get(name)
+            if existing is not None and existing.run is not fn:
+                raise ValueError(f"action {name!r} is registered twice ({existing.run.__module__} and {fn.__module__})")
+            summary = description or (fn.__doc__ or "").strip().split("\n", 1)[0]
+            self._actions[name] = Action(name, model, fn, summary)
+            return fn
+
+        return decorate
+
+    def unregister(self, name: str) -> None:
+        """Remove action `name` (tests register throwaway actions and remove them afterwards)."""
+        self._actions.pop(name, None)
+
+    def _load(self) -> None:
+        if self._loaded or self.package is None:
+            return
+        self._loaded = True
+        pkg = importlib.import_module(self.package)
+        for module in pkgutil.iter_modules(pkg.__path__):
+            if not module.name.startswith("_"):
+                importlib.import_module(f"{self.package}.{module.name}")
+
+    def names(self) -> list[str]:
+        """Registered action names, sorted."""
+        self._load()
+        return sorted(self._actions)
+
+    def get(self, name: str) -> Action[Any]:
+        """Return the action called `name`; raise UnknownActionError."""
+        self._load()
+        try:
+            return self._actions[name]
+        except KeyError:
+            raise UnknownActionError(name, self.names()) from None
+
+    def __contains__(self, name: object) -> bool:
+        self._load()
+        return name in self._actions
+
+
+#: The registry both functions use; actions live in `taskcore.actions`, one module each.
+registry = ActionRegistry(package="taskcore.actions")
+action = registry.action
+
+__all__ = [
+    "Action",
+    "ActionRegistry",
+    "ActionResult",
+    "TaskContext",
+    "TaskRejected",
+    "UnknownActionError",
+    "ValidationError",
+    "action",
+    "registry",
+]
