@@ -1,0 +1,39 @@
+"""Configuration of the callback function, read from its environment (see template.yaml)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Longest time one occurrence can be redelivered: Scheduler retries for up to 24 h
+#: (MaximumEventAgeInSeconds 86400), then Lambda's async retries for up to 6 h more.
+LONGEST_REDELIVERY_WINDOW_SECONDS = 86_400 + 21_600
+
+
+class IdempotencySettings(BaseSettings):
+    """Where and for how long completed occurrences are remembered."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    idempotency_table_name: str | None = Field(default=None, description="DynamoDB table (key `id`, TTL `expiration`)")
+    idempotency_expires_after_seconds: int = Field(
+        default=2 * 86_400,
+        ge=LONGEST_REDELIVERY_WINDOW_SECONDS,
+        description="Record lifetime; must outlive every redelivery of an occurrence.",
+    )
+
+
+class CallbackSettings(IdempotencySettings):
+    """Everything the callback function reads from its environment.
+
+    Logging and metrics are configured by Powertools' own variables (POWERTOOLS_SERVICE_NAME,
+    POWERTOOLS_LOG_LEVEL, POWERTOOLS_METRICS_NAMESPACE). Task `data` is never logged.
+    """
+
+
+@cache
+def get_settings() -> CallbackSettings:
+    """The settings, read once per container (tests call `get_settings.cache_clear()`)."""
+    return CallbackSettings()

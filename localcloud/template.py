@@ -1,0 +1,212 @@
+"""Read `template.yaml` and create what it declares (tables, queues, schedule groups) on an endpoint.
+
+The tests and the local cloud build their AWS resources from the template itself, so local and
+deployed infrastructure cannot drift: change the table's key schema there and the tests see it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = ROOT / "template.yaml"
+
+LOCAL_ACCOUNT = "123456789012"
+LOCAL_REGION = "us-east-1"
+LOCAL_STACK = "scheduled-tasks-local"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """A YAML loader that turns CloudFormation short tags (`!Ref x`) into their long form."""
+
+
+def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+@cache
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    """The parsed template (intrinsics in long form: `{"Ref": ...}`, `{"Fn::Sub": ...}`)."""
+    with path.open(encoding="utf-8") as fh:
+        loaded: dict[str, Any] = yaml.load(fh, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return loaded
+
+
+def resources_of_type(template: Mapping[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    """Logical id -> resource, for every resource of `resource_type`."""
+    return {lid: res for lid, res in template.get("Resources", {}).items() if res.get("Type") == resource_type}
+
+
+@dataclass
+class Resolver:
+    """Resolve the intrinsics the local cloud needs, with parameters at their defaults."""
+
+    template: Mapping[str, Any]
+    stack: str = LOCAL_STACK
+    region: str = LOCAL_REGION
+    account: str = LOCAL_ACCOUNT
+    overrides: dict[str, str] = field(default_factory=dict)
+
+    def physical_name(self, logical_id: str) -> str:
+        """The name a resource gets locally: its declared name, else its logical id."""
+        if logical_id in self.overrides:
+            return self.overrides[logical_id]
+        res = self.template["Resources"][logical_id]
+        props = res.get("Properties", {})
+        for key in ("TableName", "QueueName", "Name", "FunctionName", "TopicName", "RoleName"):
+            if key in props:
+                return str(self.resolve(props[key]))
+        return logical_id
+
+    def arn(self, logical_id: str) -> str:
+        """The ARN a resource has locally."""
+        kind = self.template["Resources"][logical_id]["Type"]
+        name = self.physical_name(logical_id)
+        prefix = f"arn:aws:{{svc}}:{self.region}:{self.account}"
+        return {
+            "AWS::DynamoDB::Table": f"{prefix.format(svc='dynamodb')}:table/{name}",
+            "AWS::SQS::Queue": f"{prefix.format(svc='sqs')}:{name}",
+            "AWS::Scheduler::ScheduleGroup": f"{prefix.format(svc='scheduler')}:schedule-group/{name}",
+            "AWS::Serverless::Function": f"{prefix.format(svc='lambda')}:function:{name}",
+            "AWS::SNS::Topic": f"{prefix.format(svc='sns')}:{name}",
+            "AWS::IAM::Role": f"arn:aws:iam::{self.account}:role/{name}",
+        }.get(kind, f"{prefix.format(svc='local')}:{name}")
+
+    def resolve(self, value: Any) -> Any:
+        """Resolve Ref, Sub, GetAtt (Arn/QueueUrl/Name), Join and If (false branch for unset options)."""
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) != 1:
+            return {k: self.resolve(v) for k, v in value.items()}
+        ((key, arg),) = value.items()
+        if key == "Ref":
+            return self._ref(arg)
+        if key == "Fn::GetAtt":
+            logical_id, attr = arg if isinstance(arg, list) else arg.split(".", 1)
+            return self.arn(logical_id) if attr == "Arn" else self.physical_name(logical_id)
+        if key == "Fn::Sub":
+            text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+            return re.sub(
+                r"\$\{([^}!]+)\}",
+                lambda m: str(
+                    self.resolve(variables[m.group(1)]) if m.group(1) in variables else self._sub_var(m.group(1))
+                ),
+                text,
+            )
+        if key == "Fn::Join":
+            sep, items = arg
+            return sep.join(str(self.resolve(i)) for i in items)
+        if key == "Fn::If":
+            return self.resolve(arg[2])
+        return {key: self.resolve(arg)}
+
+    def _sub_var(self, name: str) -> Any:
+        if "." in name:
+            logical_id, attr = name.split(".", 1)
+            return self.resolve({"Fn::GetAtt": [logical_id, attr]})
+        return self._ref(name)
+
+    def _ref(self, name: str) -> Any:
+        pseudo = {
+            "AWS::StackName": self.stack,
+            "AWS::Region": self.region,
+            "AWS::AccountId": self.account,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NoValue": None,
+        }
+        if name in pseudo:
+            return pseudo[name]
+        params = self.template.get("Parameters", {})
+        if name in params:
+            return self.overrides.get(name, params[name].get("Default", ""))
+        return self.physical_name(name)
+
+
+@dataclass(frozen=True)
+class LocalResources:
+    """Physical names and ARNs of what `provision` created, by logical id."""
+
+    names: dict[str, str]
+    arns: dict[str, str]
+    queue_urls: dict[str, str]
+
+
+def provision(
+    session: Any, *, template: Mapping[str, Any] | None = None, endpoint_url: str | None = None
+) -> LocalResources:
+    """Create the template's tables, queues and schedule groups with `session` (a boto3 Session)."""
+    template = template or load_template()
+    resolver = Resolver(template)
+    names: dict[str, str] = {}
+    arns: dict[str, str] = {}
+    urls: dict[str, str] = {}
+
+    def client(service: str) -> Any:
+        return session.client(service, region_name=LOCAL_REGION, endpoint_url=endpoint_url)
+
+    tables = resources_of_type(template, "AWS::DynamoDB::Table")
+    if tables:
+        ddb = client("dynamodb")
+        for lid, res in tables.items():
+            props = resolver.resolve(res.get("Properties", {}))
+            name = resolver.physical_name(lid)
+            ddb.create_table(
+                TableName=name,
+                KeySchema=props["KeySchema"],
+                AttributeDefinitions=props["AttributeDefinitions"],
+                BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+            )
+            ttl = props.get("TimeToLiveSpecification")
+            if ttl and ttl.get("Enabled"):
+                ddb.update_time_to_live(
+                    TableName=name,
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+                )
+            names[lid], arns[lid] = name, resolver.arn(lid)
+
+    queues = resources_of_type(template, "AWS::SQS::Queue")
+    if queues:
+        sqs = client("sqs")
+        for lid in queues:
+            name = resolver.physical_name(lid)
+            urls[lid] = sqs.create_queue(QueueName=name)["QueueUrl"]
+            names[lid], arns[lid] = name, resolver.arn(lid)
+
+    groups = resources_of_type(template, "AWS::Scheduler::ScheduleGroup")
+    if groups:
+        scheduler = client("scheduler")
+        for lid in groups:
+            name = resolver.physical_name(lid)
+            scheduler.create_schedule_group(Name=name)
+            names[lid], arns[lid] = name, resolver.arn(lid)
+
+    for lid in (
+        *resources_of_type(template, "AWS::Serverless::Function"),
+        *resources_of_type(template, "AWS::IAM::Role"),
+    ):
+        names[lid], arns[lid] = resolver.physical_name(lid), resolver.arn(lid)
+
+    return LocalResources(names=names, arns=arns, queue_urls=urls)
