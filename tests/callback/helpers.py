@@ -1,0 +1,75 @@
+"""Callback test helpers: a spy action, and deliveries built the way EventBridge Scheduler makes them."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from taskcore.envelope import TaskEnvelope
+from taskcore.proxy import build_target_input, substitute_context_attributes
+from taskcore.registry import TaskContext, TaskRejected
+
+OCCURRENCE = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+GROUP_ARN = "arn:aws:scheduler:us-east-1:123456789012:schedule/scheduled-tasks-local-tasks"
+
+
+class AnyData(BaseModel):
+    """Free-form data for the test actions."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ActionSpy:
+    """Records each run of the test action; `behaviour` decides what a run does."""
+
+    def __init__(self) -> None:
+        self.runs: list[TaskContext] = []
+        self.behaviour: Callable[[AnyData, TaskContext], dict[str, Any] | None] = lambda data, task: {
+            "echo": data.model_dump()
+        }
+
+    def __call__(self, data: AnyData, task: TaskContext) -> dict[str, Any] | None:
+        self.runs.append(task)
+        return self.behaviour(data, task)
+
+
+def reject(data: AnyData, task: TaskContext) -> None:
+    """A `behaviour` that rejects the task permanently."""
+    raise TaskRejected("the payment was already refunded")
+
+
+def delivery(
+    task_id: str = "task-1",
+    *,
+    action: str = "spy",
+    data: dict[str, Any] | None = None,
+    user_id: int | str = 456,
+    scheduled: datetime | None = OCCURRENCE,
+    attempt: int = 1,
+) -> dict[str, Any]:
+    """The event the callback receives for one delivery of one occurrence (None: a direct invocation)."""
+    envelope = TaskEnvelope.model_construct(task_id=task_id, user_id=user_id, action=action, data=data or {})
+    target_input = build_target_input(envelope)
+    if scheduled is not None:
+        target_input = substitute_context_attributes(
+            target_input,
+            schedule_arn=f"{GROUP_ARN}/{task_id}",
+            scheduled_time=scheduled,
+            execution_id=str(uuid.uuid4()),
+            attempt=attempt,
+        )
+    event: dict[str, Any] = json.loads(target_input)
+    if scheduled is None:
+        event["headers"] = {"content-type": "application/json"}
+    return event
+
+
+def body_of(response: dict[str, Any]) -> dict[str, Any]:
+    """The decoded JSON body of a proxy response."""
+    decoded: dict[str, Any] = json.loads(response["body"])
+    return decoded

@@ -1,0 +1,129 @@
+"""Structured logs and metrics: one outcome line per invocation, no task data in logs, EMF per outcome."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from callback_app.main import TaskInvocationFailed
+from localcloud.events import load_event
+from tests.callback.helpers import delivery
+
+OUTCOME_FIELDS = {"task_id", "action", "scheduled_time", "attempt", "outcome", "duration_ms"}
+
+
+def _json_lines(captured: str) -> list[dict[str, Any]]:
+    lines = []
+    for line in captured.splitlines():
+        if line.startswith("{"):
+            lines.append(json.loads(line))
+    return lines
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture) -> Callable[[], list[dict[str, Any]]]:
+    """The JSON log lines so far, rendered by the callback's own Powertools formatter."""
+    from callback_app.observability import logger
+
+    def read() -> list[dict[str, Any]]:
+        lines = [json.loads(logger.registered_formatter.format(record)) for record in caplog.records]
+        caplog.clear()
+        return lines
+
+    return read
+
+
+def outcomes(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [line for line in lines if line.get("message") == "task outcome"]
+
+
+def metrics_of(lines: list[dict[str, Any]]) -> dict[str, Any]:
+    emitted: dict[str, Any] = {}
+    for line in lines:
+        if "_aws" in line:
+            for metric in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                emitted[metric["Name"]] = line[metric["Name"]]
+    return emitted
+
+
+@pytest.mark.parametrize(
+    ("event", "outcome", "level"),
+    [
+        (delivery("pay-1"), "succeeded", "INFO"),
+        (delivery("pay-1", action="no_such_action"), "rejected", "ERROR"),
+    ],
+    ids=["succeeded", "rejected"],
+)
+def test_each_invocation_logs_exactly_one_outcome_line(callback, spy_action, logs, event, outcome, level):
+    callback(event)
+
+    (line,) = outcomes(logs())
+    assert line.keys() >= OUTCOME_FIELDS
+    assert (line["outcome"], line["level"], line["task_id"]) == (outcome, level, "pay-1")
+    assert line["correlation_id"] == "pay-1"
+    assert line["scheduled_time"] == "2026-12-01T00:00:00Z"
+    assert line["attempt"] == 1
+
+
+def test_duplicate_and_failed_outcomes_are_logged_and_counted(callback, spy_action, logs, capsys):
+    callback(delivery("pay-1"))
+    logs(), capsys.readouterr()
+    callback(delivery("pay-1", attempt=2))
+    assert [x["outcome"] for x in outcomes(logs())] == ["duplicate"]
+    assert metrics_of(_json_lines(capsys.readouterr().out))["TaskDuplicate"] == [1.0]
+
+    def boom(data, task):
+        raise RuntimeError("down")
+
+    spy_action.behaviour = boom
+    with pytest.raises(TaskInvocationFailed):
+        callback(delivery("pay-2"))
+    failed = outcomes(logs())
+    assert [(x["outcome"], x["level"], x["status_code"]) for x in failed] == [("failed", "ERROR", 500)]
+    assert metrics_of(_json_lines(capsys.readouterr().out))["TaskFailed"] == [1.0]
+
+
+def test_rejection_is_counted_with_its_reason(callback, logs, capsys):
+    callback(load_event("callback-unknown-action"))
+
+    (line,) = outcomes(logs())
+    assert "unknown action 'send_notificaton'" in line["reason"]
+    assert metrics_of(_json_lines(capsys.readouterr().out))["TaskRejected"] == [1.0]
+
+
+def test_lateness_is_measured_from_the_scheduled_time(callback, capsys):
+    callback(load_event("callback"))
+
+    lateness = metrics_of(_json_lines(capsys.readouterr().out))["TaskLateness"]
+    assert isinstance(lateness[0], float)
+
+
+def test_a_non_proxy_event_still_gets_its_outcome_line_and_no_stale_correlation_id(callback, logs):
+    callback(load_event("callback"))
+    logs()
+    with pytest.raises(ValueError, match="not an API Gateway REST proxy event"):
+        callback({"detail-type": "Scheduled Event"})
+
+    (line,) = outcomes(logs())
+    assert line["outcome"] == "failed"
+    assert line.get("correlation_id") is None
+
+
+def test_health_checks_are_not_task_outcomes(callback, logs):
+    callback(load_event("health"))
+
+    assert outcomes(logs()) == []
+
+
+def test_logs_never_contain_the_task_data_or_the_event(callback, logs, capsys):
+    secret = "4111-1111-1111-1111"
+    callback(delivery("pay-1", action="send_notification", data={"message": secret, "email": "kim@example.com"}))
+    callback(delivery("pay-2", action="send_notification", data={"message": secret, "bogus": secret}))
+
+    written = json.dumps(logs()) + capsys.readouterr().out
+    assert "pay-1" in written
+    assert secret not in written
+    assert "kim@example.com" not in written

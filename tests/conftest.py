@@ -1,0 +1,65 @@
+"""Fixtures shared by every test: fake AWS credentials, moto with the template's resources, the callback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from localcloud.endpoint import LOCAL_ENV, powertools_environment
+from localcloud.lambda_context import LocalLambdaContext
+from localcloud.template import LocalResources, provision
+
+
+@pytest.fixture(autouse=True)
+def _isolated_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may find real credentials or a stray endpoint: moto's dummy values only."""
+    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SCHEDULER"):
+        monkeypatch.delenv(var, raising=False)
+    for key, value in {**LOCAL_ENV, **powertools_environment()}.items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture
+def aws() -> Iterator[LocalResources]:
+    """moto (in process) with the tables, queues and schedule group that template.yaml declares."""
+    with mock_aws():
+        yield provision(boto3.Session())
+
+
+@pytest.fixture
+def callback(aws: LocalResources, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., dict[str, Any]]]:
+    """The callback's real Lambda entry point, configured against the template's idempotency table."""
+    from callback_app.service import get_task_runner
+    from callback_app.settings import get_settings
+
+    monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", aws.names["IdempotencyTable"])
+    get_settings.cache_clear()
+    get_task_runner.cache_clear()
+    from callback_app.main import lambda_handler
+
+    def invoke(event: Any, context: Any = None) -> dict[str, Any]:
+        return lambda_handler(event, context if context is not None else LocalLambdaContext())
+
+    yield invoke
+    get_settings.cache_clear()
+    get_task_runner.cache_clear()
+
+
+@pytest.fixture
+def idempotency_records(aws: LocalResources) -> Callable[[], list[dict[str, Any]]]:
+    """Read back every idempotency record, with `data` decoded."""
+
+    def scan() -> list[dict[str, Any]]:
+        table = boto3.resource("dynamodb").Table(aws.names["IdempotencyTable"])
+        items = table.scan()["Items"]
+        for item in items:
+            if "data" in item:
+                item["data"] = json.loads(str(item["data"]))
+        return items
+
+    return scan
