@@ -1,0 +1,106 @@
+"""The shared layer: registry, envelope and proxy-event contracts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from taskcore.envelope import TaskEnvelope
+from taskcore.proxy import (
+    CONTEXT_HEADERS,
+    SchedulerContext,
+    build_proxy_event,
+    build_target_input,
+    substitute_context_attributes,
+)
+from taskcore.registry import ActionRegistry, UnknownActionError, registry
+
+
+class Empty(BaseModel):
+    pass
+
+
+def test_registry_loads_every_action_module_in_the_package():
+    assert registry.names() == ["cleanup", "generate_daily_report", "process_payment", "send_notification"]
+
+
+def test_registering_two_functions_under_one_name_is_an_error():
+    local = ActionRegistry()
+    local.action("ping", Empty)(lambda data, task: None)
+
+    with pytest.raises(ValueError, match="registered twice"):
+        local.action("ping", Empty)(lambda data, task: None)
+
+
+def test_unknown_action_error_names_the_registered_actions():
+    local = ActionRegistry()
+    local.action("ping", Empty, description="Answer pong")(lambda data, task: None)
+
+    with pytest.raises(UnknownActionError, match=r"unknown action 'pong'; registered actions: ping"):
+        local.get("pong")
+    assert local.get("ping").description == "Answer pong"
+
+
+def test_action_description_defaults_to_the_first_docstring_line():
+    assert registry.get("cleanup").description.startswith("Delete the resource")
+
+
+@pytest.mark.parametrize("task_id", ["", "a/b", "x" * 65, "with space", "한글"])
+def test_task_ids_must_be_valid_schedule_names(task_id):
+    with pytest.raises(ValidationError, match="task_id"):
+        TaskEnvelope(task_id=task_id, user_id=1, action="cleanup", data={"resource_id": "r"})
+
+
+def test_envelope_keeps_data_as_given_and_parses_it_with_the_action_model():
+    envelope = TaskEnvelope(task_id="t", user_id="u-1", action="process_payment", data={"payment_id": "p"})
+
+    assert envelope.data == {"payment_id": "p"}
+    assert envelope.parsed_data().model_dump() == {"payment_id": "p", "operation": "expire"}
+
+
+def test_proxy_event_has_everything_mangum_and_the_design_require():
+    event = build_proxy_event(TaskEnvelope(task_id="t", user_id=1, action="cleanup", data={"resource_id": "r"}))
+
+    assert {"resource", "path", "httpMethod", "requestContext", "headers", "body"} <= event.keys()
+    assert isinstance(event["body"], str)
+    assert event["headers"]["content-type"] == "application/json"
+    assert {"requestId", "stage", "identity"} <= event["requestContext"].keys()
+    assert event["requestContext"]["identity"]["sourceIp"]
+    assert set(CONTEXT_HEADERS) <= event["headers"].keys()
+
+
+def test_substitution_replaces_every_context_attribute():
+    raw = build_target_input(TaskEnvelope(task_id="t", user_id=1, action="cleanup", data={"resource_id": "r"}))
+    delivered = substitute_context_attributes(
+        raw, schedule_arn="arn:x", scheduled_time=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), execution_id="e", attempt=2
+    )
+
+    assert "<aws.scheduler." not in delivered
+    assert '"X-Scheduler-Scheduled-Time":"2026-01-02T03:04:05Z"' in delivered
+
+
+def test_scheduler_context_ignores_placeholders_that_were_never_substituted():
+    context = SchedulerContext.from_headers(dict(CONTEXT_HEADERS))
+
+    assert context == SchedulerContext()
+
+
+def test_scheduler_context_reads_headers_in_any_case_and_rejects_bad_values():
+    context = SchedulerContext.from_headers(
+        {
+            "x-scheduler-scheduled-time": "2026-01-02T03:04:05Z",
+            "X-SCHEDULER-ATTEMPT": "3",
+            "x-scheduler-execution-id": " e ",
+        }
+    )
+    assert (context.scheduled_time, context.attempt, context.execution_id) == (
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        3,
+        "e",
+    )
+    bad = SchedulerContext.from_headers({"X-Scheduler-Scheduled-Time": "yesterday", "X-Scheduler-Attempt": "two"})
+    assert (bad.scheduled_time, bad.attempt) == (None, None)
+    naive = SchedulerContext.from_headers({"X-Scheduler-Scheduled-Time": "2026-01-02T03:04:05"})
+    assert naive.scheduled_time is None
