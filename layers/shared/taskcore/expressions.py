@@ -1,0 +1,740 @@
+"""EventBridge Scheduler schedule expressions: parse, validate, and compute when they fire.
+
+Pure Python (stdlib only). Used by the scheduler API, to refuse an invalid expression with a message that says
+what is wrong and to report the next run time, and by the local dispatcher, to fire schedules the way EventBridge
+Scheduler does.
+
+The three forms (EventBridge Scheduler User Guide, "Schedule types in EventBridge Scheduler"; CreateSchedule API
+reference, ``ScheduleExpression``):
+
+- ``at(yyyy-mm-ddThh:mm:ss)`` - once, at that wall-clock time in the schedule's time zone.
+- ``rate(value unit)`` - every ``value`` minutes, hours or days; a positive integer and one of
+  ``minute | minutes | hour | hours | day | days``.
+- ``cron(minutes hours day-of-month month day-of-week year)`` - six fields, evaluated on the wall clock of the
+  schedule's time zone.
+
+Semantics (each one is what the AWS documentation says, or, where it is silent, the choice stated here):
+
+- **Time zones.** ``cron`` and ``at`` are read on the local wall clock of the IANA zone, then converted to UTC.
+  ``rate`` is zone-independent: a fixed interval of absolute time ("``days`` represents a 24-hour duration").
+- **Daylight saving time.** A wall time that does not exist (spring forward) is skipped; a wall time that occurs
+  twice (fall back) fires once, at its first occurrence ("When time shifts backwards in the Fall, your schedule
+  runs only once and does not repeat its invocation"). For a cron that fires several times an hour this means the
+  repeated hour is not run a second time.
+- **Start and end.** A recurring schedule's occurrences lie in ``[start, end]`` (``StartDate``: "invocations might
+  occur on, or after, the StartDate"; ``EndDate``: "might stop on, or before, the EndDate"). "EventBridge Scheduler
+  ignores StartDate [and EndDate] for one-time schedules", so ``at()`` ignores both.
+- **Rate anchor.** "With rate-based schedules, you use the StartDate property to set the first occurrence of the
+  schedule. If you do not provide a StartDate for a rate-based schedule, your schedule starts invoking the target
+  immediately." So the occurrences are ``anchor + k * interval`` (k = 0, 1, 2, ...) where ``anchor`` is ``start``
+  when given, else ``created_at`` (the moment the schedule was created), else ``after``. The anchor itself is the
+  first occurrence; since results are *strictly after* ``after``, pass an ``after`` earlier than the anchor to
+  get it.
+- **rate units.** The Scheduler API reference lists ``minute | minutes | hour | hours | day | days`` with no rule
+  tying the unit's number to the value, and the Scheduler User Guide itself writes ``rate(1 days)``. The rule
+  "if the value is 1 the unit must be singular" belongs to legacy EventBridge *rules*. So both ``rate(1 minute)``
+  and ``rate(1 minutes)`` are accepted; :attr:`RateExpression.expression` renders the form that satisfies both
+  services (``rate(1 minute)``, ``rate(5 minutes)``).
+- **cron day fields.** Exactly one of day-of-month and day-of-week is ``?`` ("You can't use * in both the
+  Day-of-month and Day-of-week fields. If you use it in one, you must use ? in the other"; "If you specify a value
+  or * in one of the fields, you must use ? in the other").
+- **cron details the AWS pages leave open** follow Quartz, whose syntax AWS cron mirrors: a range whose end is
+  below its start wraps around (``22-2`` hours is 22, 23, 0, 1, 2; ``FRI-MON``), except in the year field; ``L``
+  alone in day-of-week is Saturday (the last day of the week); ``nW`` is the weekday nearest day ``n`` *within the
+  same month*, and does not fire in a month that has no day ``n``; ``d#5`` does not fire in a month without a fifth
+  such weekday. ``L-n`` offsets are not documented by AWS and are refused.
+- **Precision.** Cron occurrences are whole minutes; ``at()`` keeps its seconds. (Delivery itself is within 60 s.)
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from bisect import bisect_left
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import cache, lru_cache
+from typing import Literal, TypeAlias
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+__all__ = [
+    "AtExpression",
+    "CronExpression",
+    "DaysOfMonth",
+    "DaysOfWeek",
+    "Expression",
+    "ExpressionError",
+    "RateExpression",
+    "fire_times",
+    "format_at",
+    "local_to_utc",
+    "next_fire_time",
+    "parse_expression",
+    "parse_timezone",
+]
+
+#: The year field's range ("1970-2199"); nothing fires after the last year.
+MIN_YEAR = 1970
+MAX_YEAR = 2199
+
+_FORMS = "at(yyyy-mm-ddThh:mm:ss), rate(value unit) or cron(minutes hours day-of-month month day-of-week year)"
+_MONTH_NAMES = {name.upper(): i for i, name in enumerate(calendar.month_abbr) if name}
+_DAY_NAMES = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
+_MONTH_FULL = {i: name for i, name in enumerate(calendar.month_name) if name}
+
+
+class ExpressionError(ValueError):
+    """A schedule expression or time zone that EventBridge Scheduler would refuse; the message says why."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The parsed forms
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AtExpression:
+    """``at(yyyy-mm-ddThh:mm:ss)``: fires once, at ``moment`` on the wall clock of the schedule's time zone."""
+
+    moment: datetime  # naive wall-clock time, in the schedule's timezone; whole seconds
+    kind: Literal["at"] = field(default="at", init=False)
+
+    @property
+    def expression(self) -> str:
+        """The canonical text, e.g. ``at(2030-01-01T09:00:00)``: what to send as ``ScheduleExpression``."""
+        return _format_naive_at(self.moment)
+
+    def __str__(self) -> str:
+        return self.expression
+
+
+@dataclass(frozen=True)
+class RateExpression:
+    """``rate(value unit)``: fires every ``value`` ``unit`` of absolute time (a day is 24 hours)."""
+
+    value: int
+    unit: Literal["minutes", "hours", "days"]  # normalised to the plural
+    kind: Literal["rate"] = field(default="rate", init=False)
+
+    @property
+    def interval(self) -> timedelta:
+        return timedelta(**{self.unit: self.value})
+
+    @property
+    def expression(self) -> str:
+        """``rate(1 minute)`` / ``rate(5 minutes)``: valid for EventBridge Scheduler and for EventBridge rules."""
+        return f"rate({self.value} {self.unit[:-1] if self.value == 1 else self.unit})"
+
+    def __str__(self) -> str:
+        return self.expression
+
+
+@dataclass(frozen=True)
+class DaysOfMonth:
+    """The day-of-month field (when it is not ``?``): plain days, ``L``, ``LW`` or ``nW``."""
+
+    days: tuple[int, ...] = ()  # 1..31, sorted; a day the month lacks never matches
+    last_day: bool = False  # L
+    last_weekday: bool = False  # LW
+    nearest_weekday: int | None = None  # nW: the weekday nearest day n, within the month
+
+    def days_in(self, year: int, month: int) -> tuple[int, ...]:
+        """The days of ``year``-``month`` that this field selects, ascending."""
+        length = calendar.monthrange(year, month)[1]
+        if self.last_day:
+            return (length,)
+        if self.last_weekday:
+            return (_nearest_weekday(year, month, length, length),)
+        if self.nearest_weekday is not None:
+            if self.nearest_weekday > length:
+                return ()
+            return (_nearest_weekday(year, month, self.nearest_weekday, length),)
+        return self.days[: bisect_left(self.days, length + 1)]
+
+
+@dataclass(frozen=True)
+class DaysOfWeek:
+    """The day-of-week field (when it is not ``?``), 1 = SUN ... 7 = SAT: plain days, ``dL`` or ``d#n``."""
+
+    days: tuple[int, ...] = ()  # 1..7, sorted
+    last_of_month: int | None = None  # dL: the last such weekday of the month
+    nth: tuple[int, int] | None = None  # (d, n) for d#n: the n-th such weekday of the month
+
+    def days_in(self, year: int, month: int) -> tuple[int, ...]:
+        """The days of ``year``-``month`` that this field selects, ascending."""
+        length = calendar.monthrange(year, month)[1]
+        first_dow = _aws_weekday(date(year, month, 1))
+
+        def first(dow: int) -> int:
+            return 1 + (dow - first_dow) % 7
+
+        if self.last_of_month is not None:
+            day = first(self.last_of_month)
+            return (day + 7 * ((length - day) // 7),)
+        if self.nth is not None:
+            dow, n = self.nth
+            day = first(dow) + 7 * (n - 1)
+            return (day,) if day <= length else ()
+        return tuple(sorted(d for dow in self.days for d in range(first(dow), length + 1, 7)))
+
+
+@dataclass(frozen=True)
+class CronExpression:
+    """``cron(minutes hours day-of-month month day-of-week year)``, each field expanded.
+
+    Exactly one of ``days_of_month`` and ``days_of_week`` is ``None`` (the field written ``?``).
+    """
+
+    minutes: tuple[int, ...]
+    hours: tuple[int, ...]
+    days_of_month: DaysOfMonth | None
+    months: tuple[int, ...]
+    days_of_week: DaysOfWeek | None
+    years: tuple[int, ...]
+    fields: str  # the six fields as written, single-spaced
+    kind: Literal["cron"] = field(default="cron", init=False)
+
+    @property
+    def expression(self) -> str:
+        """The canonical text (fields single-spaced, as written): what to send as ``ScheduleExpression``."""
+        return f"cron({self.fields})"
+
+    def __str__(self) -> str:
+        return self.expression
+
+    def days_in(self, year: int, month: int) -> tuple[int, ...]:
+        """The days of ``year``-``month`` on which this expression fires (before hours and minutes)."""
+        return _days_in(self.days_of_month or self.days_of_week, year, month)
+
+
+@lru_cache(maxsize=4096)
+def _days_in(rule: DaysOfMonth | DaysOfWeek | None, year: int, month: int) -> tuple[int, ...]:
+    assert rule is not None  # noqa: S101 - the parser sets exactly one of the two day fields
+    return rule.days_in(year, month)
+
+
+Expression: TypeAlias = AtExpression | RateExpression | CronExpression
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------------------------------------------
+
+_AT_BODY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})")
+_DIGITS = re.compile(r"[0-9]+")
+_RATE_UNITS: dict[str, Literal["minutes", "hours", "days"]] = {
+    "minute": "minutes",
+    "minutes": "minutes",
+    "hour": "hours",
+    "hours": "hours",
+    "day": "days",
+    "days": "days",
+}
+
+
+def parse_expression(text: str) -> Expression:
+    """Parse and validate an EventBridge Scheduler schedule expression; raise :class:`ExpressionError` if invalid."""
+    if not isinstance(text, str):
+        raise ExpressionError(f"a schedule expression must be a string, not {type(text).__name__}")
+    if not text.strip():
+        raise ExpressionError(f"empty schedule expression; expected {_FORMS}")
+    if text != text.strip():
+        raise ExpressionError(f"{text!r}: remove the leading/trailing white space")
+    keyword, paren, _ = text.partition("(")
+    if not paren or keyword.strip() not in ("at", "rate", "cron"):
+        if paren and keyword.strip().lower() in ("at", "rate", "cron"):
+            raise ExpressionError(f"{text}: the keyword must be lower case: '{keyword.strip().lower()}(...)'")
+        raise ExpressionError(f"{text!r} is not a schedule expression; expected {_FORMS}")
+    if keyword != keyword.strip():
+        raise ExpressionError(f"{text}: no space is allowed between '{keyword.strip()}' and '('")
+    if not text.endswith(")"):
+        if ")" in text:
+            raise ExpressionError(f"{text}: unexpected text after ')'")
+        raise ExpressionError(f"{text}: missing the closing ')'")
+    body = text[len(keyword) + 1 : -1]
+    if "(" in body or ")" in body:
+        raise ExpressionError(f"{text}: unbalanced parentheses; expected one '{keyword}(...)'")
+    if keyword == "at":
+        return _parse_at(text, body)
+    if keyword == "rate":
+        return _parse_rate(text, body)
+    return _parse_cron(text, body)
+
+
+def _parse_at(text: str, body: str) -> AtExpression:
+    match = _AT_BODY.fullmatch(body)
+    if match is None:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})", body, re.ASCII):
+            raise ExpressionError(
+                f"{text}: at() takes a wall-clock time with no 'Z' or UTC offset; the time zone is given "
+                "separately (ScheduleExpressionTimezone, default UTC)"
+            )
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d+", body, re.ASCII):
+            raise ExpressionError(f"{text}: at() takes whole seconds, e.g. at(2030-01-01T09:00:00)")
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", body, re.ASCII):
+            raise ExpressionError(
+                f"{text}: the seconds are required: yyyy-mm-ddThh:mm:ss, e.g. at(2030-01-01T09:00:00)"
+            )
+        raise ExpressionError(f"{text}: expected at(yyyy-mm-ddThh:mm:ss), e.g. at(2030-01-01T09:00:00)")
+    year, month, day, hour, minute, second = (int(g) for g in match.groups())
+    if year < 1:
+        raise ExpressionError(f"{text}: year {year:04d} is not a valid year")
+    if not 1 <= month <= 12:
+        raise ExpressionError(f"{text}: month {month:02d} is out of range 01-12")
+    length = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= length:
+        raise ExpressionError(f"{text}: day {day:02d} is out of range: {_MONTH_FULL[month]} {year} has {length} days")
+    if hour > 23:
+        raise ExpressionError(f"{text}: hour {hour:02d} is out of range 00-23")
+    if minute > 59:
+        raise ExpressionError(f"{text}: minute {minute:02d} is out of range 00-59")
+    if second > 59:
+        raise ExpressionError(f"{text}: second {second:02d} is out of range 00-59")
+    return AtExpression(datetime(year, month, day, hour, minute, second))
+
+
+def _parse_rate(text: str, body: str) -> RateExpression:
+    parts = body.split()
+    if len(parts) != 2:
+        raise ExpressionError(f"{text}: expected rate(value unit), e.g. rate(5 minutes)")
+    value_text, unit_text = parts
+    if not _DIGITS.fullmatch(value_text):
+        raise ExpressionError(f"{text}: the value must be a positive integer, got {value_text!r}")
+    value = int(value_text)
+    if value == 0:
+        raise ExpressionError(f"{text}: the value must be a positive integer, got 0")
+    unit = _RATE_UNITS.get(unit_text)
+    if unit is None:
+        hint = ""
+        lowered = unit_text.lower()
+        if lowered in _RATE_UNITS:
+            hint = f" (units are lower case: '{lowered}')"
+        elif lowered in ("week", "weeks"):
+            hint = f" (for weeks use days, e.g. rate({value * 7} days))"
+        elif lowered in ("second", "seconds", "sec", "secs", "s"):
+            hint = " (the smallest unit is the minute)"
+        elif lowered in ("month", "months", "year", "years"):
+            hint = " (for calendar months or years use cron(...))"
+        raise ExpressionError(f"{text}: unknown unit {unit_text!r}; use minute(s), hour(s) or day(s){hint}")
+    try:
+        timedelta(**{unit: value})
+    except OverflowError:
+        raise ExpressionError(f"{text}: the value {value} is too large") from None
+    return RateExpression(value, unit)
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    low: int
+    high: int
+    allowed: str  # the special characters the field accepts, as the AWS table lists them
+    names: dict[str, int] | None = None
+    name_hint: str = ""
+
+    def value(self, token: str, fail: _Fail) -> int:
+        if _DIGITS.fullmatch(token):
+            number = int(token)
+            if not self.low <= number <= self.high:
+                raise fail(f"{self.name} value {number} is out of range {self.low}-{self.high}")
+            return number
+        if self.names is not None and token.upper() in self.names:
+            return self.names[token.upper()]
+        expected = self.name_hint or f"{self.low}-{self.high}"
+        raise fail(f"{token!r} is not a valid {self.name} value (expected {expected})")
+
+
+class _Fail:
+    """Builds an ExpressionError prefixed with the whole expression: ``raise fail(message)``."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __call__(self, message: str) -> ExpressionError:
+        return ExpressionError(f"{self.text}: {message}")
+
+
+_MINUTES = _Field("minutes", 0, 59, ",-*/")
+_HOURS = _Field("hours", 0, 23, ",-*/")
+_DOM = _Field("day-of-month", 1, 31, ",-*?/LW")
+_MONTHS = _Field("month", 1, 12, ",-*/", _MONTH_NAMES, "JAN-DEC or 1-12")
+_DOW = _Field("day-of-week", 1, 7, ",-*?L#", _DAY_NAMES, "SUN-SAT or 1-7 (1 = SUN)")
+_YEARS = _Field("year", MIN_YEAR, MAX_YEAR, ",-*/")
+_FIELD_ORDER = "minutes hours day-of-month month day-of-week year"
+
+
+def _parse_cron(text: str, body: str) -> CronExpression:
+    fail = _Fail(text)
+    parts = body.split()
+    if len(parts) != 6:
+        hint = ""
+        if len(parts) == 5:
+            hint = "; AWS cron has a year field (a Unix crontab has 5 fields): append ' *'"
+        elif len(parts) == 7:
+            hint = "; AWS cron has no seconds field"
+        raise fail(f"expected 6 fields ({_FIELD_ORDER}), got {len(parts)}{hint}")
+    minutes_text, hours_text, dom_text, month_text, dow_text, year_text = parts
+    for spec, part in ((_MINUTES, minutes_text), (_HOURS, hours_text), (_MONTHS, month_text), (_YEARS, year_text)):
+        _check_characters(spec, part, fail)
+    _check_characters(_DOM, dom_text, fail)
+    _check_characters(_DOW, dow_text, fail)
+    for spec, part in ((_DOM, dom_text), (_DOW, dow_text)):
+        if "?" in part and part != "?":
+            raise fail(f"{spec.name} {part!r}: '?' must stand alone")
+    if dom_text == "?" and dow_text == "?":
+        raise fail("day-of-month and day-of-week cannot both be '?'; set one of them (e.g. '*' in day-of-month)")
+    if dom_text != "?" and dow_text != "?":
+        raise fail("day-of-month and day-of-week cannot both be set; use '?' in one of them")
+    return CronExpression(
+        minutes=_parse_list(_MINUTES, minutes_text, fail),
+        hours=_parse_list(_HOURS, hours_text, fail),
+        days_of_month=None if dom_text == "?" else _parse_days_of_month(dom_text, fail),
+        months=_parse_list(_MONTHS, month_text, fail),
+        days_of_week=None if dow_text == "?" else _parse_days_of_week(dow_text, fail),
+        years=_parse_list(_YEARS, year_text, fail),
+        fields=" ".join(parts),
+    )
+
+
+def _check_characters(spec: _Field, part: str, fail: _Fail) -> None:
+    allowed = f"numbers and {' '.join(spec.allowed)}" + (
+        f", or names {spec.name_hint.split(' or ')[0]}" if spec.names else ""
+    )
+    for char in part:
+        if char.isascii() and (char.isalnum() or char in spec.allowed):
+            continue
+        if char == "?":
+            raise fail(f"{spec.name} {part!r}: '?' is only allowed in day-of-month or day-of-week")
+        raise fail(f"{spec.name} {part!r}: {char!r} is not allowed in this field (allowed: {allowed})")
+    for run in re.findall(r"[A-Za-z]+", part):
+        letters = run.upper()
+        if spec.names is not None:
+            if letters in spec.names or ("L" in spec.allowed and letters.endswith("L") and letters[:-1] in spec.names):
+                continue
+            if len(letters) >= 3:
+                raise fail(f"unknown {spec.name} name {run!r}; use {spec.name_hint}")
+        for char in run:
+            if char.upper() not in spec.allowed:
+                raise fail(f"{spec.name} {part!r}: {char!r} is not allowed in this field (allowed: {allowed})")
+
+
+def _parse_list(spec: _Field, part: str, fail: _Fail) -> tuple[int, ...]:
+    """A list of values, ranges and steps: ``5``, ``1,5``, ``1-5``, ``*``, ``*/5``, ``0/15``, ``10-40/10``."""
+    items = part.split(",")
+    values: set[int] = set()
+    for item in items:
+        if not item:
+            raise fail(f"{spec.name} {part!r}: empty item in the list")
+        if item == "*" and len(items) > 1:
+            raise fail(f"{spec.name} {part!r}: '*' cannot be combined with other values in a list")
+        values.update(_parse_item(spec, part, item, fail))
+    return tuple(sorted(values))
+
+
+def _parse_item(spec: _Field, part: str, item: str, fail: _Fail) -> list[int]:
+    where = f"{spec.name} {part!r}"
+    base, slash, step_text = item.partition("/")
+    step = 1
+    if slash:  # only where the field allows '/': _check_characters has refused it elsewhere
+        if not step_text or not _DIGITS.fullmatch(step_text) or int(step_text) == 0:
+            raise fail(f"{where}: bad step {item!r}: the increment after '/' must be a positive integer")
+        if not base:
+            raise fail(f"{where}: bad step {item!r}: '/' needs a start before it ('*', a value or a range)")
+        step = int(step_text)
+    if base == "*":
+        start, stop = spec.low, spec.high
+    elif "-" in base:
+        first, _, last = base.partition("-")
+        if not first or not last or "-" in last:
+            raise fail(f"{where}: incomplete range {base!r}; write it as start-end, e.g. {spec.low}-{spec.high}")
+        start, stop = spec.value(first, fail), spec.value(last, fail)
+        if stop < start and spec is _YEARS:
+            raise fail(f"{where}: the year range {base!r} runs backwards; write the earlier year first")
+    else:
+        start = spec.value(base, fail)
+        stop = spec.high if slash else start
+    if stop < start:  # wraps around, as in Quartz: 22-2 hours is 22, 23, 0, 1, 2
+        span = spec.high - spec.low + 1
+        return [spec.low + (v - spec.low) % span for v in range(start, stop + span + 1, step)]
+    return list(range(start, stop + 1, step))
+
+
+def _parse_days_of_month(part: str, fail: _Fail) -> DaysOfMonth:
+    where = f"day-of-month {part!r}"
+    upper = part.upper()
+    if upper.startswith("L-"):
+        raise fail(f"{where}: 'L-n' offsets are not part of the AWS cron syntax; use 'L' (the last day of the month)")
+    if upper == "L":
+        return DaysOfMonth(last_day=True)
+    if upper == "LW":
+        return DaysOfMonth(last_weekday=True)
+    if upper.endswith("W"):
+        number = upper[:-1]
+        if not _DIGITS.fullmatch(number):
+            raise fail(
+                f"{where}: 'W' must follow a single day number (e.g. '15W', the weekday nearest the 15th) or 'L'"
+            )
+        return DaysOfMonth(nearest_weekday=_DOM.value(number, fail))
+    if "W" in upper:
+        raise fail(f"{where}: 'W' must come last, after a single day number (e.g. '15W') or 'L' ('LW')")
+    if "L" in upper:
+        raise fail(
+            f"{where}: 'L' stands alone (the last day of the month) or as 'LW' (the last weekday); "
+            "for the last <weekday> of the month use day-of-week, e.g. '6L' (last Friday)"
+        )
+    return DaysOfMonth(days=_parse_list(_DOM, part, fail))
+
+
+def _parse_days_of_week(part: str, fail: _Fail) -> DaysOfWeek:
+    where = f"day-of-week {part!r}"
+    upper = part.upper()
+    if "#" in upper:
+        if "," in upper:
+            raise fail(f"{where}: with '#' the field holds a single expression ('3#1,6#3' is two)")
+        day_text, _, nth_text = upper.partition("#")
+        if not day_text or "-" in day_text or "*" in day_text or "L" in day_text or "#" in nth_text:
+            raise fail(f"{where}: '#' must join a single weekday and an occurrence, e.g. '2#1' (first Monday)")
+        if not _DIGITS.fullmatch(nth_text) or not 1 <= int(nth_text) <= 5:
+            raise fail(f"{where}: the occurrence after '#' must be 1-5 (e.g. '2#1', the first Monday)")
+        return DaysOfWeek(nth=(_DOW.value(day_text, fail), int(nth_text)))
+    if "L" in upper:  # no weekday name holds an L
+        if upper.startswith("L-"):
+            raise fail(f"{where}: 'L-n' offsets are not part of the AWS cron syntax; use 'dL', e.g. '6L' (last Friday)")
+        if upper == "L":
+            return DaysOfWeek(days=(7,))  # the last day of the week
+        if "," in upper or "-" in upper or "*" in upper:
+            raise fail(
+                f"{where}: 'L' cannot be combined with lists or ranges; use a single 'dL', e.g. '6L' (last Friday)"
+            )
+        if not upper.endswith("L") or len(upper) < 2:
+            raise fail(f"{where}: 'L' must follow a single weekday, e.g. '6L' or 'FRIL' (the last Friday of the month)")
+        return DaysOfWeek(last_of_month=_DOW.value(upper[:-1], fail))
+    return DaysOfWeek(days=_parse_list(_DOW, part, fail))
+
+
+@cache
+def _zone_names() -> dict[str, str]:
+    """IANA zone names (case-folded -> canonical), without the system's non-IANA aliases."""
+    return {name.lower(): name for name in available_timezones() if name not in ("localtime", "posixrules", "Factory")}
+
+
+def parse_timezone(name: str) -> ZoneInfo:
+    """An IANA time zone by name (``Asia/Seoul``, ``UTC``); raise :class:`ExpressionError` for anything else."""
+    if not isinstance(name, str) or not name:
+        raise ExpressionError("the time zone must be an IANA name such as 'UTC' or 'Asia/Seoul'")
+    names = _zone_names()
+    canonical = names.get(name.lower())
+    if canonical is None:
+        raise ExpressionError(f"unknown time zone {name!r}")
+    if canonical != name:
+        raise ExpressionError(f"unknown time zone {name!r}; did you mean {canonical!r}? (names are case-sensitive)")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # pragma: no cover - listed but unreadable
+        raise ExpressionError(f"unknown time zone {name!r}") from None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Evaluation
+# --------------------------------------------------------------------------------------------------------------
+
+
+def format_at(moment_utc: datetime) -> str:
+    """An aware datetime as the ``at()`` expression of its UTC time: seconds kept, sub-seconds dropped."""
+    _require_aware(moment_utc, "moment_utc")
+    return _format_naive_at(moment_utc.astimezone(UTC).replace(tzinfo=None))
+
+
+def _format_naive_at(moment: datetime) -> str:
+    m = moment
+    return f"at({m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d})"
+
+
+def local_to_utc(moment: datetime, timezone: str | ZoneInfo = "UTC") -> datetime | None:
+    """A naive wall-clock time in ``timezone`` as an aware UTC datetime, by the Scheduler's DST rules.
+
+    ``None`` when the zone skips that wall time (spring forward); the first instant when it repeats (fall back).
+    """
+    zone = timezone if isinstance(timezone, ZoneInfo) else parse_timezone(timezone)
+    if moment.tzinfo is not None:
+        raise ValueError("local_to_utc takes a naive wall-clock time")
+    aware = moment.replace(tzinfo=zone, fold=0)  # fold=0: the first of two repeated wall times
+    try:
+        utc = aware.astimezone(UTC)
+        back = utc.astimezone(zone).replace(tzinfo=None)
+    except OverflowError:  # within a day of datetime.min/max: no such instant
+        return None
+    if back != moment.replace(fold=0):
+        return None  # the wall clock jumps over this time
+    return utc
+
+
+def next_fire_time(
+    expr: Expression,
+    *,
+    after: datetime,
+    timezone: str | ZoneInfo = "UTC",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    created_at: datetime | None = None,
+) -> datetime | None:
+    """The first occurrence strictly after ``after``, as an aware UTC datetime; ``None`` when there is none.
+
+    ``after``, ``start``, ``end`` and ``created_at`` must be timezone-aware. ``timezone`` is the schedule's IANA
+    zone, on whose wall clock ``cron`` and ``at`` are read. ``start``/``end`` bound a recurring schedule's
+    occurrences (inclusive) and are ignored by ``at()``, as EventBridge Scheduler ignores them for one-time
+    schedules. ``created_at`` anchors ``rate()`` when there is no ``start`` (see the module docstring); other forms
+    ignore it. ``None`` means: ``at()`` is not after ``after`` (or its wall time does not exist in the zone), the
+    end date has passed, or a cron's years are exhausted (nothing fires after 2199).
+    """
+    zone = timezone if isinstance(timezone, ZoneInfo) else parse_timezone(timezone)
+    _require_aware(after, "after")
+    for value, name in ((start, "start"), (end, "end"), (created_at, "created_at")):
+        if value is not None:
+            _require_aware(value, name)
+    return _next(expr, after, zone, start, end, created_at)
+
+
+def fire_times(
+    expr: Expression,
+    *,
+    after: datetime,
+    until: datetime,
+    timezone: str | ZoneInfo = "UTC",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    created_at: datetime | None = None,
+) -> Iterator[datetime]:
+    """Every occurrence in ``(after, until]``, ascending, as aware UTC datetimes (see :func:`next_fire_time`)."""
+    zone = timezone if isinstance(timezone, ZoneInfo) else parse_timezone(timezone)
+    _require_aware(after, "after")
+    _require_aware(until, "until")
+    for value, name in ((start, "start"), (end, "end"), (created_at, "created_at")):
+        if value is not None:
+            _require_aware(value, name)
+    return _fire_times(expr, after, until, zone, start, end, created_at)
+
+
+def _fire_times(
+    expr: Expression,
+    after: datetime,
+    until: datetime,
+    zone: ZoneInfo,
+    start: datetime | None,
+    end: datetime | None,
+    created_at: datetime | None,
+) -> Iterator[datetime]:
+    if isinstance(expr, RateExpression):
+        # rate() occurrences are anchored: keep the anchor fixed however the window moves.
+        created_at = _rate_anchor(after, start, created_at)
+    cursor = after
+    while True:
+        found = _next(expr, cursor, zone, start, end, created_at)
+        if found is None or found > until:
+            return
+        yield found
+        cursor = found
+
+
+def _next(
+    expr: Expression,
+    after: datetime,
+    zone: ZoneInfo,
+    start: datetime | None,
+    end: datetime | None,
+    created_at: datetime | None,
+) -> datetime | None:
+    after = after.astimezone(UTC)
+    if isinstance(expr, AtExpression):
+        moment = local_to_utc(expr.moment, zone)
+        return moment if moment is not None and moment > after else None
+    if isinstance(expr, RateExpression):
+        anchor = _rate_anchor(after, start, created_at).astimezone(UTC)
+        interval = expr.interval
+        try:
+            found = anchor if after < anchor else anchor + ((after - anchor) // interval + 1) * interval
+        except OverflowError:  # past datetime.max
+            return None
+    else:
+        floor = after
+        if start is not None and start.astimezone(UTC) > after:
+            floor = start.astimezone(UTC) - timedelta(microseconds=1)  # an occurrence at start itself counts
+        found_or_none = _next_cron(expr, zone, floor)
+        if found_or_none is None:
+            return None
+        found = found_or_none
+    if end is not None and found > end:
+        return None
+    return found
+
+
+def _rate_anchor(after: datetime, start: datetime | None, created_at: datetime | None) -> datetime:
+    if start is not None:
+        return start
+    if created_at is not None:
+        return created_at
+    return after
+
+
+def _next_cron(cron: CronExpression, zone: ZoneInfo, after: datetime) -> datetime | None:
+    """The first cron occurrence strictly after the aware ``after``: the next matching wall-clock minute that
+    exists in ``zone`` (a skipped wall time is passed over) and, read at its first instant, lies after ``after``
+    (so a repeated wall time runs once)."""
+    if after.year > MAX_YEAR:
+        return None
+    cursor = after.astimezone(zone).replace(tzinfo=None)
+    while True:
+        wall = _next_wall_time(cron, cursor)
+        if wall is None:
+            return None
+        found = local_to_utc(wall, zone)
+        if found is not None and found > after:
+            return found
+        cursor = wall
+
+
+def _next_wall_time(cron: CronExpression, after: datetime) -> datetime | None:
+    """The first naive wall-clock minute strictly after the naive ``after`` that matches every field.
+
+    Searches field by field (year, month, day, hour, minute), so it never walks minute by minute: at most
+    230 years x 12 months of cheap day computations when nothing matches (e.g. February 31st).
+    """
+    t = after.replace(second=0, microsecond=0, fold=0) + timedelta(minutes=1)  # callers stop past MAX_YEAR
+    for year in _at_least(cron.years, t.year):
+        in_first_year = year == t.year
+        for month in _at_least(cron.months, t.month if in_first_year else 1):
+            in_first_month = in_first_year and month == t.month
+            for day in cron.days_in(year, month):
+                if in_first_month and day < t.day:
+                    continue
+                in_first_day = in_first_month and day == t.day
+                for hour in _at_least(cron.hours, t.hour if in_first_day else 0):
+                    in_first_hour = in_first_day and hour == t.hour
+                    for minute in _at_least(cron.minutes, t.minute if in_first_hour else 0):
+                        return datetime(year, month, day, hour, minute)
+    return None
+
+
+def _at_least(values: tuple[int, ...], low: int) -> tuple[int, ...]:
+    return values[bisect_left(values, low) :]
+
+
+def _aws_weekday(day: date) -> int:
+    """AWS numbering: 1 = SUN, 2 = MON, ... 7 = SAT."""
+    return (day.weekday() + 1) % 7 + 1
+
+
+def _nearest_weekday(year: int, month: int, day: int, length: int) -> int:
+    """The weekday (Mon-Fri) nearest ``day`` without leaving the month (Quartz's ``W``)."""
+    dow = _aws_weekday(date(year, month, day))
+    if dow == 7:  # Saturday: the Friday before, or the Monday after when the 1st is a Saturday
+        return day - 1 if day > 1 else day + 2
+    if dow == 1:  # Sunday: the Monday after, or the Friday before when the last day is a Sunday
+        return day + 1 if day < length else day - 2
+    return day
+
+
+def _require_aware(value: datetime, name: str) -> None:
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be a timezone-aware datetime, got {value!r}")
