@@ -9,11 +9,12 @@ from dataclasses import dataclass
 
 from localcloud.template import LOCAL_REGION, LocalResources, Resolver, load_template, provision
 
-#: Credentials for moto; never real ones. Set only where not already set to something else.
+#: moto accepts any credentials; these dummies keep boto3 from looking for real ones.
+MOTO_DUMMY_CREDENTIAL = "testing"
 LOCAL_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
+    "AWS_ACCESS_KEY_ID": MOTO_DUMMY_CREDENTIAL,
+    "AWS_SECRET_ACCESS_KEY": MOTO_DUMMY_CREDENTIAL,
+    "AWS_SESSION_TOKEN": MOTO_DUMMY_CREDENTIAL,
     "AWS_DEFAULT_REGION": LOCAL_REGION,
     "AWS_REGION": LOCAL_REGION,
 }

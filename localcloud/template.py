@@ -48,7 +48,7 @@ _CfnLoader.add_multi_constructor("!", _construct_tag)
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     """The parsed template (intrinsics in long form: `{"Ref": ...}`, `{"Fn::Sub": ...}`)."""
     with path.open(encoding="utf-8") as fh:
-        loaded: dict[str, Any] = yaml.load(fh, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        loaded: dict[str, Any] = yaml.load(fh, Loader=_CfnLoader)  # noqa: S506  # nosec B506 - a SafeLoader subclass
     return loaded
 
 

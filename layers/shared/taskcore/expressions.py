@@ -210,7 +210,8 @@ class CronExpression:
 
 @lru_cache(maxsize=4096)
 def _days_in(rule: DaysOfMonth | DaysOfWeek | None, year: int, month: int) -> tuple[int, ...]:
-    assert rule is not None  # noqa: S101 - the parser sets exactly one of the two day fields
+    if rule is None:  # the parser sets exactly one of the two day fields
+        raise ValueError("a cron expression needs a day-of-month or a day-of-week rule")
     return rule.days_in(year, month)
 
 
