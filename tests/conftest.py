@@ -28,7 +28,8 @@ def _isolated_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def aws() -> Iterator[LocalResources]:
     """moto (in process) with the tables, queues and schedule group that template.yaml declares."""
     with mock_aws():
-        yield provision(boto3.Session())
+        # The default session caches the service models across tests; a new Session per test reloads them.
+        yield provision(boto3._get_default_session())
 
 
 @pytest.fixture
