@@ -45,10 +45,11 @@ lock: $(UV) ## re-resolve uv.lock and re-export every requirements.txt from it
 	@$(PY) scripts/export_requirements.py --write
 
 .PHONY: lint
-lint: install ## ruff, mypy, and the requirements drift check
+lint: install ## ruff, mypy, bandit, and the requirements drift check
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy
+	@$(VENV)/bin/bandit --quiet --recursive layers/shared/taskcore functions
 	@$(PY) scripts/export_requirements.py --check
 
 .PHONY: test

@@ -48,7 +48,8 @@ _CfnLoader.add_multi_constructor("!", _construct_tag)
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     """The parsed template (intrinsics in long form: `{"Ref": ...}`, `{"Fn::Sub": ...}`)."""
     with path.open(encoding="utf-8") as fh:
-        loaded: dict[str, Any] = yaml.load(fh, Loader=_CfnLoader)  # noqa: S506  # nosec B506 - a SafeLoader subclass
+        # _CfnLoader is a SafeLoader subclass: no arbitrary objects.
+        loaded: dict[str, Any] = yaml.load(fh, Loader=_CfnLoader)  # noqa: S506  # nosec B506
     return loaded
 
 
@@ -210,3 +211,33 @@ def provision(
         names[lid], arns[lid] = resolver.physical_name(lid), resolver.arn(lid)
 
     return LocalResources(names=names, arns=arns, queue_urls=urls)
+
+
+def event_invoke_config(logical_id: str, template: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A function's asynchronous-invocation settings (`EventInvokeConfig`), resolved; {} when it has none.
+
+    Read from the function's own `EventInvokeConfig` property, else from an `AWS::Lambda::EventInvokeConfig`
+    resource that names it, so the local Lambda retries and dead-letters exactly as deployed.
+    """
+    template = template or load_template()
+    resolver = Resolver(template)
+    resource = template.get("Resources", {}).get(logical_id, {})
+    config = resource.get("Properties", {}).get("EventInvokeConfig")
+    if config is None:
+        for res in resources_of_type(template, "AWS::Lambda::EventInvokeConfig").values():
+            props = res.get("Properties", {})
+            if props.get("FunctionName") == {"Ref": logical_id}:
+                config = {k: v for k, v in props.items() if k not in ("FunctionName", "Qualifier")}
+                break
+    resolved: dict[str, Any] = resolver.resolve(config) if config else {}
+    return resolved
+
+
+def api_stage_name(template: Mapping[str, Any] | None = None) -> str:
+    """The stage of the template's REST API (what `requestContext.stage` says), `local` when there is none."""
+    template = template or load_template()
+    for res in resources_of_type(template, "AWS::Serverless::Api").values():
+        stage = Resolver(template).resolve(res.get("Properties", {}).get("StageName"))
+        if isinstance(stage, str) and stage:
+            return stage
+    return "local"

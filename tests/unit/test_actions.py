@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -10,7 +11,7 @@ from pydantic import ValidationError
 from taskcore.registry import TaskContext, registry
 
 
-def run(name: str, data: dict, scheduled: datetime | None = None):
+def run(name: str, data: dict[str, Any], scheduled: datetime | None = None) -> Any:
     action = registry.get(name)
     return action.run(action.parse(data), TaskContext(task_id="t", user_id=1, action=name, scheduled_time=scheduled))
 

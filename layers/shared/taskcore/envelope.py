@@ -49,7 +49,10 @@ class TaskEnvelope(BaseModel):
     task_id: TaskId
     user_id: UserId
     action: Annotated[str, Field(min_length=1, max_length=128, examples=["send_notification"])]
-    data: dict[str, Any] = Field(default_factory=dict, examples=[{"message": "Your payment expires soon"}])
+    # validate_default: an omitted `data` must still satisfy the action's model.
+    data: dict[str, Any] = Field(
+        default_factory=dict, validate_default=True, examples=[{"message": "Your payment expires soon"}]
+    )
 
     _parsed: BaseModel | None = PrivateAttr(default=None)
 
