@@ -1,0 +1,38 @@
+"""What the schedule engine raises: domain errors, each with a message that says what is wrong.
+
+The HTTP layer (main.py) maps them to status codes; the engine knows nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+
+class SchedulerError(Exception):
+    """Base of the engine's errors; `str(error)` is the message for the client."""
+
+
+class InvalidSchedule(SchedulerError):
+    """Raise when a request cannot become a schedule (bad timing, data, cursor...); nothing was created."""
+
+
+class PayloadTooLarge(InvalidSchedule):
+    """Raise when the schedule's `Target.Input` would exceed the Lambda asynchronous payload limit."""
+
+
+class ScheduleNotFound(SchedulerError):
+    """Raise when no schedule exists for the task (never created, cancelled, or already run)."""
+
+
+class ScheduleConflict(SchedulerError):
+    """Raise when the task id is taken by a different request, or the schedule changed concurrently."""
+
+
+class Throttled(SchedulerError):
+    """Raise when EventBridge Scheduler still throttles after the client's retries."""
+
+    def __init__(self, message: str, *, retry_after_seconds: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class UpstreamError(SchedulerError):
+    """Raise when EventBridge Scheduler fails in any other way (internal error, access denied, network)."""

@@ -1,0 +1,412 @@
+"""Request and response models of the scheduler API; their examples feed the OpenAPI document.
+
+Timing rules that need no clock (exactly one timing, the AWS expression grammar, IANA zones,
+ranges) live here; rules relative to "now" (a time in the past, an expression that never fires)
+live in the engine, which owns the clock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from scheduler_app.errors import InvalidSchedule
+from taskcore.envelope import TaskEnvelope, TaskId
+from taskcore.expressions import CronExpression, RateExpression, parse_expression, parse_timezone
+
+ONE_TIME_FIELDS = ("delay_seconds", "delay_minutes", "run_at")
+RECURRING_FIELDS = ("cron", "rate")
+TIMING_FIELDS = (*ONE_TIME_FIELDS, *RECURRING_FIELDS)
+RECURRING_ONLY_FIELDS = ("timezone", "start_at", "end_at")
+
+#: One year: further out, give `run_at`. (Also keeps `now + delay` far from datetime's range.)
+MAX_DELAY_SECONDS = 366 * 86_400
+MAX_DELAY_MINUTES = MAX_DELAY_SECONDS // 60
+#: The guide's bound on `delay_minutes`: one week.
+GUIDE_MAX_DELAY_MINUTES = 10_080
+
+ScheduleState = Literal["ENABLED", "DISABLED"]
+ScheduleKind = Literal["one-time", "recurring"]
+
+
+def new_task_id() -> str:
+    """A fresh task id for a request that gave none (32 hex characters)."""
+    return uuid.uuid4().hex
+
+
+def describe_validation_error(errors: Iterable[Mapping[str, Any]], *, skip: Sequence[str] = ("body",)) -> str:
+    """One line per error, `field: message`, without pydantic's `Value error, ` noise."""
+    parts = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ())]
+        while loc and loc[0] in skip:
+            loc = loc[1:]
+        message = str(err.get("msg", "invalid"))
+        message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        parts.append(f"{'.'.join(loc)}: {message}" if loc else message)
+    return "; ".join(parts) or "invalid request"
+
+
+def _expression(value: str, kind: type[CronExpression | RateExpression], keyword: str) -> str:
+    """Parse `value` (with or without its `keyword(...)`) as `kind`; the canonical text, e.g. `rate(1 minute)`."""
+    text = value.strip()
+    parsed = parse_expression(text if "(" in text else f"{keyword}({text})")
+    if not isinstance(parsed, kind):
+        raise ValueError(f"expected a {keyword}(...) expression, got {value!r}")
+    return parsed.expression
+
+
+class RetryPolicy(BaseModel):
+    """How EventBridge Scheduler retries a failed *delivery* (throttling, a missing function, IAM)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_attempts: int | None = Field(
+        default=None, ge=0, le=185, description="MaximumRetryAttempts, 0..185; default from configuration (185)"
+    )
+    max_event_age_seconds: int | None = Field(
+        default=None, ge=60, le=86_400, description="MaximumEventAgeInSeconds, 60..86400; default from configuration"
+    )
+
+
+class ScheduleRequest(TaskEnvelope):
+    """Schedule a task: the envelope (`task_id`, `user_id`, `action`, `data`) and exactly one timing."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "task_id": "payment-reminder-42",
+                    "user_id": 456,
+                    "action": "send_notification",
+                    "data": {"notification_type": "payment_expiration", "message": "Your payment expires soon"},
+                    "delay_minutes": 30,
+                }
+            ]
+        },
+    )
+
+    task_id: TaskId = Field(default_factory=new_task_id)
+    # Validated even when omitted: an action whose model requires fields must not get `{}` silently.
+    data: dict[str, Any] = Field(
+        default_factory=dict, validate_default=True, examples=[{"message": "Your payment expires soon"}]
+    )
+
+    delay_seconds: int | None = Field(
+        default=None, ge=1, le=MAX_DELAY_SECONDS, description="One-time: run in N seconds"
+    )
+    delay_minutes: int | None = Field(
+        default=None, ge=1, le=MAX_DELAY_MINUTES, description="One-time: run in N minutes"
+    )
+    run_at: AwareDatetime | None = Field(
+        default=None, description="One-time: ISO 8601 with a UTC offset", examples=["2030-01-01T09:00:00+09:00"]
+    )
+    cron: str | None = Field(
+        default=None,
+        description="Recurring: AWS cron, 6 fields (`?` in one day field)",
+        examples=["cron(0 9 * * ? *)"],
+    )
+    rate: str | None = Field(
+        default=None, description="Recurring: rate(N minute|minutes|hour|hours|day|days)", examples=["rate(5 minutes)"]
+    )
+    timezone: str | None = Field(
+        default=None, description="Recurring: IANA zone of the cron expression (default UTC)", examples=["Asia/Seoul"]
+    )
+    start_at: AwareDatetime | None = Field(default=None, description="Recurring: first moment it may run")
+    end_at: AwareDatetime | None = Field(default=None, description="Recurring: last moment it may run")
+    retry: RetryPolicy | None = None
+    flexible_window_minutes: int | None = Field(
+        default=None, ge=1, le=1440, description="Deliver within this window after each time (default: exactly on time)"
+    )
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_expression(cls, value: str | None) -> str | None:
+        return None if value is None else _expression(value, CronExpression, "cron")
+
+    @field_validator("rate")
+    @classmethod
+    def _rate_expression(cls, value: str | None) -> str | None:
+        return None if value is None else _expression(value, RateExpression, "rate")
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parse_timezone(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_timing(self) -> ScheduleRequest:
+        given = [name for name in TIMING_FIELDS if getattr(self, name) is not None]
+        if len(given) != 1:
+            found = "none" if not given else " and ".join(given)
+            raise ValueError(
+                "give exactly one timing: delay_seconds, delay_minutes or run_at (one-time), "
+                f"or cron or rate (recurring); got {found}"
+            )
+        if given[0] in ONE_TIME_FIELDS:
+            extra = [name for name in RECURRING_ONLY_FIELDS if getattr(self, name) is not None]
+            if extra:
+                raise ValueError(
+                    f"{', '.join(extra)} apply only to recurring schedules (cron or rate); "
+                    "for a one-time schedule give run_at with its UTC offset"
+                )
+        if self.start_at is not None and self.end_at is not None and self.end_at <= self.start_at:
+            raise ValueError(f"end_at ({self.end_at.isoformat()}) must be after start_at ({self.start_at.isoformat()})")
+        return self
+
+    def envelope(self) -> TaskEnvelope:
+        """The task this schedule delivers."""
+        return TaskEnvelope(task_id=self.task_id, user_id=self.user_id, action=self.action, data=self.data)
+
+
+def parse_schedule_request(raw: Any) -> ScheduleRequest:
+    """Validate one create request from untyped JSON (batch items, merged PATCHes); raise InvalidSchedule."""
+    if not isinstance(raw, Mapping):
+        raise InvalidSchedule(f"expected a JSON object, got {type(raw).__name__}")
+    try:
+        return ScheduleRequest.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidSchedule(describe_validation_error(exc.errors(include_url=False))) from None
+
+
+class SchedulePatch(BaseModel):
+    """Change a schedule's timing or data; what is omitted stays. A new timing replaces the old one."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"cron": "cron(30 8 ? * MON-FRI *)", "timezone": "Asia/Seoul"},
+                {"data": {"message": "new text"}},
+            ]
+        },
+    )
+
+    data: dict[str, Any] | None = None
+    delay_seconds: int | None = None
+    delay_minutes: int | None = None
+    run_at: datetime | None = None
+    cron: str | None = None
+    rate: str | None = None
+    timezone: str | None = None
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    retry: RetryPolicy | None = None
+    flexible_window_minutes: int | None = None
+
+
+class RetryPolicyView(BaseModel):
+    """The retry policy a schedule carries."""
+
+    max_attempts: int
+    max_event_age_seconds: int
+
+
+class ScheduleView(BaseModel):
+    """A task's schedule as EventBridge Scheduler holds it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "task_id": "payment-reminder-42",
+                    "schedule_name": "payment-reminder-42",
+                    "schedule_arn": (
+                        "arn:aws:scheduler:ap-northeast-2:123456789012:schedule/scheduled-tasks-tasks/payment-reminder-42"
+                    ),
+                    "group": "scheduled-tasks-tasks",
+                    "kind": "one-time",
+                    "expression": "at(2030-01-01T00:30:00)",
+                    "timezone": "UTC",
+                    "state": "ENABLED",
+                    "next_run_at": "2030-01-01T00:30:00Z",
+                    "user_id": 456,
+                    "action": "send_notification",
+                    "data": {"message": "Your payment expires soon"},
+                    "retry": {"max_attempts": 185, "max_event_age_seconds": 86400},
+                }
+            ]
+        }
+    )
+
+    task_id: str
+    schedule_name: str
+    schedule_arn: str
+    group: str
+    kind: ScheduleKind
+    expression: str
+    timezone: str
+    state: str
+    next_run_at: datetime | None = Field(
+        description="Next time it runs, in UTC; null when it will not run again or is paused"
+    )
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    user_id: int | str | None = None
+    action: str | None = None
+    data: dict[str, Any] | None = None
+    retry: RetryPolicyView | None = None
+    flexible_window_minutes: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class ScheduleSummary(BaseModel):
+    """One schedule in a list (what ListSchedules returns; GET the task for the rest)."""
+
+    task_id: str
+    schedule_name: str
+    schedule_arn: str
+    group: str
+    state: str
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class SchedulePage(BaseModel):
+    """A page of schedules; pass `cursor` back to get the next one (null on the last page)."""
+
+    items: list[ScheduleSummary]
+    cursor: str | None
+
+
+class BatchRequest(BaseModel):
+    """Up to 100 create requests; each is validated and answered on its own."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {"task_id": "reminder-1", "user_id": 1, "action": "send_notification", "delay_minutes": 10},
+                        {
+                            "task_id": "report-daily",
+                            "user_id": 0,
+                            "action": "generate_daily_report",
+                            "cron": "cron(0 9 * * ? *)",
+                            "timezone": "Asia/Seoul",
+                        },
+                    ]
+                }
+            ]
+        },
+    )
+
+    items: Annotated[list[Any], Field(min_length=1, max_length=100, description="Each item is a create request")]
+
+
+class BatchItemResult(BaseModel):
+    """The outcome of one batch item: the status and body its own POST would have had."""
+
+    index: int
+    status: int
+    body: dict[str, Any]
+
+
+class BatchResponse(BaseModel):
+    """One result per item, in the order given."""
+
+    items: list[BatchItemResult]
+    created: int
+    existing: int
+    failed: int
+
+
+class ErrorBody(BaseModel):
+    """Every error: a message that says what is wrong."""
+
+    detail: str
+
+
+class HealthResponse(BaseModel):
+    """Liveness."""
+
+    status: Literal["ok"]
+    service: str
+
+
+# The guide's API, kept as written -----------------------------------------------------------
+
+
+class ScheduleTaskRequest(BaseModel):
+    """The guide's request: run `action` for `user_id` in `delay_minutes` minutes."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "task_id": "task-123",
+                    "user_id": 456,
+                    "action": "send_notification",
+                    "delay_minutes": 30,
+                    "data": {"notification_type": "reminder", "message": "Your task is ready"},
+                }
+            ]
+        }
+    )
+
+    task_id: str = Field(..., description="Task id; also the schedule's name (1..64 of [0-9A-Za-z_.-])")
+    user_id: int = Field(..., description="User id")
+    action: str = Field(..., description="A registered action")
+    delay_minutes: int = Field(..., ge=1, le=GUIDE_MAX_DELAY_MINUTES, description="Delay in minutes (1..10080)")
+    data: dict[str, Any] = Field(default_factory=dict, description="The action's data")
+
+    def to_schedule_request(self) -> ScheduleRequest:
+        """The same task as a resource-API request (one engine underneath)."""
+        return parse_schedule_request(
+            {
+                "task_id": self.task_id,
+                "user_id": self.user_id,
+                "action": self.action,
+                "data": self.data,
+                "delay_minutes": self.delay_minutes,
+            }
+        )
+
+
+class ScheduleTaskResponse(BaseModel):
+    """The guide's response."""
+
+    success: bool
+    message: str
+    schedule_arn: str
+    task_id: str
+    scheduled_in_minutes: int
+
+
+class CancelScheduleResponse(BaseModel):
+    """The guide's cancel response."""
+
+    success: bool
+    message: str
+    schedule_arn: str
+
+
+__all__ = [
+    "BatchItemResult",
+    "BatchRequest",
+    "BatchResponse",
+    "CancelScheduleResponse",
+    "ErrorBody",
+    "HealthResponse",
+    "RetryPolicy",
+    "RetryPolicyView",
+    "SchedulePage",
+    "SchedulePatch",
+    "ScheduleRequest",
+    "ScheduleSummary",
+    "ScheduleTaskRequest",
+    "ScheduleTaskResponse",
+    "ScheduleView",
+    "describe_validation_error",
+    "parse_schedule_request",
+]

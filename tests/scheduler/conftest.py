@@ -1,0 +1,148 @@
+"""Scheduler fixtures: the API on moto with the template's schedule group, and ways to bend time and AWS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from localcloud.endpoint import LOCAL_ENV
+from localcloud.template import LOCAL_REGION, LocalResources, provision
+from scheduler_app.clients import get_scheduler_client
+from scheduler_app.main import app, get_service
+from scheduler_app.service import ScheduleService
+from scheduler_app.settings import get_settings
+from tests.scheduler.helpers import Clock, FaultInjector, TestClient
+
+
+@dataclass(frozen=True)
+class ModuleCloud:
+    """moto's resources for one test module, and clients to empty them between tests."""
+
+    resources: LocalResources
+    scheduler: Any
+    table: Any
+
+    def reset(self) -> None:
+        """Delete every schedule and idempotency record (the queues are never written to here)."""
+        for page in self.scheduler.get_paginator("list_schedules").paginate():
+            for schedule in page["Schedules"]:
+                self.scheduler.delete_schedule(Name=schedule["Name"], GroupName=schedule["GroupName"])
+        for item in self.table.scan(ProjectionExpression="id")["Items"]:
+            self.table.delete_item(Key={"id": item["id"]})
+
+
+@pytest.fixture(scope="module")
+def _module_cloud() -> Iterator[ModuleCloud]:
+    """moto and the template's resources, once per module: provisioning costs ~0.1 s a time."""
+    with mock_aws():
+        session = boto3.Session(
+            aws_access_key_id=LOCAL_ENV["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_ENV["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=LOCAL_ENV["AWS_SESSION_TOKEN"],
+            region_name=LOCAL_REGION,
+        )
+        resources = provision(session)
+        table = session.resource("dynamodb").Table(resources.names["IdempotencyTable"])
+        yield ModuleCloud(resources, session.client("scheduler"), table)
+
+
+@pytest.fixture
+def aws(_module_cloud: ModuleCloud) -> Iterator[LocalResources]:
+    """Overrides the shared fixture: the module's moto, emptied after each test."""
+    yield _module_cloud.resources
+    _module_cloud.reset()
+
+
+@pytest.fixture
+def scheduler_env(aws: LocalResources, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalResources]:
+    """The environment template.yaml gives SchedulerFunction, pointing at the provisioned resources."""
+    monkeypatch.setenv("SCHEDULE_GROUP_NAME", aws.names["ScheduleGroup"])
+    monkeypatch.setenv("CALLBACK_FUNCTION_ARN", aws.arns["CallbackFunction"])
+    monkeypatch.setenv("SCHEDULER_ROLE_ARN", aws.arns["SchedulerInvokeRole"])
+    monkeypatch.setenv("SCHEDULER_DLQ_ARN", aws.arns["ScheduleDeliveryDLQ"])
+    get_settings.cache_clear()
+    get_scheduler_client.cache_clear()
+    yield aws
+    app.dependency_overrides.clear()
+    get_settings.cache_clear()
+    get_scheduler_client.cache_clear()
+
+
+@pytest.fixture
+def api(scheduler_env: LocalResources) -> Iterator[TestClient]:
+    """The scheduler app over HTTP (in process), on the container's real dependencies."""
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def group(scheduler_env: LocalResources) -> str:
+    """The stack's schedule group."""
+    return scheduler_env.names["ScheduleGroup"]
+
+
+@pytest.fixture
+def scheduler(scheduler_env: LocalResources, _module_cloud: ModuleCloud) -> Any:
+    """A separate EventBridge Scheduler client, to look at what the API did."""
+    return _module_cloud.scheduler
+
+
+@pytest.fixture
+def schedules(scheduler: Any, group: str) -> Any:
+    """Names of the schedules in the group right now (call it)."""
+
+    def names() -> list[str]:
+        found: list[str] = []
+        for page in scheduler.get_paginator("list_schedules").paginate(GroupName=group):
+            found.extend(s["Name"] for s in page["Schedules"])
+        return sorted(found)
+
+    return names
+
+
+@pytest.fixture
+def clock(scheduler_env: LocalResources) -> Clock:
+    """Makes the engine read this clock (real time until `clock.set(...)`) and sleep on it."""
+    fake = Clock()
+
+    def service() -> ScheduleService:
+        return ScheduleService(
+            get_scheduler_client(), get_settings(), clock=fake.now, sleep=fake.sleep, jitter=lambda: 1.0
+        )
+
+    app.dependency_overrides[get_service] = service
+    return fake
+
+
+@pytest.fixture
+def faults(scheduler_env: LocalResources) -> Iterator[FaultInjector]:
+    """Make the API's own client fail the way AWS does (before any request is sent)."""
+    injector = FaultInjector(get_scheduler_client())
+    yield injector
+    injector.clear()
+
+
+@pytest.fixture
+def sent(scheduler_env: LocalResources) -> Iterator[dict[str, list[dict[str, Any]]]]:
+    """The parameters of every call the API's client makes, by operation ("CreateSchedule": [...])."""
+    calls: dict[str, list[dict[str, Any]]] = {}
+    client = get_scheduler_client()
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        calls.setdefault(model.name, []).append(dict(params))
+
+    client.meta.events.register("provide-client-params.scheduler", record)
+    yield calls
+    client.meta.events.unregister("provide-client-params.scheduler", record)
+
+
+@pytest.fixture
+def fixed_now() -> datetime:
+    """A moment with sub-second precision, far from any DST change."""
+    return datetime(2030, 3, 14, 1, 2, 3, 456789, tzinfo=UTC)
