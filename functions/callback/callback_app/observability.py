@@ -2,18 +2,57 @@
 
 Service name, log level and metrics namespace come from POWERTOOLS_SERVICE_NAME,
 POWERTOOLS_LOG_LEVEL and POWERTOOLS_METRICS_NAMESPACE (template.yaml's Globals).
+
+Tracing: every invocation is traced by Lambda itself (`Tracing: Active`). Powertools' Tracer adds
+subsegments only where the X-Ray SDK is installed; the layer does not ship it (the SDK is in
+maintenance until its end of support on 2027-02-25, and it would bring a second botocore). Add
+`aws-xray-sdk` to the layer group to turn the subsegments on; nothing else changes.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar, cast
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_NAMESPACE = "ScheduledTasks"
 
 logger = Logger()
 # EMF needs a namespace; outside the template (tests, `make invoke`) fall back to the project's.
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE)
-# Tracer disables itself outside Lambda (tests, the local cloud), so it costs nothing there.
-tracer = Tracer()
+
+
+class TracerLike(Protocol):
+    """The part of Powertools' Tracer this function uses."""
+
+    disabled: bool
+
+    def capture_method(self, *, capture_response: bool | None = None) -> Callable[[F], F]:
+        """Decorate a method with a subsegment."""
+
+
+class NoSubsegments:
+    """Stands in for Powertools' Tracer where the X-Ray SDK is absent (its constructor imports the SDK)."""
+
+    disabled = True
+
+    def capture_method(self, *, capture_response: bool | None = None) -> Callable[[F], F]:
+        """Return the method unchanged."""
+        return lambda method: method
+
+
+def _make_tracer() -> TracerLike:
+    if importlib.util.find_spec("aws_xray_sdk") is None:
+        return NoSubsegments()
+    from aws_lambda_powertools import Tracer
+
+    # Powertools disables it by itself outside Lambda (tests, the local cloud).
+    return cast(TracerLike, Tracer())
+
+
+tracer = _make_tracer()
