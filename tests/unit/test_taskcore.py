@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from localcloud.template import ROOT
 from taskcore.envelope import TaskEnvelope
 from taskcore.proxy import (
     CONTEXT_HEADERS,
@@ -104,3 +107,32 @@ def test_scheduler_context_reads_headers_in_any_case_and_rejects_bad_values():
     assert (bad.scheduled_time, bad.attempt) == (None, None)
     naive = SchedulerContext.from_headers({"X-Scheduler-Scheduled-Time": "2026-01-02T03:04:05"})
     assert naive.scheduled_time is None
+
+
+FIRST_USE_FROM_THREADS = """
+import threading
+from taskcore.registry import registry
+
+barrier, seen = threading.Barrier(16), []
+
+def look():
+    barrier.wait()
+    seen.append(len(registry.names()))
+
+threads = [threading.Thread(target=look) for _ in range(16)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(sorted(set(seen)))
+"""
+
+
+def test_first_use_from_many_threads_sees_every_action():
+    # A fresh interpreter, as in a cold Lambda whose first request is a batch of creates.
+    result = subprocess.run(  # noqa: S603 - our interpreter, our code
+        [sys.executable, "-c", FIRST_USE_FROM_THREADS],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(ROOT / "layers" / "shared")},
+    )
+    assert result.stdout.strip() == "[4]"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -66,6 +67,7 @@ class ActionRegistry:
     package: str | None = None
     _actions: dict[str, Action[Any]] = field(default_factory=dict)
     _loaded: bool = False
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def action(
         self, name: str, model: type[DataT], *, description: str = ""
@@ -89,11 +91,15 @@ class ActionRegistry:
     def _load(self) -> None:
         if self._loaded or self.package is None:
             return
-        self._loaded = True
-        pkg = importlib.import_module(self.package)
-        for module in pkgutil.iter_modules(pkg.__path__):
-            if not module.name.startswith("_"):
-                importlib.import_module(f"{self.package}.{module.name}")
+        # The batch endpoint's threads may all arrive here first: only one imports, the others wait.
+        with self._lock:
+            if self._loaded:
+                return
+            pkg = importlib.import_module(self.package)
+            for module in pkgutil.iter_modules(pkg.__path__):
+                if not module.name.startswith("_"):
+                    importlib.import_module(f"{self.package}.{module.name}")
+            self._loaded = True
 
     def names(self) -> list[str]:
         """Registered action names, sorted."""
