@@ -14,6 +14,7 @@ VENV    := $(ROOT)/.venv
 PY      := $(VENV)/bin/python
 EVENT   ?= events/callback.json
 PORT    ?= 3000
+ARGS    ?=
 
 # The Lambda runtime is python3.13: use it where it exists (PATH, then pyenv), else say so.
 # (pyenv's shim for python3.13 exists but fails when 3.13 is not the selected version.)
@@ -49,12 +50,41 @@ lint: install ## ruff, mypy, bandit, and the requirements drift check
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy
-	@$(VENV)/bin/bandit --quiet --recursive layers/shared/taskcore functions
+	@$(VENV)/bin/bandit --quiet --recursive layers/shared/taskcore functions localcloud
 	@$(PY) scripts/export_requirements.py --check
 
+.PHONY: check-template
+check-template: ## sam validate --lint, cfn-lint and checkov on template.yaml (each in its own tool venv)
+	@scripts/template-checks.sh
+
+# For the built-artifact test: boto3 alone, as the Lambda runtime provides it, and this host's builds
+# of the layer's arm64 native extensions.
+RUNTIME_SITE := $(ROOT)/.aws-sam/runtime-boto3
+HOST_NATIVE  := $(ROOT)/.aws-sam/host-native
+.PHONY: artifact-test-deps
+artifact-test-deps: install
+	@[ -f $(RUNTIME_SITE)/.done ] || { $(UV) pip install --quiet --python "$(DEV_PYTHON)" --target $(RUNTIME_SITE) \
+	  "boto3==$$(sed -n '/^name = "boto3"/{n;s/version = "\(.*\)"/\1/p}' uv.lock)" && touch $(RUNTIME_SITE)/.done; }
+	@rm -rf $(HOST_NATIVE) && $(PY) scripts/host_native_overlay.py .aws-sam/build/SharedLayer/python $(HOST_NATIVE) >/dev/null
+
 .PHONY: test
-test: lint ## lint, type-check, and run every test with coverage (what CI runs)
-	@$(VENV)/bin/pytest -n 2 --cov --cov-report=term
+test: lint check-template ## lint, type checks, template checks, build (with python3.13), every test with coverage: what CI runs
+	@if [ -n "$(PYTHON313)" ]; then \
+	  $(MAKE) build artifact-test-deps && \
+	  BUILT_ARTIFACTS=$(ROOT)/.aws-sam/build PYTHON313=$(PYTHON313) LAMBDA_RUNTIME_SITE=$(RUNTIME_SITE) HOST_NATIVE_SITE=$(HOST_NATIVE) \
+	    $(VENV)/bin/pytest -n 2 --cov --cov-report=term; \
+	else \
+	  echo "note: no python3.13: skipping sam build and the built-artifact test" >&2; \
+	  $(VENV)/bin/pytest -n 2 --cov --cov-report=term; \
+	fi
+
+.PHONY: build
+build: install ## sam build with python3.13, then precompile the artifacts to bytecode (.aws-sam/build)
+	@scripts/build.sh
+
+.PHONY: deploy
+deploy: build ## sam deploy (ENV=dev|prod picks a samconfig.toml environment; first time: sam deploy --guided)
+	@$(TOOLS)/sam/bin/sam deploy $(if $(ENV),--config-env $(ENV))
 
 .PHONY: invoke
 invoke: install ## run the callback's Lambda entry point on EVENT (default events/callback.json), no Docker
@@ -62,7 +92,19 @@ invoke: install ## run the callback's Lambda entry point on EVENT (default event
 
 .PHONY: dev
 dev: install ## the local cloud: scheduler API on http://127.0.0.1:$(PORT), schedules fire locally
-	@$(PY) -m localcloud.dev --port $(PORT)
+	@$(PY) -m localcloud.dev --port $(PORT) $(ARGS)
+
+.PHONY: api
+api: install ## the scheduler API alone on http://127.0.0.1:$(PORT); schedules are stored, nothing fires
+	@$(PY) -m localcloud.dev --port $(PORT) --api-only $(ARGS)
+
+.PHONY: dlq
+dlq: install ## list the running local cloud's dead-lettered tasks with their errors
+	@$(PY) -m localcloud.dlq list
+
+.PHONY: redrive
+redrive: install ## replay the running local cloud's dead-lettered tasks through the callback
+	@$(PY) -m localcloud.dlq redrive
 
 .PHONY: clean
 clean: ## remove environments, caches and build output
