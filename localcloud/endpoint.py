@@ -65,9 +65,12 @@ def moto_endpoint(host: str = "127.0.0.1", port: int = 0) -> Iterator[LocalEndpo
 
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
+    url = ""
     try:
         bound_host, bound_port = server.get_host_and_port()
         url = f"http://{bound_host}:{bound_port}"
+        # moto's backends are process-wide: start from nothing, whatever an earlier server left.
+        _reset(url)
         session = boto3.Session(
             aws_access_key_id=LOCAL_ENV["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=LOCAL_ENV["AWS_SECRET_ACCESS_KEY"],
@@ -75,7 +78,18 @@ def moto_endpoint(host: str = "127.0.0.1", port: int = 0) -> Iterator[LocalEndpo
         )
         yield LocalEndpoint(url=url, resources=provision(session, endpoint_url=url))
     finally:
+        if url:
+            _reset(url)
         server.stop()
+
+
+def _reset(url: str) -> None:
+    """Empty every moto backend (moto's own admin API)."""
+    from urllib.request import Request, urlopen
+
+    # The URL is the http://127.0.0.1 one built above, never user input.
+    with urlopen(Request(f"{url}/moto-api/reset", method="POST"), timeout=10):  # noqa: S310  # nosec B310
+        pass
 
 
 @contextmanager

@@ -1,0 +1,218 @@
+"""The whole local cloud in one object: moto as the AWS endpoint, the API in front of SchedulerFunction,
+and the dispatcher that fires schedules into CallbackFunction. `make dev` runs it; so do the tests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from localcloud.apiserver import ApiServer, Handler, serve_function
+from localcloud.clock import Clock, SystemClock
+from localcloud.dispatcher import DeliveryFault, Dispatcher, ScheduleDeleter
+from localcloud.endpoint import LocalEndpoint, moto_endpoint, patched_environ
+from localcloud.lambda_async import DEFAULT_RETRY_DELAYS, AsyncLambda, InvokeConfig
+from localcloud.paths import ensure_import_paths
+from localcloud.queues import SqsSender
+from localcloud.schedules import MotoScheduleStore
+from localcloud.stats import LogSink, stdout_sink
+from localcloud.template import api_stage_name
+
+
+def reset_function_caches() -> None:
+    """Forget the functions' cached settings and clients (they read the environment once per container)."""
+    ensure_import_paths()
+    from callback_app.service import get_task_runner
+    from callback_app.settings import get_settings as callback_settings
+    from scheduler_app.clients import get_scheduler_client
+    from scheduler_app.settings import get_settings as scheduler_settings
+
+    for cached in (callback_settings, get_task_runner, scheduler_settings, get_scheduler_client):
+        cached.cache_clear()
+
+
+def fresh_moto_state() -> None:
+    """Empty moto's in-process backends (they are process-wide and outlive a server on its own)."""
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+
+
+@dataclass(frozen=True)
+class CloudOptions:
+    """How to run the local cloud (the command line of `python -m localcloud.dev`)."""
+
+    host: str = "127.0.0.1"
+    port: int = 3000
+    moto_port: int = 0
+    api_only: bool = False
+    poll_interval: float = 0.25
+    lambda_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
+    delivery_retry_base: float = 1.0
+    persist: Path | None = None
+    access_log: bool = True
+
+
+class LocalCloud:
+    """Start with `with LocalCloud(options) as cloud:`, run with `cloud.serve()` on the main thread."""
+
+    def __init__(
+        self,
+        options: CloudOptions | None = None,
+        *,
+        clock: Clock | None = None,
+        log: LogSink = stdout_sink,
+        fault: DeliveryFault | None = None,
+        callback_handler: Handler | None = None,
+        scheduler_handler: Handler | None = None,
+    ) -> None:
+        self.options = options or CloudOptions()
+        self.clock = clock or SystemClock()
+        self._log = log
+        self._fault = fault
+        self._callback_handler = callback_handler
+        self._scheduler_handler = scheduler_handler
+        self._stack = ExitStack()
+        self._stopped = threading.Event()
+        self.endpoint: LocalEndpoint | None = None
+        self.environment: dict[str, str] = {}
+        self.api: ApiServer | None = None
+        self.dispatcher: Dispatcher | None = None
+
+    def __enter__(self) -> LocalCloud:
+        try:
+            self._start()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+        self._stack.close()
+
+    def _start(self) -> None:
+        ensure_import_paths()
+        options = self.options
+        fresh_moto_state()
+        endpoint = self._stack.enter_context(moto_endpoint(options.host, options.moto_port))
+        self._stack.callback(fresh_moto_state)  # in memory only: nothing outlives the local cloud
+        self.endpoint = endpoint
+        if options.persist is not None:
+            from localcloud.persist import persist_endpoint, stop_persisting
+
+            persist_endpoint(endpoint.url, options.persist, log=self._log)
+            self._stack.callback(stop_persisting)
+        env = endpoint.environment()
+        self.environment = env
+        self._stack.enter_context(patched_environ(env))
+        reset_function_caches()
+        self._stack.callback(reset_function_caches)
+
+        if self._callback_handler is None:
+            from callback_app.main import lambda_handler as callback_handler
+
+            self._callback_handler = callback_handler
+        if self._scheduler_handler is None:
+            from scheduler_app.main import lambda_handler as scheduler_handler
+
+            self._scheduler_handler = scheduler_handler
+
+        if not options.api_only:
+            self.dispatcher = self._dispatcher(endpoint)
+        self.api = serve_function(
+            self._scheduler_handler,
+            function_name="SchedulerFunction",
+            host=options.host,
+            port=options.port,
+            stage=api_stage_name(),
+            log=self._log if options.access_log else None,
+            after_request=self._changed,
+            local_routes={"/_localcloud/stats": self.stats},
+        )
+        self._stack.callback(self.api.close)
+
+    def _dispatcher(self, endpoint: LocalEndpoint) -> Dispatcher:
+        env = self.environment
+        callback_arn = env["CALLBACK_FUNCTION_ARN"]
+        store = MotoScheduleStore(env["SCHEDULE_GROUP_NAME"])
+        sender = SqsSender()
+        handler = self._callback_handler
+        if handler is None:
+            raise RuntimeError("the callback handler is not loaded")
+        lambda_ = AsyncLambda(
+            {callback_arn: handler},
+            clock=self.clock,
+            configs={callback_arn: InvokeConfig.from_template("CallbackFunction")},
+            retry_delays=self.options.lambda_retry_delays,
+            sender=sender,
+            log=self._log,
+        )
+        deleter = ScheduleDeleter(store, log=self._log)
+        self._stack.callback(deleter.close)
+        return Dispatcher(
+            store,
+            lambda_,
+            clock=self.clock,
+            role_arn=env.get("SCHEDULER_ROLE_ARN"),
+            sender=sender,
+            deleter=deleter,
+            poll_interval=self.options.poll_interval,
+            delivery_retry_base=self.options.delivery_retry_base,
+            fault=self._fault,
+            log=self._log,
+        )
+
+    def _changed(self, path: str) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
+
+    @property
+    def api_url(self) -> str:
+        """Where the scheduler API is served."""
+        if self.api is None:
+            raise RuntimeError("the local cloud is not started")
+        return self.api.url
+
+    @property
+    def moto_url(self) -> str:
+        """The AWS endpoint (AWS_ENDPOINT_URL)."""
+        if self.endpoint is None:
+            raise RuntimeError("the local cloud is not started")
+        return self.endpoint.url
+
+    @property
+    def queue_urls(self) -> dict[str, str]:
+        """Logical id -> URL of the template's queues."""
+        return dict(self.endpoint.resources.queue_urls) if self.endpoint is not None else {}
+
+    def stats(self) -> dict[str, Any]:
+        """Dispatch counts and lateness percentiles (`GET /_localcloud/stats`)."""
+        if self.dispatcher is None:
+            return {"dispatcher": False}
+        return {
+            "dispatcher": True,
+            "pending_invocations": self.dispatcher.lambda_.pending,
+            **self.dispatcher.stats.summary(),
+        }
+
+    def serve(self, ready: Callable[[], None] | None = None) -> None:
+        """Run until `stop()`: the dispatcher on this (the main) thread, or just the API with `api_only`."""
+        if ready is not None:
+            ready()
+        if self.dispatcher is not None:
+            self.dispatcher.serve()
+        else:
+            while not self._stopped.wait(0.5):
+                pass
+
+    def stop(self) -> None:
+        """Make `serve()` return (safe from a signal handler)."""
+        self._stopped.set()
+        if self.dispatcher is not None:
+            self.dispatcher.stop()

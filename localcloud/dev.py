@@ -1,0 +1,185 @@
+"""`make dev` / `make api`: the local cloud, no AWS and no Docker.
+
+- moto's server on loopback as the AWS endpoint, with the tables, queues and schedule group of template.yaml;
+- SchedulerFunction's real Lambda entry point behind a local API Gateway (REST proxy events) on --port;
+- unless --api-only, a dispatcher firing due schedules into CallbackFunction's real entry point, with
+  Scheduler's and Lambda's retries and dead-letter queues (see localcloud/dispatcher.py).
+
+State lives in memory and is gone on exit, unless --persist PATH. Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from localcloud.cloud import CloudOptions, LocalCloud
+from localcloud.lambda_async import handler_event_loop
+from localcloud.runstate import DEFAULT_STATE_FILE, RunState, clear_state, write_state
+
+
+class MetricLineFilter(io.TextIOBase):
+    """stdout without the functions' CloudWatch EMF metric lines (`{"_aws": ...}`), which would drown the logs.
+
+    (Setting POWERTOOLS_METRICS_DISABLED instead would stop Powertools from clearing its metric set.)
+    """
+
+    def __init__(self, target: TextIO) -> None:
+        self._target = target
+        self._pending = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        """Pass complete lines on, except metric lines."""
+        with self._lock:
+            self._pending += text
+            while "\n" in self._pending:
+                line, self._pending = self._pending.split("\n", 1)
+                if not line.startswith('{"_aws":'):
+                    self._target.write(line + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush the real stdout."""
+        self._target.flush()
+
+    def writable(self) -> bool:
+        """A text stream one writes to."""
+        return True
+
+
+def _delays(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds separated by commas, e.g. 1,2 (got {text!r})") from None
+    if not values or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError("give at least one delay, none negative")
+    return values
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m localcloud.dev", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default: loopback only)")
+    parser.add_argument("--port", type=int, default=3000, help="API port (default 3000; 0 picks a free one)")
+    parser.add_argument("--moto-port", type=int, default=0, help="AWS endpoint port (default: a free one)")
+    parser.add_argument("--api-only", action="store_true", help="serve the API only; nothing fires (make api)")
+    parser.add_argument("--persist", type=Path, help="keep the AWS state in this file across restarts")
+    parser.add_argument(
+        "--lambda-retry-delays",
+        type=_delays,
+        default=(1.0, 2.0),
+        help="seconds before Lambda's async retries (AWS: about 60,120; default 1,2)",
+    )
+    parser.add_argument(
+        "--delivery-retry-base", type=float, default=1.0, help="first backoff of Scheduler's delivery retries (s)"
+    )
+    parser.add_argument("--poll-interval", type=float, default=0.25, help="how often schedules are re-read (s)")
+    parser.add_argument("--metrics", action="store_true", help="also print the functions' EMF metric lines")
+    parser.add_argument("--quiet", action="store_true", help="no access line per API request")
+    parser.add_argument("--state-file", type=Path, default=DEFAULT_STATE_FILE, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def banner(cloud: LocalCloud, args: argparse.Namespace) -> str:
+    """What the developer needs to start: URLs, the endpoint, an example."""
+    api = cloud.api_url
+    env = cloud.environment
+    state = (
+        f"persisted in {args.persist}" if args.persist else "in memory: gone when this stops (--persist PATH keeps it)"
+    )
+    example = (
+        f"curl -s -X POST {api}/api/v1/schedules -H 'content-type: application/json' \\\n"
+        '      -d \'{"task_id":"hello-1","user_id":1,"action":"send_notification",'
+        '"data":{"message":"Hello from the local cloud"},"delay_seconds":10}\''
+    )
+    firing = (
+        "schedules fire here as EventBridge Scheduler + Lambda would; their outcome lines follow"
+        if cloud.dispatcher is not None
+        else "API only: schedules are stored but nothing fires (make dev fires them)"
+    )
+    lines = [
+        "",
+        "Local cloud ready (no AWS, no Docker)",
+        f"  API (SchedulerFunction)  {api}    docs: {api}/docs",
+        f"  AWS endpoint (moto)      {cloud.moto_url}    (AWS_ENDPOINT_URL for boto3 and the aws CLI)",
+        f"  schedule group           {env.get('SCHEDULE_GROUP_NAME')}",
+        f"  state                    {state}",
+        f"  {firing}",
+        "",
+        "  Schedule a task 10 s ahead:",
+        f"    {example}",
+        "",
+        "  make dlq / make redrive (another terminal): dead-lettered tasks. Ctrl-C stops.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the local cloud until Ctrl-C (or SIGTERM); 0 after a clean stop. Call on the main thread."""
+    options = CloudOptions(
+        host=args.host,
+        port=args.port,
+        moto_port=args.moto_port,
+        api_only=args.api_only,
+        poll_interval=args.poll_interval,
+        lambda_retry_delays=args.lambda_retry_delays,
+        delivery_retry_base=args.delivery_retry_base,
+        persist=args.persist,
+        access_log=not args.quiet,
+    )
+    try:
+        with LocalCloud(options) as cloud:
+
+            def stop(signum: int, frame: FrameType | None) -> None:
+                cloud.stop()
+                signal.signal(signum, signal.SIG_DFL)  # a second Ctrl-C interrupts at once
+
+            previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                write_state(
+                    args.state_file,
+                    RunState(
+                        pid=os.getpid(),
+                        api_url=cloud.api_url,
+                        moto_url=cloud.moto_url,
+                        environment=cloud.environment,
+                        queues=cloud.queue_urls,
+                        persist=str(args.persist) if args.persist else None,
+                        dispatcher=cloud.dispatcher is not None,
+                    ),
+                )
+                print(banner(cloud, args), flush=True)
+                cloud.serve()
+            finally:
+                clear_state(args.state_file, os.getpid())
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+    except OSError as exc:
+        print(f"cannot start the local cloud: {exc}", file=sys.stderr)
+        return 1
+    print("local cloud stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    args = parse_args(argv)
+    if not args.metrics:
+        sys.stdout = MetricLineFilter(sys.stdout)
+    # The callback's Mangum adapter runs on this (the main) thread's event loop: make it explicitly.
+    with handler_event_loop():
+        return run(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,521 @@
+"""The local EventBridge Scheduler: fire due schedules into the local Lambda the way AWS does.
+
+- Occurrences: `at()`, `cron()` and `rate()` read in the schedule's time zone, within StartDate/EndDate
+  (`taskcore.expressions`); DISABLED schedules are skipped; nothing fires before its time, and no
+  occurrence fires twice (the last fired occurrence is kept per schedule incarnation).
+- Delivery: the context attributes are substituted into `Target.Input` for each delivery attempt (a new
+  execution id and attempt number each time, the occurrence's scheduled time), and the event goes to
+  Lambda as an asynchronous invoke (`lambda_async`). A delivery that fails (target is not a local
+  function, wrong role, payload not JSON or too large, or an injected fault) is retried with
+  exponential backoff under the schedule's RetryPolicy when the error is retryable, and then goes to
+  its dead-letter queue with Scheduler's message attributes; permanent errors go there at once.
+- ActionAfterCompletion DELETE: once the last occurrence is delivered (or dead-lettered), the schedule
+  is deleted through the Scheduler API. A recurring schedule past its EndDate stops.
+- FlexibleTimeWindow is not randomised: every occurrence fires at the start of its window.
+
+Runs on the main thread: the callback's Mangum adapter needs that thread's event loop. `serve()` is
+the real loop; `run_pending()` / `run_until()` drive it step by step with a `FakeClock` in tests.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import queue
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import localcloud.paths  # noqa: F401 - puts taskcore on sys.path (sorted before the imports below)
+from localcloud.clock import Clock, FakeClock, SystemClock
+from localcloud.lambda_async import AsyncLambda, Invocation
+from localcloud.queues import QueueNotFound, SqsSender, queue_name
+from localcloud.schedules import MotoScheduleStore, Schedule
+from localcloud.stats import DispatchStats, LogSink, log_record, stdout_sink
+from taskcore.expressions import AtExpression, Expression, next_fire_time, parse_expression, parse_timezone
+from taskcore.proxy import format_scheduled_time, substitute_context_attributes
+
+#: Lambda's limit for an asynchronous invocation's payload.
+MAX_ASYNC_PAYLOAD_BYTES = 1_048_576
+#: SQS's limit for a message; a larger dead-lettered payload is truncated (IS_PAYLOAD_TRUNCATED).
+MAX_SQS_MESSAGE_BYTES = 262_144
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TICK = timedelta(microseconds=1)
+
+
+class DeliveryError(Exception):
+    """Raise when Scheduler cannot hand an event to its target; `retryable` follows Scheduler's rules."""
+
+    def __init__(self, code: str, message: str, *, retryable: bool) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+
+#: Tests inject delivery failures (throttling, an outage): (schedule, attempt) -> error or None.
+DeliveryFault = Callable[[Schedule, int], DeliveryError | None]
+
+
+@dataclass
+class Delivery:
+    """One occurrence on its way to the target, across Scheduler's delivery attempts."""
+
+    schedule: Schedule
+    scheduled_time: datetime
+    attempt: int = 1
+    delete_after: bool = False
+
+
+@dataclass
+class _Tracked:
+    schedule: Schedule
+    expression: Expression | None
+    revision: tuple[float, float]
+
+
+class ScheduleDeleter:
+    """Deletes completed schedules through the Scheduler API, off the main thread (it must stay on time)."""
+
+    def __init__(
+        self, store: MotoScheduleStore, *, client: Any = None, background: bool = True, log: LogSink = stdout_sink
+    ) -> None:
+        self._store = store
+        self._client = client
+        self._log = log
+        self._queue: queue.Queue[tuple[str, tuple[str, datetime, datetime]] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        if background:
+            self._thread = threading.Thread(target=self._work, name="localcloud-deleter", daemon=True)
+            self._thread.start()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("scheduler")
+        return self._client
+
+    def delete(self, schedule: Schedule) -> None:
+        """Delete `schedule` unless it was changed or re-created since this version."""
+        if self._thread is None:
+            self._delete(schedule.name, schedule.version)
+        else:
+            self._queue.put((schedule.name, schedule.version))
+
+    def flush(self) -> None:
+        """Wait until every requested deletion is done."""
+        if self._thread is not None:
+            self._queue.join()
+
+    def close(self) -> None:
+        """Finish the pending deletions and stop the thread."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                self._delete(*item)
+            except Exception as exc:  # keep the thread alive; the schedule just stays
+                self._log(
+                    log_record("dispatcher", "could not delete a completed schedule", level="ERROR", error=repr(exc))
+                )
+            finally:
+                self._queue.task_done()
+
+    def _delete(self, name: str, version: tuple[str, datetime, datetime]) -> None:
+        live = self._store.get(name)
+        if live is None or live.version != version:
+            return  # cancelled, updated or re-created meanwhile: not ours to delete
+        try:
+            self.client.delete_schedule(Name=name, GroupName=self._store.group)
+        except self.client.exceptions.ResourceNotFoundException:
+            return
+        self._log(
+            log_record("dispatcher", "schedule completed and deleted (ActionAfterCompletion: DELETE)", schedule=name)
+        )
+
+
+class Dispatcher:
+    """Fires the schedules of one group into an `AsyncLambda`."""
+
+    def __init__(
+        self,
+        store: MotoScheduleStore,
+        lambda_: AsyncLambda,
+        *,
+        clock: Clock | None = None,
+        role_arn: str | None = None,
+        sender: SqsSender | None = None,
+        deleter: ScheduleDeleter | None = None,
+        poll_interval: float = 0.25,
+        delivery_retry_base: float = 1.0,
+        delivery_retry_max: float = 60.0,
+        catch_up_seconds: float = 60.0,
+        fault: DeliveryFault | None = None,
+        log: LogSink = stdout_sink,
+    ) -> None:
+        self.store = store
+        self.lambda_ = lambda_
+        self.clock: Clock = clock or SystemClock()
+        self.stats: DispatchStats = lambda_.stats
+        self._role_arn = role_arn
+        self._sender = sender or SqsSender()
+        self._deleter = deleter or ScheduleDeleter(store, log=log)
+        self._poll_interval = poll_interval
+        self._retry_base = delivery_retry_base
+        self._retry_max = delivery_retry_max
+        self._catch_up = timedelta(seconds=catch_up_seconds)
+        self.fault = fault
+        self._log = log
+        self._tracked: dict[str, _Tracked] = {}
+        self._due: list[tuple[datetime, int, str, tuple[str, datetime, datetime]]] = []
+        self._retries: list[tuple[datetime, int, Delivery]] = []
+        self._last_fired: dict[tuple[str, datetime], datetime] = {}
+        self._sequence = itertools.count()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+
+    # -- what is scheduled --------------------------------------------------------------------------------------
+
+    def refresh(self, now: datetime | None = None) -> None:
+        """Pick up created, changed, disabled and deleted schedules."""
+        now = now or self.clock.now()
+        revisions = self.store.revisions()
+        for name in [n for n in self._tracked if n not in revisions]:
+            del self._tracked[name]
+        for name, revision in revisions.items():
+            tracked = self._tracked.get(name)
+            if tracked is not None and tracked.revision == revision:
+                continue
+            schedule = self.store.get(name)
+            if schedule is not None:
+                self._track(schedule, now)
+
+    def _track(self, schedule: Schedule, now: datetime) -> None:
+        try:
+            expression: Expression | None = parse_expression(schedule.expression)
+            parse_timezone(schedule.timezone)
+        except ValueError as exc:
+            expression = None
+            self._log(
+                log_record(
+                    "dispatcher", "schedule never fires: invalid", level="ERROR", schedule=schedule.name, error=str(exc)
+                )
+            )
+        self._tracked[schedule.name] = _Tracked(schedule, expression, schedule.revision)
+        if expression is not None:
+            self._push(schedule, self._next_occurrence(schedule, expression, now))
+
+    def _push(self, schedule: Schedule, due: datetime | None) -> None:
+        if due is not None:
+            heapq.heappush(self._due, (due, next(self._sequence), schedule.name, schedule.version))
+
+    def _next_occurrence(
+        self, schedule: Schedule, expression: Expression, now: datetime, after: datetime | None = None
+    ) -> datetime | None:
+        """The next occurrence to fire: after the last one fired, and not a backlog from before it was seen."""
+        if not schedule.enabled:
+            return None
+        last = self._last_fired.get((schedule.arn, schedule.created))
+        if isinstance(expression, AtExpression):
+            due = next_fire_time(expression, after=last or _EPOCH, timezone=schedule.timezone)
+            if due is not None and last is None and (now - due).total_seconds() > schedule.max_event_age_seconds:
+                self._log(
+                    log_record("dispatcher", "one-time schedule expired before it was seen", schedule=schedule.name)
+                )
+                return None
+            return due
+        floor = after if after is not None else max(schedule.modified, now - self._catch_up) - _TICK
+        if last is not None:
+            floor = max(floor, last)
+        return next_fire_time(
+            expression,
+            after=floor,
+            timezone=schedule.timezone,
+            start=schedule.start,
+            end=schedule.end,
+            created_at=schedule.created,
+        )
+
+    def next_due(self) -> datetime | None:
+        """The earliest time anything (an occurrence or a retry) needs attention."""
+        times = [
+            t
+            for t in (
+                self._due[0][0] if self._due else None,
+                self._retries[0][0] if self._retries else None,
+                self.lambda_.next_retry_at(),
+            )
+            if t is not None
+        ]
+        return min(times) if times else None
+
+    # -- firing ------------------------------------------------------------------------------------------------
+
+    def fire_due(self, now: datetime | None = None) -> int:
+        """Deliver every occurrence and delivery retry that is due; returns how many occurrences fired."""
+        now = now or self.clock.now()
+        fired = 0
+        while self._due and self._due[0][0] <= now:
+            due, _, name, version = heapq.heappop(self._due)
+            tracked = self._tracked.get(name)
+            if tracked is None or tracked.expression is None or tracked.schedule.version != version:
+                continue  # superseded by a later revision (which has its own entry) or gone
+            live = self.store.get(name)  # the last word: cancelled or changed since the last refresh?
+            if live is None:
+                del self._tracked[name]
+                continue
+            if live.version != version:
+                self._track(live, now)
+                continue
+            key = (live.arn, live.created)
+            if self._last_fired.get(key, _EPOCH) >= due:
+                continue
+            self._last_fired[key] = due
+            following = self._next_occurrence(live, tracked.expression, now, after=due)
+            self._push(live, following)
+            last = following is None and live.action_after_completion == "DELETE"
+            self._attempt(Delivery(live, due, delete_after=last), now)
+            fired += 1
+        while self._retries and self._retries[0][0] <= now:
+            self._attempt(heapq.heappop(self._retries)[2], now)
+        return fired
+
+    def _attempt(self, delivery: Delivery, now: datetime) -> None:
+        schedule, due = delivery.schedule, delivery.scheduled_time
+        execution_id = str(uuid.uuid4())
+        payload = substitute_context_attributes(
+            schedule.input if schedule.input is not None else "{}",
+            schedule_arn=schedule.arn,
+            scheduled_time=due,
+            execution_id=execution_id,
+            attempt=delivery.attempt,
+        )
+        late = (self.clock.now() - due).total_seconds()  # now, not the tick's start: a burst takes time
+        try:
+            event = self._prepare(schedule, payload)
+            if self.fault is not None and (injected := self.fault(schedule, delivery.attempt)) is not None:
+                raise injected
+        except DeliveryError as error:
+            self._delivery_failed(delivery, payload, execution_id, error, now)
+            return
+        self.lambda_.submit(
+            Invocation(
+                event=event,
+                function_arn=schedule.target_arn,
+                received_at=now,
+                scheduled_time=due if delivery.attempt == 1 else None,
+                label=schedule.name,
+            )
+        )
+        if delivery.attempt == 1:
+            self.stats.fire_lateness.append(late)
+            if late < 0:
+                self.stats.early += 1
+        self.stats.count("deliveries")
+        self._log(
+            log_record(
+                "dispatcher",
+                "delivered",
+                schedule=schedule.name,
+                scheduled_time=format_scheduled_time(due),
+                attempt=delivery.attempt,
+                execution_id=execution_id,
+                late_ms=round(late * 1000, 1),
+            )
+        )
+        self._complete(delivery)
+
+    def _prepare(self, schedule: Schedule, payload: str) -> Any:
+        """The event Lambda would accept, or the error the Invoke call would have returned."""
+        if not self.lambda_.has_function(schedule.target_arn):
+            raise DeliveryError(
+                "ResourceNotFoundException", f"Function not found: {schedule.target_arn}", retryable=False
+            )
+        if self._role_arn is not None and schedule.role_arn != self._role_arn:
+            raise DeliveryError(
+                "AccessDeniedException",
+                f"{schedule.role_arn} is not allowed to invoke {schedule.target_arn} "
+                f"(template.yaml grants lambda:InvokeFunction to {self._role_arn} only)",
+                retryable=False,
+            )
+        size = len(payload.encode("utf-8"))
+        if size > MAX_ASYNC_PAYLOAD_BYTES:
+            raise DeliveryError(
+                "RequestEntityTooLargeException",
+                f"{size} bytes exceeds the asynchronous invocation limit of {MAX_ASYNC_PAYLOAD_BYTES}",
+                retryable=False,
+            )
+        try:
+            return json.loads(payload)
+        except ValueError:
+            raise DeliveryError(
+                "InvalidRequestContentException", "Could not parse request body into json", retryable=False
+            ) from None  # any other JSON value is accepted: the entry point refuses what is not a proxy event
+
+    def _delivery_failed(
+        self, delivery: Delivery, payload: str, execution_id: str, error: DeliveryError, now: datetime
+    ) -> None:
+        schedule = delivery.schedule
+        retries_done = delivery.attempt - 1
+        self.stats.count("delivery_errors")
+        condition: str | None = None
+        if error.retryable:
+            if retries_done < schedule.max_retry_attempts:
+                delay = min(self._retry_max, self._retry_base * 2**retries_done)
+                age_at_retry = (now + timedelta(seconds=delay) - delivery.scheduled_time).total_seconds()
+                if age_at_retry <= schedule.max_event_age_seconds:
+                    self._log(
+                        log_record(
+                            "dispatcher",
+                            "delivery failed; Scheduler will retry",
+                            level="WARNING",
+                            schedule=schedule.name,
+                            scheduled_time=format_scheduled_time(delivery.scheduled_time),
+                            attempt=delivery.attempt,
+                            retry_in_seconds=delay,
+                            error=str(error),
+                        )
+                    )
+                    delivery.attempt += 1
+                    heapq.heappush(self._retries, (now + timedelta(seconds=delay), next(self._sequence), delivery))
+                    return
+                condition = "MaximumEventAgeInSeconds"
+            else:
+                condition = "MaximumRetryAttempts"
+        self._dead_letter(delivery, payload, execution_id, error, condition)
+        self._complete(delivery)
+
+    def _dead_letter(
+        self, delivery: Delivery, payload: str, execution_id: str, error: DeliveryError, condition: str | None
+    ) -> None:
+        schedule = delivery.schedule
+        truncated = len(payload.encode("utf-8")) > MAX_SQS_MESSAGE_BYTES - 8_192
+        attributes = {
+            "ERROR_CODE": error.code,
+            "ERROR_MESSAGE": error.message[:1000],
+            "EXECUTION_ID": execution_id,
+            "IS_PAYLOAD_TRUNCATED": "true" if truncated else "false",
+            "RETRY_ATTEMPTS": str(delivery.attempt - 1),
+            "SCHEDULED_TIME": format_scheduled_time(delivery.scheduled_time),
+            "SCHEDULE_ARN": schedule.arn,
+            "TARGET_ARN": schedule.target_arn,
+        }
+        if condition is not None:
+            attributes["EXHAUSTED_RETRY_CONDITION"] = condition
+        body = payload
+        if truncated:
+            body = payload.encode("utf-8")[: MAX_SQS_MESSAGE_BYTES - 8_192].decode("utf-8", "ignore")
+        fields = {
+            "schedule": schedule.name,
+            "scheduled_time": format_scheduled_time(delivery.scheduled_time),
+            "attempts": delivery.attempt,
+            "error": str(error),
+            "condition": condition,
+        }
+        if schedule.dead_letter_arn is None:
+            self.stats.count("deliveries_dropped")
+            self._log(
+                log_record("dispatcher", "delivery failed for good; no dead-letter queue", level="ERROR", **fields)
+            )
+            return
+        try:
+            self._sender.send(schedule.dead_letter_arn, body or "{}", attributes)
+        except QueueNotFound as exc:
+            self.stats.count("deliveries_dropped")
+            self._log(log_record("dispatcher", f"delivery failed for good; {exc}", level="ERROR", **fields))
+            return
+        self.stats.count("deliveries_dead_lettered")
+        self._log(
+            log_record(
+                "dispatcher",
+                f"delivery failed for good; sent to {queue_name(schedule.dead_letter_arn)} (make dlq)",
+                level="ERROR",
+                **fields,
+            )
+        )
+
+    def _complete(self, delivery: Delivery) -> None:
+        if delivery.delete_after:
+            self._deleter.delete(delivery.schedule)
+
+    # -- loops ---------------------------------------------------------------------------------------------------
+
+    def run_pending(self) -> None:
+        """Refresh, then fire and run everything due at the clock's current time (tests; one thread)."""
+        self.refresh()
+        while True:
+            now = self.clock.now()
+            self.fire_due(now)
+            self.lambda_.promote_due(now)
+            if not self.lambda_.run_next():
+                break
+        self._deleter.flush()
+
+    def run_until(self, until: datetime) -> None:
+        """With a FakeClock: live through every moment that matters up to `until`, without waiting."""
+        if not isinstance(self.clock, FakeClock):
+            raise TypeError("run_until needs a FakeClock; serve() runs in real time")
+        while True:
+            self.run_pending()
+            upcoming = self.next_due()
+            if upcoming is None or upcoming > until:
+                break
+            self.clock.set(max(upcoming, self.clock.now()))
+        if until > self.clock.now():
+            self.clock.set(until)
+            self.run_pending()
+
+    def wake(self) -> None:
+        """Look at the schedules again now (called after the API changed something)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Make `serve()` return after the invocation in progress."""
+        self._stop.set()
+        self._wake.set()
+
+    def serve(self) -> None:
+        """Fire schedules in real time until `stop()`: never before they are due, one invocation at a time."""
+        next_refresh = self.clock.now()
+        while not self._stop.is_set():
+            try:
+                now = self.clock.now()
+                if now >= next_refresh or self._wake.is_set():
+                    self._wake.clear()
+                    self.refresh(now)
+                    next_refresh = now + timedelta(seconds=self._poll_interval)
+                self.fire_due(now)
+                self.lambda_.promote_due(now)
+                if self.lambda_.run_next():
+                    continue  # between invocations, look at the clock again: firing comes first
+            except Exception as exc:  # a bug here must not stop the local cloud; say so and go on
+                self._log(
+                    log_record("dispatcher", "dispatcher error", level="ERROR", error=f"{type(exc).__name__}: {exc}")
+                )
+            upcoming = [t for t in (self.next_due(), next_refresh) if t is not None]
+            timeout = (min(upcoming) - self.clock.now()).total_seconds()
+            if timeout > 0:
+                self.clock.wait(self._wake, timeout)
+        if self.lambda_.pending:
+            self._log(
+                log_record(
+                    "dispatcher",
+                    "stopped with invocations still queued; they are lost with the in-memory state",
+                    level="WARNING",
+                    pending=self.lambda_.pending,
+                )
+            )
+        self._deleter.close()

@@ -1,0 +1,122 @@
+"""The SQS side of the local cloud: send dead letters, and read them back without losing them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def queue_name(arn: str) -> str:
+    """`arn:aws:sqs:region:account:name` -> `name`."""
+    return arn.rsplit(":", 1)[-1]
+
+
+class QueueNotFound(LookupError):
+    """Raise when a dead-letter ARN names a queue the local cloud does not have."""
+
+
+class SqsSender:
+    """Sends messages to queues named by ARN (the way Scheduler and Lambda address them)."""
+
+    def __init__(self, client: Any = None) -> None:
+        self._client = client
+        self._urls: dict[str, str] = {}
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("sqs")
+        return self._client
+
+    def url(self, arn: str) -> str:
+        """The queue URL for `arn`; raises QueueNotFound."""
+        if arn not in self._urls:
+            try:
+                self._urls[arn] = self.client.get_queue_url(QueueName=queue_name(arn))["QueueUrl"]
+            except self.client.exceptions.QueueDoesNotExist as exc:
+                raise QueueNotFound(f"no queue {queue_name(arn)!r} (from {arn})") from exc
+        return self._urls[arn]
+
+    def send(self, arn: str, body: str, attributes: Mapping[str, str] | None = None) -> str:
+        """Send `body` with string message attributes; returns the message id."""
+        params: dict[str, Any] = {"QueueUrl": self.url(arn), "MessageBody": body}
+        if attributes:
+            params["MessageAttributes"] = {
+                key: {"DataType": "String", "StringValue": value} for key, value in attributes.items()
+            }
+        message_id: str = self.client.send_message(**params)["MessageId"]
+        return message_id
+
+
+@dataclass
+class QueuedMessage:
+    """A message read from a dead-letter queue (held invisible until released or deleted)."""
+
+    queue: str
+    queue_url: str
+    message_id: str
+    receipt_handle: str
+    body: str
+    attributes: dict[str, str] = field(default_factory=dict)
+    receive_count: int = 1
+
+    def json_body(self) -> Any:
+        """The body parsed as JSON (None when it is not JSON)."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+@contextmanager
+def held_messages(client: Any, queue: str, url: str, *, hold_seconds: int = 60) -> Iterator[list[QueuedMessage]]:
+    """Every message in the queue, hidden from other readers; those not deleted are released on exit."""
+    messages: list[QueuedMessage] = []
+    seen: set[str] = set()
+    while True:
+        batch = client.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=hold_seconds,
+            MessageAttributeNames=["All"],
+            AttributeNames=["ApproximateReceiveCount"],
+            WaitTimeSeconds=0,
+        ).get("Messages", [])
+        fresh = [m for m in batch if m["MessageId"] not in seen]
+        if not fresh:
+            break
+        for raw in fresh:
+            seen.add(raw["MessageId"])
+            messages.append(
+                QueuedMessage(
+                    queue=queue,
+                    queue_url=url,
+                    message_id=raw["MessageId"],
+                    receipt_handle=raw["ReceiptHandle"],
+                    body=raw.get("Body", ""),
+                    attributes={
+                        key: str(value.get("StringValue", ""))
+                        for key, value in (raw.get("MessageAttributes") or {}).items()
+                    },
+                    receive_count=int((raw.get("Attributes") or {}).get("ApproximateReceiveCount", 1)),
+                )
+            )
+    try:
+        yield messages
+    finally:
+        for message in messages:
+            # A message deleted meanwhile (redriven) has nothing to release.
+            with suppress(Exception):
+                client.change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=0
+                )
+
+
+def delete_message(client: Any, message: QueuedMessage) -> None:
+    """Remove a message for good (after a successful redrive)."""
+    client.delete_message(QueueUrl=message.queue_url, ReceiptHandle=message.receipt_handle)

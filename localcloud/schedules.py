@@ -1,0 +1,129 @@
+"""The schedules as EventBridge Scheduler itself sees them: read straight from moto's in-process store.
+
+The dispatcher plays the Scheduler *service*, and a service reads its own storage rather than polling
+its public API: reading moto's backend costs microseconds per schedule instead of an HTTP round trip
+per `GetSchedule`, so a thousand schedules are re-checked every poll and a schedule cancelled a moment
+before it is due is never fired. Everything the functions and users do still goes through the real
+API over HTTP. Tied to moto's internal model (pinned in uv.lock); `test_schedules.py` checks it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from localcloud.template import LOCAL_ACCOUNT, LOCAL_REGION
+
+#: Scheduler's defaults when a target has no RetryPolicy (CreateSchedule API reference).
+DEFAULT_MAX_RETRY_ATTEMPTS = 185
+DEFAULT_MAX_EVENT_AGE_SECONDS = 86_400
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """One schedule's settings, in the shape `GetSchedule` describes, with times as aware UTC datetimes."""
+
+    arn: str
+    name: str
+    group: str
+    expression: str
+    timezone: str
+    state: str
+    start: datetime | None
+    end: datetime | None
+    created: datetime
+    modified: datetime
+    target_arn: str
+    role_arn: str | None
+    input: str | None
+    max_retry_attempts: int
+    max_event_age_seconds: int
+    dead_letter_arn: str | None
+    action_after_completion: str | None
+    #: moto's raw (creation, last modification) stamps, as `MotoScheduleStore.revisions()` reports them.
+    revision: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the schedule runs (DISABLED schedules keep their settings and do nothing)."""
+        return self.state == "ENABLED"
+
+    @property
+    def version(self) -> tuple[str, datetime, datetime]:
+        """Identifies this incarnation and revision: a re-created schedule is a new one."""
+        return (self.arn, self.created, self.modified)
+
+
+def _moment(value: Any) -> datetime | None:
+    """A stored timestamp (epoch seconds from boto3, or ISO-8601 text) as an aware UTC datetime."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(float(value), UTC)
+    text = str(value)
+    try:
+        return datetime.fromtimestamp(float(text), UTC)
+    except ValueError:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def from_moto(model: Any) -> Schedule:
+    """Convert moto's `Schedule` model object."""
+    target: Mapping[str, Any] = model.target or {}
+    retry: Mapping[str, Any] = target.get("RetryPolicy") or {}
+    dead_letter: Mapping[str, Any] = target.get("DeadLetterConfig") or {}
+    created = _moment(model.creation_date) or datetime.now(UTC)
+    return Schedule(
+        arn=model.arn,
+        name=model.name,
+        group=model.group_name,
+        expression=model.schedule_expression,
+        timezone=model.schedule_expression_timezone or "UTC",
+        state=model.state or "ENABLED",
+        start=_moment(model.start_date),
+        end=_moment(model.end_date),
+        created=created,
+        modified=_moment(model.last_modified_date) or created,
+        target_arn=str(target.get("Arn", "")),
+        role_arn=target.get("RoleArn"),
+        input=target.get("Input"),
+        max_retry_attempts=int(retry.get("MaximumRetryAttempts", DEFAULT_MAX_RETRY_ATTEMPTS)),
+        max_event_age_seconds=int(retry.get("MaximumEventAgeInSeconds", DEFAULT_MAX_EVENT_AGE_SECONDS)),
+        dead_letter_arn=dead_letter.get("Arn"),
+        action_after_completion=model.action_after_completion,
+        revision=(model.creation_date, model.last_modified_date),
+    )
+
+
+class MotoScheduleStore:
+    """Read access to the schedules of one group in moto's scheduler backend (this process's moto)."""
+
+    def __init__(self, group: str, *, account: str = LOCAL_ACCOUNT, region: str = LOCAL_REGION) -> None:
+        self.group = group
+        self.account = account
+        self.region = region
+
+    def _models(self) -> dict[str, Any]:
+        from moto.scheduler.models import scheduler_backends
+
+        group = scheduler_backends[self.account][self.region].schedule_groups.get(self.group)
+        return group.schedules if group is not None else {}
+
+    def revisions(self) -> dict[str, tuple[float, float]]:
+        """Name -> (creation, last modification) of every schedule in the group; cheap enough to call often."""
+        # A copy first: the moto server's threads add and remove schedules while we read.
+        return {name: (s.creation_date, s.last_modified_date) for name, s in dict(self._models()).items()}
+
+    def get(self, name: str) -> Schedule | None:
+        """The schedule called `name`, or None when it does not exist (any more)."""
+        model = self._models().get(name)
+        return from_moto(model) if model is not None else None
+
+    def all(self) -> list[Schedule]:
+        """Every schedule in the group."""
+        return [from_moto(model) for model in dict(self._models()).values()]

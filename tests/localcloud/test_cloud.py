@@ -1,0 +1,101 @@
+"""The whole local cloud in this process: moto's server, the scheduler API over HTTP, the dispatcher on a fake clock."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from localcloud.clock import FakeClock
+from localcloud.cloud import CloudOptions, LocalCloud
+from localcloud.dlq import dead_letters, redrive
+from localcloud.runstate import RunState
+from tests.callback.helpers import ActionSpy
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def cloud(spy_action: ActionSpy) -> Iterator[LocalCloud]:
+    clock = FakeClock(datetime.now(UTC))
+    lines: list[dict[str, object]] = []
+    with LocalCloud(CloudOptions(port=0), clock=clock, log=lines.append) as running:
+        clock.set(datetime.now(UTC))  # the scheduler API plans with the real clock: start level with it
+        yield running
+
+
+def task(task_id: str, **timing: object) -> dict[str, object]:
+    return {"task_id": task_id, "user_id": 7, "action": "spy", "data": {"n": 1}, **timing}
+
+
+def run_for(cloud: LocalCloud, seconds: float) -> None:
+    assert cloud.dispatcher is not None
+    cloud.dispatcher.run_until(cloud.clock.now() + timedelta(seconds=seconds))
+
+
+def test_task_scheduled_over_http_runs_once_and_its_schedule_is_gone(cloud, spy_action):
+    created = httpx.post(f"{cloud.api_url}/api/v1/schedules", json=task("http-1", delay_seconds=2))
+    assert created.status_code == 201, created.text
+
+    run_for(cloud, 1)
+    assert spy_action.runs == []
+    run_for(cloud, 2)
+
+    assert [run.task_id for run in spy_action.runs] == ["http-1"]
+    assert spy_action.runs[0].scheduled_time == datetime.fromisoformat(created.json()["next_run_at"])
+    assert httpx.get(f"{cloud.api_url}/api/v1/schedules/http-1").status_code == 404
+
+
+def test_task_cancelled_over_http_never_runs(cloud, spy_action):
+    assert httpx.post(f"{cloud.api_url}/api/v1/schedules", json=task("cancel-1", delay_seconds=5)).status_code == 201
+    run_for(cloud, 1)
+
+    assert httpx.delete(f"{cloud.api_url}/api/v1/schedules/cancel-1").status_code == 204
+    run_for(cloud, 60)
+
+    assert spy_action.runs == []
+
+
+def test_failing_task_is_retried_dead_lettered_listed_and_redriven(cloud, spy_action):
+    def fail_three_times(data, task_context):
+        if len(spy_action.runs) <= 3:
+            raise RuntimeError("downstream unavailable")
+        return {"ok": True}
+
+    spy_action.behaviour = fail_three_times
+    assert httpx.post(f"{cloud.api_url}/api/v1/schedules", json=task("fail-1", delay_seconds=1)).status_code == 201
+    run_for(cloud, 10)
+    assert len(spy_action.runs) == 3
+
+    state = RunState(pid=os.getpid(), api_url=cloud.api_url, moto_url=cloud.moto_url, environment=cloud.environment)
+    with dead_letters(state) as letters:
+        assert [(x.task_id, x.kind, x.attempts) for x in letters] == [("fail-1", "invocation", 3)]
+        assert "RuntimeError" in letters[0].error
+        client = __import__("boto3").client("sqs")
+        assert redrive(state, letters, client=client) == (1, 0)
+
+    assert len(spy_action.runs) == 4
+    with dead_letters(state) as letters:
+        assert letters == []
+
+
+def test_docs_and_openapi_are_served_through_the_function(cloud):
+    docs = httpx.get(f"{cloud.api_url}/docs")
+    assert docs.status_code == 200
+    assert "swagger-ui" in docs.text.lower()
+    assert "/api/v1/schedules" in httpx.get(f"{cloud.api_url}/openapi.json").json()["paths"]
+
+
+def test_stats_report_lateness_for_the_benchmark(cloud, spy_action):
+    httpx.post(f"{cloud.api_url}/api/v1/schedules", json=task("stats-1", delay_seconds=1))
+    run_for(cloud, 2)
+
+    stats = httpx.get(f"{cloud.api_url}/_localcloud/stats").json()
+
+    assert stats["counts"]["deliveries"] == 1
+    assert stats["fire_lateness_seconds"]["count"] == 1
+    assert 0 <= stats["fire_lateness_seconds"]["max"] < 1
+    assert stats["early"] == 0

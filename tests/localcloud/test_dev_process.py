@@ -1,0 +1,150 @@
+"""`make dev` as a developer runs it: a real process on free ports, real time, Ctrl-C to stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from localcloud.template import ROOT
+
+pytestmark = pytest.mark.integration
+
+
+class DevProcess:
+    """`python -m localcloud.dev` with its stdout read line by line."""
+
+    def __init__(self, state_file: Path, *extra: str) -> None:
+        self.state_file = state_file
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        self.process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+            [sys.executable, "-m", "localcloud.dev", "--port", "0", "--state-file", str(state_file), *extra],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        assert self.process.stdout is not None
+        self._reader = threading.Thread(target=self._read, args=(self.process.stdout,), daemon=True)
+        self._reader.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.put(line.rstrip("\n"))
+
+    def state(self, timeout: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.state_file.exists():
+                loaded: dict[str, Any] = json.loads(self.state_file.read_text())
+                return loaded
+            assert self.process.poll() is None, self.drain()
+            time.sleep(0.05)
+        raise AssertionError(f"no state file after {timeout} s: {self.drain()}")
+
+    def wait_for(self, predicate: Any, timeout: float) -> dict[str, Any]:
+        """The first JSON line satisfying `predicate` within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            self.seen.append(line)
+            if line.startswith("{"):
+                record = json.loads(line)
+                if predicate(record):
+                    return dict(record)
+        raise AssertionError("not seen in time; output:\n" + "\n".join(self.seen))
+
+    def drain(self) -> str:
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return "\n".join(self.seen)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+        self._reader.join(timeout=10)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+
+
+@pytest.fixture
+def dev(tmp_path: Path) -> Iterator[DevProcess]:
+    process = DevProcess(tmp_path / "state.json")
+    yield process
+    process.stop()
+
+
+def port_of(url: str) -> int:
+    port = urlsplit(url).port
+    assert port is not None
+    return port
+
+
+def test_make_dev_runs_a_task_scheduled_over_http_and_stops_cleanly_on_ctrl_c(dev):
+    state = dev.state()
+    api = state["api_url"]
+    assert httpx.get(f"{api}/docs", timeout=10).status_code == 200
+
+    created = httpx.post(
+        f"{api}/api/v1/schedules",
+        json={"task_id": "dev-e2e-1", "user_id": 1, "action": "send_notification", "data": {}, "delay_seconds": 2},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    outcome = dev.wait_for(lambda r: r.get("message") == "task outcome" and r.get("task_id") == "dev-e2e-1", 10)
+
+    assert outcome["outcome"] == "succeeded"
+    assert outcome["scheduled_time"] == created.json()["next_run_at"]
+    delivered = [json.loads(x) for x in dev.seen if '"delivered"' in x]
+    assert delivered
+    assert delivered[0]["late_ms"] >= 0
+
+    listing = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+        [sys.executable, "-m", "localcloud.dlq", "list", "--state-file", str(dev.state_file)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert listing.returncode == 0, listing.stderr
+    assert "No dead-lettered tasks." in listing.stdout
+
+    dev.process.send_signal(signal.SIGINT)
+    assert dev.process.wait(timeout=15) == 0
+    assert not dev.state_file.exists()
+    for url in (api, state["moto_url"]):
+        with socket.socket() as probe:  # the ports are free again
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", port_of(url)))
+
+    after = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+        [sys.executable, "-m", "localcloud.dlq", "list", "--state-file", str(dev.state_file)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert after.returncode == 2
+    assert "no local cloud is running" in after.stderr
