@@ -13,6 +13,8 @@ from moto import mock_aws
 from localcloud.endpoint import LOCAL_ENV, powertools_environment
 from localcloud.lambda_context import LocalLambdaContext
 from localcloud.template import LocalResources, provision
+from taskcore.registry import registry
+from tests.callback.helpers import ActionSpy, AnyData
 
 
 @pytest.fixture(autouse=True)
@@ -64,3 +66,12 @@ def idempotency_records(aws: LocalResources) -> Callable[[], list[dict[str, Any]
         return items
 
     return scan
+
+
+@pytest.fixture
+def spy_action() -> Iterator[ActionSpy]:
+    """A registered action named `spy` that records its runs (and does what its `behaviour` says)."""
+    spy = ActionSpy()
+    registry.action("spy", AnyData)(spy)
+    yield spy
+    registry.unregister("spy")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,8 +15,6 @@ from localcloud.dispatcher import DeliveryFault, Dispatcher, ScheduleDeleter
 from localcloud.lambda_async import AsyncLambda, InvokeConfig
 from localcloud.schedules import MotoScheduleStore
 from localcloud.template import LocalResources
-from taskcore.registry import registry
-from tests.callback.helpers import ActionSpy, AnyData
 
 
 @dataclass
@@ -42,15 +40,6 @@ class Harness:
         """The schedules that exist in the group."""
         group = self.resources.names["ScheduleGroup"]
         return [s["Name"] for s in self.scheduler.list_schedules(GroupName=group)["Schedules"]]
-
-
-@pytest.fixture
-def spy_action() -> Iterator[ActionSpy]:
-    """A registered action named `spy` that records its runs."""
-    spy = ActionSpy()
-    registry.action("spy", AnyData)(spy)
-    yield spy
-    registry.unregister("spy")
 
 
 @pytest.fixture
