@@ -66,6 +66,7 @@ def test_each_invocation_logs_exactly_one_outcome_line(callback, spy_action, log
     assert line["correlation_id"] == "pay-1"
     assert line["scheduled_time"] == "2026-12-01T00:00:00Z"
     assert line["attempt"] == 1
+    assert "taskName" not in line
 
 
 def test_duplicate_and_failed_outcomes_are_logged_and_counted(callback, spy_action, logs, capsys):

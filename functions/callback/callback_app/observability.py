@@ -12,6 +12,7 @@ maintenance until its end of support on 2027-02-25, and it would bring a second 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, cast
@@ -22,7 +23,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_NAMESPACE = "ScheduledTasks"
 
+
+class _DropTaskName(logging.Filter):
+    """Python 3.12+ stamps every record with its asyncio task ("Task-7"): noise, not information."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.taskName = None  # Powertools leaves out keys whose value is None
+        return True
+
+
 logger = Logger()
+# On the handler, so the actions' child loggers (Logger(child=True)) are covered too.
+logger.registered_handler.addFilter(_DropTaskName())
 # EMF needs a namespace; outside the template (tests, `make invoke`) fall back to the project's.
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE)
 
