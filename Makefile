@@ -106,6 +106,10 @@ dlq: install ## list the running local cloud's dead-lettered tasks with their er
 redrive: install ## replay the running local cloud's dead-lettered tasks through the callback
 	@$(PY) -m localcloud.dlq redrive
 
+.PHONY: bench
+bench: install ## cold start, warm latency, sizes, throughput, lateness, cost -> docs/performance.md (BENCH_QUICK=1: smoke run)
+	@$(PY) -m bench.run $(if $(BENCH_QUICK),--quick)
+
 .PHONY: clean
 clean: ## remove environments, caches and build output
-	@rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov
+	@rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov bench/.build bench/results

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from callback_app.main import app, lambda_handler
-from callback_app.service import RunReport, get_task_runner
+from callback_app.main import app, lambda_handler, task_runner
+from callback_app.service import RunReport
 from localcloud.lambda_context import LocalLambdaContext
 from taskcore.envelope import TASK_ID_PATTERN, TaskEnvelope
 from taskcore.proxy import SchedulerContext, build_target_input, substitute_context_attributes
@@ -56,7 +56,7 @@ class RecordingRunner:
 def runner() -> Iterator[RecordingRunner]:
     recording = RecordingRunner()
     registry.action("spy", AnyData)(lambda data, task: None)
-    app.dependency_overrides[get_task_runner] = lambda: recording
+    app.dependency_overrides[task_runner] = lambda: recording
     yield recording
     app.dependency_overrides.clear()
     registry.unregister("spy")

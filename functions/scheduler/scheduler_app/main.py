@@ -54,7 +54,7 @@ class ConfigurationError(RuntimeError):
 
 
 def get_service() -> ScheduleService:
-    """The engine, on the container's cached settings and client (tests override this dependency)."""
+    """The engine, on the container's cached settings and client."""
     try:
         settings: SchedulerSettings = get_settings()
     except ValidationError as exc:
@@ -64,7 +64,13 @@ def get_service() -> ScheduleService:
     return ScheduleService(get_scheduler_client(), settings)
 
 
-SchedulerDep = Annotated[ScheduleService, Depends(get_service)]
+async def schedule_service() -> ScheduleService:
+    """The dependency (tests override it). `async` so FastAPI calls it inline: a sync dependency
+    would start a thread-pool thread on every request."""
+    return get_service()
+
+
+SchedulerDep = Annotated[ScheduleService, Depends(schedule_service)]
 TaskIdPath = Annotated[str, Path(pattern=TASK_ID_PATTERN, description="The task id (also the schedule's name)")]
 
 #: Domain error -> HTTP status; the first match wins (PayloadTooLarge is an InvalidSchedule).
