@@ -1,0 +1,1 @@
+"""`make bench`: cold start, warm latency, memory, artifact size, scheduling throughput and cost, side by side."""

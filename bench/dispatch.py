@@ -1,0 +1,106 @@
+"""Local dispatcher lateness: N one-time schedules due in the same second, fired by `make dev`'s dispatcher.
+
+Run in its own process by `make bench` (the local cloud wants the main thread and its own moto state):
+
+    python -m bench.dispatch N OUT.json
+
+The schedules are created through the local API (the scheduler function, batches of 100), all with
+the same `run_at` second; then the dispatcher serves in real time until every occurrence has started
+in the callback (or a time limit passes). Lateness is measured by the dispatcher itself
+(`localcloud.stats.DispatchStats`): fired = handed to Lambda's asynchronous queue, started = the
+callback began running it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.events import schedule_request
+from bench.stats import summarize
+
+BATCH = 100
+#: Give up waiting for the invocations this long after the schedules were due.
+RUN_LIMIT_SECONDS = 90.0
+
+
+def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(  # noqa: S310 - the local API on loopback
+        url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - the local API on loopback
+        result: dict[str, Any] = json.loads(response.read())
+    return result
+
+
+def create(api: str, task_ids: list[str], **timing: Any) -> tuple[int, float]:
+    """Create the tasks through `POST /api/v1/schedules/batch`; (how many were created, seconds taken)."""
+    started = time.monotonic()
+    created = 0
+    for i in range(0, len(task_ids), BATCH):
+        items = [{**schedule_request(t), **timing} for t in task_ids[i : i + BATCH]]
+        for item in items:
+            if "run_at" in timing:
+                item.pop("delay_minutes")
+        created += int(_post(f"{api}/api/v1/schedules/batch", {"items": items})["created"])
+    return created, time.monotonic() - started
+
+
+def measure(n: int) -> dict[str, Any]:
+    """Create `n` schedules due in one second, serve until they have run, return the lateness."""
+    from localcloud.cloud import CloudOptions, LocalCloud
+
+    with LocalCloud(CloudOptions(port=0, access_log=False), log=lambda record: None) as cloud:
+        api = cloud.api_url
+        # Calibrate (and warm the API): time a batch of schedules due in an hour, which never fire here.
+        probe, probe_seconds = create(api, [f"probe-{i}" for i in range(min(BATCH, n))])
+        per_schedule = probe_seconds / max(probe, 1)
+        lead = max(3.0, 1.5 * per_schedule * n + 2.0)
+        due = (datetime.now(UTC) + timedelta(seconds=lead)).replace(microsecond=0) + timedelta(seconds=1)
+        created, create_seconds = create(api, [f"due-{i}" for i in range(n)], run_at=due.isoformat())
+        dispatcher = cloud.dispatcher
+        assert dispatcher is not None
+        stats = dispatcher.stats
+        deadline = due.timestamp() + RUN_LIMIT_SECONDS
+
+        def watch() -> None:
+            while time.time() < deadline and len(stats.start_lateness) < created:
+                time.sleep(0.1)
+            cloud.stop()
+
+        threading.Thread(target=watch, name="bench-watch", daemon=True).start()
+        cloud.serve()
+        fired, started = list(stats.fire_lateness), list(stats.start_lateness)
+        return {
+            "schedules": n,
+            "created": created,
+            # The creates must finish before the due second, or their lateness would be the API's.
+            "created_before_due": create_seconds < lead,
+            "create_seconds": round(create_seconds, 3),
+            "delivered": len(fired),
+            "started": len(started),
+            "early": stats.early,
+            "fire_lateness_s": summarize(fired) if fired else None,
+            "start_lateness_s": summarize(started) if started else None,
+            "counts": dict(stats.counts),
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: `python -m bench.dispatch N OUT.json`."""
+    args = argv if argv is not None else sys.argv[1:]
+    n, out = int(args[0]), Path(args[1])
+    result = measure(n)
+    out.write_text(json.dumps(result, default=lambda v: None if isinstance(v, float) and math.isnan(v) else str(v)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""The events the benchmark delivers: what a schedule's Target.Input becomes at each invocation.
+
+Built with the project's own builder (taskcore.proxy) and the substitution EventBridge Scheduler
+does, so every handler receives exactly what it would receive on AWS. Each event has its own
+task id, so with idempotency enabled every invocation is a first delivery, not a replay.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+SCHEDULED_TIME = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+SCHEDULE_ARN = "arn:aws:scheduler:us-east-1:123456789012:schedule/bench/{task_id}"
+DATA = {"notification_type": "payment_expiration", "payment_id": "pay_42", "expires_at": "2026-01-01T09:30:00Z"}
+
+
+def callback_events(prefix: str, count: int) -> list[dict[str, Any]]:
+    """`count` delivered proxy events for `send_notification` tasks `<prefix>-0`, `<prefix>-1`, ..."""
+    from taskcore.envelope import TaskEnvelope
+    from taskcore.proxy import build_target_input, substitute_context_attributes
+
+    events = []
+    for i in range(count):
+        envelope = TaskEnvelope(task_id=f"{prefix}-{i}", user_id=456, action="send_notification", data=DATA)
+        delivered = substitute_context_attributes(
+            build_target_input(envelope),
+            schedule_arn=SCHEDULE_ARN.format(task_id=envelope.task_id),
+            scheduled_time=SCHEDULED_TIME,
+            execution_id=str(uuid.uuid4()),
+            attempt=1,
+        )
+        events.append(json.loads(delivered))
+    return events
+
+
+def write_events(path: Path, events: list[dict[str, Any]]) -> Path:
+    """Write `events` as one JSON list (the runner reads it before its clock starts)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(events), encoding="utf-8")
+    return path
+
+
+def api_event(method: str, path: str, body: Any = None, *, request_id: str | None = None) -> dict[str, Any]:
+    """A REST API (v1) proxy event, as API Gateway sends the scheduler function a client's request."""
+    request_id = request_id or str(uuid.uuid4())
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": {"content-type": "application/json", "accept": "application/json"},
+        "multiValueHeaders": None,
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {"proxy": path.lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/{proxy+}",
+            "httpMethod": method,
+            "path": f"/v1{path}",
+            "stage": "v1",
+            "requestId": request_id,
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": "bench"},
+        },
+        "body": None if body is None else json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+def schedule_request(task_id: str, *, delay_minutes: int = 30) -> dict[str, Any]:
+    """A one-time create request for `POST /api/v1/schedules` (and an item of the batch endpoint)."""
+    return {
+        "task_id": task_id,
+        "user_id": 456,
+        "action": "send_notification",
+        "data": DATA,
+        "delay_minutes": delay_minutes,
+    }
+
+
+def create_events(prefix: str, count: int) -> list[dict[str, Any]]:
+    """`count` single creates, one request each."""
+    return [api_event("POST", "/api/v1/schedules", schedule_request(f"{prefix}-{i}")) for i in range(count)]
+
+
+def batch_events(prefix: str, batches: int, size: int) -> list[dict[str, Any]]:
+    """`batches` batch creates of `size` items each."""
+    return [
+        api_event(
+            "POST", "/api/v1/schedules/batch", {"items": [schedule_request(f"{prefix}-{b}-{i}") for i in range(size)]}
+        )
+        for b in range(batches)
+    ]

@@ -1,0 +1,200 @@
+"""Cold and warm runs of a handler, each in a fresh python3.13 that sees only its Lambda artifact.
+
+A `Variant` is one deployable: its handler and the directories Lambda would put on `sys.path`
+(function code, then the layer's /opt/python, then the runtime's boto3). `bench/runner.py` does the
+importing and the invoking; this module prepares its environment and collects what it reports.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+RUNNER = Path(__file__).resolve().parent / "runner.py"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One deployable handler: its name in the results, its entry point, and its sys.path."""
+
+    name: str
+    label: str
+    handler: str
+    paths: tuple[Path, ...]
+    #: Runs its task under a Powertools idempotency record (needs the table).
+    idempotent: bool = False
+    notes: tuple[str, ...] = field(default=())
+
+
+def lambda_environment(
+    variant: Variant, endpoint_env: Mapping[str, str], *, home: Path, idempotency: bool = True
+) -> dict[str, str]:
+    """The variables Lambda sets for `variant`, plus the local endpoint's; nothing from this shell.
+
+    HOME is an empty directory, so no real AWS credentials or config can be found. X-Ray segments
+    go to a loopback UDP port nobody listens on (the X-Ray emitter never waits for an answer).
+    """
+    env = {
+        "LAMBDA_TASK_ROOT": str(variant.paths[0]),
+        "LAMBDA_RUNTIME_DIR": str(variant.paths[-1]),
+        "_HANDLER": variant.handler,
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "AWS_LAMBDA_FUNCTION_NAME": f"bench-{variant.name}",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/bench-{variant.name}",
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "TZ": ":UTC",
+        "LANG": "C.UTF-8",
+        "HOME": str(home),
+        **endpoint_env,
+    }
+    if not idempotency:
+        # Powertools' own switch: the decorated function is called directly, no record is read or written.
+        env["POWERTOOLS_IDEMPOTENCY_DISABLED"] = "true"
+    return env
+
+
+def run_handler(
+    python: str,
+    variant: Variant,
+    env: Mapping[str, str],
+    events_file: Path,
+    *,
+    mode: str = "cold",
+    warmup: int = 0,
+    count: int = 0,
+    replay: int = 0,
+    workdir: Path,
+    importtime: bool = False,
+    keep_responses: bool = False,
+    report_modules: bool = False,
+    aws_latency_ms: float = 0.0,
+) -> dict[str, Any]:
+    """One fresh interpreter: import the handler, invoke it (once, or warmup + count [+ replay] times).
+
+    With `importtime`, the result also has `importtime_stderr`: ``-X importtime``'s report; with
+    `keep_responses`, `responses`: what each timed invocation returned; with `report_modules`,
+    `module_files`: every module file loaded by the end.
+    """
+    out = workdir / f"{variant.name}-{mode}.json"
+    spec = {
+        "mode": mode,
+        "paths": [str(p) for p in variant.paths],
+        "handler": variant.handler,
+        "events": str(events_file),
+        "warmup": warmup,
+        "count": count,
+        "replay": replay,
+        "out": str(out),
+        "mark_phases": importtime,
+        "keep_responses": keep_responses,
+        "report_modules": report_modules,
+        "aws_latency_ms": aws_latency_ms,
+    }
+    spec_file = workdir / f"{variant.name}-{mode}.spec.json"
+    spec_file.write_text(json.dumps(spec), encoding="utf-8")
+    out.unlink(missing_ok=True)
+    # The handler's stdout is its Lambda log stream: written to a file, as the runtime would ship it.
+    log_file = workdir / f"{variant.name}-{mode}.log"
+    with log_file.open("wb") as stdout:
+        proc = subprocess.run(
+            [
+                python,
+                "-I",
+                "-S",
+                "-B",
+                "-u",
+                *(["-X", "importtime"] if importtime else []),
+                str(RUNNER),
+                str(spec_file),
+            ],
+            env=dict(env),
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            cwd=variant.paths[0],
+        )
+    if proc.returncode != 0 or not out.is_file():
+        raise RuntimeError(f"{variant.name} ({mode}) failed with exit status {proc.returncode}:\n{proc.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    result["log_bytes"] = log_file.stat().st_size
+    log_file.unlink()
+    if importtime:
+        result["importtime_stderr"] = proc.stderr
+    return result
+
+
+_IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|\s*(\S+)")
+INIT_MARK = "bench: init"
+FIRST_INVOCATION_MARK = "bench: first invocation"
+
+
+def import_self_times(stderr: str, packages: set[str]) -> dict[str, dict[str, float]]:
+    """Milliseconds of ``-X importtime`` self time per top-level package, for init and first invocation.
+
+    Modules outside `packages` (the artifact's own top-level names) are counted as "(stdlib)".
+    """
+    phases: dict[str, dict[str, float]] = {"init": {}, "first_invoke": {}}
+    phase: dict[str, float] | None = None  # the runner's own imports come before the init mark
+    for line in stderr.splitlines():
+        if line.startswith(INIT_MARK):
+            phase = phases["init"]
+            continue
+        if line.startswith(FIRST_INVOCATION_MARK):
+            phase = phases["first_invoke"]
+            continue
+        match = _IMPORT_LINE.match(line)
+        if phase is None or not match:
+            continue
+        top = match.group(3).split(".", 1)[0]
+        bucket = top if top in packages else "(stdlib)"
+        phase[bucket] = phase.get(bucket, 0.0) + int(match.group(1)) / 1000
+    return phases
+
+
+def top_level_names(paths: Sequence[Path]) -> set[str]:
+    """The importable top-level names in `paths` (packages and modules)."""
+    names: set[str] = set()
+    for path in paths:
+        for entry in path.iterdir():
+            if entry.is_dir() and not entry.name.endswith((".dist-info", "__pycache__")):
+                names.add(entry.name)
+            elif entry.suffix in (".py", ".so"):
+                names.add(entry.name.split(".", 1)[0])
+    return names
+
+
+def cold_starts(
+    python: str,
+    variants: Sequence[Variant],
+    runs: int,
+    *,
+    env_for: Callable[[Variant], Mapping[str, str]],
+    events_for: Callable[[Variant, int], Path],
+    workdir: Path,
+    progress: Callable[[str], None] = lambda _: None,
+) -> dict[str, list[dict[str, Any]]]:
+    """`runs` cold starts of every variant, interleaved (round r starts at variant r) so drift hits all alike."""
+    results: dict[str, list[dict[str, Any]]] = {v.name: [] for v in variants}
+    for r in range(runs):
+        order = [variants[(r + i) % len(variants)] for i in range(len(variants))]
+        for variant in order:
+            results[variant.name].append(
+                run_handler(python, variant, env_for(variant), events_for(variant, r), workdir=workdir)
+            )
+        progress(f"cold start round {r + 1}/{runs}")
+    return results
+
+
+def scratch_dir() -> tempfile.TemporaryDirectory[str]:
+    """A directory for specs, events, results and the runners' empty HOME."""
+    return tempfile.TemporaryDirectory(prefix="bench-")
