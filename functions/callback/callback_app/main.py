@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from mangum import Mangum
 from pydantic import BaseModel, Field
@@ -70,7 +71,21 @@ app = FastAPI(
     title="Scheduled task callback",
     summary="Invoked by EventBridge Scheduler with an API Gateway proxy event; runs one task once.",
     version="1.0.0",
+    # An event over Lambda's 1 MB asynchronous payload cannot come from a schedule.
+    max_body_size=1_000_000,
+    # A path with a trailing slash is not the callback: 404, not a 307 that would count as done.
+    redirect_slashes=False,
 )
+
+
+@app.exception_handler(RequestValidationError)
+async def _invalid_task(request: Request, exc: RequestValidationError) -> JSONResponse:
+    # FastAPI's default handler echoes each invalid input: task data in the response, and a 500 when the
+    # input cannot be rendered as JSON (NaN, Infinity, a lone surrogate). Location, message and type only.
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": str(e.get("type"))} for e in exc.errors()
+    ]
+    return JSONResponse(status_code=422, content={"detail": errors})
 
 
 @app.exception_handler(IdempotencyStoreNotConfigured)
@@ -117,6 +132,13 @@ async def handle_task_callback(
             status_code=503, detail=f"task {task.task_id!r}: this occurrence is already running in another invocation"
         ) from exc
     except IdempotencyPersistenceLayerError as exc:
+        if report.executed:
+            logger.exception("action ran; its result could not be recorded")
+            raise HTTPException(
+                status_code=503,
+                detail=f"action {task.action!r} ran but its result could not be recorded (idempotency store "
+                "unavailable); a retry runs it again once the in-progress record expires",
+            ) from exc
         logger.exception("idempotency store unavailable")
         raise HTTPException(status_code=503, detail="idempotency store unavailable; the task was not run") from exc
     except Exception as exc:
@@ -191,16 +213,23 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     if event["path"] == HEALTH_PATH:
         return response
     status = int(response.get("statusCode", 500))
-    reason = _detail(response) if status >= 400 else None
-    outcome = (
-        "failed" if status >= 500 else "rejected" if status >= 400 else "succeeded" if report.executed else "duplicate"
-    )
+    outcome = _outcome(status, executed=report.executed)
+    reason = _detail(response) if outcome in ("rejected", "failed") else None
     if scheduler.scheduled_time is not None:
         metrics.add_metric("TaskLateness", MetricUnit.Seconds, (started_at - scheduler.scheduled_time).total_seconds())
     _emit_outcome(report, outcome, started, status=status, reason=reason)
     if status >= 500:
         raise TaskInvocationFailed(f"task {report.task_id or '(unknown)'} failed with status {status}: {reason}")
     return response
+
+
+def _outcome(status: int, *, executed: bool) -> str:
+    """2xx is done (run now, or replayed); 5xx failed (retried); anything else, 3xx included, rejected."""
+    if status >= 500:
+        return "failed"
+    if not 200 <= status < 300:
+        return "rejected"
+    return "succeeded" if executed else "duplicate"
 
 
 def normalize_event(event: Any) -> dict[str, Any]:
@@ -241,7 +270,7 @@ def _peek_task(body: Any) -> tuple[str | None, str | None]:
         return None, None
     try:
         parsed = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep for json (FastAPI answers 400)
         return None, None
 
     def short(value: Any, limit: int) -> str | None:

@@ -11,11 +11,13 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger
 from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Path, Query, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.models import Example
 from fastapi.responses import JSONResponse
 from mangum import Mangum
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scheduler_app.clients import get_scheduler_client
 from scheduler_app.errors import (
@@ -155,7 +157,11 @@ CREATE_EXAMPLES: dict[str, Example] = {
     },
 }
 
+#: Lambda's synchronous request payload limit: API Gateway cannot hand the function more.
+MAX_BODY_BYTES = 6 * 1024 * 1024
+
 app = FastAPI(
+    max_body_size=MAX_BODY_BYTES,
     title="Scheduled tasks API",
     summary="Schedule named actions to run once or on a cron/rate, on EventBridge Scheduler and Lambda.",
     version="1.0.0",
@@ -176,6 +182,20 @@ async def _invalid_request(request: Request, exc: RequestValidationError) -> JSO
         {"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": str(e.get("type"))} for e in exc.errors()
     ]
     return JSONResponse(status_code=422, content={"detail": describe_validation_error(exc.errors()), "errors": errors})
+
+
+@app.exception_handler(StarletteHTTPException)
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    # FastAPI answers 400 for a body json.loads cannot read (not UTF-8, nested too deep, a 5,000-digit number):
+    # an invalid request like any other invalid JSON, so the documented 422.
+    if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+        cause = type(exc.__cause__).__name__ if exc.__cause__ is not None else "unreadable"
+        message = f"body: not valid JSON ({cause})"
+        return JSONResponse(
+            status_code=422,
+            content={"detail": message, "errors": [{"loc": ["body"], "msg": message, "type": "json_invalid"}]},
+        )
+    return await http_exception_handler(request, exc)
 
 
 @app.exception_handler(ConfigurationError)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 from pydantic import (
@@ -40,6 +41,24 @@ def describe_errors(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+#: Deeper `data` is refused: JSON-serialisable everywhere it goes (pydantic stops at ~255 levels).
+MAX_DATA_DEPTH = 32
+
+
+def json_problem(value: Any, depth: int = 0) -> str | None:
+    """Why `value` is not plain JSON data (nested too deep, NaN or Infinity), or None."""
+    if depth > MAX_DATA_DEPTH:
+        return f"nested deeper than {MAX_DATA_DEPTH} levels"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN and Infinity are not JSON numbers"
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for child in children:
+        problem = json_problem(child, depth + 1)
+        if problem is not None:
+            return problem
+    return None
+
+
 class TaskEnvelope(BaseModel):
     """A task: who it is for, which registered action runs it, and that action's data."""
 
@@ -66,6 +85,9 @@ class TaskEnvelope(BaseModel):
     @field_validator("data")
     @classmethod
     def _data_matches_action(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        problem = json_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         name = info.data.get("action")
         if name is None:  # the action itself was invalid; that error is already reported
             return value

@@ -24,5 +24,5 @@ class CleanupData(BaseModel):
 @action("cleanup", CleanupData)
 def cleanup(data: CleanupData, task: TaskContext) -> dict[str, str]:
     """Delete the resource (example: call s3.delete_object(Bucket=..., Key=...) here)."""
-    logger.info("resource cleaned up", extra={"resource_type": data.resource_type})
+    logger.info("resource cleaned up")
     return {"resource_id": data.resource_id, "resource_type": data.resource_type, "status": "deleted"}

@@ -32,5 +32,5 @@ class SendNotificationData(BaseModel):
 def send_notification(data: SendNotificationData, task: TaskContext) -> dict[str, str]:
     """Send a notification to the task's user (example: replace the body with your mailer)."""
     # Deliberately logs no message text, address or payment id: those are personal data.
-    logger.info("notification sent", extra={"notification_type": data.notification_type, "channel": data.channel})
+    logger.info("notification sent", extra={"channel": data.channel})
     return {"notification_type": data.notification_type, "channel": data.channel}
