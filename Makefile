@@ -106,6 +106,13 @@ dlq: install ## list the running local cloud's dead-lettered tasks with their er
 redrive: install ## replay the running local cloud's dead-lettered tasks through the callback
 	@$(PY) -m localcloud.dlq redrive
 
+FUZZ_EXAMPLES ?= 500
+FUZZ_SEED ?= 7
+
+.PHONY: fuzz
+fuzz: install ## fuzz the scheduler API from its OpenAPI document at length (FUZZ_EXAMPLES per operation, FUZZ_SEED)
+	@FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(VENV)/bin/pytest tests/reliability/test_fuzz_scheduler_api.py -p no:cacheprovider -q
+
 .PHONY: bench
 bench: install ## cold start, warm latency, sizes, throughput, lateness, cost -> docs/performance.md (BENCH_QUICK=1: smoke run)
 	@$(PY) -m bench.run $(if $(BENCH_QUICK),--quick)

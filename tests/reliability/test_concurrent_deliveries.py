@@ -1,0 +1,123 @@
+"""Concurrent duplicate deliveries of one occurrence, each in its own process: the action runs exactly once.
+
+Eight processes stand for eight Lambda containers that EventBridge Scheduler and Lambda handed the same
+occurrence (a duplicate delivery, a retry racing the original). They share one DynamoDB (moto's server on
+loopback) and are released at the same moment; the action takes a while, so they overlap. Exactly one runs
+it; the others fail their invocation (503: "already running in another invocation", so Lambda retries), and
+their retry, once the first has finished, replays the stored result without running the action.
+
+moto applies a conditional write in two steps; DynamoDB applies it atomically per item. The test serialises
+moto's DynamoDB writes so that it measures the application, not a race in the emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import threading
+import uuid
+import warnings
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import callback_app.main  # noqa: F401  (imported before the containers fork: they start warm)
+from localcloud.endpoint import LocalEndpoint, moto_endpoint
+from taskcore.envelope import TaskEnvelope
+from taskcore.proxy import build_target_input, substitute_context_attributes
+from tests.reliability.containers import container
+
+#: fork: each container starts with the function already imported (a warm Lambda container), in a few ms.
+#: (spawn compiles FastAPI, pydantic and boto3 eight times on two cores: ~15 s. forkserver needs a Unix
+#: socket, which pytest-socket refuses.)
+START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+CONTAINERS = 8
+ACTION_SECONDS = 0.5
+OCCURRENCE = datetime(2031, 1, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalEndpoint]:
+    """moto's server on loopback with the template's table; its DynamoDB writes atomic, as DynamoDB's are."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.Lock()
+    for name in ("put_item", "update_item", "delete_item"):
+        original = getattr(DynamoDBBackend, name)
+
+        def atomic(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return __original(self, *args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, atomic)
+    with moto_endpoint() as running:
+        yield running
+
+
+def occurrence_event(attempt: int) -> dict[str, Any]:
+    """The event of one delivery of the occurrence (a new execution id each time, as Scheduler makes it)."""
+    envelope = TaskEnvelope.model_construct(task_id="race-1", user_id=7, action="slow_spy", data={"n": 1})
+    event: dict[str, Any] = json.loads(
+        substitute_context_attributes(
+            build_target_input(envelope),
+            schedule_arn="arn:aws:scheduler:us-east-1:123456789012:schedule/scheduled-tasks-local-tasks/race-1",
+            scheduled_time=OCCURRENCE,
+            execution_id=str(uuid.uuid4()),
+            attempt=attempt,
+        )
+    )
+    return event
+
+
+@pytest.mark.integration
+def test_concurrent_duplicate_deliveries_run_the_action_once_and_the_others_replay_it(
+    endpoint: LocalEndpoint, tmp_path: Path, figures: Any
+) -> None:
+    context: Any = multiprocessing.get_context(START_METHOD)
+    start, finished, results = context.Event(), context.Event(), context.Queue()
+    environment = endpoint.environment()
+    processes = [
+        context.Process(
+            target=container,
+            args=(
+                environment,
+                [occurrence_event(1), occurrence_event(2)],
+                str(tmp_path),
+                ACTION_SECONDS,
+                start,
+                finished,
+                results,
+            ),
+        )
+        for _ in range(CONTAINERS)
+    ]
+    with warnings.catch_warnings():
+        # Python warns that fork() from a threaded process may deadlock the child: the only other thread is
+        # moto's server, idle in select() while nothing calls it, and the children never touch its locks.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for process in processes:
+            process.start()
+    start.set()
+    answers = [results.get(timeout=60) for _ in processes]
+    for process in processes:
+        process.join(10)
+
+    runs = list(tmp_path.iterdir())
+    first_attempts = [a[0] for a in answers]
+    winners = [a for a in first_attempts if a[0] == "ok"]
+    losers = [a for a in first_attempts if a[0] == "failed"]
+    replays = [a[1] for a in answers if len(a) > 1]
+    assert len(runs) == 1, f"the action ran {len(runs)} times"
+    assert len(winners) == 1
+    assert winners[0][1] is False  # it ran the action
+    assert len(losers) == CONTAINERS - 1
+    assert all("already running in another invocation" in message for _, message in losers)
+    assert len(replays) == CONTAINERS - 1
+    assert all(replay[:2] == ("ok", True) and replay[2] == winners[0][2] for replay in replays)
+    assert all(process.exitcode == 0 for process in processes)
+    figures.count("concurrency", "containers", CONTAINERS)
+    figures.count("concurrency", "action_runs", len(runs))
+    figures.count("concurrency", "failed_then_replayed", len(replays))
