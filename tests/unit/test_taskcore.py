@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -136,3 +137,28 @@ def test_first_use_from_many_threads_sees_every_action():
         env={"PYTHONPATH": str(ROOT / "layers" / "shared")},
     )
     assert result.stdout.strip() == "[4]"
+
+
+@pytest.mark.parametrize(
+    ("body", "base64", "refused"),
+    [
+        ("x" * 100, False, False),
+        ("x" * 101, False, True),
+        ("한" * 34, False, True),  # 102 bytes in UTF-8, 34 characters
+        ("한" * 33, False, False),  # 99 bytes
+        ("QUJD" * 34, True, True),  # 102 decoded bytes
+        ("QUJD" * 33, True, False),  # 99 decoded bytes
+    ],
+    ids=["at-limit", "one-over", "utf8-over", "utf8-under", "base64-over", "base64-under"],
+)
+def test_oversized_body_is_measured_in_bytes_and_answered_with_a_json_413(body, base64, refused):
+    from taskcore.proxy import oversized_body_response
+
+    response = oversized_body_response({"body": body, "isBase64Encoded": base64}, 100)
+
+    if not refused:
+        assert response is None
+        return
+    assert response is not None
+    assert response["statusCode"] == 413
+    assert "takes at most 100" in json.loads(response["body"])["detail"]

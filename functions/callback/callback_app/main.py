@@ -26,10 +26,12 @@ from pydantic import BaseModel, Field
 from callback_app.observability import logger, metrics
 from callback_app.service import IdempotencyStoreNotConfigured, RunReport, TaskRunner, get_task_runner
 from taskcore.envelope import TaskEnvelope
-from taskcore.proxy import CALLBACK_PATH, SchedulerContext
+from taskcore.proxy import CALLBACK_PATH, SchedulerContext, oversized_body_response
 from taskcore.registry import TaskRejected, registry
 
 HEALTH_PATH = "/health"
+#: Lambda's asynchronous payload limit: a bigger event cannot have come from a schedule.
+MAX_BODY_BYTES = 1_000_000
 REQUIRED_PROXY_KEYS = ("resource", "path", "httpMethod", "requestContext")
 
 
@@ -71,8 +73,6 @@ app = FastAPI(
     title="Scheduled task callback",
     summary="Invoked by EventBridge Scheduler with an API Gateway proxy event; runs one task once.",
     version="1.0.0",
-    # An event over Lambda's 1 MB asynchronous payload cannot come from a schedule.
-    max_body_size=1_000_000,
     # A path with a trailing slash is not the callback: 404, not a 307 that would count as done.
     redirect_slashes=False,
 )
@@ -196,10 +196,14 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         _emit_outcome(report, "failed", started, status=None, reason=str(exc))
         raise
 
-    report.task_id, report.action = _peek_task(event.get("body"))
-    logger.set_correlation_id(report.task_id)
     scheduler = SchedulerContext.from_headers(event.get("headers") or {})
     report.scheduled_time, report.attempt = scheduler.scheduled_time_raw, scheduler.attempt
+    too_large = oversized_body_response(event, MAX_BODY_BYTES)
+    if too_large is not None:  # refused unread: a body this size cannot have come from a schedule
+        _emit_outcome(report, "rejected", started, status=413, reason=_detail(too_large))
+        return too_large
+    report.task_id, report.action = _peek_task(event.get("body"))
+    logger.set_correlation_id(report.task_id)
 
     token = _report.set(report)
     try:

@@ -47,6 +47,7 @@ from scheduler_app.models import (
 from scheduler_app.service import ScheduleService
 from scheduler_app.settings import SchedulerSettings, get_settings
 from taskcore.envelope import TASK_ID_PATTERN
+from taskcore.proxy import oversized_body_response
 
 logger = Logger()
 
@@ -161,7 +162,6 @@ CREATE_EXAMPLES: dict[str, Example] = {
 MAX_BODY_BYTES = 6 * 1024 * 1024
 
 app = FastAPI(
-    max_body_size=MAX_BODY_BYTES,
     title="Scheduled tasks API",
     summary="Schedule named actions to run once or on a cron/rate, on EventBridge Scheduler and Lambda.",
     version="1.0.0",
@@ -365,5 +365,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request_id = request_context.get("requestId") if isinstance(request_context, dict) else None
     # Set on every invocation (None included), so no log line carries the previous request's id.
     logger.set_correlation_id(str(request_id) if request_id else None)
+    too_large = oversized_body_response(event, MAX_BODY_BYTES) if isinstance(event, dict) else None
+    if too_large is not None:
+        return too_large
     response: dict[str, Any] = _mangum(event, context)
     return response
