@@ -26,7 +26,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36mmake %-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36mmake %-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(UV):
 	@python3 -m venv $(TOOLS)/uv
@@ -91,11 +91,11 @@ invoke: install ## run the callback's Lambda entry point on EVENT (default event
 	@$(PY) -m localcloud.invoke "$(EVENT)"
 
 .PHONY: dev
-dev: install ## the local cloud: scheduler API on http://127.0.0.1:$(PORT), schedules fire locally
+dev: install ## the local cloud: scheduler API on http://127.0.0.1:3000 (PORT=...), schedules fire locally; ARGS=--persist FILE keeps state
 	@$(PY) -m localcloud.dev --port $(PORT) $(ARGS)
 
 .PHONY: api
-api: install ## the scheduler API alone on http://127.0.0.1:$(PORT); schedules are stored, nothing fires
+api: install ## the scheduler API alone on http://127.0.0.1:3000 (PORT=...); schedules are stored, nothing fires
 	@$(PY) -m localcloud.dev --port $(PORT) --api-only $(ARGS)
 
 .PHONY: dlq
