@@ -171,3 +171,21 @@ def test_a_5xx_response_fails_the_invocation_with_task_status_and_reason(callbac
         callback(delivery("pay-7"))
 
     assert str(failure.value) == "task pay-7 failed with status 500: action 'spy' failed: TimeoutError"
+
+
+def test_the_scheduler_headers_are_read_once_per_invocation(callback, spy_action, monkeypatch):
+    from taskcore.proxy import SchedulerContext
+
+    calls = []
+    original = SchedulerContext.from_headers.__func__  # type: ignore[attr-defined]
+
+    def counting(cls, headers):
+        calls.append(1)
+        return original(cls, headers)
+
+    monkeypatch.setattr(SchedulerContext, "from_headers", classmethod(counting))
+    response = callback(delivery("once-1"))
+
+    assert response["statusCode"] == 200
+    assert len(calls) == 1
+    assert spy_action.runs[0].attempt == 1

@@ -118,7 +118,8 @@ async def handle_task_callback(
     )
 
     report = _report.get(None) or RunReport()
-    scheduler = SchedulerContext.from_headers(request.headers)
+    # Read by the entry point already; parsed here only when the app is called without it (TestClient).
+    scheduler = report.scheduler or SchedulerContext.from_headers(request.headers)
     try:
         # Sync on purpose: one request per container, so blocking here costs nothing, and it skips
         # the thread-pool hop that would also break Powertools' per-thread state.
@@ -196,8 +197,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         _emit_outcome(report, "failed", started, status=None, reason=str(exc))
         raise
 
-    scheduler = SchedulerContext.from_headers(event.get("headers") or {})
-    report.scheduled_time, report.attempt = scheduler.scheduled_time_raw, scheduler.attempt
+    scheduler = report.scheduler = SchedulerContext.from_headers(event.get("headers") or {})
     too_large = oversized_body_response(event, MAX_BODY_BYTES)
     if too_large is not None:  # refused unread: a body this size cannot have come from a schedule
         _emit_outcome(report, "rejected", started, status=413, reason=_detail(too_large))

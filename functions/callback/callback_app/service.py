@@ -36,9 +36,19 @@ class RunReport:
 
     task_id: str | None = None
     action: str | None = None
-    scheduled_time: str | None = None
-    attempt: int | None = None
+    #: Read once from the delivery's headers by the entry point; the route reuses it.
+    scheduler: SchedulerContext | None = None
     executed: bool = False
+
+    @property
+    def scheduled_time(self) -> str | None:
+        """The occurrence's scheduled time as the scheduler sent it (None for a direct invocation)."""
+        return self.scheduler.scheduled_time_raw if self.scheduler else None
+
+    @property
+    def attempt(self) -> int | None:
+        """Scheduler's attempt number, when it sent one."""
+        return self.scheduler.attempt if self.scheduler else None
 
 
 def occurrence_of(envelope: TaskEnvelope, scheduler: SchedulerContext) -> dict[str, str | None]:
