@@ -279,7 +279,6 @@ def measure_warm(
 
     home = work / "home"
     home.mkdir(exist_ok=True)
-    n = 1 + cfg.warmup + cfg.warm_invocations
     # (key, variant, idempotency storage: None = the handler has none, extra environment)
     quiet = {"POWERTOOLS_LOG_LEVEL": "WARNING"}  # what the INFO lines cost, by leaving them out
     plan: list[tuple[str, str, bool | None, dict[str, str]]] = [
@@ -291,38 +290,52 @@ def measure_warm(
         ("callback:enabled", "callback", True, {}),
         ("resolver:enabled", "resolver", True, {}),
     ]
+    rounds = max(1, cfg.warm_rounds)
+    per_round = cfg.warm_invocations // rounds
+    n = 1 + cfg.warmup + per_round
+    durations: dict[str, list[float]] = {key: [] for key, *_ in plan}
+    raws: dict[str, list[dict[str, Any]]] = {key: [] for key, *_ in plan}
+    for r in range(rounds):  # interleaved: every handler once per round
+        for key, name, idempotency, extra in plan:
+            v = vs[name]
+            tag = f"warm-{key.replace(':', '-')}-r{r}"
+            events = write_events(work / f"{tag}.json", callback_events(tag, n))
+            env = lambda_environment(v, endpoint_env, home=home, idempotency=idempotency is not False) | extra
+            replay = cfg.replays if idempotency and r == rounds - 1 else 0
+            raw = run_handler(
+                python,
+                v,
+                env,
+                events,
+                mode="warm",
+                warmup=cfg.warmup,
+                count=per_round,
+                replay=replay,
+                workdir=work,
+            )
+            durations[key] += _ms(raw["durations_ns"])
+            raws[key].append(raw)
     out: dict[str, Any] = {}
     for key, name, idempotency, extra in plan:
-        v = vs[name]
-        events = write_events(
-            work / f"warm-{key.replace(':', '-')}.json", callback_events(f"warm-{key.replace(':', '-')}", n)
-        )
-        env = lambda_environment(v, endpoint_env, home=home, idempotency=idempotency is not False) | extra
-        replay = cfg.replays if idempotency else 0
-        raw = run_handler(
-            python,
-            v,
-            env,
-            events,
-            mode="warm",
-            warmup=cfg.warmup,
-            count=cfg.warm_invocations,
-            replay=replay,
-            workdir=work,
-        )
-        durations = _ms(raw["durations_ns"])
+        runs = raws[key]
+        statuses: dict[str, int] = {}
+        for raw in runs:
+            for status, count in raw["statuses"].items():
+                statuses[status] = statuses.get(status, 0) + count
         fig: dict[str, Any] = {
             "variant": name,
             "idempotency": "n/a" if idempotency is None else ("enabled" if idempotency else "disabled"),
             "environment": extra,
-            "ms": summarize(durations),
-            "billed_ms_mean": cost.billed_ms(durations),
-            "statuses": raw["statuses"],
-            "log_bytes_per_invocation": raw["log_bytes"] / raw["invocations"],
+            "rounds": rounds,
+            "ms": summarize(durations[key]),
+            "billed_ms_mean": cost.billed_ms(durations[key]),
+            "statuses": statuses,
+            "log_bytes_per_invocation": sum(r["log_bytes"] for r in runs) / sum(r["invocations"] for r in runs),
         }
-        if "replay_ns" in raw:
-            fig["replay_ms"] = summarize(_ms(raw["replay_ns"]))
-            fig["replay_statuses"] = raw["replay_statuses"]
+        last = runs[-1]
+        if "replay_ns" in last:
+            fig["replay_ms"] = summarize(_ms(last["replay_ns"]))
+            fig["replay_statuses"] = last["replay_statuses"]
         out[key] = fig
         log(f"warm {key}: p50 {fig['ms']['p50']:.3f} ms, p99 {fig['ms']['p99']:.3f} ms")
     guide_p50 = out["guide"]["ms"]["p50"]

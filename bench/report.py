@@ -386,8 +386,10 @@ def _warm_section(r: dict[str, Any]) -> list[str]:
     return [
         "## Warm invocations",
         "",
-        f"One warm container per row: {r['config']['warmup']} invocations to warm up, then "
-        f"{r['config']['warm_invocations']:,} timed ones, each a new task occurrence (a first delivery, not a replay). "
+        f"{r['config']['warm_invocations']:,} timed invocations per row, each a new task occurrence (a first delivery, "
+        f"not a replay), in {r['config'].get('warm_rounds', 1)} rounds that run every row in turn (so a slow phase of "
+        f"the machine falls on every row alike), each round a fresh container warmed by {r['config']['warmup']} "
+        "invocations first. "
         "Idempotency *disabled* is Powertools' own switch (`POWERTOOLS_IDEMPOTENCY_DISABLED`): the framework, "
         + ("logging, metrics and tracing" if r.get("analysis", {}).get("xray_sdk_in_layer") else "logging and metrics")
         + " without the storage; *enabled* writes each record to moto's DynamoDB on loopback, whose round trips "

@@ -39,6 +39,9 @@ class Config:
     quick: bool
     cold_runs: int
     warm_invocations: int
+    #: The warm invocations are split into this many rounds, each running every handler in turn, so a
+    #: slow phase of a shared machine falls on all handlers alike instead of on one.
+    warm_rounds: int
     warmup: int
     replays: int
     importtime_runs: int
@@ -54,6 +57,7 @@ class Config:
             quick=False,
             cold_runs=15,
             warm_invocations=2000,
+            warm_rounds=4,
             warmup=100,
             replays=500,
             importtime_runs=5,
@@ -70,6 +74,7 @@ class Config:
             quick=True,
             cold_runs=2,
             warm_invocations=20,
+            warm_rounds=1,
             warmup=2,
             replays=5,
             importtime_runs=1,

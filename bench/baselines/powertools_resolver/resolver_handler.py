@@ -43,7 +43,7 @@ def callback() -> Response[Any] | dict[str, Any]:
         return _error(422, describe_errors(exc))
     scheduler = SchedulerContext.from_headers(event.headers)
     report.task_id, report.action = task.task_id, task.action
-    report.scheduled_time, report.attempt = scheduler.scheduled_time_raw, scheduler.attempt
+    report.scheduler = scheduler
     try:
         stored = get_task_runner().run(task, scheduler, report, app.lambda_context)
     except TaskRejected as exc:
