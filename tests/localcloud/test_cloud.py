@@ -45,9 +45,11 @@ def test_task_scheduled_over_http_runs_once_and_its_schedule_is_gone(cloud, spy_
     created = httpx.post(f"{cloud.api_url}/api/v1/schedules", json=task("http-1", delay_seconds=2))
     assert created.status_code == 201, created.text
 
-    run_for(cloud, 1)
-    assert spy_action.runs == []
-    run_for(cloud, 2)
+    due = datetime.fromisoformat(created.json()["next_run_at"])
+    assert cloud.dispatcher is not None
+    cloud.dispatcher.run_until(max(cloud.clock.now(), due - timedelta(milliseconds=500)))
+    assert spy_action.runs == []  # never early
+    cloud.dispatcher.run_until(due + timedelta(seconds=1))
 
     assert [run.task_id for run in spy_action.runs] == ["http-1"]
     assert spy_action.runs[0].scheduled_time == datetime.fromisoformat(created.json()["next_run_at"])
