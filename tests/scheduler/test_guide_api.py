@@ -69,7 +69,8 @@ def test_guide_request_is_not_rounded_to_the_minute(
 
     invoke(schedule_request(GUIDE_DOCSTRING_BODY))
 
-    assert scheduler.get_schedule(Name="task-123", GroupName=group)["ScheduleExpression"] == "at(2030-03-14T01:32:03)"
+    # 01:02:03.456789 + 30 min, rounded up to the whole second: never early.
+    assert scheduler.get_schedule(Name="task-123", GroupName=group)["ScheduleExpression"] == "at(2030-03-14T01:32:04)"
 
 
 def test_guide_request_twice_makes_one_schedule(scheduler_env: Any, schedules: Any) -> None:
@@ -140,7 +141,7 @@ def test_guide_cancel_of_something_that_is_not_a_schedule_arn_is_a_422(scheduler
     [
         ({"delay_minutes": 0}, "delay_minutes: Input should be greater than or equal to 1"),
         ({"delay_minutes": 10081}, "delay_minutes: Input should be less than or equal to 10080"),
-        ({"user_id": "abc"}, "user_id: Input should be a valid integer"),
+        ({"user_id": "abc"}, "user_id: give the user id as a JSON integer, e.g. 456"),
         ({"action": "send_notfication"}, "action: unknown action 'send_notfication'"),
         ({"task_id": "task 123"}, "task_id: String should match pattern"),
     ],

@@ -125,9 +125,9 @@ def test_patch_from_recurring_to_a_delay_drops_the_zone_and_window(
     response = api.patch("/api/v1/schedules/t-to-once", json={"delay_minutes": 10})
 
     assert response.status_code == 200
-    assert response.json()["expression"] == "at(2030-03-14T01:12:03)"
+    assert response.json()["expression"] == "at(2030-03-14T01:12:04)"
     assert response.json()["timezone"] == "UTC"
-    assert scheduler.get_schedule(Name="t-to-once", GroupName=group)["ScheduleExpression"] == "at(2030-03-14T01:12:03)"
+    assert scheduler.get_schedule(Name="t-to-once", GroupName=group)["ScheduleExpression"] == "at(2030-03-14T01:12:04)"
     # UpdateSchedule replaces the schedule; moto ignores ActionAfterCompletion there, so check the call.
     (update,) = sent["UpdateSchedule"]
     assert update["ActionAfterCompletion"] == "DELETE"

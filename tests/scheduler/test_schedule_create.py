@@ -26,17 +26,17 @@ def test_delay_creates_a_one_time_utc_schedule_with_seconds_that_deletes_itself(
 
     assert response.status_code == 201
     body = response.json()
-    # 01:02:03.456789 + 90 s: seconds kept, sub-seconds dropped, no rounding up to a minute.
-    assert body["expression"] == "at(2030-03-14T01:03:33)"
+    # 01:02:03.456789 + 90 s: rounded up to the next whole second (never early), not to a minute.
+    assert body["expression"] == "at(2030-03-14T01:03:34)"
     assert body["timezone"] == "UTC"
-    assert body["next_run_at"] == "2030-03-14T01:03:33Z"
+    assert body["next_run_at"] == "2030-03-14T01:03:34Z"
     assert body["kind"] == "one-time"
     assert body["state"] == "ENABLED"
     assert body["schedule_name"] == "payment-reminder-42"
     assert body["group"] == group
     schedule = stored(scheduler, group, "payment-reminder-42")
     assert body["schedule_arn"] == schedule["Arn"]
-    assert schedule["ScheduleExpression"] == "at(2030-03-14T01:03:33)"
+    assert schedule["ScheduleExpression"] == "at(2030-03-14T01:03:34)"
     assert schedule["ScheduleExpressionTimezone"] == "UTC"
     assert schedule["ActionAfterCompletion"] == "DELETE"
     assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
@@ -80,9 +80,9 @@ def test_run_at_with_an_offset_is_stored_as_utc(
     response = api.post("/api/v1/schedules", json=task("t-run-at", run_at="2030-03-15T09:30:15.900+09:00"))
 
     assert response.status_code == 201
-    assert response.json()["next_run_at"] == "2030-03-15T00:30:15Z"
+    assert response.json()["next_run_at"] == "2030-03-15T00:30:16Z"  # .900 s rounded up: never early
     schedule = stored(scheduler, group, "t-run-at")
-    assert schedule["ScheduleExpression"] == "at(2030-03-15T00:30:15)"
+    assert schedule["ScheduleExpression"] == "at(2030-03-15T00:30:16)"
     assert schedule["ScheduleExpressionTimezone"] == "UTC"
 
 
@@ -143,7 +143,8 @@ def test_rate_with_start_end_window_and_custom_retry(
     assert response.status_code == 201
     body = response.json()
     assert body["expression"] == "rate(1 minute)"
-    whole_start, whole_end = start.replace(microsecond=0), end.replace(microsecond=0)
+    # The start rounded up and the end down to whole seconds: never earlier, never later than asked.
+    whole_start, whole_end = start.replace(microsecond=0) + timedelta(seconds=1), end.replace(microsecond=0)
     assert body["next_run_at"] == body["start_at"] == whole_start.isoformat().replace("+00:00", "Z")
     assert body["end_at"] == whole_end.isoformat().replace("+00:00", "Z")
     schedule = stored(scheduler, group, "t-rate")
@@ -226,4 +227,4 @@ def test_created_schedule_reads_back_the_same_through_get(api: Any, clock: Clock
     ):
         assert read[key] == created[key], key
     assert read["flexible_window_minutes"] == 3
-    assert datetime.fromisoformat(read["next_run_at"]) == datetime(2030, 3, 14, 1, 32, 3, tzinfo=UTC)
+    assert datetime.fromisoformat(read["next_run_at"]) == datetime(2030, 3, 14, 1, 32, 4, tzinfo=UTC)

@@ -165,6 +165,8 @@ app = FastAPI(
     title="Scheduled tasks API",
     summary="Schedule named actions to run once or on a cron/rate, on EventBridge Scheduler and Lambda.",
     version="1.0.0",
+    # No 307 to the path without its slash (to https://, which a plain-HTTP client cannot follow): a 404 naming it.
+    redirect_slashes=False,
 )
 
 
@@ -176,8 +178,29 @@ async def _domain_error(request: Request, exc: SchedulerError) -> JSONResponse:
     return JSONResponse(status_code=status, content={"detail": str(exc)}, headers=_error_headers(exc))
 
 
+def _unreadable_body(request: Request, exc: RequestValidationError) -> str | None:
+    """Say what is wrong with a body FastAPI could not read: where its JSON breaks, or which content-type to send."""
+    for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
+        if err.get("type") == "json_invalid" and isinstance(exc.body, str) and len(loc) == 2:
+            pos = int(loc[1])
+            line = exc.body.count("\n", 0, pos) + 1
+            column = pos - exc.body.rfind("\n", 0, pos)
+            reason = (err.get("ctx") or {}).get("error") or "JSON decode error"
+            return f"body: not valid JSON at line {line}, column {column}: {reason}"
+        if loc == ("body",) and isinstance(err.get("input"), bytes):
+            content_type = request.headers.get("content-type", "")
+            return f"body: send the request as JSON with the header content-type: application/json (got {content_type})"
+    return None
+
+
 @app.exception_handler(RequestValidationError)
 async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    detail = _unreadable_body(request, exc)
+    if detail is not None:
+        return JSONResponse(
+            status_code=422, content={"detail": detail, "errors": [{"loc": ["body"], "msg": detail, "type": "body"}]}
+        )
     errors = [
         {"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": str(e.get("type"))} for e in exc.errors()
     ]
@@ -186,6 +209,14 @@ async def _invalid_request(request: Request, exc: RequestValidationError) -> JSO
 
 @app.exception_handler(StarletteHTTPException)
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    if exc.status_code == 404 and "endpoint" not in request.scope:  # no route matched (a route's own 404 has one)
+        path = request.url.path
+        hint = (
+            f"without the trailing slash: {path.rstrip('/')}"
+            if path.endswith("/") and path != "/"
+            else "the API is described at /docs"
+        )
+        return JSONResponse(status_code=404, content={"detail": f"no endpoint at {path}; {hint}"})
     # FastAPI answers 400 for a body json.loads cannot read (not UTF-8, nested too deep, a 5,000-digit number):
     # an invalid request like any other invalid JSON, so the documented 422.
     if exc.status_code == 400 and exc.detail == "There was an error parsing the body":

@@ -12,10 +12,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from scheduler_app.errors import InvalidSchedule
-from taskcore.envelope import TaskEnvelope, TaskId
+from taskcore.envelope import TaskEnvelope, TaskId, whole_number
 from taskcore.expressions import CronExpression, RateExpression, parse_expression, parse_timezone
 
 ONE_TIME_FIELDS = ("delay_seconds", "delay_minutes", "run_at")
@@ -31,6 +40,19 @@ GUIDE_MAX_DELAY_MINUTES = 10_080
 
 ScheduleState = Literal["ENABLED", "DISABLED"]
 ScheduleKind = Literal["one-time", "recurring"]
+
+
+def _iso_time(value: Any) -> Any:
+    """Only ISO 8601 text is a time here: pydantic would read a JSON number as epoch seconds."""
+    if isinstance(value, (bool, int, float)):
+        raise ValueError(
+            "give an ISO 8601 time with its UTC offset, e.g. 2030-01-01T09:00:00+09:00 "
+            f"(got the number {str(value).lower()}; epoch seconds are not accepted)"
+        )
+    return value
+
+
+IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso_time)]
 
 
 def new_task_id() -> str:
@@ -97,13 +119,13 @@ class ScheduleRequest(TaskEnvelope):
         default_factory=dict, validate_default=True, examples=[{"message": "Your payment expires soon"}]
     )
 
-    delay_seconds: int | None = Field(
-        default=None, ge=1, le=MAX_DELAY_SECONDS, description="One-time: run in N seconds"
+    delay_seconds: Annotated[int, whole_number("seconds")] | None = Field(
+        default=None, ge=1, le=MAX_DELAY_SECONDS, description="One-time: run in N seconds (rounded up to the second)"
     )
-    delay_minutes: int | None = Field(
+    delay_minutes: Annotated[int, whole_number("minutes")] | None = Field(
         default=None, ge=1, le=MAX_DELAY_MINUTES, description="One-time: run in N minutes"
     )
-    run_at: AwareDatetime | None = Field(
+    run_at: IsoTime | None = Field(
         default=None, description="One-time: ISO 8601 with a UTC offset", examples=["2030-01-01T09:00:00+09:00"]
     )
     cron: str | None = Field(
@@ -117,8 +139,8 @@ class ScheduleRequest(TaskEnvelope):
     timezone: str | None = Field(
         default=None, description="Recurring: IANA zone of the cron expression (default UTC)", examples=["Asia/Seoul"]
     )
-    start_at: AwareDatetime | None = Field(default=None, description="Recurring: first moment it may run")
-    end_at: AwareDatetime | None = Field(default=None, description="Recurring: last moment it may run")
+    start_at: IsoTime | None = Field(default=None, description="Recurring: first moment it may run")
+    end_at: IsoTime | None = Field(default=None, description="Recurring: last moment it may run")
     retry: RetryPolicy | None = None
     flexible_window_minutes: int | None = Field(
         default=None, ge=1, le=1440, description="Deliver within this window after each time (default: exactly on time)"
@@ -337,10 +359,18 @@ class HealthResponse(BaseModel):
 # The guide's API, kept as written -----------------------------------------------------------
 
 
+def _guide_user_id(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("give the user id as a JSON integer, e.g. 456 (the guide's ScheduleTaskRequest.user_id: int)")
+    return value
+
+
 class ScheduleTaskRequest(BaseModel):
     """The guide's request: run `action` for `user_id` in `delay_minutes` minutes."""
 
     model_config = ConfigDict(
+        # The guide's model ignored unknown fields: a stray `run_at` was dropped silently. Refused here.
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -351,13 +381,15 @@ class ScheduleTaskRequest(BaseModel):
                     "data": {"notification_type": "reminder", "message": "Your task is ready"},
                 }
             ]
-        }
+        },
     )
 
     task_id: str = Field(..., description="Task id; also the schedule's name (1..64 of [0-9A-Za-z_.-])")
-    user_id: int = Field(..., description="User id")
+    user_id: Annotated[int, BeforeValidator(_guide_user_id)] = Field(..., description="User id (an integer)")
     action: str = Field(..., description="A registered action")
-    delay_minutes: int = Field(..., ge=1, le=GUIDE_MAX_DELAY_MINUTES, description="Delay in minutes (1..10080)")
+    delay_minutes: Annotated[int, whole_number("minutes")] = Field(
+        ..., ge=1, le=GUIDE_MAX_DELAY_MINUTES, description="Delay in minutes (1..10080)"
+    )
     data: dict[str, Any] = Field(default_factory=dict, description="The action's data")
 
     def to_schedule_request(self) -> ScheduleRequest:

@@ -406,11 +406,11 @@ class ScheduleService:
         """Turn the request's timing into an expression as of `now`; refuse times that have passed."""
         if request.delay_seconds is not None or request.delay_minutes is not None:
             seconds = request.delay_seconds or (request.delay_minutes or 0) * 60
-            moment = (now + timedelta(seconds=seconds)).astimezone(UTC).replace(microsecond=0)
+            moment = _ceil_second(now + timedelta(seconds=seconds))
             return Plan(expression=format_at(moment), timezone="UTC", one_time=True, next_run_at=moment)
         if request.run_at is not None:
-            moment = request.run_at.astimezone(UTC).replace(microsecond=0)
-            if moment <= now:
+            moment = _ceil_second(request.run_at)
+            if request.run_at <= now:
                 raise InvalidSchedule(
                     f"run_at: {request.run_at.isoformat()} is in the past (now is {_z(now)}); "
                     "give a future time or a delay"
@@ -419,8 +419,10 @@ class ScheduleService:
 
         text = request.cron or request.rate or ""
         zone = request.timezone or "UTC"
-        # Whole seconds in UTC: what the API stores (its timestamps have no sub-second part).
-        start, end = (_whole_seconds(t) for t in (request.start_at, request.end_at))
+        # Whole seconds in UTC, what the API stores: the start rounded up and the end down, so a
+        # schedule never runs earlier or later than asked.
+        start = _ceil_second(request.start_at) if request.start_at is not None else None
+        end = _whole_seconds(request.end_at)
         if end is not None and end <= now:
             raise InvalidSchedule(
                 f"end_at: {end.isoformat()} is in the past (now is {_z(now)}); the schedule would never run"
@@ -679,6 +681,13 @@ def _parse(expression: str) -> Expression | None:
         return parse_expression(expression)
     except ExpressionError:
         return None
+
+
+def _ceil_second(moment: datetime) -> datetime:
+    """`moment` in UTC, rounded up to the whole second (an `at()` has no sub-seconds; never fire early)."""
+    utc = moment.astimezone(UTC)
+    whole = utc.replace(microsecond=0)
+    return whole if whole == utc else whole + timedelta(seconds=1)
 
 
 def _whole_seconds(moment: datetime | None) -> datetime | None:

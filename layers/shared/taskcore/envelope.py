@@ -6,7 +6,9 @@ import math
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -21,14 +23,58 @@ from taskcore.registry import UnknownActionError, registry
 #: EventBridge Scheduler's schedule-name alphabet and length, so a task id is a schedule name.
 TASK_ID_PATTERN = r"^[0-9A-Za-z_.\-]{1,64}$"
 
+
+def not_only_dots(value: str) -> str:
+    """Refuse `.`, `..`, ...: valid schedule names that no HTTP client can put in a URL path unchanged."""
+    if value.strip(".") == "":
+        raise ValueError(
+            f"{value!r} is made only of dots, which URLs treat as path navigation; add a letter, digit, '-' or '_'"
+        )
+    return value
+
+
+def whole_number(unit: str) -> Any:
+    """A before-validator: a JSON integer only (no boolean, no number in a string, no float)."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"give a whole number of {unit} as a JSON number, e.g. 5 (got {_json_kind(value)})")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"the string {value[:32]!r}"
+    if isinstance(value, float):
+        return f"the number {value!r}"
+    return "null" if value is None else type(value).__name__
+
+
+def _id_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"{_json_kind(value)}: a boolean is not an id; give an integer such as 456 or a string id")
+    if isinstance(value, float):
+        raise ValueError(f"{_json_kind(value)}: give an integer such as 456 or a string id, not a decimal number")
+    return value
+
+
 TaskId = Annotated[
     str,
     StringConstraints(pattern=TASK_ID_PATTERN, min_length=1, max_length=64),
-    Field(description="1..64 of [0-9A-Za-z_.-]; also the schedule's name", examples=["payment-reminder-42"]),
+    AfterValidator(not_only_dots),
+    Field(
+        description="1..64 of [0-9A-Za-z_.-], not only dots; also the schedule's name",
+        examples=["payment-reminder-42"],
+    ),
 ]
 UserId = Annotated[
     int | Annotated[str, StringConstraints(min_length=1, max_length=128)],
-    Field(description="Who the task is for (an integer, as in the guide, or a string id)", examples=[456]),
+    BeforeValidator(_id_value),
+    Field(description="Who the task is for: an integer or a string id, never a boolean", examples=[456]),
 ]
 
 
