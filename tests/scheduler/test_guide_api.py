@@ -129,11 +129,34 @@ def test_guide_cancel_of_another_groups_schedule_is_a_404(scheduler_env: Any) ->
     assert response["statusCode"] == 404
 
 
-def test_guide_cancel_of_something_that_is_not_a_schedule_arn_is_a_422(scheduler_env: Any) -> None:
+def test_guide_cancel_of_something_that_is_not_a_schedule_arn_is_a_404(scheduler_env: Any) -> None:
     response = invoke(api_event("DELETE", "/api/v1/scheduler/schedule/task-123"))
 
-    assert response["statusCode"] == 422
-    assert response_json(response)["detail"].startswith("'task-123' is not a schedule ARN")
+    assert response["statusCode"] == 404
+    assert response_json(response) == {"detail": "Schedule not found or already executed"}
+
+
+@pytest.mark.parametrize(
+    "foreign",
+    [
+        "arn:aws:scheduler:eu-west-1:123456789012:schedule/{group}/task-123",  # another region
+        "arn:aws:scheduler:us-east-1:210987654321:schedule/{group}/task-123",  # another account
+        "arn:aws-cn:scheduler:us-east-1:123456789012:schedule/{group}/task-123",  # another partition
+        "arn:aws:scheduler:us-east-1:123456789012:schedule/{group}/task-123\n",  # a trailing newline
+        "arn:aws:scheduler:us-east-1:123456789012:schedule/{group}/task-123/",  # a trailing slash
+        "arn:aws:scheduler:::schedule/{group}/task-123",  # no region and account
+    ],
+)
+def test_guide_cancel_cancels_only_this_stacks_own_schedule_arn(
+    scheduler_env: Any, group: str, schedules: Any, foreign: str
+) -> None:
+    invoke(schedule_request(GUIDE_CURL_BODY))
+
+    response = invoke(api_event("DELETE", f"/api/v1/scheduler/schedule/{foreign.format(group=group)}"))
+
+    assert response["statusCode"] == 404
+    assert response_json(response) == {"detail": "Schedule not found or already executed"}
+    assert schedules() == ["task-123"]
 
 
 @pytest.mark.parametrize(

@@ -13,10 +13,11 @@ from tests.scheduler.helpers import Clock, FaultInjector, task
 
 def test_batch_with_a_mix_of_good_and_bad_items_answers_each(api: Any, schedules: Any) -> None:
     api.post("/api/v1/schedules", json=task("b-existing", delay_minutes=30))
+    api.post("/api/v1/schedules", json=task("b-taken", delay_minutes=30))
     items = [
         task("b-new", delay_minutes=10),
         task("b-existing", delay_minutes=30),
-        task("b-existing", delay_minutes=99),
+        task("b-taken", delay_minutes=99),
         task("b-bad-cron", cron="cron(0 9 * * * *)"),
         {**task("b-typo", delay_minutes=5), "action": "nope"},
         "not an object",
@@ -43,7 +44,7 @@ def test_batch_with_a_mix_of_good_and_bad_items_answers_each(api: Any, schedules
     assert body["items"][4]["body"]["detail"].startswith("action: unknown action 'nope'")
     assert body["items"][5]["body"] == {"detail": "expected a JSON object, got str"}
     assert (body["created"], body["existing"], body["failed"]) == (2, 1, 4)
-    assert schedules() == ["b-existing", "b-new", "b-recurring"]
+    assert schedules() == ["b-existing", "b-new", "b-recurring", "b-taken"]
 
 
 def test_batch_of_100_creates_them_all(api: Any, schedules: Any) -> None:
@@ -137,3 +138,33 @@ def test_backoff_delay_doubles_up_to_its_cap_and_is_jittered() -> None:
     assert [backoff.delay(n, 1.0) for n in range(1, 6)] == [0.1, 0.2, 0.4, 0.5, 0.5]
     assert backoff.delay(3, 0.25) == 0.1
     assert backoff.delay(3, 0.0) == 0.0
+
+
+def test_a_task_id_given_twice_in_one_batch_goes_to_the_first_item(api: Any, schedules: Any) -> None:
+    items = [
+        task("b-dup", delay_minutes=10),
+        task("b-other", delay_minutes=10),
+        task("b-dup", delay_minutes=10),  # the same request again
+        task("b-dup", delay_minutes=20),  # a different one
+    ]
+
+    for _ in range(5):  # items run in parallel: the first must win every time, not the fastest
+        response = api.post("/api/v1/schedules/batch", json={"items": items})
+        body = response.json()
+        statuses = [(r["index"], r["status"]) for r in body["items"]]
+        assert statuses[0] in ((0, 201), (0, 200))  # created by the first round, the same request after that
+        assert statuses[2:] == [(2, 409), (3, 409)]
+        for result in body["items"][2:]:
+            assert result["body"]["detail"] == "task_id 'b-dup' is already used by item 0 of this batch"
+    assert schedules() == ["b-dup", "b-other"]
+    stored = api.get("/api/v1/schedules/b-dup").json()
+    assert stored["expression"].startswith("at(")
+
+
+def test_items_without_a_task_id_never_collide(api: Any, schedules: Any) -> None:
+    item = {k: v for k, v in task("ignored", delay_minutes=5).items() if k != "task_id"}
+
+    body = api.post("/api/v1/schedules/batch", json={"items": [item, item]}).json()
+
+    assert [r["status"] for r in body["items"]] == [201, 201]
+    assert len(schedules()) == 2

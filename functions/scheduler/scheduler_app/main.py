@@ -375,10 +375,12 @@ async def schedule_task(request: ScheduleTaskRequest, service: SchedulerDep) -> 
 @guide.delete(
     "/schedule/{schedule_arn:path}", response_model=CancelScheduleResponse, responses=_errors(404, 422, 429, 502)
 )
-async def cancel_schedule(schedule_arn: str, service: SchedulerDep) -> CancelScheduleResponse:
-    """The guide's cancel, by schedule ARN: 404 when there is no such schedule, 429/502 when cancelling failed."""
+async def cancel_schedule(schedule_arn: str, request: Request, service: SchedulerDep) -> CancelScheduleResponse:
+    """The guide's cancel, by schedule ARN: 404 unless it is this stack's schedule, 429/502 when cancelling failed."""
+    # Starlette's route pattern ends in `$`, which also matches before a final newline: take the path as sent.
+    sent = request.scope["path"].removeprefix(f"{guide.prefix}/schedule/")
     try:
-        service.delete_by_arn(schedule_arn)
+        service.delete_by_arn(sent)
     except ScheduleNotFound:
         raise HTTPException(status_code=404, detail="Schedule not found or already executed") from None
     return CancelScheduleResponse(success=True, message="Schedule cancelled successfully", schedule_arn=schedule_arn)

@@ -74,10 +74,6 @@ START_DATE_GRACE = timedelta(minutes=5)
 #: (EventBridge Scheduler User Guide, "Troubleshooting quotas").
 THROTTLING_CODES = frozenset({"ThrottlingException", "ServiceQuotaExceededException"})
 FINGERPRINT = re.compile(r"request-sha256:([0-9a-f]{64})")
-SCHEDULE_ARN = re.compile(
-    r"^arn:(?P<partition>[\w-]+):scheduler:(?P<region>[\w-]*):(?P<account>\d*):"
-    r"schedule/(?P<group>[0-9A-Za-z_.\-]{1,64})/(?P<name>[0-9A-Za-z_.\-]{1,64})$"
-)
 LAMBDA_ARN = re.compile(r"^arn:(?P<partition>[\w-]+):lambda:(?P<region>[\w-]+):(?P<account>\d+):")
 #: Worst-case values of the context attributes, to size `Target.Input` as it is delivered.
 _LONGEST_SCHEDULED_TIME = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
@@ -254,15 +250,34 @@ class ScheduleService:
         return self._view(schedule)
 
     def create_batch(self, items: Sequence[Any]) -> list[BatchOutcome]:
-        """Create every item, a bounded number at a time; throttled items back off and retry."""
+        """Create every item, a bounded number at a time; throttled items back off and retry.
+
+        A task id given by two items goes to the first: the later ones are conflicts naming it, so the
+        outcome never depends on which thread is faster.
+        """
+        parsed: list[ScheduleRequest | SchedulerError] = []
+        first: dict[str, int] = {}
+        for index, raw in enumerate(items):
+            try:
+                request = parse_schedule_request(raw)
+            except SchedulerError as exc:
+                parsed.append(exc)
+                continue
+            claimed = first.setdefault(request.task_id, index)
+            parsed.append(
+                request
+                if claimed == index
+                else ScheduleConflict(f"task_id {request.task_id!r} is already used by item {claimed} of this batch")
+            )
         workers = max(1, min(self._settings.batch_concurrency, len(items)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch") as pool:
-            return list(pool.map(self._batch_item, range(len(items)), items))
+            return list(pool.map(self._batch_item, range(len(items)), parsed))
 
-    def _batch_item(self, index: int, raw: Any) -> BatchOutcome:
+    def _batch_item(self, index: int, item: ScheduleRequest | SchedulerError) -> BatchOutcome:
+        if isinstance(item, SchedulerError):
+            return BatchOutcome(index=index, error=item)
         try:
-            request = parse_schedule_request(raw)
-            view, created = self.with_backoff(lambda: self.create(request))
+            view, created = self.with_backoff(lambda: self.create(item))
         except SchedulerError as exc:
             return BatchOutcome(index=index, error=exc)
         return BatchOutcome(index=index, view=view, created=created)
@@ -389,16 +404,15 @@ class ScheduleService:
         logger.info("schedule deleted", extra={"task_id": task_id})
 
     def delete_by_arn(self, schedule_arn: str) -> None:
-        """Cancel a schedule given its ARN (the guide's cancel); raise ScheduleNotFound or InvalidSchedule."""
-        match = SCHEDULE_ARN.match(schedule_arn)
-        if match is None:
-            raise InvalidSchedule(
-                f"{schedule_arn!r} is not a schedule ARN; "
-                "expected arn:aws:scheduler:<region>:<account>:schedule/<group>/<name>"
-            )
-        if match["group"] != self._group:
-            raise ScheduleNotFound(f"schedule {schedule_arn} is not in this service's schedule group {self._group!r}")
-        self.delete(match["name"])
+        """Cancel a schedule given its ARN (the guide's cancel); raise ScheduleNotFound unless it is one of ours.
+
+        Only an ARN equal, character for character, to this stack's own ARN for that name cancels:
+        another region, account, partition or group, or anything appended, names another schedule.
+        """
+        name = schedule_arn.rsplit("/", 1)[-1]
+        if not name or schedule_arn != self._schedule_arn(name):
+            raise ScheduleNotFound(f"{schedule_arn!r} is not the ARN of a schedule in this stack's group")
+        self.delete(name)
 
     # -- building blocks ------------------------------------------------------------------------
 
