@@ -91,9 +91,11 @@ def test_patch_changes_the_data_and_keeps_the_timing(
 
     assert response.status_code == 200
     assert response.json()["expression"] == created["expression"] == "at(2030-04-01T00:00:00)"
-    assert response.json()["data"] == {"message": "changed", "channel": "sms"}
+    # Merged into the data it had (a JSON Merge Patch), not a replacement of it.
+    merged = {"notification_type": "reminder", "message": "changed", "channel": "sms"}
+    assert response.json()["data"] == merged
     assert response.json()["flexible_window_minutes"] == 5
-    assert stored_input(scheduler, group, "t-patch-data")["data"] == {"message": "changed", "channel": "sms"}
+    assert stored_input(scheduler, group, "t-patch-data")["data"] == merged
 
 
 def test_patch_replaces_a_one_time_timing_by_a_recurring_one(

@@ -10,21 +10,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
+    create_model,
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 
 from scheduler_app.errors import InvalidSchedule
-from taskcore.envelope import TaskEnvelope, TaskId, whole_number
+from taskcore.envelope import TaskEnvelope, TaskId, require_whole_number
 from taskcore.expressions import CronExpression, RateExpression, parse_expression, parse_timezone
 
 ONE_TIME_FIELDS = ("delay_seconds", "delay_minutes", "run_at")
@@ -42,7 +44,7 @@ ScheduleState = Literal["ENABLED", "DISABLED"]
 ScheduleKind = Literal["one-time", "recurring"]
 
 
-def _iso_time(value: Any) -> Any:
+def require_iso_time(value: Any) -> Any:
     """Only ISO 8601 text is a time here: pydantic would read a JSON number as epoch seconds."""
     if isinstance(value, (bool, int, float)):
         raise ValueError(
@@ -50,9 +52,6 @@ def _iso_time(value: Any) -> Any:
             f"(got the number {str(value).lower()}; epoch seconds are not accepted)"
         )
     return value
-
-
-IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso_time)]
 
 
 def new_task_id() -> str:
@@ -119,13 +118,13 @@ class ScheduleRequest(TaskEnvelope):
         default_factory=dict, validate_default=True, examples=[{"message": "Your payment expires soon"}]
     )
 
-    delay_seconds: Annotated[int, whole_number("seconds")] | None = Field(
+    delay_seconds: int | None = Field(
         default=None, ge=1, le=MAX_DELAY_SECONDS, description="One-time: run in N seconds (rounded up to the second)"
     )
-    delay_minutes: Annotated[int, whole_number("minutes")] | None = Field(
+    delay_minutes: int | None = Field(
         default=None, ge=1, le=MAX_DELAY_MINUTES, description="One-time: run in N minutes"
     )
-    run_at: IsoTime | None = Field(
+    run_at: AwareDatetime | None = Field(
         default=None, description="One-time: ISO 8601 with a UTC offset", examples=["2030-01-01T09:00:00+09:00"]
     )
     cron: str | None = Field(
@@ -139,12 +138,22 @@ class ScheduleRequest(TaskEnvelope):
     timezone: str | None = Field(
         default=None, description="Recurring: IANA zone of the cron expression (default UTC)", examples=["Asia/Seoul"]
     )
-    start_at: IsoTime | None = Field(default=None, description="Recurring: first moment it may run")
-    end_at: IsoTime | None = Field(default=None, description="Recurring: last moment it may run")
+    start_at: AwareDatetime | None = Field(default=None, description="Recurring: first moment it may run")
+    end_at: AwareDatetime | None = Field(default=None, description="Recurring: last moment it may run")
     retry: RetryPolicy | None = None
     flexible_window_minutes: int | None = Field(
         default=None, ge=1, le=1440, description="Deliver within this window after each time (default: exactly on time)"
     )
+
+    @field_validator("delay_seconds", "delay_minutes", mode="before")
+    @classmethod
+    def _whole_number(cls, value: Any, info: ValidationInfo) -> Any:
+        return value if value is None else require_whole_number(value, str(info.field_name).removeprefix("delay_"))
+
+    @field_validator("run_at", "start_at", "end_at", mode="before")
+    @classmethod
+    def _iso_time(cls, value: Any) -> Any:
+        return require_iso_time(value)
 
     @field_validator("cron")
     @classmethod
@@ -199,30 +208,88 @@ def parse_schedule_request(raw: Any) -> ScheduleRequest:
         raise InvalidSchedule(describe_validation_error(exc.errors(include_url=False))) from None
 
 
-class SchedulePatch(BaseModel):
-    """Change a schedule's timing or data; what is omitted stays. A new timing replaces the old one."""
+#: What identifies a task: a PATCH may repeat these members but not change them.
+IDENTITY_FIELDS = ("task_id", "user_id", "action")
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"cron": "cron(30 8 ? * MON-FRI *)", "timezone": "Asia/Seoul"},
-                {"data": {"message": "new text"}},
-            ]
-        },
+
+def _nullable(field: FieldInfo) -> Any:
+    """The field's type or null, with its constraints (ranges, lengths)."""
+    nullable = cast(Any, field.annotation) | None
+    return Annotated[(nullable, *field.metadata)] if field.metadata else nullable
+
+
+def _patch_model() -> type[BaseModel]:
+    """The PATCH body's schema: every create member but the identity, optional and nullable (for OpenAPI).
+
+    Derived from ScheduleRequest, so each member keeps its type, range and description. The body is
+    validated as a merge patch (`merge_patch`) and the merged request as a create, not by this model.
+    """
+    fields: dict[str, Any] = {
+        name: (_nullable(field), Field(None, description=field.description))
+        for name, field in ScheduleRequest.model_fields.items()
+        if name not in IDENTITY_FIELDS
+    }
+    return create_model(
+        "SchedulePatch",
+        __config__=ConfigDict(
+            extra="forbid",
+            json_schema_extra={
+                "description": (
+                    "A JSON Merge Patch (RFC 7396) of the task's create request: members given replace, "
+                    "null removes, objects (data, retry) merge member by member. A new timing replaces the old one."
+                ),
+                "examples": [
+                    {"cron": "cron(30 8 ? * MON-FRI *)", "timezone": "Asia/Seoul"},
+                    {"data": {"message": "new text", "language": None}},
+                ],
+            },
+        ),
+        **fields,
     )
 
-    data: dict[str, Any] | None = None
-    delay_seconds: int | None = None
-    delay_minutes: int | None = None
-    run_at: datetime | None = None
-    cron: str | None = None
-    rate: str | None = None
-    timezone: str | None = None
-    start_at: datetime | None = None
-    end_at: datetime | None = None
-    retry: RetryPolicy | None = None
-    flexible_window_minutes: int | None = None
+
+SchedulePatch = _patch_model()
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 MergePatch(target, patch): members replace, null removes, objects merge recursively."""
+    if not isinstance(patch, Mapping):
+        return patch
+    result = dict(target) if isinstance(target, Mapping) else {}
+    for name, value in patch.items():
+        if value is None:
+            result.pop(name, None)
+        else:
+            result[name] = merge_patch(result.get(name), value)
+    return result
+
+
+def patch_changes(body: Any) -> dict[str, Any]:
+    """The members a PATCH body changes; raise InvalidSchedule for a body that is no merge patch."""
+    if not isinstance(body, Mapping):
+        raise InvalidSchedule("a merge patch is a JSON object of the members to change")
+    if not body:
+        raise InvalidSchedule(
+            "nothing to change: give data, a timing, timezone, start_at, end_at, retry or flexible_window_minutes"
+        )
+    return dict(body)
+
+
+def apply_patch(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The create request after `changes`: a new timing first clears the old one, then the merge patch."""
+    for name in IDENTITY_FIELDS:
+        if name in changes and changes[name] != current.get(name):
+            raise InvalidSchedule(f"{name}: cannot be changed by PATCH; DELETE the task and create it again")
+    document = dict(current)
+    new_timing = [name for name in TIMING_FIELDS if changes.get(name) is not None]
+    if new_timing:
+        for name in TIMING_FIELDS:
+            document.pop(name, None)
+        if new_timing[0] in ONE_TIME_FIELDS:  # a one-time schedule has no zone or window of its own
+            for name in RECURRING_ONLY_FIELDS:
+                document.pop(name, None)
+    merged: dict[str, Any] = merge_patch(document, changes)
+    return merged
 
 
 class RetryPolicyView(BaseModel):
@@ -359,12 +426,6 @@ class HealthResponse(BaseModel):
 # The guide's API, kept as written -----------------------------------------------------------
 
 
-def _guide_user_id(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError("give the user id as a JSON integer, e.g. 456 (the guide's ScheduleTaskRequest.user_id: int)")
-    return value
-
-
 class ScheduleTaskRequest(BaseModel):
     """The guide's request: run `action` for `user_id` in `delay_minutes` minutes."""
 
@@ -385,12 +446,24 @@ class ScheduleTaskRequest(BaseModel):
     )
 
     task_id: str = Field(..., description="Task id; also the schedule's name (1..64 of [0-9A-Za-z_.-])")
-    user_id: Annotated[int, BeforeValidator(_guide_user_id)] = Field(..., description="User id (an integer)")
+    user_id: int = Field(..., description="User id (an integer)")
     action: str = Field(..., description="A registered action")
-    delay_minutes: Annotated[int, whole_number("minutes")] = Field(
-        ..., ge=1, le=GUIDE_MAX_DELAY_MINUTES, description="Delay in minutes (1..10080)"
-    )
+    delay_minutes: int = Field(..., ge=1, le=GUIDE_MAX_DELAY_MINUTES, description="Delay in minutes (1..10080)")
     data: dict[str, Any] = Field(default_factory=dict, description="The action's data")
+
+    @field_validator("user_id", mode="before")
+    @classmethod
+    def _integer_user_id(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(
+                "give the user id as a JSON integer, e.g. 456 (the guide's ScheduleTaskRequest.user_id: int)"
+            )
+        return value
+
+    @field_validator("delay_minutes", mode="before")
+    @classmethod
+    def _whole_minutes(cls, value: Any) -> Any:
+        return require_whole_number(value, "minutes")
 
     def to_schedule_request(self) -> ScheduleRequest:
         """The same task as a resource-API request (one engine underneath)."""
@@ -439,6 +512,9 @@ __all__ = [
     "ScheduleTaskRequest",
     "ScheduleTaskResponse",
     "ScheduleView",
+    "apply_patch",
     "describe_validation_error",
+    "merge_patch",
     "parse_schedule_request",
+    "patch_changes",
 ]

@@ -38,16 +38,14 @@ from scheduler_app.errors import (
     UpstreamError,
 )
 from scheduler_app.models import (
-    ONE_TIME_FIELDS,
-    RECURRING_ONLY_FIELDS,
-    TIMING_FIELDS,
     RetryPolicyView,
     SchedulePage,
-    SchedulePatch,
     ScheduleRequest,
     ScheduleSummary,
     ScheduleView,
+    apply_patch,
     parse_schedule_request,
+    patch_changes,
 )
 from scheduler_app.settings import SchedulerSettings
 from taskcore.expressions import (
@@ -329,24 +327,11 @@ class ScheduleService:
 
     # -- change ---------------------------------------------------------------------------------
 
-    def update(self, task_id: str, patch: SchedulePatch) -> ScheduleView:
-        """Change the task's timing or data (validated as a create); what the patch omits stays."""
-        changes = patch.model_dump(exclude_unset=True)
-        if not changes:
-            raise InvalidSchedule(
-                "nothing to change: give data, a timing, timezone, start_at, end_at, retry or flexible_window_minutes"
-            )
+    def update(self, task_id: str, patch: Any) -> ScheduleView:
+        """Apply a JSON Merge Patch to the task's create request; the result is validated as a create."""
+        changes = patch_changes(patch)
         current = self._get(task_id)
-        fields = self._request_fields(current)
-        new_timing = [name for name in TIMING_FIELDS if changes.get(name) is not None]
-        if new_timing:
-            for name in TIMING_FIELDS:
-                fields.pop(name, None)
-            if new_timing[0] in ONE_TIME_FIELDS:  # a one-time schedule has no zone or window of its own
-                for name in RECURRING_ONLY_FIELDS:
-                    fields.pop(name, None)
-        fields.update(changes)
-        request = parse_schedule_request({k: v for k, v in fields.items() if v is not None})
+        request = parse_schedule_request(apply_patch(self._request_fields(current), changes))
         # A start date already in the past is the schedule's own; only a new one must be recent.
         unchanged_start = request.start_at is not None and request.start_at == current.get("StartDate")
         now = self._clock()

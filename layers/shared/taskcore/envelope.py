@@ -33,15 +33,11 @@ def not_only_dots(value: str) -> str:
     return value
 
 
-def whole_number(unit: str) -> Any:
-    """A before-validator: a JSON integer only (no boolean, no number in a string, no float)."""
-
-    def check(value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"give a whole number of {unit} as a JSON number, e.g. 5 (got {_json_kind(value)})")
-        return value
-
-    return BeforeValidator(check)
+def require_whole_number(value: Any, unit: str) -> Any:
+    """A JSON integer only (no boolean, no number in a string, no float); use in a `mode="before"` validator."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"give a whole number of {unit} as a JSON number, e.g. 5 (got {_json_kind(value)})")
+    return value
 
 
 def _json_kind(value: Any) -> str:
