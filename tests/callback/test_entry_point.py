@@ -114,7 +114,7 @@ REJECTED_OR_ACCEPTED = {
     "task_id too long": (_with(GOOD, body=_body(task_id="x" * 65)), 422),
     "user_id is a list": (_with(GOOD, body=_body(user_id=[1])), 422),
     "data is a string": (_with(GOOD, body=_body(data="resource r-1")), 422),
-    "data has a wrong type": (_with(GOOD, body=_body(data={"resource_id": 5})), 422),
+    "data has a wrong type": (_with(GOOD, body=_body(data={"resource_id": True})), 422),
     "data has an unknown field": (_with(GOOD, body=_body(data={"resource_id": "r", "rm_rf": True})), 422),
     "unknown path": (_with(GOOD, path="/api/v1/tasks/unknown", resource="/api/v1/tasks/unknown"), 404),
     "path traversal": (_with(GOOD, path="/api/v1/tasks/../../health/../tasks/callback"), 404),

@@ -67,6 +67,12 @@ TaskId = Annotated[
         examples=["payment-reminder-42"],
     ),
 ]
+#: An id from the caller's backend (a payment, a resource): an integer key or a string, never a boolean or a float.
+Identifier = Annotated[
+    int | Annotated[str, StringConstraints(min_length=1, max_length=256)],
+    BeforeValidator(_id_value),
+    Field(description="An integer or a string id, never a boolean", examples=[90210, "pay_8f14e45f"]),
+]
 UserId = Annotated[
     int | Annotated[str, StringConstraints(min_length=1, max_length=128)],
     BeforeValidator(_id_value),

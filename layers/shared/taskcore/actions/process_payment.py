@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Literal
 
 from aws_lambda_powertools import Logger
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
+from taskcore.envelope import Identifier
 from taskcore.registry import TaskContext, action
 
 logger = Logger(child=True)
@@ -17,12 +18,12 @@ class ProcessPaymentData(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    payment_id: str = Field(min_length=1, max_length=128, examples=["pay_8f14e45f"])
+    payment_id: Identifier
     operation: Literal["expire", "capture", "cancel"] = "expire"
 
 
 @action("process_payment", ProcessPaymentData)
-def process_payment(data: ProcessPaymentData, task: TaskContext) -> dict[str, str]:
+def process_payment(data: ProcessPaymentData, task: TaskContext) -> dict[str, str | int]:
     """Apply `operation` to the payment (example: call your payment provider here)."""
     logger.info("payment processed", extra={"operation": data.operation})
     return {"payment_id": data.payment_id, "operation": data.operation, "status": "done"}

@@ -8,6 +8,7 @@ from typing import Literal
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field
 
+from taskcore.envelope import Identifier
 from taskcore.registry import TaskContext, action
 
 logger = Logger(child=True)
@@ -24,7 +25,7 @@ class SendNotificationData(BaseModel):
     email: str | None = Field(default=None, max_length=320)
     template: str | None = Field(default=None, max_length=128)
     language: str | None = Field(default=None, max_length=16)
-    payment_id: str | None = Field(default=None, max_length=128)
+    payment_id: Identifier | None = None
     expires_at: datetime | None = None
 
 
