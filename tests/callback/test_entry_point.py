@@ -11,6 +11,7 @@ import pytest
 from callback_app.main import InvalidEventError, TaskInvocationFailed
 from localcloud.events import event_files, load_event
 from scripts.generate_events import fixtures, render
+from taskcore.registry import registry
 from tests.callback.helpers import body_of, delivery
 
 #: What each committed fixture must produce through the real entry point.
@@ -88,7 +89,7 @@ def test_invalid_data_for_the_action_is_rejected_with_the_field_that_is_wrong(ca
 def test_health_answers_with_the_registered_actions(callback):
     response = callback(load_event("health"))
 
-    assert body_of(response)["actions"] == ["cleanup", "generate_daily_report", "process_payment", "send_notification"]
+    assert body_of(response)["actions"] == registry.names()
 
 
 def _with(event: dict[str, Any], **changes: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import pytest
 from localcloud.lambda_context import LocalLambdaContext
 from scheduler_app import main
 from scheduler_app.main import lambda_handler
+from taskcore.registry import registry
 from tests.scheduler.helpers import Clock, FaultInjector, api_event, response_json
 
 # `curl -X POST .../api/v1/scheduler/schedule -d '{...}'`, step 3 of the guide's tests.
@@ -181,7 +182,11 @@ def test_health_through_the_entry_point() -> None:
     response = invoke(api_event("GET", "/health"))
 
     assert response["statusCode"] == 200
-    assert response_json(response) == {"status": "ok", "service": "scheduled-tasks-scheduler"}
+    assert response_json(response) == {
+        "status": "ok",
+        "service": "scheduled-tasks-scheduler",
+        "actions": registry.names(),
+    }
 
 
 def test_resource_api_through_the_entry_point(scheduler_env: Any) -> None:

@@ -32,7 +32,7 @@ def test_a_boolean_user_id_is_refused_not_stored_as_a_number(api: Any, schedules
     detail = refused(api, {**task("t-bool-user", delay_minutes=5), "user_id": user_id}, schedules)
 
     assert detail.startswith("user_id: ")
-    assert "a boolean is not an id" in detail
+    assert "is a boolean, not an id" in detail
 
 
 @pytest.mark.parametrize("user_id", [1.0, 2.5])

@@ -153,7 +153,7 @@ def test_patch_is_validated_like_a_create_and_changes_nothing_when_invalid(
     assert bad_data.status_code == 422
     assert bad_data.json()["detail"].startswith("data: invalid data for action 'send_notification'")
     assert zone_on_one_time.status_code == 422
-    assert "apply only to recurring schedules" in zone_on_one_time.json()["detail"]
+    assert "only to recurring schedules" in zone_on_one_time.json()["detail"]
     assert scheduler.get_schedule(Name="t-patch-bad", GroupName=group)["Target"] == before["Target"]
 
 

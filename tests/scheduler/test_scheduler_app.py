@@ -9,6 +9,7 @@ import pytest
 from scheduler_app.clients import get_scheduler_client
 from scheduler_app.main import app
 from scheduler_app.settings import MAX_TARGET_INPUT_BYTES, SchedulerSettings, get_settings
+from taskcore.registry import registry
 from tests.scheduler.helpers import TestClient
 
 
@@ -18,7 +19,7 @@ def test_health_needs_no_configuration() -> None:
         response = client.get("/health")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "service": "scheduled-tasks-scheduler"}
+    assert response.json() == {"status": "ok", "service": "scheduled-tasks-scheduler", "actions": registry.names()}
 
 
 def test_missing_configuration_is_a_500_that_names_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,8 +26,18 @@ class Empty(BaseModel):
     pass
 
 
+#: The actions this project ships as examples; a user's own actions come on top of them.
+SHIPPED_ACTIONS = {"cleanup", "generate_daily_report", "process_payment", "send_notification"}
+
+
+def action_modules() -> set[str]:
+    """The module names in layers/shared/taskcore/actions/ (one action each, by convention)."""
+    return {p.stem for p in (ROOT / "layers" / "shared" / "taskcore" / "actions").glob("[!_]*.py")}
+
+
 def test_registry_loads_every_action_module_in_the_package():
-    assert registry.names() == ["cleanup", "generate_daily_report", "process_payment", "send_notification"]
+    assert set(registry.names()) >= SHIPPED_ACTIONS
+    assert len(registry.names()) >= len(action_modules())
 
 
 def test_registering_two_functions_under_one_name_is_an_error():
@@ -123,7 +133,7 @@ def look():
 threads = [threading.Thread(target=look) for _ in range(16)]
 for t in threads: t.start()
 for t in threads: t.join()
-print(sorted(set(seen)))
+print(sorted(set(seen)) == [len(registry.names())], len(registry.names()))
 """
 
 
@@ -136,7 +146,9 @@ def test_first_use_from_many_threads_sees_every_action():
         check=True,
         env={"PYTHONPATH": str(ROOT / "layers" / "shared")},
     )
-    assert result.stdout.strip() == "[4]"
+    every_thread_saw_all, count = result.stdout.split()
+    assert every_thread_saw_all == "True"
+    assert int(count) >= len(action_modules())
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,6 @@ from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Path, Quer
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.models import Example
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from mangum import Mangum
 from pydantic import ValidationError
@@ -38,17 +37,18 @@ from scheduler_app.models import (
     ErrorBody,
     HealthResponse,
     SchedulePage,
-    SchedulePatch,
     ScheduleRequest,
     ScheduleTaskRequest,
     ScheduleTaskResponse,
     ScheduleView,
     describe_validation_error,
 )
+from scheduler_app.openapi import build_openapi
 from scheduler_app.service import ScheduleService
 from scheduler_app.settings import SchedulerSettings, get_settings
 from taskcore.envelope import TASK_ID_PATTERN
 from taskcore.proxy import oversized_body_response
+from taskcore.registry import registry
 
 logger = Logger()
 
@@ -179,6 +179,14 @@ async def _domain_error(request: Request, exc: SchedulerError) -> JSONResponse:
     return JSONResponse(status_code=status, content={"detail": str(exc)}, headers=_error_headers(exc))
 
 
+#: Why json.loads gave up on a body, beyond a syntax error (FastAPI answers those with a bare 400).
+_UNREADABLE: dict[type[BaseException], str] = {
+    UnicodeDecodeError: "the bytes are not UTF-8 text",
+    RecursionError: "it is nested too deeply to read",
+    ValueError: "a number in it has too many digits",
+}
+
+
 def _unreadable_body(request: Request, exc: RequestValidationError) -> str | None:
     """Say what is wrong with a body FastAPI could not read: where its JSON breaks, or which content-type to send."""
     for err in exc.errors():
@@ -221,8 +229,9 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     # FastAPI answers 400 for a body json.loads cannot read (not UTF-8, nested too deep, a 5,000-digit number):
     # an invalid request like any other invalid JSON, so the documented 422.
     if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
-        cause = type(exc.__cause__).__name__ if exc.__cause__ is not None else "unreadable"
-        message = f"body: not valid JSON ({cause})"
+        cause = type(exc.__cause__) if exc.__cause__ is not None else None
+        reason = _UNREADABLE.get(cause, "it cannot be read") if cause is not None else "it cannot be read"
+        message = f"body: not valid JSON: {reason}"
         return JSONResponse(
             status_code=422,
             content={"detail": message, "errors": [{"loc": ["body"], "msg": message, "type": "json_invalid"}]},
@@ -238,8 +247,8 @@ async def _misconfigured(request: Request, exc: ConfigurationError) -> JSONRespo
 
 @app.get("/health", response_model=HealthResponse, tags=["health"])
 async def health() -> HealthResponse:
-    """Liveness (touches neither configuration nor AWS)."""
-    return HealthResponse(status="ok", service="scheduled-tasks-scheduler")
+    """Liveness, and which actions can be scheduled (touches neither configuration nor AWS)."""
+    return HealthResponse(status="ok", service="scheduled-tasks-scheduler", actions=registry.names())
 
 
 # -- the resource API -------------------------------------------------------------------------
@@ -410,16 +419,9 @@ app.include_router(guide)
 
 
 def openapi() -> dict[str, Any]:
-    """FastAPI's document, plus the PATCH body's schema (the route takes any JSON: it is a merge patch)."""
+    """The OpenAPI document, with the registered actions and their data (built once per container)."""
     if app.openapi_schema is None:
-        document = get_openapi(
-            title=app.title, version=app.version, summary=app.summary, routes=app.routes, openapi_version="3.1.0"
-        )
-        schemas = document.setdefault("components", {}).setdefault("schemas", {})
-        patch_schema = SchedulePatch.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(patch_schema.pop("$defs", {}))
-        schemas["SchedulePatch"] = patch_schema
-        app.openapi_schema = document
+        app.openapi_schema = build_openapi(app)
     return app.openapi_schema
 
 

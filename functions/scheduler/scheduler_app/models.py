@@ -186,7 +186,8 @@ class ScheduleRequest(TaskEnvelope):
             extra = [name for name in RECURRING_ONLY_FIELDS if getattr(self, name) is not None]
             if extra:
                 raise ValueError(
-                    f"{', '.join(extra)} apply only to recurring schedules (cron or rate); "
+                    f"{' and '.join(extra)} {'applies' if len(extra) == 1 else 'apply'} only to recurring "
+                    "schedules (cron or rate); "
                     "for a one-time schedule give run_at with its UTC offset"
                 )
         if self.start_at is not None and self.end_at is not None and self.end_at <= self.start_at:
@@ -417,10 +418,11 @@ class ErrorBody(BaseModel):
 
 
 class HealthResponse(BaseModel):
-    """Liveness."""
+    """Liveness, and the actions this deployment can schedule."""
 
     status: Literal["ok"]
     service: str
+    actions: list[str] = Field(description="The registered actions (their data schemas are in /openapi.json)")
 
 
 # The guide's API, kept as written -----------------------------------------------------------

@@ -52,9 +52,9 @@ def _json_kind(value: Any) -> str:
 
 def _id_value(value: Any) -> Any:
     if isinstance(value, bool):
-        raise ValueError(f"{_json_kind(value)}: a boolean is not an id; give an integer such as 456 or a string id")
+        raise ValueError(f"{str(value).lower()} is a boolean, not an id; give an integer such as 456 or a string id")
     if isinstance(value, float):
-        raise ValueError(f"{_json_kind(value)}: give an integer such as 456 or a string id, not a decimal number")
+        raise ValueError(f"{value!r} is a decimal number, not an id; give an integer such as 456 or a string id")
     return value
 
 

@@ -527,7 +527,7 @@ def parse_timezone(name: str) -> ZoneInfo:
     names = _zone_names()
     canonical = names.get(name.lower())
     if canonical is None:
-        raise ExpressionError(f"unknown time zone {name!r}")
+        raise ExpressionError(f"unknown time zone {name!r}; use an IANA name such as 'UTC' or 'Asia/Seoul'")
     if canonical != name:
         raise ExpressionError(f"unknown time zone {name!r}; did you mean {canonical!r}? (names are case-sensitive)")
     try:
