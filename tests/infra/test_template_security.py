@@ -13,6 +13,7 @@ import pytest
 
 from callback_app.settings import LONGEST_REDELIVERY_WINDOW_SECONDS
 from localcloud.template import load_template, resources_of_type
+from tests.infra.cloudformation import deployed
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
@@ -164,18 +165,24 @@ def test_invoke_role_is_trusted_only_by_scheduler_in_this_account() -> None:
     }
 
 
-def test_invoke_role_may_only_invoke_the_callback_and_send_to_its_dlq() -> None:
-    role = props("SchedulerInvokeRole")
+@pytest.mark.parametrize(
+    ("snapstart", "target"),
+    [
+        ("true", {"Ref": "CallbackFunction.Alias"}),
+        ("false", {"Fn::GetAtt": ["CallbackFunction", "Arn"]}),
+    ],
+)
+def test_invoke_role_may_invoke_only_the_schedules_target_and_send_to_its_dlq(snapstart: str, target: Any) -> None:
+    # Not every version (`:*`): only what CALLBACK_FUNCTION_ARN makes the schedules invoke.
+    stack = deployed(TEMPLATE, EnableSnapStart=snapstart)
+    role = stack["Resources"]["SchedulerInvokeRole"]["Properties"]
+    schedules_target = stack["Resources"]["SchedulerFunction"]["Properties"]["Environment"]["Variables"]
     (policy,) = role["Policies"]
 
     assert "ManagedPolicyArns" not in role
+    assert schedules_target["CALLBACK_FUNCTION_ARN"] == target
     assert policy["PolicyDocument"]["Statement"] == [
-        {
-            "Effect": "Allow",
-            "Action": "lambda:InvokeFunction",
-            # The function, and its versions and alias (the target when SnapStart is on).
-            "Resource": [{"Fn::GetAtt": ["CallbackFunction", "Arn"]}, {"Fn::Sub": "${CallbackFunction.Arn}:*"}],
-        },
+        {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": target},
         {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["ScheduleDeliveryDLQ", "Arn"]}},
     ]
 

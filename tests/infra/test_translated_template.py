@@ -100,6 +100,23 @@ def test_list_schedules_is_the_only_grant_on_every_resource_in_the_stack() -> No
 # --- Who may invoke what -----------------------------------------------------------------------
 
 
+@SNAPSTART
+def test_invoke_role_may_invoke_only_the_schedules_target(snapstart: str) -> None:
+    stack = deployed(TEMPLATE, EnableSnapStart=snapstart)
+    target = stack["Resources"]["SchedulerFunction"]["Properties"]["Environment"]["Variables"]["CALLBACK_FUNCTION_ARN"]
+    invoke_grants = [
+        s
+        for s in statements(stack["Resources"]["SchedulerInvokeRole"])
+        if "lambda:InvokeFunction" in as_list(s["Action"])
+    ]
+
+    # With SnapStart the `live` alias (SnapStart applies to published versions only), else the function.
+    assert target == (
+        {"Ref": "CallbackFunctionAliaslive"} if snapstart == "true" else {"Fn::GetAtt": ["CallbackFunction", "Arn"]}
+    )
+    assert [(s["Effect"], s["Resource"]) for s in invoke_grants] == [("Allow", target)]
+
+
 def test_only_api_gateway_may_invoke_the_scheduler_function_and_only_through_this_api() -> None:
     permissions = of_type(TEMPLATE, "AWS::Lambda::Permission")
 
