@@ -154,15 +154,34 @@ def test_api_waits_for_the_account_logging_role_and_keeps_it_on_delete() -> None
 # --- EventBridge Scheduler's role -----------------------------------------------------------
 
 
-def test_invoke_role_is_trusted_only_by_scheduler_in_this_account() -> None:
+def test_invoke_role_is_trusted_only_by_scheduler_for_this_stacks_schedule_group() -> None:
+    # AWS's confused-deputy guidance for EventBridge Scheduler: aws:SourceArn is the schedule
+    # *group* ARN (never a schedule's), which is what Scheduler passes when it assumes the role.
     (trust,) = props("SchedulerInvokeRole")["AssumeRolePolicyDocument"]["Statement"]
 
     assert trust == {
         "Effect": "Allow",
         "Principal": {"Service": "scheduler.amazonaws.com"},
         "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+        "Condition": {
+            "StringEquals": {
+                "aws:SourceAccount": {"Ref": "AWS::AccountId"},
+                "aws:SourceArn": {"Fn::GetAtt": ["ScheduleGroup", "Arn"]},
+            }
+        },
     }
+
+
+def test_the_trusted_schedule_group_is_the_one_the_scheduler_function_creates_schedules_in() -> None:
+    (trust,) = props("SchedulerInvokeRole")["AssumeRolePolicyDocument"]["Statement"]
+    source_arn = trust["Condition"]["StringEquals"]["aws:SourceArn"]
+    variables = props("SchedulerFunction")["Environment"]["Variables"]
+
+    assert list(resources_of_type(TEMPLATE, "AWS::Scheduler::ScheduleGroup")) == ["ScheduleGroup"]
+    assert (source_arn, variables["SCHEDULE_GROUP_NAME"]) == (
+        {"Fn::GetAtt": ["ScheduleGroup", "Arn"]},
+        {"Ref": "ScheduleGroup"},
+    )
 
 
 @pytest.mark.parametrize(
