@@ -1,7 +1,8 @@
 """template.yaml as a security specification: who may call what, what is encrypted, what alarms.
 
-These read the template as written (SAM, before the transform). scripts/template-checks.sh runs
-the linters and checkov on the same file; these tests pin the decisions those tools cannot know.
+These read the template as written (SAM, before the transform); test_translated_template.py reads
+what the transform makes of it. scripts/template-checks.sh runs the linters and checkov on both;
+these tests pin the decisions those tools cannot know.
 """
 
 from __future__ import annotations

@@ -8,11 +8,12 @@ it (test_template_security.py) cannot see them. These read the translated CloudF
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
-from localcloud.template import load_template
+from localcloud.template import ROOT, load_template
 from tests.infra.cloudformation import as_list, deployed, statements, translated
 
 TEMPLATE = translated()
@@ -146,3 +147,58 @@ def test_the_callbacks_failures_go_to_the_failure_queue_whichever_target_the_sch
     assert config["FunctionName"] == {"Ref": "CallbackFunction"}
     assert (config["MaximumRetryAttempts"], config["MaximumEventAgeInSeconds"]) == (2, 21600)
     assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["CallbackFailureQueue", "Arn"]}
+
+
+# --- What scripts/template-checks.sh skips on the translated template ---------------------------
+
+
+def translated_checkov_skips() -> dict[str, str]:
+    """Check id -> the comment above it, from TRANSLATED_CHECKOV_SKIPS in scripts/template-checks.sh."""
+    script = (ROOT / "scripts" / "template-checks.sh").read_text(encoding="utf-8")
+    block = re.search(r"^TRANSLATED_CHECKOV_SKIPS=\(\n(.*?)^\)", script, re.MULTILINE | re.DOTALL)
+    assert block, "scripts/template-checks.sh defines TRANSLATED_CHECKOV_SKIPS"
+    skips: dict[str, str] = {}
+    comment: list[str] = []
+    for line in (raw.strip() for raw in block.group(1).splitlines()):
+        if line.startswith("#"):
+            comment.append(line.lstrip("# "))
+        elif line:
+            skips[line], comment = " ".join(comment), []
+    return skips
+
+
+def checkov_skips_in_template_yaml(check_id: str) -> set[str]:
+    return {
+        logical_id
+        for logical_id, resource in load_template()["Resources"].items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+        if skip["id"] == check_id
+    }
+
+
+def test_every_check_skipped_on_the_translated_template_says_why() -> None:
+    skips = translated_checkov_skips()
+
+    assert skips
+    for check_id, reason in skips.items():
+        assert re.fullmatch(r"CKV2?_AWS_\d+", check_id), check_id
+        assert check_id in reason, f"the comment above {check_id} names another check: {reason!r}"
+        assert len(reason) > 80, f"{check_id} is skipped without a reason: {reason!r}"
+
+
+def test_a_translated_skip_only_extends_a_skip_template_yaml_makes_on_the_generating_resource() -> None:
+    for check_id in translated_checkov_skips():
+        assert checkov_skips_in_template_yaml(check_id), f"no resource in template.yaml skips {check_id}"
+
+
+def test_api_caching_is_skipped_only_for_stages_of_apis_that_template_yaml_exempts() -> None:
+    # checkov's --skip-check is global: every stage it would spare must belong to an exempt API.
+    exempt_apis = checkov_skips_in_template_yaml("CKV_AWS_120")
+    stages = of_type(TEMPLATE, "AWS::ApiGateway::Stage")
+
+    assert set(translated_checkov_skips()) == {"CKV_AWS_120"}
+    assert exempt_apis == {"SchedulerApi"}
+    assert stages
+    for logical_id, stage in stages.items():
+        assert stage["Properties"]["RestApiId"] == {"Ref": "SchedulerApi"}, logical_id
+        assert "CacheClusterEnabled" not in stage["Properties"], logical_id
