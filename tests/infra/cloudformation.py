@@ -9,6 +9,7 @@ then applies a set of parameter values: resources whose Condition is false disap
 from __future__ import annotations
 
 import copy
+import fcntl
 import json
 import os
 import subprocess
@@ -25,14 +26,17 @@ _NO_VALUE = object()
 
 
 def _ensure_sam_tool() -> None:
-    """Install the pinned aws-sam-cli into .tools/sam the way scripts/build.sh does, if it is not there."""
-    if SAM_PYTHON.exists():
-        return
-    subprocess.run(
-        ["bash", "-c", 'source scripts/template-checks.sh && ensure_tool sam "$SAM_CLI_SPEC"'],  # noqa: S607
-        cwd=ROOT,
-        check=True,
-    )
+    """The pinned aws-sam-cli in .tools/sam, installed as scripts/build.sh does (a no-op when it is there)."""
+    lock_path = ROOT / ".tools" / "sam.install.lock"
+    lock_path.parent.mkdir(exist_ok=True)
+    # pytest-xdist workers get here at the same time: one installs, the others wait for it.
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run(
+            ["bash", "-c", 'source scripts/template-checks.sh && ensure_tool sam "$SAM_CLI_SPEC"'],  # noqa: S607
+            cwd=ROOT,
+            check=True,
+        )
 
 
 @cache
