@@ -54,7 +54,7 @@ lint: install ## ruff, mypy, bandit, and the requirements drift check
 	@$(PY) scripts/export_requirements.py --check
 
 .PHONY: check-template
-check-template: ## sam validate --lint, cfn-lint and checkov on template.yaml (each in its own tool venv)
+check-template: ## sam validate --lint, cfn-lint and checkov on template.yaml and on its offline SAM translation
 	@scripts/template-checks.sh
 
 # For the built-artifact test: boto3 alone, as the Lambda runtime provides it, and this host's builds

@@ -1,7 +1,8 @@
 """template.yaml as a security specification: who may call what, what is encrypted, what alarms.
 
-These read the template as written (SAM, before the transform). scripts/template-checks.sh runs
-the linters and checkov on the same file; these tests pin the decisions those tools cannot know.
+These read the template as written (SAM, before the transform); test_translated_template.py reads
+what the transform makes of it. scripts/template-checks.sh runs the linters and checkov on both;
+these tests pin the decisions those tools cannot know.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pytest
 
 from callback_app.settings import LONGEST_REDELIVERY_WINDOW_SECONDS
 from localcloud.template import load_template, resources_of_type
+from tests.infra.cloudformation import deployed
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
@@ -153,29 +155,54 @@ def test_api_waits_for_the_account_logging_role_and_keeps_it_on_delete() -> None
 # --- EventBridge Scheduler's role -----------------------------------------------------------
 
 
-def test_invoke_role_is_trusted_only_by_scheduler_in_this_account() -> None:
+def test_invoke_role_is_trusted_only_by_scheduler_for_this_stacks_schedule_group() -> None:
+    # AWS's confused-deputy guidance for EventBridge Scheduler: aws:SourceArn is the schedule
+    # *group* ARN (never a schedule's), which is what Scheduler passes when it assumes the role.
     (trust,) = props("SchedulerInvokeRole")["AssumeRolePolicyDocument"]["Statement"]
 
     assert trust == {
         "Effect": "Allow",
         "Principal": {"Service": "scheduler.amazonaws.com"},
         "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+        "Condition": {
+            "StringEquals": {
+                "aws:SourceAccount": {"Ref": "AWS::AccountId"},
+                "aws:SourceArn": {"Fn::GetAtt": ["ScheduleGroup", "Arn"]},
+            }
+        },
     }
 
 
-def test_invoke_role_may_only_invoke_the_callback_and_send_to_its_dlq() -> None:
-    role = props("SchedulerInvokeRole")
+def test_the_trusted_schedule_group_is_the_one_the_scheduler_function_creates_schedules_in() -> None:
+    (trust,) = props("SchedulerInvokeRole")["AssumeRolePolicyDocument"]["Statement"]
+    source_arn = trust["Condition"]["StringEquals"]["aws:SourceArn"]
+    variables = props("SchedulerFunction")["Environment"]["Variables"]
+
+    assert list(resources_of_type(TEMPLATE, "AWS::Scheduler::ScheduleGroup")) == ["ScheduleGroup"]
+    assert (source_arn, variables["SCHEDULE_GROUP_NAME"]) == (
+        {"Fn::GetAtt": ["ScheduleGroup", "Arn"]},
+        {"Ref": "ScheduleGroup"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("snapstart", "target"),
+    [
+        ("true", {"Ref": "CallbackFunction.Alias"}),
+        ("false", {"Fn::GetAtt": ["CallbackFunction", "Arn"]}),
+    ],
+)
+def test_invoke_role_may_invoke_only_the_schedules_target_and_send_to_its_dlq(snapstart: str, target: Any) -> None:
+    # Not every version (`:*`): only what CALLBACK_FUNCTION_ARN makes the schedules invoke.
+    stack = deployed(TEMPLATE, EnableSnapStart=snapstart)
+    role = stack["Resources"]["SchedulerInvokeRole"]["Properties"]
+    schedules_target = stack["Resources"]["SchedulerFunction"]["Properties"]["Environment"]["Variables"]
     (policy,) = role["Policies"]
 
     assert "ManagedPolicyArns" not in role
+    assert schedules_target["CALLBACK_FUNCTION_ARN"] == target
     assert policy["PolicyDocument"]["Statement"] == [
-        {
-            "Effect": "Allow",
-            "Action": "lambda:InvokeFunction",
-            # The function, and its versions and alias (the target when SnapStart is on).
-            "Resource": [{"Fn::GetAtt": ["CallbackFunction", "Arn"]}, {"Fn::Sub": "${CallbackFunction.Arn}:*"}],
-        },
+        {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": target},
         {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["ScheduleDeliveryDLQ", "Arn"]}},
     ]
 

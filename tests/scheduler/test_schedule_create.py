@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from localcloud.template import LocalResources
+from localcloud.template import LocalResources, Resolver, load_template
 from taskcore.proxy import CONTEXT_HEADERS
 from tests.scheduler.helpers import TASK, Clock, task
 
@@ -52,6 +52,26 @@ def test_target_is_the_configured_callback_with_role_retry_policy_and_dead_lette
     assert target["RoleArn"] == scheduler_env.arns["SchedulerInvokeRole"]
     assert target["DeadLetterConfig"] == {"Arn": scheduler_env.arns["ScheduleDeliveryDLQ"]}
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+
+
+def test_schedules_are_created_in_the_group_the_invoke_roles_trust_policy_allows(
+    api: Any, scheduler: Any, group: str
+) -> None:
+    # Scheduler assumes the role with aws:SourceArn = the schedule's group ARN; the trust policy
+    # admits only template.yaml's ScheduleGroup, so a schedule anywhere else could never run.
+    role = load_template()["Resources"]["SchedulerInvokeRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    allowed = Resolver(load_template()).resolve(trust["Condition"]["StringEquals"]["aws:SourceArn"])
+
+    api.post("/api/v1/schedules", json=task("t-group", delay_minutes=30))
+
+    schedule_arn = stored(scheduler, group, "t-group")["Arn"]
+    parts = re.fullmatch(r"(arn:aws:scheduler:[^:]+:\d{12}):schedule/([^/]+)/(.+)", schedule_arn)
+    assert parts is not None, schedule_arn
+    region_account, schedule_group, name = parts.groups()
+    assert name == "t-group"
+    assert f"{region_account}:schedule-group/{schedule_group}" == allowed
+    assert scheduler.get_schedule_group(Name=group)["Arn"] == allowed
 
 
 def test_input_is_a_rest_proxy_event_with_a_string_body_and_the_context_attribute_headers(
