@@ -119,7 +119,8 @@ def test_guide_cancel_of_a_failed_delete_is_a_502(scheduler_env: Any, faults: Fa
     response = invoke(api_event("DELETE", f"/api/v1/scheduler/schedule/{arn}"))
 
     assert response["statusCode"] == 502
-    assert "AccessDeniedException: not authorized" in response_json(response)["detail"]
+    assert "(AccessDeniedException)" in response_json(response)["detail"]
+    assert "not authorized" not in response_json(response)["detail"]  # AWS's text stays in the log
 
 
 def test_guide_cancel_of_another_groups_schedule_is_a_404(scheduler_env: Any) -> None:

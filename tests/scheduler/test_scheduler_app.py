@@ -22,7 +22,9 @@ def test_health_needs_no_configuration() -> None:
     assert response.json() == {"status": "ok", "service": "scheduled-tasks-scheduler", "actions": registry.names()}
 
 
-def test_missing_configuration_is_a_500_that_names_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_configuration_is_a_500_whose_log_names_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     for var in ("SCHEDULE_GROUP_NAME", "CALLBACK_FUNCTION_ARN", "SCHEDULER_ROLE_ARN", "SCHEDULER_DLQ_ARN"):
         monkeypatch.delenv(var, raising=False)
     get_settings.cache_clear()
@@ -33,10 +35,11 @@ def test_missing_configuration_is_a_500_that_names_what_is_missing(monkeypatch: 
         get_settings.cache_clear()
 
     assert response.status_code == 500
-    detail = response.json()["detail"]
-    assert detail.startswith("the scheduler is misconfigured: ")
-    assert "SCHEDULE_GROUP_NAME: Field required" in detail
-    assert "SCHEDULER_DLQ_ARN: Field required" in detail
+    # The caller learns that it is the deployment, not the request; the log says exactly what.
+    assert response.json() == {"detail": "the scheduler function is misconfigured; its log says what to fix"}
+    (logged,) = [r for r in caplog.records if r.getMessage() == "misconfigured"]
+    assert "SCHEDULE_GROUP_NAME: Field required" in logged.reason  # type: ignore[attr-defined]
+    assert "SCHEDULER_DLQ_ARN: Field required" in logged.reason  # type: ignore[attr-defined]
 
 
 def test_openapi_documents_every_endpoint_with_examples(api: Any) -> None:

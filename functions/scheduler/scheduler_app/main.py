@@ -241,8 +241,11 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
 
 @app.exception_handler(ConfigurationError)
 async def _misconfigured(request: Request, exc: ConfigurationError) -> JSONResponse:
+    # The caller can do nothing about the function's environment: the log says what to fix.
     logger.error("misconfigured", extra={"reason": str(exc)})
-    return JSONResponse(status_code=500, content={"detail": str(exc)})
+    return JSONResponse(
+        status_code=500, content={"detail": "the scheduler function is misconfigured; its log says what to fix"}
+    )
 
 
 @app.get("/health", response_model=HealthResponse, tags=["health"])

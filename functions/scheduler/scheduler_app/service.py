@@ -217,7 +217,7 @@ class ScheduleService:
                 raise self._translate(exc, task_id=None) from exc
             return self._existing(request, digest), False
         except BotoCoreError as exc:
-            raise UpstreamError(f"EventBridge Scheduler CreateSchedule failed: {exc}") from exc
+            raise _unreachable("CreateSchedule", exc) from exc
         logger.info(
             "schedule created",
             extra={
@@ -642,29 +642,65 @@ class ScheduleService:
         except ClientError as exc:
             raise self._translate(exc, task_id=task_id) from exc
         except BotoCoreError as exc:
-            raise UpstreamError(f"EventBridge Scheduler {_operation_name(operation)} failed: {exc}") from exc
+            raise _unreachable(_operation_name(operation), exc) from exc
 
     def _translate(self, exc: ClientError, *, task_id: str | None) -> SchedulerError:
+        """The domain error for an AWS error. AWS's message (ARNs, the account id) is logged, never answered."""
         code = _code(exc)
-        message = exc.response.get("Error", {}).get("Message") or str(exc)
         operation = exc.operation_name
+        error = exc.response.get("Error", {})
+        logger.warning(
+            "scheduler call failed",
+            extra={
+                "operation": operation,
+                "code": code,
+                "aws_message": error.get("Message"),
+                "aws_request_id": exc.response.get("ResponseMetadata", {}).get("RequestId"),
+                "task_id": task_id,
+            },
+        )
         if code == "ResourceNotFoundException" and task_id is not None:
             return ScheduleNotFound(
                 f"no schedule for task {task_id!r} in group {self._group!r} (never created, cancelled, or already run)"
             )
         if code == "ConflictException":
-            return ScheduleConflict(f"EventBridge Scheduler reported a conflict on {operation}: {message}")
+            subject = f"task {task_id!r}" if task_id is not None else "the schedule"
+            return ScheduleConflict(f"{subject} is being changed by another request ({code} on {operation}); retry")
+        if code == "ValidationException" and operation == "ListSchedules":
+            return InvalidSchedule(
+                f"cursor: EventBridge Scheduler no longer accepts it ({code}); start again without it"
+            )
         if code == "ValidationException":
-            return InvalidSchedule(f"EventBridge Scheduler rejected {operation}: {message}")
+            return InvalidSchedule(
+                f"EventBridge Scheduler refused {operation} as invalid ({code}); nothing was created; "
+                "the reason is in the scheduler function's log"
+            )
         if code in THROTTLING_CODES:
             return Throttled(
-                f"EventBridge Scheduler is throttling {operation} ({code}: {message}); retry later",
+                f"EventBridge Scheduler is throttling {operation} ({code}); retry later",
                 retry_after_seconds=self._settings.retry_after_seconds,
             )
         if code == "InternalServerException":
-            return UpstreamError(f"EventBridge Scheduler failed internally on {operation}: {message}")
-        logger.warning("scheduler call failed", extra={"operation": operation, "code": code})
-        return UpstreamError(f"EventBridge Scheduler {operation} failed: {code or 'error'}: {message}")
+            return UpstreamError(f"EventBridge Scheduler failed internally on {operation}; retry later")
+        if code == "AccessDeniedException":
+            return UpstreamError(
+                f"EventBridge Scheduler refused {operation}: the scheduler function is not allowed to ({code}); "
+                "its IAM role needs fixing, see its log"
+            )
+        if code == "ResourceNotFoundException":
+            return UpstreamError(
+                f"EventBridge Scheduler {operation} failed: something the stack deploys is missing ({code}), "
+                "see the scheduler function's log"
+            )
+        return UpstreamError(f"EventBridge Scheduler {operation} failed ({code or 'an error without a code'})")
+
+
+def _unreachable(operation: str, exc: BotoCoreError) -> UpstreamError:
+    """No answer from AWS (connection, timeout): the message names the error's type, not its endpoint URL."""
+    logger.warning("scheduler unreachable", extra={"operation": operation, "error": f"{type(exc).__name__}: {exc}"})
+    return UpstreamError(
+        f"EventBridge Scheduler could not be reached for {operation} ({type(exc).__name__}); retry later"
+    )
 
 
 def _code(exc: ClientError) -> str:
