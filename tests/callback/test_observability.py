@@ -128,3 +128,46 @@ def test_logs_never_contain_the_task_data_or_the_event(callback, logs, capsys):
     assert "pay-1" in written
     assert secret not in written
     assert "kim@example.com" not in written
+
+
+PERSONAL = "could not mail kim.minsu@example.com about payment 90210: recipient 'Kim Minsu' refused"
+
+
+def test_a_failed_action_logs_its_error_type_and_a_redacted_message_without_a_traceback(
+    callback, spy_action, logs, capsys
+):
+    def fail(data, task):
+        raise RuntimeError(PERSONAL)
+
+    spy_action.behaviour = fail
+    with pytest.raises(TaskInvocationFailed):
+        callback(delivery("pay-9"))
+
+    lines = logs()
+    written = json.dumps(lines) + capsys.readouterr().out
+    (failure,) = [line for line in lines if line["message"] == "action failed"]
+    assert failure["error_type"] == "RuntimeError"
+    assert failure["error"] == "could not mail <email> about payment <number>: recipient '<redacted>' refused"
+    assert "exception" not in failure
+    for leaked in ("kim.minsu@example.com", "90210", "Kim Minsu", "Traceback"):
+        assert leaked not in written, leaked
+
+
+def test_the_traceback_of_a_failed_action_is_logged_at_debug_only(callback, spy_action, logs):
+    from callback_app.observability import logger
+
+    def fail(data, task):
+        raise RuntimeError(PERSONAL)
+
+    spy_action.behaviour = fail
+    level = logger.log_level
+    logger.setLevel("DEBUG")
+    try:
+        with pytest.raises(TaskInvocationFailed):
+            callback(delivery("pay-10"))
+    finally:
+        logger.setLevel(level)
+
+    (debug,) = [line for line in logs() if line["message"] == "action failed: traceback"]
+    assert debug["level"] == "DEBUG"
+    assert "Traceback" in debug["exception"]

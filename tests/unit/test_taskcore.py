@@ -174,3 +174,26 @@ def test_oversized_body_is_measured_in_bytes_and_answered_with_a_json_413(body, 
     assert response is not None
     assert response["statusCode"] == 413
     assert "takes at most 100" in json.loads(response["body"])["detail"]
+
+
+@pytest.mark.parametrize(
+    ("message", "redacted"),
+    [
+        ("mail to kim@example.com bounced", "mail to <email> bounced"),
+        ("card 4111 1111 1111 1111 declined", "card <number> declined"),
+        ("payment 90210 failed", "payment <number> failed"),
+        ("HTTP 503 from upstream", "HTTP 503 from upstream"),
+        ("user 'Kim Minsu' not found", "user '<redacted>' not found"),
+        ('key "abc" missing', 'key "<redacted>" missing'),
+        (
+            "GET https://api.example.com/v1/users?token=s3cr3t failed",
+            "GET https://api.example.com/v1/users?<redacted> failed",
+        ),
+        ("call +82 10-1234-5678 now", "call <number> now"),
+        ("x" * 500, "x" * 199 + "…"),
+    ],
+)
+def test_redact_removes_what_may_be_personal_data(message, redacted):
+    from taskcore.redaction import redact
+
+    assert redact(message) == redacted

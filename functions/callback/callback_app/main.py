@@ -27,6 +27,7 @@ from callback_app.observability import logger, metrics
 from callback_app.service import IdempotencyStoreNotConfigured, RunReport, TaskRunner, get_task_runner
 from taskcore.envelope import TaskEnvelope
 from taskcore.proxy import CALLBACK_PATH, SchedulerContext, oversized_body_response
+from taskcore.redaction import redact
 from taskcore.registry import TaskRejected, registry
 
 HEALTH_PATH = "/health"
@@ -125,8 +126,9 @@ async def handle_task_callback(
         # the thread-pool hop that would also break Powertools' per-thread state.
         stored = runner.run(task, scheduler, report, request.scope.get("aws.context"))
     except TaskRejected as exc:
+        # The action's own words may name what it worked on: redacted, as in every logged error.
         raise HTTPException(
-            status_code=422, detail=f"action {task.action!r} rejected task {task.task_id!r}: {exc}"
+            status_code=422, detail=f"action {task.action!r} rejected task {task.task_id!r}: {redact(str(exc))}"
         ) from exc
     except IdempotencyAlreadyInProgressError as exc:
         raise HTTPException(
@@ -134,16 +136,16 @@ async def handle_task_callback(
         ) from exc
     except IdempotencyPersistenceLayerError as exc:
         if report.executed:
-            logger.exception("action ran; its result could not be recorded")
+            _log_failure("action ran; its result could not be recorded", exc)
             raise HTTPException(
                 status_code=503,
                 detail=f"action {task.action!r} ran but its result could not be recorded (idempotency store "
                 "unavailable); a retry runs it again once the in-progress record expires",
             ) from exc
-        logger.exception("idempotency store unavailable")
+        _log_failure("idempotency store unavailable", exc)
         raise HTTPException(status_code=503, detail="idempotency store unavailable; the task was not run") from exc
     except Exception as exc:
-        logger.exception("action failed")
+        _log_failure("action failed", exc)
         raise HTTPException(status_code=500, detail=f"action {task.action!r} failed: {type(exc).__name__}") from exc
 
     duplicate = not report.executed
@@ -154,6 +156,16 @@ async def handle_task_callback(
         duplicate=duplicate,
         result=stored.get("result"),
     )
+
+
+def _log_failure(message: str, exc: BaseException) -> None:
+    """The error's type and a redacted message at ERROR; the traceback only at DEBUG.
+
+    An action's exception is written in the action's words, which may hold the data it worked on
+    (an address, a payment number, a name): see taskcore.redaction.
+    """
+    logger.error(message, extra={"error_type": type(exc).__name__, "error": redact(str(exc))})
+    logger.debug(f"{message}: traceback", exc_info=exc)
 
 
 _mangum = Mangum(app, lifespan="off")

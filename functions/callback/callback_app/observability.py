@@ -44,7 +44,9 @@ class TracerLike(Protocol):
 
     disabled: bool
 
-    def capture_method(self, *, capture_response: bool | None = None) -> Callable[[F], F]:
+    def capture_method(
+        self, *, capture_response: bool | None = None, capture_error: bool | None = None
+    ) -> Callable[[F], F]:
         """Decorate a method with a subsegment."""
 
 
@@ -53,7 +55,9 @@ class NoSubsegments:
 
     disabled = True
 
-    def capture_method(self, *, capture_response: bool | None = None) -> Callable[[F], F]:
+    def capture_method(
+        self, *, capture_response: bool | None = None, capture_error: bool | None = None
+    ) -> Callable[[F], F]:
         """Return the method unchanged."""
         return lambda method: method
 
@@ -63,6 +67,10 @@ def _make_tracer() -> TracerLike:
         return NoSubsegments()
     from aws_lambda_powertools import Tracer
 
+    # The tracer logs every exception of a captured method with its traceback ("Exception received
+    # from ..."), and an action's exception may hold personal data: the callback logs its own
+    # redacted line instead (main._log_failure). The tracer's logger says nothing else we need.
+    logging.getLogger("aws_lambda_powertools.tracing.tracer").setLevel(logging.CRITICAL)
     # Powertools disables it by itself outside Lambda (tests, the local cloud).
     return cast(TracerLike, Tracer())
 

@@ -90,7 +90,8 @@ class TaskRunner:
         )
         return result
 
-    @tracer.capture_method(capture_response=False)
+    # Neither the result nor the exception goes into the trace: both may hold the task's personal data.
+    @tracer.capture_method(capture_response=False, capture_error=False)
     def _execute(
         self,
         *,
