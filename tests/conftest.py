@@ -55,11 +55,14 @@ def callback(aws: LocalResources, monkeypatch: pytest.MonkeyPatch) -> Iterator[C
 
 @pytest.fixture
 def idempotency_records(aws: LocalResources) -> Callable[[], list[dict[str, Any]]]:
-    """Read back every idempotency record, with `data` decoded."""
+    """Read back every idempotency record (Powertools' `task#...` items), with `data` decoded.
+
+    The table also holds the callback's invocation counts (`invocations#...`), which are not records.
+    """
 
     def scan() -> list[dict[str, Any]]:
         table = boto3.resource("dynamodb").Table(aws.names["IdempotencyTable"])
-        items = table.scan()["Items"]
+        items = [item for item in table.scan()["Items"] if str(item["id"]).startswith("task#")]
         for item in items:
             if "data" in item:
                 item["data"] = json.loads(str(item["data"]))

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from callback_app.main import TaskInvocationFailed
+from callback_app.main import InvalidEventError, TaskInvocationFailed
 from localcloud.events import load_event
 from tests.callback.helpers import delivery
 
-OUTCOME_FIELDS = {"task_id", "action", "scheduled_time", "attempt", "outcome", "duration_ms"}
+OUTCOME_FIELDS = {
+    "task_id",
+    "action",
+    "scheduled_time",
+    "scheduler_attempt",
+    "lambda_attempt",
+    "outcome",
+    "duration_ms",
+}
 
 
 def _json_lines(captured: str) -> list[dict[str, Any]]:
@@ -65,7 +74,8 @@ def test_each_invocation_logs_exactly_one_outcome_line(callback, spy_action, log
     assert (line["outcome"], line["level"], line["task_id"]) == (outcome, level, "pay-1")
     assert line["correlation_id"] == "pay-1"
     assert line["scheduled_time"] == "2026-12-01T00:00:00Z"
-    assert line["attempt"] == 1
+    assert (line["scheduler_attempt"], line["lambda_attempt"]) == (1, 1)
+    assert "attempt" not in line  # whose attempt? never ambiguous
     assert "taskName" not in line
 
 
@@ -171,3 +181,42 @@ def test_the_traceback_of_a_failed_action_is_logged_at_debug_only(callback, spy_
     (debug,) = [line for line in logs() if line["message"] == "action failed: traceback"]
     assert debug["level"] == "DEBUG"
     assert "Traceback" in debug["exception"]
+
+
+def test_the_outcome_line_counts_lambdas_attempts_of_an_occurrence(callback, spy_action, logs):
+    def fail_twice(data, task):
+        if len(spy_action.runs) <= 2:
+            raise RuntimeError("downstream unavailable")
+        return {"ok": True}
+
+    spy_action.behaviour = fail_twice
+    event = delivery("pay-7", attempt=1)  # Lambda retries the same event: the same Scheduler attempt
+    for _ in range(2):
+        with pytest.raises(TaskInvocationFailed):
+            callback(event)
+    callback(event)
+    callback(event)  # a redelivery after success: replayed, and still counted
+
+    lines = outcomes(logs())
+    assert [(x["outcome"], x["scheduler_attempt"], x["lambda_attempt"]) for x in lines] == [
+        ("failed", 1, 1),
+        ("failed", 1, 2),
+        ("succeeded", 1, 3),
+        ("duplicate", 1, 4),
+    ]
+
+
+def test_each_occurrence_counts_its_own_attempts(callback, spy_action, logs):
+    callback(delivery("pay-8", scheduled=datetime(2026, 12, 1, tzinfo=UTC)))
+    callback(delivery("pay-8", scheduled=datetime(2026, 12, 2, tzinfo=UTC)))
+    callback(delivery("pay-9", scheduled=datetime(2026, 12, 2, tzinfo=UTC), attempt=3))
+
+    assert [(x["scheduler_attempt"], x["lambda_attempt"]) for x in outcomes(logs())] == [(1, 1), (1, 1), (3, 1)]
+
+
+def test_an_unreadable_event_has_no_attempt_count(callback, logs):
+    with pytest.raises(InvalidEventError):
+        callback({"not": "a proxy event"})
+
+    (line,) = outcomes(logs())
+    assert line.get("lambda_attempt") is None  # None fields are left out of the line

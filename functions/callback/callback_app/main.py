@@ -216,6 +216,8 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         return too_large
     report.task_id, report.action = _peek_task(event.get("body"))
     logger.set_correlation_id(report.task_id)
+    if report.task_id is not None:
+        report.lambda_attempt = _count_invocation(report.task_id, scheduler)
 
     token = _report.set(report)
     try:
@@ -237,6 +239,14 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     if status >= 500:
         raise TaskInvocationFailed(f"task {report.task_id or '(unknown)'} failed with status {status}: {reason}")
     return response
+
+
+def _count_invocation(task_id: str, scheduler: SchedulerContext) -> int | None:
+    try:
+        runner = get_task_runner()
+    except IdempotencyStoreNotConfigured:  # the route answers it; nothing to count in
+        return None
+    return runner.counter.count(task_id, scheduler) if runner.counter is not None else None
 
 
 def _outcome(status: int, *, executed: bool) -> str:
@@ -324,7 +334,8 @@ def _emit_outcome(report: RunReport, outcome: str, started: float, *, status: in
         "task_id": report.task_id,
         "action": report.action,
         "scheduled_time": report.scheduled_time,
-        "attempt": report.attempt,
+        "scheduler_attempt": report.scheduler_attempt,
+        "lambda_attempt": report.lambda_attempt,
         "outcome": outcome,
         "status_code": status,
         "duration_ms": round((time.perf_counter() - started) * 1000, 3),

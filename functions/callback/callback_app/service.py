@@ -6,6 +6,8 @@ and Scheduler retries of one occurrence, different for each occurrence of a recu
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
 
 #: Record ids read `task#<md5 of the occurrence>`, whatever the function is called.
 KEY_PREFIX = "task"
+#: Invocation counts live beside them, `invocations#<md5 of the occurrence>`.
+INVOCATIONS_PREFIX = "invocations"
 
 
 class IdempotencyStoreNotConfigured(RuntimeError):
@@ -39,6 +43,8 @@ class RunReport:
     #: Read once from the delivery's headers by the entry point; the route reuses it.
     scheduler: SchedulerContext | None = None
     executed: bool = False
+    #: The callback's invocations for this occurrence so far, this one included (Lambda's retries count).
+    lambda_attempt: int | None = None
 
     @property
     def scheduled_time(self) -> str | None:
@@ -46,24 +52,62 @@ class RunReport:
         return self.scheduler.scheduled_time_raw if self.scheduler else None
 
     @property
-    def attempt(self) -> int | None:
-        """Scheduler's attempt number, when it sent one."""
+    def scheduler_attempt(self) -> int | None:
+        """EventBridge Scheduler's delivery attempt (the same across Lambda's retries), when it sent one."""
         return self.scheduler.attempt if self.scheduler else None
 
 
-def occurrence_of(envelope: TaskEnvelope, scheduler: SchedulerContext) -> dict[str, str | None]:
+def occurrence_of(task_id: str, scheduler: SchedulerContext) -> dict[str, str | None]:
     """The idempotency payload: task id and scheduled time (None for a direct invocation)."""
     scheduled = format_scheduled_time(scheduler.scheduled_time.astimezone(UTC)) if scheduler.scheduled_time else None
-    return {"task_id": envelope.task_id, "scheduled_time": scheduled}
+    return {"task_id": task_id, "scheduled_time": scheduled}
+
+
+@dataclass(frozen=True)
+class InvocationCounter:
+    """Counts the callback's invocations of each occurrence, in the idempotency table.
+
+    Lambda retries an event without saying which retry it is, and the scheduler's attempt number
+    stays the same across Lambda's retries: the count is kept here, one item per occurrence that
+    expires with the occurrence's idempotency record.
+    """
+
+    client: Any
+    table_name: str
+    expires_after_seconds: int
+
+    def count(self, task_id: str, scheduler: SchedulerContext) -> int | None:
+        """This invocation's number for the occurrence (1 for the first); None when it cannot be counted."""
+        occurrence = json.dumps(occurrence_of(task_id, scheduler), sort_keys=True, separators=(",", ":"))
+        key = f"{INVOCATIONS_PREFIX}#{hashlib.md5(occurrence.encode(), usedforsecurity=False).hexdigest()}"
+        expiration = int(datetime.now(UTC).timestamp()) + self.expires_after_seconds
+        try:
+            response = self.client.update_item(
+                TableName=self.table_name,
+                Key={"id": {"S": key}},
+                UpdateExpression="ADD invocations :one SET expiration = :expiration",
+                ExpressionAttributeValues={":one": {"N": "1"}, ":expiration": {"N": str(expiration)}},
+                ReturnValues="UPDATED_NEW",
+            )
+        except Exception as exc:  # only a log field: the task itself must not fail for it
+            logger.warning("invocation not counted", extra={"error_type": type(exc).__name__})
+            return None
+        return int(response["Attributes"]["invocations"]["N"])
 
 
 class TaskRunner:
     """Runs the envelope's action under an idempotency record in `persistence_store`."""
 
-    def __init__(self, persistence_store: BasePersistenceLayer, config: IdempotencyConfig) -> None:
+    def __init__(
+        self,
+        persistence_store: BasePersistenceLayer,
+        config: IdempotencyConfig,
+        counter: InvocationCounter | None = None,
+    ) -> None:
         from aws_lambda_powertools.utilities.idempotency import idempotent_function
 
         self.store = persistence_store
+        self.counter = counter
         self._config = config
         self._run_once = idempotent_function(
             data_keyword_argument="occurrence",
@@ -86,7 +130,7 @@ class TaskRunner:
             lambda_context if hasattr(lambda_context, "get_remaining_time_in_millis") else None  # type: ignore[arg-type]
         )
         result: dict[str, Any] = self._run_once(
-            occurrence=occurrence_of(envelope, scheduler), envelope=envelope, scheduler=scheduler, report=report
+            occurrence=occurrence_of(envelope.task_id, scheduler), envelope=envelope, scheduler=scheduler, report=report
         )
         return result
 
@@ -141,7 +185,9 @@ def get_task_runner() -> TaskRunner:
         raise IdempotencyStoreNotConfigured(
             "IDEMPOTENCY_TABLE_NAME is not set; refusing to run a task without a record"
         )
-    store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto3_client=_dynamodb_client())
+    client = _dynamodb_client()
+    store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto3_client=client)
     config = IdempotencyConfig(expires_after_seconds=settings.idempotency_expires_after_seconds)
+    counter = InvocationCounter(client, settings.idempotency_table_name, settings.idempotency_expires_after_seconds)
     logger.debug("task runner ready", extra={"table": settings.idempotency_table_name})
-    return TaskRunner(store, config)
+    return TaskRunner(store, config, counter)
