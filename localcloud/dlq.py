@@ -1,14 +1,17 @@
 """`make dlq` / `make redrive`: the tasks that failed for good in the running local cloud, and replaying them.
 
-Two queues hold them (both from template.yaml):
+Three queues hold them (all from template.yaml):
 - CallbackFailureQueue: the callback raised on every attempt (Lambda's retries exhausted); each message
   is Lambda's invocation record, with the event (`requestPayload`) and the error (`responsePayload`).
 - ScheduleDeliveryDLQ: EventBridge Scheduler could not deliver the event at all (wrong target or role,
   bad payload, retries exhausted); the message body is the event, the error is in its attributes.
+- RejectedTaskQueue: the callback rejected the task (4xx: unknown action, invalid data, TaskRejected),
+  which Lambda never retries; the callback's record has the shape of Lambda's, with the reason.
 
 `redrive` runs each event through the callback's real entry point (in this process, against the
-running local cloud's endpoint) and deletes the message when the invocation succeeds; a message
-whose task fails again stays in its queue.
+running local cloud's endpoint, as a redrive: the callback then keeps no second copy of a rejection)
+and deletes the message only when the replay succeeded (2xx, a replayed duplicate included). A
+replay that is rejected (4xx) or fails keeps its message, says why, and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import localcloud.paths  # noqa: F401 - the callback's packages on sys.path
+from localcloud.dev import MetricLineFilter
 from localcloud.endpoint import patched_environ
 from localcloud.lambda_async import InvokeConfig, handler_event_loop
-from localcloud.lambda_context import LocalLambdaContext
+from localcloud.lambda_context import ClientContext, LocalLambdaContext
 from localcloud.queues import QueuedMessage, delete_message, held_messages, queue_name
 from localcloud.runstate import DEFAULT_STATE_FILE, NotRunning, RunState, read_state
 
@@ -35,7 +39,7 @@ class DeadLetter:
     """One dead-lettered task, whichever queue it is in."""
 
     message: QueuedMessage
-    kind: str  # "invocation" (Lambda gave up) or "delivery" (Scheduler gave up)
+    kind: str  # "invocation" (Lambda gave up), "delivery" (Scheduler gave up) or "rejected" (the callback refused)
     event: Any
     task_id: str | None
     action: str | None
@@ -78,11 +82,15 @@ def _task_of(event: Any) -> tuple[str | None, str | None, str | None]:
 def describe(message: QueuedMessage, kind: str) -> DeadLetter:
     """Read a dead-letter message of either kind."""
     body = message.json_body()
-    if kind == "invocation" and isinstance(body, dict) and "requestPayload" in body:
+    if kind in ("invocation", "rejected") and isinstance(body, dict) and "requestPayload" in body:
         event = body["requestPayload"]
         response = body.get("responsePayload") or {}
         context = body.get("requestContext") or {}
-        error = f"{response.get('errorType', 'Error')}: {response.get('errorMessage', '')}"
+        if kind == "rejected":
+            status = (body.get("responseContext") or {}).get("statusCode")
+            error = f"rejected by the callback ({status}): {response.get('detail', '')}"
+        else:
+            error = f"{response.get('errorType', 'Error')}: {response.get('errorMessage', '')}"
         attempts, condition = context.get("approximateInvokeCount"), context.get("condition")
     else:
         event = body if body is not None else message.body
@@ -98,14 +106,17 @@ def describe(message: QueuedMessage, kind: str) -> DeadLetter:
 
 
 def dead_letter_queues(state: RunState) -> list[tuple[str, str]]:
-    """(queue ARN, kind) of the two dead-letter queues the template declares."""
+    """(queue name, kind) of the three queues the template declares for tasks that did not run."""
     queues: list[tuple[str, str]] = []
     on_failure = InvokeConfig.from_template("CallbackFunction").on_failure_arn
     if on_failure:
-        queues.append((on_failure, "invocation"))
+        queues.append((queue_name(on_failure), "invocation"))
     delivery = state.environment.get("SCHEDULER_DLQ_ARN")
     if delivery:
-        queues.append((delivery, "delivery"))
+        queues.append((queue_name(delivery), "delivery"))
+    rejected = state.environment.get("REJECTED_TASK_QUEUE_URL")
+    if rejected:
+        queues.append((rejected.rstrip("/").rsplit("/", 1)[-1], "rejected"))
     return queues
 
 
@@ -117,10 +128,9 @@ def dead_letters(state: RunState, *, only: str | None = None) -> Iterator[list[D
     with patched_environ(state.environment), ExitStack() as stack:
         client = boto3.client("sqs")  # AWS_ENDPOINT_URL from the state: the local cloud's moto
         found: list[DeadLetter] = []
-        for arn, kind in dead_letter_queues(state):
+        for name, kind in dead_letter_queues(state):
             if only is not None and kind != only:
                 continue
-            name = queue_name(arn)
             url = client.get_queue_url(QueueName=name)["QueueUrl"]
             messages = stack.enter_context(held_messages(client, name, url))
             found.extend(describe(message, kind) for message in messages)
@@ -134,22 +144,44 @@ def print_list(letters: list[DeadLetter]) -> None:
         return
     print(f"{len(letters)} dead-lettered task(s):")
     for letter in letters:
-        what = "Lambda gave up" if letter.kind == "invocation" else "Scheduler could not deliver"
-        print(
-            f"- task {letter.task_id or '?'} ({letter.action or '?'}), scheduled {letter.scheduled_time or '?'}: "
-            f"{what} after {letter.attempts if letter.attempts is not None else '?'} attempt(s)"
-            + (f" [{letter.condition}]" if letter.condition else "")
-        )
+        head = f"- task {letter.task_id or '?'} ({letter.action or '?'}), scheduled {letter.scheduled_time or '?'}: "
+        if letter.kind == "rejected":
+            print(head + letter.error.split(":", 1)[0])
+        else:
+            what = "Lambda gave up" if letter.kind == "invocation" else "Scheduler could not deliver"
+            print(
+                head
+                + f"{what} after {letter.attempts if letter.attempts is not None else '?'} attempt(s)"
+                + (f" [{letter.condition}]" if letter.condition else "")
+            )
         print(f"    error: {letter.error}")
         print(f"    queue: {letter.message.queue}  message: {letter.message.message_id}")
-    print("Replay them with `make redrive` (each is deleted once its task succeeds).")
+    print("Replay them with `make redrive` once the cause is fixed (each is deleted when its replay succeeds).")
 
 
-def redrive(state: RunState, letters: list[DeadLetter], *, client: Any) -> tuple[int, int]:
-    """Run each dead letter's event through the callback; returns (succeeded, failed)."""
+@dataclass
+class RedriveResult:
+    """How the replays went: only the succeeded ones were deleted."""
+
+    succeeded: int = 0
+    rejected: int = 0
+    failed: int = 0
+
+    @property
+    def kept(self) -> int:
+        """Letters still in their queues."""
+        return self.rejected + self.failed
+
+
+#: The ClientContext a redrive invokes with: the callback keeps no copy of a rejection the caller keeps.
+REDRIVE_CONTEXT = ClientContext(custom={"redrive": True})
+
+
+def redrive(state: RunState, letters: list[DeadLetter], *, client: Any) -> RedriveResult:
+    """Run each letter's event through the callback; delete it only when the replay succeeded (2xx)."""
     from localcloud.cloud import reset_function_caches
 
-    succeeded = failed = 0
+    result = RedriveResult()
     with patched_environ(state.environment):
         reset_function_caches()
         from callback_app.main import lambda_handler
@@ -157,17 +189,29 @@ def redrive(state: RunState, letters: list[DeadLetter], *, client: Any) -> tuple
         for letter in letters:
             label = f"task {letter.task_id or '?'} (message {letter.message.message_id})"
             try:
-                response = lambda_handler(letter.event, LocalLambdaContext())
-            except Exception as exc:
-                failed += 1
-                print(f"redrive failed, message kept: {label}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                response = lambda_handler(letter.event, LocalLambdaContext(client_context=REDRIVE_CONTEXT))
+            except Exception as exc:  # the invocation failed (5xx): Lambda would retry it
+                result.failed += 1
+                print(f"failed again, message kept: {label}: {type(exc).__name__}: {exc}")
+                continue
+            status = int(response.get("statusCode", 500)) if isinstance(response, dict) else 500
+            if not 200 <= status < 300:
+                result.rejected += 1
+                print(f"rejected, message kept: {label}: {status} {_detail(response)}")
                 continue
             delete_message(client, letter.message)
-            succeeded += 1
-            status = response.get("statusCode") if isinstance(response, dict) else None
+            result.succeeded += 1
             print(f"redriven and deleted: {label} (status {status})")
         reset_function_caches()
-    return succeeded, failed
+    return result
+
+
+def _detail(response: Any) -> str:
+    try:
+        detail = json.loads(response.get("body") or "{}").get("detail")
+    except (ValueError, AttributeError):
+        return ""
+    return detail if isinstance(detail, str) else json.dumps(detail)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -176,14 +220,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("command", choices=["list", "redrive"])
     parser.add_argument("--json", action="store_true", help="list: one JSON object per dead letter")
     parser.add_argument(
-        "--queue", choices=["invocation", "delivery"], help="only Lambda's failures, or only Scheduler's"
+        "--queue",
+        choices=["invocation", "delivery", "rejected"],
+        help="only Lambda's failures, Scheduler's, or the callback's rejections",
     )
     parser.add_argument("--state-file", type=Path, default=DEFAULT_STATE_FILE, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def run(args: argparse.Namespace) -> int:
-    """List or redrive; 2 when no local cloud runs, 1 when a redriven task failed again."""
+    """List or redrive; 2 when no local cloud runs, 1 when a replay was rejected or failed (its letter kept)."""
     try:
         state = read_state(args.state_file)
     except NotRunning as exc:
@@ -205,9 +251,19 @@ def run(args: argparse.Namespace) -> int:
             return 0
         with patched_environ(state.environment):
             client = boto3.client("sqs")
-        succeeded, failed = redrive(state, letters, client=client)
-    print(f"redrive: {succeeded} succeeded, {failed} failed (still in their queues)")
-    return 1 if failed else 0
+        # The callback writes its log lines here as it runs; its CloudWatch metric lines are noise in a terminal.
+        terminal = sys.stdout
+        sys.stdout = MetricLineFilter(terminal)
+        try:
+            result = redrive(state, letters, client=client)
+        finally:
+            sys.stdout.flush()
+            sys.stdout = terminal
+    print(
+        f"redrive: {result.succeeded} succeeded, {result.rejected} rejected, {result.failed} failed "
+        "(kept in their queues)"
+    )
+    return 1 if result.kept else 0
 
 
 def main(argv: list[str] | None = None) -> int:

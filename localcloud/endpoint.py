@@ -43,6 +43,8 @@ class LocalEndpoint:
             env["IDEMPOTENCY_TABLE_NAME"] = names["IdempotencyTable"]
         if "ScheduleGroup" in names:
             env["SCHEDULE_GROUP_NAME"] = names["ScheduleGroup"]
+        if "RejectedTaskQueue" in self.resources.queue_urls:
+            env["REJECTED_TASK_QUEUE_URL"] = self.resources.queue_urls["RejectedTaskQueue"]
         for var, logical_id in (
             ("CALLBACK_FUNCTION_ARN", "CallbackFunction"),
             ("SCHEDULER_ROLE_ARN", "SchedulerInvokeRole"),

@@ -5,6 +5,16 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ClientContext:
+    """What a synchronous invoke's ClientContext gives the function (`context.client_context`)."""
+
+    custom: dict[str, Any] | None = None
+    env: dict[str, Any] | None = None
+    client: Any = None
 
 
 @dataclass
@@ -18,6 +28,8 @@ class LocalLambdaContext:
     function_version: str = "$LATEST"
     log_group_name: str = "/aws/lambda/local"
     log_stream_name: str = "local"
+    #: A synchronous invoke's ClientContext (`custom`, `env`, `client`); None for asynchronous ones.
+    client_context: Any = None
     _deadline: float = field(default=0.0, repr=False)
 
     def __post_init__(self) -> None:

@@ -146,6 +146,10 @@ class Resolver:
         return self.physical_name(name)
 
 
+#: Queue properties passed on to the local queue (the rest: encryption, policies, have no local meaning).
+QUEUE_ATTRIBUTES = ("MaximumMessageSize", "MessageRetentionPeriod", "VisibilityTimeout", "DelaySeconds")
+
+
 @dataclass(frozen=True)
 class LocalResources:
     """Physical names and ARNs of what `provision` created, by logical id."""
@@ -191,9 +195,12 @@ def provision(
     queues = resources_of_type(template, "AWS::SQS::Queue")
     if queues:
         sqs = client("sqs")
-        for lid in queues:
+        for lid, res in queues.items():
             name = resolver.physical_name(lid)
-            urls[lid] = sqs.create_queue(QueueName=name)["QueueUrl"]
+            props = resolver.resolve(res.get("Properties", {}))
+            # The attributes that change what a queue accepts and keeps (RejectedTaskQueue takes 1 MiB).
+            attributes = {key: str(props[key]) for key in QUEUE_ATTRIBUTES if key in props}
+            urls[lid] = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
             names[lid], arns[lid] = name, resolver.arn(lid)
 
     groups = resources_of_type(template, "AWS::Scheduler::ScheduleGroup")

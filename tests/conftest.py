@@ -37,20 +37,23 @@ def aws() -> Iterator[LocalResources]:
 @pytest.fixture
 def callback(aws: LocalResources, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., dict[str, Any]]]:
     """The callback's real Lambda entry point, configured against the template's idempotency table."""
+    from callback_app.rejections import get_rejection_queue
     from callback_app.service import get_task_runner
     from callback_app.settings import get_settings
 
     monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", aws.names["IdempotencyTable"])
-    get_settings.cache_clear()
-    get_task_runner.cache_clear()
+    monkeypatch.setenv("REJECTED_TASK_QUEUE_URL", aws.queue_urls["RejectedTaskQueue"])
+    caches = (get_settings, get_task_runner, get_rejection_queue)
+    for cached in caches:
+        cached.cache_clear()
     from callback_app.main import lambda_handler
 
     def invoke(event: Any, context: Any = None) -> dict[str, Any]:
         return lambda_handler(event, context if context is not None else LocalLambdaContext())
 
     yield invoke
-    get_settings.cache_clear()
-    get_task_runner.cache_clear()
+    for cached in caches:
+        cached.cache_clear()
 
 
 @pytest.fixture

@@ -47,6 +47,9 @@ def test_env_local_names_the_resources_the_local_cloud_creates() -> None:
         "SCHEDULER_ROLE_ARN": local.arn("SchedulerInvokeRole"),
         "SCHEDULER_DLQ_ARN": local.arn("ScheduleDeliveryDLQ"),
     }
+    endpoint = ENV_LOCAL["Parameters"]["AWS_ENDPOINT_URL"]
+    queue = f"{endpoint}/{local.account}/{local.physical_name('RejectedTaskQueue')}"
+    assert ENV_LOCAL["CallbackFunction"]["REJECTED_TASK_QUEUE_URL"] == queue
     ttl = TEMPLATE["Parameters"]["IdempotencyRecordTtlSeconds"]["Default"]
     assert ENV_LOCAL["CallbackFunction"]["IDEMPOTENCY_EXPIRES_AFTER_SECONDS"] == str(ttl)
 

@@ -289,10 +289,22 @@ def test_callback_failures_are_retried_twice_then_sent_to_the_failure_queue() ->
     }
 
 
-def test_callback_role_may_send_to_its_failure_queue() -> None:
-    statement = statement_granting(function_statements("CallbackFunction"), "sqs:SendMessage")
+def test_callback_role_may_send_to_its_failure_queue_and_its_rejected_task_queue_only() -> None:
+    granted = [
+        s["Resource"] for s in function_statements("CallbackFunction") if "sqs:SendMessage" in as_list(s["Action"])
+    ]
 
-    assert statement["Resource"] == {"Fn::GetAtt": ["CallbackFailureQueue", "Arn"]}
+    assert sorted(granted, key=str) == sorted(
+        [{"Fn::GetAtt": ["CallbackFailureQueue", "Arn"]}, {"Fn::GetAtt": ["RejectedTaskQueue", "Arn"]}], key=str
+    )
+
+
+def test_callback_keeps_rejected_tasks_in_the_queue_the_template_creates() -> None:
+    variables = props("CallbackFunction")["Environment"]["Variables"]
+
+    assert variables["REJECTED_TASK_QUEUE_URL"] == {"Ref": "RejectedTaskQueue"}
+    # Room for the largest event the callback accepts (1,000,000 bytes) and its record around it.
+    assert props("RejectedTaskQueue")["MaximumMessageSize"] == 1_048_576
 
 
 def test_callback_touches_only_idempotency_records() -> None:
@@ -347,7 +359,7 @@ def test_idempotency_table_is_encrypted_recoverable_and_expires_records() -> Non
     assert "TableName" not in table
 
 
-@pytest.mark.parametrize("queue", ["ScheduleDeliveryDLQ", "CallbackFailureQueue"])
+@pytest.mark.parametrize("queue", ["ScheduleDeliveryDLQ", "CallbackFailureQueue", "RejectedTaskQueue"])
 def test_dead_letter_queues_are_encrypted_and_keep_messages_14_days(queue: str) -> None:
     assert props(queue)["SqsManagedSseEnabled"] is True
     assert props(queue)["MessageRetentionPeriod"] == 1_209_600
@@ -358,7 +370,13 @@ def test_dead_letter_queues_refuse_plain_http_and_other_accounts() -> None:
     policy = props("DeadLetterQueuesPolicy")
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
 
-    assert policy["Queues"] == [{"Ref": "ScheduleDeliveryDLQ"}, {"Ref": "CallbackFailureQueue"}]
+    assert policy["Queues"] == [
+        {"Ref": "ScheduleDeliveryDLQ"},
+        {"Ref": "CallbackFailureQueue"},
+        {"Ref": "RejectedTaskQueue"},
+    ]
+    for statement in statements.values():
+        assert len(statement["Resource"]) == 3
     assert {s["Effect"] for s in statements.values()} == {"Deny"}
     assert statements["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert statements["DenyOtherAccounts"]["Condition"] == {
@@ -389,14 +407,14 @@ def alarms() -> dict[str, dict[str, Any]]:
     return {lid: res["Properties"] for lid, res in resources_of_type(TEMPLATE, "AWS::CloudWatch::Alarm").items()}
 
 
-def test_alarms_fire_on_any_message_in_either_queue() -> None:
+def test_alarms_fire_on_any_message_in_any_dead_letter_queue() -> None:
     watched = {
         alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: alarm
         for alarm in alarms().values()
         if alarm["Namespace"] == "AWS/SQS"
     }
 
-    assert set(watched) == {"ScheduleDeliveryDLQ", "CallbackFailureQueue"}
+    assert set(watched) == {"ScheduleDeliveryDLQ", "CallbackFailureQueue", "RejectedTaskQueue"}
     for alarm in watched.values():
         assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
         assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
@@ -443,6 +461,7 @@ def test_outputs_name_everything_an_operator_needs() -> None:
         "ScheduleGroupName",
         "CallbackFailureQueueUrl",
         "ScheduleDeliveryDLQUrl",
+        "RejectedTaskQueueUrl",
     } <= TEMPLATE["Outputs"].keys()
     assert TEMPLATE["Outputs"]["ApiUrl"]["Value"] == {
         "Fn::Sub": "https://${SchedulerApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/v1"

@@ -11,7 +11,7 @@ import pytest
 
 from localcloud.clock import FakeClock
 from localcloud.cloud import CloudOptions, LocalCloud
-from localcloud.dlq import dead_letters, redrive
+from localcloud.dlq import RedriveResult, dead_letters, redrive
 from localcloud.runstate import RunState
 from tests.callback.helpers import ActionSpy
 
@@ -82,7 +82,7 @@ def test_failing_task_is_retried_dead_lettered_listed_and_redriven(cloud, spy_ac
         assert [(x.task_id, x.kind, x.attempts) for x in letters] == [("fail-1", "invocation", 3)]
         assert "RuntimeError" in letters[0].error
         client = __import__("boto3").client("sqs")
-        assert redrive(state, letters, client=client) == (1, 0)
+        assert redrive(state, letters, client=client) == RedriveResult(succeeded=1)
 
     assert len(spy_action.runs) == 4
     with dead_letters(state) as letters:

@@ -87,9 +87,9 @@ def test_dead_lettered_task_is_listed_and_redriven_then_deleted(make_harness, sp
     assert letter.error.startswith("TaskInvocationFailed: ")
 
     state = RunState(pid=0, api_url="", moto_url="", environment={})
-    succeeded, failed = redrive(state, [letter], client=h.sqs)
+    result = redrive(state, [letter], client=h.sqs)
 
-    assert (succeeded, failed) == (1, 0)
+    assert (result.succeeded, result.failed) == (1, 0)
     assert len(spy_action.runs) == 4
     assert spy_action.runs[-1].scheduled_time == utc(2026, 12, 1, 9)  # the same occurrence, run once now
     assert queue_messages(h.sqs, h.queue_url("CallbackFailureQueue")) == []
@@ -105,9 +105,9 @@ def test_redrive_that_fails_again_keeps_the_message(make_harness, spy_action):
         "CallbackFailureQueue", h.queue_url("CallbackFailureQueue"), raw["MessageId"], raw["ReceiptHandle"], raw["Body"]
     )
 
-    succeeded, failed = redrive(RunState(0, "", "", {}), [describe(message, "invocation")], client=h.sqs)
+    result = redrive(RunState(0, "", "", {}), [describe(message, "invocation")], client=h.sqs)
 
-    assert (succeeded, failed) == (0, 1)
+    assert (result.succeeded, result.failed) == (0, 1)
     assert len(queue_messages(h.sqs, h.queue_url("CallbackFailureQueue"))) == 1
 
 

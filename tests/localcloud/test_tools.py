@@ -126,7 +126,7 @@ def test_make_dlq_lists_and_make_redrive_replays_dead_letters(tmp_path: Path, sp
         assert (as_json["task_id"], as_json["queue"]) == ("dlq-1", "CallbackFailureQueue")
 
         assert dlq.run(dlq.parse_args(["redrive", "--state-file", str(state_file)])) == 0
-        assert "1 succeeded, 0 failed" in capsys.readouterr().out
+        assert "1 succeeded, 0 rejected, 0 failed" in capsys.readouterr().out
         assert dlq.run(dlq.parse_args(["list", "--state-file", str(state_file)])) == 0
         assert "No dead-lettered tasks." in capsys.readouterr().out
     assert len(spy_action.runs) == 4

@@ -24,6 +24,7 @@ from mangum import Mangum
 from pydantic import BaseModel, Field
 
 from callback_app.observability import logger, metrics
+from callback_app.rejections import Rejection, get_rejection_queue, is_redrive
 from callback_app.service import IdempotencyStoreNotConfigured, RunReport, TaskRunner, get_task_runner
 from taskcore.envelope import TaskEnvelope
 from taskcore.proxy import CALLBACK_PATH, SchedulerContext, oversized_body_response
@@ -203,6 +204,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     started_at = datetime.now(UTC)
     report = RunReport()
     logger.set_correlation_id(None)  # nothing carries over from the previous invocation in this container
+    received = event  # as it arrived: what a kept rejection replays
     try:
         event = normalize_event(event)
     except InvalidEventError as exc:
@@ -212,7 +214,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     scheduler = report.scheduler = SchedulerContext.from_headers(event.get("headers") or {})
     too_large = oversized_body_response(event, MAX_BODY_BYTES)
     if too_large is not None:  # refused unread: a body this size cannot have come from a schedule
-        _emit_outcome(report, "rejected", started, status=413, reason=_detail(too_large))
+        _reject(report, received, context, started, status=413, reason=_detail(too_large))
         return too_large
     report.task_id, report.action = _peek_task(event.get("body"))
     logger.set_correlation_id(report.task_id)
@@ -235,10 +237,33 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     reason = _detail(response) if outcome in ("rejected", "failed") else None
     if scheduler.scheduled_time is not None:
         metrics.add_metric("TaskLateness", MetricUnit.Seconds, (started_at - scheduler.scheduled_time).total_seconds())
+    if outcome == "rejected":
+        _reject(report, received, context, started, status=status, reason=reason or f"HTTP {status}")
+        return response
     _emit_outcome(report, outcome, started, status=status, reason=reason)
     if status >= 500:
         raise TaskInvocationFailed(f"task {report.task_id or '(unknown)'} failed with status {status}: {reason}")
     return response
+
+
+def _reject(report: RunReport, received: Any, context: Any, started: float, *, status: int, reason: str) -> None:
+    """Keep a rejected task's event with its reason, then its outcome line; raise when it cannot be kept.
+
+    A 4xx is never retried, so the record is the event's only copy: if it cannot be written, the
+    invocation fails, and Lambda's retries (and finally CallbackFailureQueue) keep the event instead.
+    A redrive (the invoker keeps the letter it replays) writes no second copy.
+    """
+    if not is_redrive(context):
+        rejection = Rejection(
+            received, status, reason, report.task_id, report.action, report.scheduled_time, report.lambda_attempt
+        )
+        try:
+            get_rejection_queue().keep(rejection, context)
+        except Exception as exc:
+            why = f"rejected ({status}: {reason}) and could not be kept: {type(exc).__name__}: {redact(str(exc))}"
+            _emit_outcome(report, "failed", started, status=status, reason=why)
+            raise TaskInvocationFailed(f"task {report.task_id or '(unknown)'} was {why}") from exc
+    _emit_outcome(report, "rejected", started, status=status, reason=reason)
 
 
 def _count_invocation(task_id: str, scheduler: SchedulerContext) -> int | None:

@@ -28,9 +28,13 @@ class IdempotencySettings(BaseSettings):
 class CallbackSettings(IdempotencySettings):
     """Everything the callback function reads from its environment.
 
+    `REJECTED_TASK_QUEUE_URL` is where a rejected task's event is kept (template.yaml's RejectedTaskQueue).
+
     Logging and metrics are configured by Powertools' own variables (POWERTOOLS_SERVICE_NAME,
     POWERTOOLS_LOG_LEVEL, POWERTOOLS_METRICS_NAMESPACE). Task `data` is never logged.
     """
+
+    rejected_task_queue_url: str | None = Field(default=None, description="SQS queue URL for rejected tasks")
 
 
 @cache
