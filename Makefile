@@ -26,7 +26,9 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36mmake %-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@# Colour only on a terminal: piped or redirected, the codes would be printed as they are.
+	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=''; off=''; fi; \
+	  awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %smake %-15s%s %s\n", on, $$1, off, $$2}' $(MAKEFILE_LIST)
 
 $(UV):
 	@python3 -m venv $(TOOLS)/uv
