@@ -156,6 +156,43 @@ def test_disabled_schedule_does_not_fire_and_resumes_without_a_backlog(make_harn
     assert all(t >= "2026-12-01T14" for t in scheduled_times(spy_action))
 
 
+def set_state(h, name: str, state: str) -> None:
+    """Pause or resume through UpdateSchedule, as the API does (it sends back everything else)."""
+    group = h.resources.names["ScheduleGroup"]
+    current = h.scheduler.get_schedule(Name=name, GroupName=group)
+    keys = ("ScheduleExpression", "ScheduleExpressionTimezone", "FlexibleTimeWindow", "Target", "ActionAfterCompletion")
+    h.scheduler.update_schedule(Name=name, GroupName=group, State=state, **{k: current[k] for k in keys if k in current})
+    h.dispatcher.refresh()
+
+
+def test_one_time_schedule_paused_past_its_time_does_not_run_on_resume(make_harness, spy_action):
+    h = make_harness(start=utc(2026, 12, 1, 8, 59))
+    create_schedule(h.scheduler, h.resources, "missed-1", "at(2026-12-01T09:00:00)")
+    h.dispatcher.run_until(utc(2026, 12, 1, 8, 59, 30))
+    set_state(h, "missed-1", "DISABLED")
+    h.dispatcher.run_until(utc(2026, 12, 1, 9, 5))
+
+    set_state(h, "missed-1", "ENABLED")
+    h.dispatcher.run_until(utc(2026, 12, 1, 10))
+
+    assert spy_action.runs == []
+    assert h.messages("one-time schedule enabled after its time: it does not run")
+    assert h.schedule_names() == ["missed-1"]  # it never completed: it stays until deleted
+
+
+def test_one_time_schedule_paused_and_resumed_before_its_time_runs_at_its_time(make_harness, spy_action):
+    h = make_harness(start=utc(2026, 12, 1, 8, 50))
+    create_schedule(h.scheduler, h.resources, "back-1", "at(2026-12-01T09:00:00)")
+    h.dispatcher.run_until(utc(2026, 12, 1, 8, 52))
+    set_state(h, "back-1", "DISABLED")
+    h.dispatcher.run_until(utc(2026, 12, 1, 8, 55))
+    set_state(h, "back-1", "ENABLED")
+
+    h.dispatcher.run_until(utc(2026, 12, 1, 9, 1))
+
+    assert scheduled_times(spy_action) == ["2026-12-01T09:00:00Z"]
+
+
 def test_schedule_cancelled_before_it_is_due_never_fires(make_harness, spy_action):
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50))
     create_schedule(h.scheduler, h.resources, "cancel-me", "at(2026-12-01T09:00:00)")
