@@ -236,7 +236,9 @@ class Dispatcher:
                 # the API reports next_run_at null for it, so it does not run (docs/local-cloud.md).
                 self._log(
                     log_record(
-                        "dispatcher", "one-time schedule enabled after its time: it does not run", schedule=schedule.name
+                        "dispatcher",
+                        "one-time schedule enabled after its time: it does not run",
+                        schedule=schedule.name,
                     )
                 )
                 return None

@@ -161,7 +161,9 @@ def set_state(h, name: str, state: str) -> None:
     group = h.resources.names["ScheduleGroup"]
     current = h.scheduler.get_schedule(Name=name, GroupName=group)
     keys = ("ScheduleExpression", "ScheduleExpressionTimezone", "FlexibleTimeWindow", "Target", "ActionAfterCompletion")
-    h.scheduler.update_schedule(Name=name, GroupName=group, State=state, **{k: current[k] for k in keys if k in current})
+    h.scheduler.update_schedule(
+        Name=name, GroupName=group, State=state, **{k: current[k] for k in keys if k in current}
+    )
     h.dispatcher.refresh()
 
 

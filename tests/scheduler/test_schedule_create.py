@@ -248,3 +248,18 @@ def test_created_schedule_reads_back_the_same_through_get(api: Any, clock: Clock
         assert read[key] == created[key], key
     assert read["flexible_window_minutes"] == 3
     assert datetime.fromisoformat(read["next_run_at"]) == datetime(2030, 3, 14, 1, 32, 4, tzinfo=UTC)
+
+
+def test_a_rate_without_start_first_runs_at_creation_in_whole_seconds(
+    api: Any, clock: Clock, fixed_now: datetime
+) -> None:
+    clock.set(fixed_now)  # 01:02:03.456789
+
+    created = api.post("/api/v1/schedules", json=task("t-rate-now", rate="rate(5 minutes)")).json()
+    read = api.get("/api/v1/schedules/t-rate-now").json()
+
+    # "If you do not provide a StartDate for a rate-based schedule, your schedule starts invoking the target
+    # immediately": the first run is at creation, not one interval later, and has no sub-seconds.
+    assert created["next_run_at"] == "2030-03-14T01:02:04Z"
+    # GET anchors on EventBridge Scheduler's own CreationDate (moto's wall clock here), in whole seconds too.
+    assert datetime.fromisoformat(read["next_run_at"]).microsecond == 0

@@ -485,6 +485,15 @@ def test_rate_first_occurrence_is_the_anchor_itself() -> None:
     assert next_of("rate(1 hour)", created, created_at=created, start=start) == start
 
 
+def test_rate_is_anchored_at_the_creation_time_in_whole_seconds() -> None:
+    created = utc(2026, 1, 1, 12, 0, 0, 250_000)  # a creation time has sub-seconds; occurrences have none
+
+    assert next_of("rate(5 minutes)", created - timedelta(microseconds=1), created_at=created) == utc(
+        2026, 1, 1, 12, 0, 1
+    )
+    assert next_of("rate(5 minutes)", utc(2026, 1, 1, 12, 0, 1), created_at=created) == utc(2026, 1, 1, 12, 5, 1)
+
+
 def test_rate_with_a_start_is_anchored_at_the_start() -> None:
     occurrences = all_of(
         "rate(2 hours)", utc(2026, 1, 1), utc(2026, 1, 2), created_at=utc(2025, 12, 1, 0, 17), start=utc(2026, 1, 1, 9)
@@ -915,4 +924,6 @@ def test_rate_occurrences_are_whole_intervals_from_the_anchor(
     found = next_fire_time(expr, after=after, timezone="America/New_York", created_at=created)
     assert found is not None
     assert after < found <= after + expr.interval
-    assert (found - created) % expr.interval == timedelta(0)
+    anchor = created.replace(microsecond=0) + (timedelta(seconds=1) if created.microsecond else timedelta(0))
+    assert (found - anchor) % expr.interval == timedelta(0)  # the anchor is the creation, in whole seconds
+    assert found.microsecond == 0

@@ -66,6 +66,7 @@ logger = Logger(child=True)
 
 T = TypeVar("T")
 
+_TICK = timedelta(microseconds=1)
 #: "The StartDate you specify cannot be earlier than 5 minutes ago" (CreateSchedule / UpdateSchedule).
 START_DATE_GRACE = timedelta(minutes=5)
 #: Codes that mean "slow down". Scheduler's rate quotas answer ServiceQuotaExceededException too
@@ -431,7 +432,11 @@ class ScheduleService:
                 f"start_at: {start.isoformat()} is more than 5 minutes in the past (now is {_z(now)}); "
                 "EventBridge Scheduler refuses that; give a later start_at or none"
             )
-        first = next_fire_time(parse_expression(text), after=now, timezone=zone, start=start, end=end, created_at=now)
+        # Strictly after a moment before now: a rate() without start_at first runs at its creation (AWS: "starts
+        # invoking the target immediately"), which is now, in whole seconds.
+        first = next_fire_time(
+            parse_expression(text), after=now - _TICK, timezone=zone, start=start, end=end, created_at=now
+        )
         if first is None:
             window = f" before end_at {end.isoformat()}" if end is not None else ""
             raise InvalidSchedule(f"{text} in {zone} never fires after now ({_z(now)}){window}; nothing would run")

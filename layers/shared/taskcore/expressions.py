@@ -27,9 +27,10 @@ Semantics (each one is what the AWS documentation says, or, where it is silent, 
 - **Rate anchor.** "With rate-based schedules, you use the StartDate property to set the first occurrence of the
   schedule. If you do not provide a StartDate for a rate-based schedule, your schedule starts invoking the target
   immediately." So the occurrences are ``anchor + k * interval`` (k = 0, 1, 2, ...) where ``anchor`` is ``start``
-  when given, else ``created_at`` (the moment the schedule was created), else ``after``. The anchor itself is the
-  first occurrence; since results are *strictly after* ``after``, pass an ``after`` earlier than the anchor to
-  get it.
+  when given, else ``created_at`` (the moment the schedule was created), else ``after``; a start or creation
+  time is taken in whole seconds, rounded up (a creation time has sub-seconds, occurrences do not). The anchor
+  itself is the first occurrence; since results are *strictly after* ``after``, pass an ``after`` earlier than
+  the anchor to get it.
 - **rate units.** The Scheduler API reference lists ``minute | minutes | hour | hours | day | days`` with no rule
   tying the unit's number to the value, and the Scheduler User Guide itself writes ``rate(1 days)``. The rule
   "if the value is 1 the unit must be singular" belongs to legacy EventBridge *rules*. So both ``rate(1 minute)``
@@ -671,11 +672,12 @@ def _next(
 
 
 def _rate_anchor(after: datetime, start: datetime | None, created_at: datetime | None) -> datetime:
-    if start is not None:
-        return start
-    if created_at is not None:
-        return created_at
-    return after
+    """The first occurrence of a rate(): the start, else the creation, in whole seconds (rounded up)."""
+    anchor = start if start is not None else created_at
+    if anchor is None:
+        return after
+    whole = anchor.replace(microsecond=0)
+    return whole if whole == anchor else whole + timedelta(seconds=1)
 
 
 def _next_cron(cron: CronExpression, zone: ZoneInfo, after: datetime) -> datetime | None:
