@@ -11,48 +11,18 @@ State lives in memory and is gone on exit, unless --persist PATH. Ctrl-C stops e
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import signal
 import sys
-import threading
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
 
 from localcloud.cloud import CloudOptions, LocalCloud
 from localcloud.lambda_async import handler_event_loop
 from localcloud.runstate import DEFAULT_STATE_FILE, RunState, clear_state, write_state
+from localcloud.stats import MetricLineFilter
 
-
-class MetricLineFilter(io.TextIOBase):
-    """stdout without the functions' CloudWatch EMF metric lines (`{"_aws": ...}`), which would drown the logs.
-
-    (Setting POWERTOOLS_METRICS_DISABLED instead would stop Powertools from clearing its metric set.)
-    """
-
-    def __init__(self, target: TextIO) -> None:
-        self._target = target
-        self._pending = ""
-        self._lock = threading.Lock()
-
-    def write(self, text: str) -> int:
-        """Pass complete lines on, except metric lines."""
-        with self._lock:
-            self._pending += text
-            while "\n" in self._pending:
-                line, self._pending = self._pending.split("\n", 1)
-                if not line.startswith('{"_aws":'):
-                    self._target.write(line + "\n")
-        return len(text)
-
-    def flush(self) -> None:
-        """Flush the real stdout."""
-        self._target.flush()
-
-    def writable(self) -> bool:
-        """A text stream one writes to."""
-        return True
+__all__ = ["MetricLineFilter", "banner", "main", "parse_args", "run"]
 
 
 def _delays(text: str) -> tuple[float, ...]:

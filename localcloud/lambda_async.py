@@ -12,21 +12,19 @@ One function container, on the calling (main) thread: Mangum runs the app on tha
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import heapq
 import itertools
 import json
-import traceback
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from localcloud.clock import Clock
+from localcloud.environments import error_payload, handler_event_loop
 from localcloud.lambda_context import LocalLambdaContext
 from localcloud.queues import QueueNotFound, SqsSender, queue_name
 from localcloud.stats import DispatchStats, LogSink, log_record, stdout_sink
@@ -59,18 +57,6 @@ class InvokeConfig:
         )
 
 
-@contextmanager
-def handler_event_loop() -> Iterator[None]:
-    """A fresh current event loop for this thread while the block runs (Mangum runs the app on it)."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        yield
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
-
-
 def unqualified(function_arn: str) -> str:
     """`arn:aws:lambda:r:a:function:name[:alias|version]` -> the ARN without the qualifier."""
     return ":".join(function_arn.split(":")[:7])
@@ -92,16 +78,6 @@ class Invocation:
     label: str | None = None
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     attempts: int = 0
-
-
-def error_payload(exc: BaseException, request_id: str) -> dict[str, Any]:
-    """What the Python runtime reports for an exception that escapes the handler."""
-    return {
-        "errorMessage": str(exc),
-        "errorType": type(exc).__name__,
-        "requestId": request_id,
-        "stackTrace": [line.rstrip("\n") for line in traceback.format_list(traceback.extract_tb(exc.__traceback__))],
-    }
 
 
 def invocation_record(
@@ -251,3 +227,14 @@ class AsyncLambda:
                 **fields,
             )
         )
+
+
+__all__ = [
+    "AsyncLambda",
+    "Handler",
+    "Invocation",
+    "InvokeConfig",
+    "error_payload",
+    "function_arn",
+    "handler_event_loop",
+]
