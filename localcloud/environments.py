@@ -44,6 +44,9 @@ ROOT = Path(__file__).resolve().parent.parent
 #: Where the environments keep the bytecode they compile, so that only the first cold start compiles
 #: (the deployed artifact ships precompiled bytecode; this machine's Python writes none by default).
 BYTECODE_CACHE = ROOT / ".localcloud" / "pycache"
+#: The functions' processes yield the CPU to the local cloud's own (moto, the API, the dispatcher):
+#: on AWS the service never waits for a function's CPU, and deliveries must stay on time.
+ENVIRONMENT_NICENESS = 10
 
 _SPAWN = multiprocessing.get_context("spawn")
 
@@ -172,6 +175,7 @@ def _exit_with_parent() -> None:
 
 def _prepare_process(spec: FunctionSpec) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the local cloud's: it stops the environments
+    os.nice(ENVIRONMENT_NICENESS)
     _exit_with_parent()
     sys.path[:0] = [path for path in spec.paths if path not in sys.path]
     if spec.bytecode_cache:
