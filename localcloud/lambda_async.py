@@ -25,7 +25,6 @@ import copy
 import heapq
 import itertools
 import json
-import os
 import threading
 import uuid
 from collections import deque
@@ -329,8 +328,8 @@ class ConcurrentLambda(LambdaService):
 
     `submit` only queues: the dispatcher never waits for an invocation. An environment is started when
     an event finds none idle (a cold start), kept warm for the next, and replaced after a timeout or a
-    crash. Events beyond the concurrency wait in the queue, as Lambda throttles them. Cold starts run at
-    most one per CPU core at a time, and the environments run at a lower CPU priority than this process.
+    crash. Events beyond the concurrency wait in the queue, as Lambda throttles them. Cold starts run
+    one at a time, and the environments run at a lower CPU priority than this process.
     """
 
     mode = "environments"
@@ -344,9 +343,9 @@ class ConcurrentLambda(LambdaService):
         self._idle: list[tuple[str, Environment]] = []
         self._environments: set[Environment] = set()
         self._numbers = itertools.count(1)
-        # A cold start is CPU work (imports): more at once than there are cores only makes each one slower,
-        # and the first invocations wait for all of them.
-        self._cold_starts = threading.BoundedSemaphore(max(1, min(concurrency, os.cpu_count() or 1)))
+        # A cold start is CPU work (imports): two at once only make each one slower, the first invocations
+        # wait longer, and the deliveries share the cores with them (measured with bench.dispatch).
+        self._cold_start = threading.Lock()
         self._workers = [
             threading.Thread(target=self._work, name=f"lambda-worker-{n}", daemon=True) for n in range(concurrency)
         ]
@@ -428,7 +427,7 @@ class ConcurrentLambda(LambdaService):
         if env is None:
             return
         if env.init_ms is None:
-            with self._cold_starts:
+            with self._cold_start:
                 init_error = env.start()
             if self._closed:
                 self._release(arn, env, lost=True)
