@@ -187,4 +187,4 @@ def test_the_dispatcher_section_shows_start_lateness_at_both_concurrencies_and_w
         performance
     )
     assert "at concurrency 1 the p99 was 13.00 s against 12.00 s" in performance
-    assert "Re-measured on 2026-12-01 by `python -m bench.run --only dispatcher`." in performance
+    assert "Re-measured on 2026-12-01 by `make bench ONLY=dispatcher`." in performance
