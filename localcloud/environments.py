@@ -9,7 +9,8 @@ What Lambda does, and this module with it:
   new one. The invocation fails with `Sandbox.Timedout`, "RequestId: <id> Error: Task timed out after
   30.00 seconds", an Unhandled function error that Lambda's asynchronous retries then follow.
 - A runtime that exits fails the invocation with `Runtime.ExitError` ("Runtime exited with error:
-  exit status 3"); a handler that cannot be imported with `Runtime.ImportModuleError`.
+  exit status 3"); a handler that cannot be imported with `Runtime.ImportModuleError`; an Init that
+  outlives both 10 s and the function's timeout with `Sandbox.Timedout`.
 - The handler gets a context carrying the function's timeout: `get_remaining_time_in_millis()` counts
   down from it (Powertools idempotency lets a timed-out attempt's record expire at that deadline).
 
@@ -65,6 +66,9 @@ class FunctionSpec:
     #: Print the functions' CloudWatch EMF metric lines (`make dev --metrics`); hidden otherwise.
     metric_lines: bool = False
     bytecode_cache: str | None = str(BYTECODE_CACHE)
+    #: Lambda limits Init to 10 s, then retries it within the invocation under the function's timeout:
+    #: here Init may take the longer of the two, and fails the invocation as a timeout after that.
+    init_limit_seconds: float = 10.0
 
     @classmethod
     def from_template(
@@ -263,15 +267,20 @@ class Environment:
         """Whether the process runs."""
         return self._process.is_alive()
 
-    def start(self) -> dict[str, Any] | None:
-        """Start the process and wait for its Init; the error Lambda would report if Init failed, else None."""
+    def start(self, request_id: str = "(init)") -> dict[str, Any] | None:
+        """Start the process and wait for its Init (for the invocation `request_id`, which then waits for it);
+        the error Lambda would report if Init failed or outlived its limit, else None."""
         self._process.start()
         self._child_end.close()
+        limit = max(self.spec.init_limit_seconds, self.spec.timeout_seconds)
         try:
+            if not self._conn.poll(limit):
+                self.stop()
+                return timeout_payload(request_id, limit)
             kind, value = self._conn.recv()
         except (EOFError, OSError):
             self.stop()
-            return exit_payload("(init)", self._process.exitcode)
+            return exit_payload(request_id, self._process.exitcode)
         if kind != "ready":
             self.stop()
             return dict(value)

@@ -428,7 +428,7 @@ class ConcurrentLambda(LambdaService):
             return
         if env.init_ms is None:
             with self._cold_start:
-                init_error = env.start()
+                init_error = env.start(invocation.request_id)
             if self._closed:
                 self._release(arn, env, lost=True)
                 return

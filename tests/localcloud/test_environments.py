@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from localcloud.cloud import CloudOptions, LocalCloud
-from localcloud.environments import Environment, FunctionSpec
+from localcloud.environments import Environment, FunctionSpec, timeout_payload
 from localcloud.template import ROOT, function_settings
 from tests.localcloud.helpers import create_schedule, queue_messages, target_input
 from tests.localcloud.slow_functions import read_records
@@ -322,6 +322,24 @@ def test_a_handler_that_cannot_be_loaded_fails_init_as_the_runtime_reports_it(ha
     assert error is not None
     assert error["errorType"] == error_type
     assert error["errorMessage"].startswith(message)
+    assert not env.alive()
+
+
+def test_an_init_that_outlives_its_limit_fails_as_a_timeout():
+    spec = FunctionSpec(
+        "CallbackFunction",
+        "tests.localcloud.slow_init.lambda_handler",
+        timeout_seconds=0.5,
+        paths=(str(ROOT),),
+        init_limit_seconds=1.0,
+    )
+    env = Environment(spec, 1)
+
+    started = time.monotonic()
+    error = env.start("req-init")
+
+    assert time.monotonic() - started < 10
+    assert error == timeout_payload("req-init", 1.0)
     assert not env.alive()
 
 
