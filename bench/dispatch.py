@@ -2,19 +2,21 @@
 
 Run in its own process by `make bench` (the local cloud wants the main thread and its own moto state):
 
-    python -m bench.dispatch N OUT.json
+    python -m bench.dispatch N OUT.json [CONCURRENCY]    # CONCURRENCY: the callback's environments (default 10)
 
 The schedules are created through the local API (the scheduler function, batches of 100), all with
 the same `run_at` second; then the dispatcher serves in real time until every occurrence has started
 in the callback (or a time limit passes). Lateness is measured by the dispatcher itself
 (`localcloud.stats.DispatchStats`): fired = handed to Lambda's asynchronous queue, started = the
-callback began running it.
+callback began running it. CPU seconds of the local cloud's own process (moto, the API, the dispatcher)
+and of its execution environments are reported next to the wall time of the run.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import resource
 import sys
 import threading
 import time
@@ -53,11 +55,12 @@ def create(api: str, task_ids: list[str], **timing: Any) -> tuple[int, float]:
     return created, time.monotonic() - started
 
 
-def measure(n: int) -> dict[str, Any]:
+def measure(n: int, concurrency: int = 10) -> dict[str, Any]:
     """Create `n` schedules due in one second, serve until they have run, return the lateness."""
     from localcloud.cloud import CloudOptions, LocalCloud
 
-    with LocalCloud(CloudOptions(port=0, access_log=False), log=lambda record: None) as cloud:
+    options = CloudOptions(port=0, access_log=False, concurrency=concurrency)
+    with LocalCloud(options, log=lambda record: None) as cloud:
         api = cloud.api_url
         # Calibrate (and warm the API): time a batch of schedules due in an hour, which never fire here.
         probe, probe_seconds = create(api, [f"probe-{i}" for i in range(min(BATCH, n))])
@@ -76,10 +79,19 @@ def measure(n: int) -> dict[str, Any]:
             cloud.stop()
 
         threading.Thread(target=watch, name="bench-watch", daemon=True).start()
-        cloud.serve()
+        wall, cpu, children = time.monotonic(), time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        cloud.serve()  # returns with the environments stopped (and so counted in RUSAGE_CHILDREN)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_s = {
+            "wall": round(time.monotonic() - wall, 2),
+            "local_cloud_process": round(time.process_time() - cpu, 2),
+            "environments": round(after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime, 2),
+        }
         fired, started = list(stats.fire_lateness), list(stats.start_lateness)
         return {
             "schedules": n,
+            "concurrency": concurrency,
+            "cpu_seconds": cpu_s,
             "created": created,
             # The creates must finish before the due second, or their lateness would be the API's.
             "created_before_due": create_seconds < lead,
@@ -97,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: `python -m bench.dispatch N OUT.json`."""
     args = argv if argv is not None else sys.argv[1:]
     n, out = int(args[0]), Path(args[1])
-    result = measure(n)
+    result = measure(n, *(int(a) for a in args[2:3]))
     out.write_text(json.dumps(result, default=lambda v: None if isinstance(v, float) and math.isnan(v) else str(v)))
     return 0
 

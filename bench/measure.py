@@ -504,7 +504,8 @@ def callback_memory_mb() -> int:
 
 
 def measure_dispatcher(cfg: Config) -> dict[str, Any]:
-    """`bench.dispatch` in its own process: the local cloud with `simultaneous_schedules` due at once."""
+    """`bench.dispatch` in its own process: the local cloud with `simultaneous_schedules` due at once, at the
+    default concurrency, then at concurrency 1 (`concurrency_1`: what more environments change)."""
     import importlib.util
     import os
     import subprocess
@@ -514,23 +515,29 @@ def measure_dispatcher(cfg: Config) -> dict[str, Any]:
     missing = [m for m in ("localcloud.dispatcher", "localcloud.cloud") if importlib.util.find_spec(m) is None]
     if missing:
         return {"reason": f"{', '.join(missing)} does not exist yet"}
-    with tempfile.TemporaryDirectory(prefix="bench-dispatch-") as tmp:
-        out = Path(tmp) / "dispatch.json"
-        # Nothing from this shell reaches AWS: the local cloud sets moto's dummy credentials itself.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"HOME": tmp}
-        proc = subprocess.run(
-            [sys.executable, "-m", "bench.dispatch", str(cfg.simultaneous_schedules), str(out)],
-            cwd=build.ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,  # the callback's own log lines
-            stderr=subprocess.PIPE,
-            text=True,
-            check=False,
-            timeout=600,
-        )
-        if proc.returncode != 0 or not out.is_file():
-            return {"reason": f"bench.dispatch failed (exit {proc.returncode}): {proc.stderr.strip()[-500:]}"}
-        result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    from localcloud.cloud import CloudOptions
+
+    runs: list[dict[str, Any]] = []
+    for concurrency in (CloudOptions().concurrency, 1):
+        with tempfile.TemporaryDirectory(prefix="bench-dispatch-") as tmp:
+            out = Path(tmp) / "dispatch.json"
+            # Nothing from this shell reaches AWS: the local cloud sets moto's dummy credentials itself.
+            env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"HOME": tmp}
+            proc = subprocess.run(
+                [sys.executable, "-m", "bench.dispatch", str(cfg.simultaneous_schedules), str(out), str(concurrency)],
+                cwd=build.ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,  # the callback's own log lines
+                stderr=subprocess.PIPE,
+                text=True,
+                check=False,
+                timeout=600,
+            )
+            if proc.returncode != 0 or not out.is_file():
+                return {"reason": f"bench.dispatch failed (exit {proc.returncode}): {proc.stderr.strip()[-500:]}"}
+            runs.append(json.loads(out.read_text(encoding="utf-8")))
+    result, single = runs
+    result["concurrency_1"] = {k: single[k] for k in ("start_lateness_s", "fire_lateness_s", "cpu_seconds", "counts")}
     return result
 
 

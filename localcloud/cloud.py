@@ -1,5 +1,9 @@
 """The whole local cloud in one object: moto as the AWS endpoint, the API in front of SchedulerFunction,
 and the dispatcher that fires schedules into CallbackFunction. `make dev` runs it; so do the tests.
+
+CallbackFunction runs in execution environments (child processes, `ConcurrentLambda`), as `make dev`
+runs it, unless a test hands in a `callback_handler` callable: that runs in this process, on the
+dispatcher's thread, one invocation at a time (`AsyncLambda`).
 """
 
 from __future__ import annotations
@@ -16,7 +20,14 @@ from localcloud.apiserver import ApiServer, Handler, serve_function
 from localcloud.clock import Clock, SystemClock
 from localcloud.dispatcher import DeliveryFault, Dispatcher, ScheduleDeleter
 from localcloud.endpoint import LocalEndpoint, moto_endpoint, patched_environ
-from localcloud.lambda_async import DEFAULT_RETRY_DELAYS, AsyncLambda, InvokeConfig
+from localcloud.lambda_async import (
+    DEFAULT_RETRY_DELAYS,
+    AsyncLambda,
+    ConcurrentLambda,
+    FunctionSpec,
+    InvokeConfig,
+    LambdaService,
+)
 from localcloud.paths import ensure_import_paths
 from localcloud.queues import SqsSender
 from localcloud.schedules import MotoScheduleStore
@@ -58,6 +69,14 @@ class CloudOptions:
     delivery_retry_base: float = 1.0
     persist: Path | None = None
     access_log: bool = True
+    #: Execution environments CallbackFunction may run at once (Lambda: one per concurrent invocation).
+    concurrency: int = 10
+    #: The callback's entry point as an import path; None: template.yaml's Handler (tests name their own).
+    callback_handler_path: str | None = None
+    #: Seconds before an invocation is stopped; None: the function's Timeout in template.yaml.
+    callback_timeout: float | None = None
+    #: Print the callback's CloudWatch EMF metric lines too (`--metrics`).
+    metrics: bool = False
 
 
 class LocalCloud:
@@ -85,6 +104,8 @@ class LocalCloud:
         self.environment: dict[str, str] = {}
         self.api: ApiServer | None = None
         self.dispatcher: Dispatcher | None = None
+        #: CallbackFunction as its execution environments run it (None when it runs in process).
+        self.callback: FunctionSpec | None = None
 
     def __enter__(self) -> LocalCloud:
         try:
@@ -116,10 +137,6 @@ class LocalCloud:
         reset_function_caches()
         self._stack.callback(reset_function_caches)
 
-        if self._callback_handler is None:
-            from callback_app.main import lambda_handler as callback_handler
-
-            self._callback_handler = callback_handler
         if self._scheduler_handler is None:
             from scheduler_app.main import lambda_handler as scheduler_handler
 
@@ -144,17 +161,27 @@ class LocalCloud:
         callback_arn = env["CALLBACK_FUNCTION_ARN"]
         store = MotoScheduleStore(env["SCHEDULE_GROUP_NAME"])
         sender = SqsSender()
-        handler = self._callback_handler
-        if handler is None:
-            raise RuntimeError("the callback handler is not loaded")
-        lambda_ = AsyncLambda(
-            {callback_arn: handler},
-            clock=self.clock,
-            configs={callback_arn: InvokeConfig.from_template("CallbackFunction")},
-            retry_delays=self.options.lambda_retry_delays,
-            sender=sender,
-            log=self._log,
-        )
+        options = self.options
+        common: dict[str, Any] = {
+            "clock": self.clock,
+            "configs": {callback_arn: InvokeConfig.from_template("CallbackFunction")},
+            "retry_delays": options.lambda_retry_delays,
+            "sender": sender,
+            "log": self._log,
+        }
+        lambda_: LambdaService
+        if self._callback_handler is not None:
+            lambda_ = AsyncLambda({callback_arn: self._callback_handler}, **common)
+        else:
+            spec = FunctionSpec.from_template(
+                "CallbackFunction",
+                handler=options.callback_handler_path,
+                timeout_seconds=options.callback_timeout,
+                metric_lines=options.metrics,
+            )
+            lambda_ = ConcurrentLambda({callback_arn: spec}, concurrency=options.concurrency, **common)
+            self.callback = spec
+        self._stack.callback(lambda_.close)
         deleter = ScheduleDeleter(store, log=self._log)
         self._stack.callback(deleter.close)
         return Dispatcher(
@@ -197,14 +224,18 @@ class LocalCloud:
         """Dispatch counts and lateness percentiles (`GET /_localcloud/stats`)."""
         if self.dispatcher is None:
             return {"dispatcher": False}
+        lambda_ = self.dispatcher.lambda_
         return {
             "dispatcher": True,
-            "pending_invocations": self.dispatcher.lambda_.pending,
+            "lambda_mode": lambda_.mode,
+            "pending_invocations": lambda_.pending,
+            **({"environments": lambda_.environments} if isinstance(lambda_, ConcurrentLambda) else {}),
             **self.dispatcher.stats.summary(),
         }
 
     def serve(self, ready: Callable[[], None] | None = None) -> None:
-        """Run until `stop()`: the dispatcher on this (the main) thread, or just the API with `api_only`."""
+        """Run until `stop()`: the dispatcher on this thread (the main one for an in-process callback, whose
+        Mangum adapter needs its event loop), or just the API with `api_only`."""
         if ready is not None:
             ready()
         if self.dispatcher is not None:

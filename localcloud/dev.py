@@ -3,7 +3,8 @@
 - moto's server on loopback as the AWS endpoint, with the tables, queues and schedule group of template.yaml;
 - SchedulerFunction's real Lambda entry point behind a local API Gateway (REST proxy events) on --port;
 - unless --api-only, a dispatcher firing due schedules into CallbackFunction's real entry point, with
-  Scheduler's and Lambda's retries and dead-letter queues (see localcloud/dispatcher.py).
+  Scheduler's and Lambda's retries and dead-letter queues (see localcloud/dispatcher.py), run in up to
+  --concurrency execution environments (child processes) with the function's Timeout.
 
 State lives in memory and is gone on exit, unless --persist PATH. Ctrl-C stops everything.
 """
@@ -11,48 +12,21 @@ State lives in memory and is gone on exit, unless --persist PATH. Ctrl-C stops e
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import signal
 import sys
-import threading
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import TYPE_CHECKING
 
-from localcloud.cloud import CloudOptions, LocalCloud
-from localcloud.lambda_async import handler_event_loop
+# Only light imports here: each execution environment (a spawned process) imports this, the main module, again.
 from localcloud.runstate import DEFAULT_STATE_FILE, RunState, clear_state, write_state
+from localcloud.stats import MetricLineFilter
 
+if TYPE_CHECKING:
+    from localcloud.cloud import LocalCloud
 
-class MetricLineFilter(io.TextIOBase):
-    """stdout without the functions' CloudWatch EMF metric lines (`{"_aws": ...}`), which would drown the logs.
-
-    (Setting POWERTOOLS_METRICS_DISABLED instead would stop Powertools from clearing its metric set.)
-    """
-
-    def __init__(self, target: TextIO) -> None:
-        self._target = target
-        self._pending = ""
-        self._lock = threading.Lock()
-
-    def write(self, text: str) -> int:
-        """Pass complete lines on, except metric lines."""
-        with self._lock:
-            self._pending += text
-            while "\n" in self._pending:
-                line, self._pending = self._pending.split("\n", 1)
-                if not line.startswith('{"_aws":'):
-                    self._target.write(line + "\n")
-        return len(text)
-
-    def flush(self) -> None:
-        """Flush the real stdout."""
-        self._target.flush()
-
-    def writable(self) -> bool:
-        """A text stream one writes to."""
-        return True
+__all__ = ["MetricLineFilter", "banner", "main", "parse_args", "run"]
 
 
 def _delays(text: str) -> tuple[float, ...]:
@@ -63,6 +37,16 @@ def _delays(text: str) -> tuple[float, ...]:
     if not values or any(v < 0 for v in values):
         raise argparse.ArgumentTypeError("give at least one delay, none negative")
     return values
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("at least 1")
+    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -83,6 +67,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--delivery-retry-base", type=float, default=1.0, help="first backoff of Scheduler's delivery retries (s)"
     )
     parser.add_argument("--poll-interval", type=float, default=0.25, help="how often schedules are re-read (s)")
+    parser.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=10,
+        help="execution environments the callback may run at once (default 10; more wait in Lambda's queue)",
+    )
     parser.add_argument("--metrics", action="store_true", help="also print the functions' EMF metric lines")
     parser.add_argument("--quiet", action="store_true", help="no access line per API request")
     parser.add_argument("--state-file", type=Path, default=DEFAULT_STATE_FILE, help=argparse.SUPPRESS)
@@ -113,6 +103,14 @@ def banner(cloud: LocalCloud, args: argparse.Namespace) -> str:
         f"  AWS endpoint (moto)      {cloud.moto_url}    (AWS_ENDPOINT_URL for boto3 and the aws CLI)",
         f"  schedule group           {env.get('SCHEDULE_GROUP_NAME')}",
         f"  state                    {state}",
+        *(
+            [
+                f"  CallbackFunction         up to {cloud.options.concurrency} execution environments (--concurrency), "
+                f"Timeout {cloud.callback.timeout_seconds:g} s"
+            ]
+            if cloud.callback is not None
+            else []
+        ),
         f"  {firing}",
         "",
         "  Schedule a task 10 s ahead:",
@@ -126,6 +124,8 @@ def banner(cloud: LocalCloud, args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run the local cloud until Ctrl-C (or SIGTERM); 0 after a clean stop. Call on the main thread."""
+    from localcloud.cloud import CloudOptions, LocalCloud
+
     options = CloudOptions(
         host=args.host,
         port=args.port,
@@ -136,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
         delivery_retry_base=args.delivery_retry_base,
         persist=args.persist,
         access_log=not args.quiet,
+        concurrency=args.concurrency,
+        metrics=args.metrics,
     )
     try:
         with LocalCloud(options) as cloud:
@@ -175,10 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command line entry point."""
     args = parse_args(argv)
     if not args.metrics:
-        sys.stdout = MetricLineFilter(sys.stdout)
-    # The callback's Mangum adapter runs on this (the main) thread's event loop: make it explicitly.
-    with handler_event_loop():
-        return run(args)
+        sys.stdout = MetricLineFilter(sys.stdout)  # the execution environments filter their own
+    return run(args)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,10 @@
   is deleted through the Scheduler API. A recurring schedule past its EndDate stops.
 - FlexibleTimeWindow is not randomised: every occurrence fires at the start of its window.
 
-Runs on the main thread: the callback's Mangum adapter needs that thread's event loop. `serve()` is
-the real loop; `run_pending()` / `run_until()` drive it step by step with a `FakeClock` in tests.
+`serve()` is the real loop: it only fires and hands events to Lambda (`submit` queues them), so a
+running or waiting invocation never holds back a delivery; with `ConcurrentLambda` the invocations
+run in execution environments meanwhile. `run_pending()` / `run_until()` drive it step by step with a
+`FakeClock` in tests, running the invocations of an in-process `AsyncLambda` on the calling thread.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 
 import localcloud.paths  # noqa: F401 - puts taskcore on sys.path (sorted before the imports below)
 from localcloud.clock import Clock, FakeClock, SystemClock
-from localcloud.lambda_async import AsyncLambda, Invocation
+from localcloud.lambda_async import Invocation, LambdaService
 from localcloud.queues import QueueNotFound, SqsSender, queue_name
 from localcloud.schedules import MotoScheduleStore, Schedule
 from localcloud.stats import DispatchStats, LogSink, log_record, stdout_sink
@@ -148,12 +150,12 @@ class ScheduleDeleter:
 
 
 class Dispatcher:
-    """Fires the schedules of one group into an `AsyncLambda`."""
+    """Fires the schedules of one group into the local Lambda (`AsyncLambda` or `ConcurrentLambda`)."""
 
     def __init__(
         self,
         store: MotoScheduleStore,
-        lambda_: AsyncLambda,
+        lambda_: LambdaService,
         *,
         clock: Clock | None = None,
         role_arn: str | None = None,
@@ -185,7 +187,9 @@ class Dispatcher:
         self._last_fired: dict[tuple[str, datetime], datetime] = {}
         self._sequence = itertools.count()
         self._wake = threading.Event()
+        self._refresh_wanted = threading.Event()
         self._stop = threading.Event()
+        lambda_.on_retry = self._wake.set  # a retry scheduled by a worker: look at the clock again
 
     # -- what is scheduled --------------------------------------------------------------------------------------
 
@@ -494,21 +498,26 @@ class Dispatcher:
 
     def wake(self) -> None:
         """Look at the schedules again now (called after the API changed something)."""
+        self._refresh_wanted.set()
         self._wake.set()
 
     def stop(self) -> None:
-        """Make `serve()` return after the invocation in progress."""
+        """Make `serve()` return (with an in-process `AsyncLambda`, after the invocation in progress)."""
         self._stop.set()
         self._wake.set()
 
     def serve(self) -> None:
-        """Fire schedules in real time until `stop()`: never before they are due, one invocation at a time."""
+        """Fire schedules in real time until `stop()`: never before they are due, never waiting for an invocation.
+
+        With an in-process `AsyncLambda` the invocations run here, between firings (one at a time).
+        """
         next_refresh = self.clock.now()
         while not self._stop.is_set():
+            self._wake.clear()
             try:
                 now = self.clock.now()
-                if now >= next_refresh or self._wake.is_set():
-                    self._wake.clear()
+                if now >= next_refresh or self._refresh_wanted.is_set():
+                    self._refresh_wanted.clear()
                     self.refresh(now)
                     next_refresh = now + timedelta(seconds=self._poll_interval)
                 self.fire_due(now)
@@ -523,13 +532,5 @@ class Dispatcher:
             timeout = (min(upcoming) - self.clock.now()).total_seconds()
             if timeout > 0:
                 self.clock.wait(self._wake, timeout)
-        if self.lambda_.pending:
-            self._log(
-                log_record(
-                    "dispatcher",
-                    "stopped with invocations still queued; they are lost with the in-memory state",
-                    level="WARNING",
-                    pending=self.lambda_.pending,
-                )
-            )
+        self.lambda_.close()
         self._deleter.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -19,19 +20,21 @@ class QueueNotFound(LookupError):
 
 
 class SqsSender:
-    """Sends messages to queues named by ARN (the way Scheduler and Lambda address them)."""
+    """Sends messages to queues named by ARN (the way Scheduler and Lambda address them), from any thread."""
 
     def __init__(self, client: Any = None) -> None:
         self._client = client
         self._urls: dict[str, str] = {}
+        self._lock = threading.Lock()
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            import boto3
+        with self._lock:  # boto3 builds clients from a shared session: not from two threads at once
+            if self._client is None:
+                import boto3
 
-            self._client = boto3.client("sqs")
-        return self._client
+                self._client = boto3.client("sqs")
+            return self._client
 
     def url(self, arn: str) -> str:
         """The queue URL for `arn`; raises QueueNotFound."""

@@ -1,14 +1,16 @@
-"""The local cloud's own log lines, and the timing it keeps for the benchmark."""
+"""The local cloud's own log lines, the timing it keeps for the benchmark, and the filter that keeps the
+functions' metric lines out of the terminal."""
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 #: Where the local cloud's lines go: a callable taking one JSON-able record.
 LogSink = Callable[[dict[str, Any]], None]
@@ -55,10 +57,12 @@ class DispatchStats:
     #: Deliveries that happened before their scheduled time (must stay 0).
     early: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, name: str, by: int = 1) -> None:
-        """Add to a counter."""
-        self.counts[name] = self.counts.get(name, 0) + by
+        """Add to a counter (from any thread: the local Lambda's workers count too)."""
+        with self._lock:
+            self.counts[name] = self.counts.get(name, 0) + by
 
     def summary(self) -> dict[str, Any]:
         """JSON-able totals and percentiles (seconds)."""
@@ -76,5 +80,35 @@ class DispatchStats:
             "fire_lateness_seconds": describe(self.fire_lateness),
             "start_lateness_seconds": describe(self.start_lateness),
             "early": self.early,
-            "counts": dict(sorted(self.counts.items())),
+            "counts": dict(sorted(dict(self.counts).items())),
         }
+
+
+class MetricLineFilter(io.TextIOBase):
+    """stdout without the functions' CloudWatch EMF metric lines (`{"_aws": ...}`), which would drown the logs.
+
+    (Setting POWERTOOLS_METRICS_DISABLED instead would stop Powertools from clearing its metric set.)
+    """
+
+    def __init__(self, target: TextIO) -> None:
+        self._target = target
+        self._pending = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        """Pass complete lines on, except metric lines."""
+        with self._lock:
+            self._pending += text
+            while "\n" in self._pending:
+                line, self._pending = self._pending.split("\n", 1)
+                if not line.startswith('{"_aws":'):
+                    self._target.write(line + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush the real stdout."""
+        self._target.flush()
+
+    def writable(self) -> bool:
+        """A text stream one writes to."""
+        return True

@@ -240,6 +240,53 @@ def event_invoke_config(logical_id: str, template: Mapping[str, Any] | None = No
     return resolved
 
 
+#: Lambda's own defaults, for a function (and Globals) that does not say.
+LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3
+LAMBDA_DEFAULT_MEMORY_MB = 128
+
+
+@dataclass(frozen=True)
+class FunctionSettings:
+    """What Lambda needs to run a function of the template: its entry point, code, timeout and memory."""
+
+    logical_id: str
+    #: `module.function`, as the template's `Handler` (the module path is dotted).
+    handler: str
+    #: The function's code directory (`CodeUri`), relative to the repository root (Lambda's /var/task).
+    code_uri: str
+    #: The content directories of its layers, in order (Lambda's /opt/python).
+    layers: tuple[str, ...]
+    timeout_seconds: float
+    memory_mb: int
+
+
+def function_settings(logical_id: str, template: Mapping[str, Any] | None = None) -> FunctionSettings:
+    """A function's Handler, CodeUri, Timeout and MemorySize: its own, else Globals.Function's, else Lambda's."""
+    template = template or load_template()
+    resolver = Resolver(template)
+    props = template["Resources"][logical_id].get("Properties", {})
+    shared = template.get("Globals", {}).get("Function", {})
+
+    def setting(name: str, default: Any) -> Any:
+        value = props.get(name, shared.get(name, default))
+        return resolver.resolve(value)
+
+    layers = []
+    for layer in props.get("Layers", shared.get("Layers", [])):
+        if isinstance(layer, dict) and "Ref" in layer:  # a layer of this template (an ARN is not on this disk)
+            content = template["Resources"][layer["Ref"]].get("Properties", {}).get("ContentUri")
+            if isinstance(content, str):
+                layers.append(content.rstrip("/"))
+    return FunctionSettings(
+        logical_id=logical_id,
+        handler=str(setting("Handler", "")),
+        code_uri=str(setting("CodeUri", ".")).rstrip("/") or ".",
+        layers=tuple(layers),
+        timeout_seconds=float(setting("Timeout", LAMBDA_DEFAULT_TIMEOUT_SECONDS)),
+        memory_mb=int(setting("MemorySize", LAMBDA_DEFAULT_MEMORY_MB)),
+    )
+
+
 def api_stage_name(template: Mapping[str, Any] | None = None) -> str:
     """The stage of the template's REST API (what `requestContext.stage` says), `local` when there is none."""
     template = template or load_template()

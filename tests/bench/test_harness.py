@@ -159,3 +159,32 @@ def test_docs_render_every_section_from_the_results() -> None:
     assert "❌ missed" in performance
     assert "### Callback (ours)" in bill
     assert "**Total**" in bill
+
+
+def test_the_dispatcher_section_shows_start_lateness_at_both_concurrencies_and_what_bounds_it() -> None:
+    results = _results()
+    cpu = {"wall": 20.0, "local_cloud_process": 17.0, "environments": 9.0}
+    results["dispatcher"] = {
+        "schedules": 1000,
+        "concurrency": 10,
+        "delivered": 1000,
+        "early": 0,
+        "fire_lateness_s": _summary(0.1),
+        "start_lateness_s": _summary(12.0),
+        "cpu_seconds": cpu,
+        "counts": {"environments_started": 10},
+        "concurrency_1": {"start_lateness_s": _summary(13.0), "fire_lateness_s": _summary(0.1), "cpu_seconds": cpu},
+        "measured_at": "2026-12-01T00:00:00+00:00",
+    }
+    results["targets"] = report.evaluate_targets(results)
+
+    performance = report.render_performance(results)
+
+    assert "| started (the callback began running it), concurrency 10 | 12.000 | 12.000 | 12.000 |" in performance
+    assert "| started, concurrency 1 | 13.000 | 13.000 | 13.000 |" in performance
+    assert "What bounds the start: the CPU, not the concurrency: each task cost 17 ms of CPU" in performance
+    assert "and 9 ms in the environments (10 cold starts included), so 2 cores start at most about 59 tasks/s" in (
+        performance
+    )
+    assert "at concurrency 1 the p99 was 13.00 s against 12.00 s" in performance
+    assert "Re-measured on 2026-12-01 by `make bench ONLY=dispatcher`." in performance

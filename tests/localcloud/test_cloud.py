@@ -1,4 +1,7 @@
-"""The whole local cloud in this process: moto's server, the scheduler API over HTTP, the dispatcher on a fake clock."""
+"""The whole local cloud in this process: moto's server, the scheduler API over HTTP, the dispatcher on a fake clock.
+
+The callback runs in process (its real entry point as a callable), so the test's spy action is visible to it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from callback_app.main import lambda_handler
 from localcloud.clock import FakeClock
 from localcloud.cloud import CloudOptions, LocalCloud
 from localcloud.dlq import RedriveResult, dead_letters, redrive
@@ -22,7 +26,7 @@ pytestmark = pytest.mark.integration
 def cloud(spy_action: ActionSpy) -> Iterator[LocalCloud]:
     clock = FakeClock(datetime.now(UTC))
     lines: list[dict[str, object]] = []
-    with LocalCloud(CloudOptions(port=0), clock=clock, log=lines.append) as running:
+    with LocalCloud(CloudOptions(port=0), clock=clock, log=lines.append, callback_handler=lambda_handler) as running:
         clock.set(datetime.now(UTC))  # the scheduler API plans with the real clock: start level with it
         yield running
 
@@ -102,6 +106,7 @@ def test_stats_report_lateness_for_the_benchmark(cloud, spy_action):
 
     stats = httpx.get(f"{cloud.api_url}/_localcloud/stats").json()
 
+    assert stats["lambda_mode"] == "in-process"  # the callback given as a callable runs in this process
     assert stats["counts"]["deliveries"] == 1
     assert stats["fire_lateness_seconds"]["count"] == 1
     assert 0 <= stats["fire_lateness_seconds"]["max"] < 1

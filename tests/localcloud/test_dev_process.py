@@ -111,13 +111,17 @@ def test_make_dev_runs_a_task_scheduled_over_http_and_stops_cleanly_on_ctrl_c(de
         timeout=10,
     )
     assert created.status_code == 201, created.text
-    outcome = dev.wait_for(lambda r: r.get("message") == "task outcome" and r.get("task_id") == "dev-e2e-1", 10)
+    # The first invocation starts an execution environment (a cold start) whose log lines are on our stdout.
+    outcome = dev.wait_for(lambda r: r.get("message") == "task outcome" and r.get("task_id") == "dev-e2e-1", 20)
 
     assert outcome["outcome"] == "succeeded"
     assert outcome["scheduled_time"] == created.json()["next_run_at"]
+    assert outcome["correlation_id"] == "dev-e2e-1"
     delivered = [json.loads(x) for x in dev.seen if '"delivered"' in x]
     assert delivered
     assert delivered[0]["late_ms"] >= 0
+    (started,) = [json.loads(x) for x in dev.seen if "execution environment started" in x]
+    assert not [x for x in dev.seen if x.startswith('{"_aws"')]  # metric lines hidden without --metrics
 
     listing = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
         [sys.executable, "-m", "localcloud.dlq", "list", "--state-file", str(dev.state_file)],
@@ -133,6 +137,7 @@ def test_make_dev_runs_a_task_scheduled_over_http_and_stops_cleanly_on_ctrl_c(de
     dev.process.send_signal(signal.SIGINT)
     assert dev.process.wait(timeout=15) == 0
     assert not dev.state_file.exists()
+    assert not Path(f"/proc/{started['pid']}").exists()  # the execution environment stopped with it
     for url in (api, state["moto_url"]):
         with socket.socket() as probe:  # the ports are free again
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from callback_app.main import lambda_handler
 from localcloud import dev, dlq
 from localcloud.clock import FakeClock, SystemClock
 from localcloud.cloud import CloudOptions, LocalCloud
@@ -84,6 +85,7 @@ def test_dev_entry_point_serves_until_ctrl_c_and_cleans_up(tmp_path: Path, capsy
     assert not state_file.exists()
     out = capsys.readouterr().out
     assert "Local cloud ready" in out
+    assert "up to 10 execution environments (--concurrency), Timeout 30 s" in out  # template.yaml's Timeout
     assert "delay_seconds" in out  # the example curl
 
 
@@ -91,6 +93,14 @@ def test_dev_rejects_bad_retry_delays():
     with pytest.raises(SystemExit):
         dev.parse_args(["--lambda-retry-delays", "soon"])
     assert dev.parse_args(["--lambda-retry-delays", "0.5,1"]).lambda_retry_delays == (0.5, 1.0)
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "many"])
+def test_dev_takes_a_concurrency_of_at_least_one(bad):
+    assert dev.parse_args([]).concurrency == 10
+    assert dev.parse_args(["--concurrency", "3"]).concurrency == 3
+    with pytest.raises(SystemExit):
+        dev.parse_args(["--concurrency", bad])
 
 
 @pytest.mark.integration
@@ -101,7 +111,7 @@ def test_make_dlq_lists_and_make_redrive_replays_dead_letters(tmp_path: Path, sp
 
     spy_action.behaviour = fail_three_times
     clock = FakeClock(datetime.now(UTC))
-    with LocalCloud(CloudOptions(port=0), clock=clock, log=lambda line: None) as cloud:
+    with LocalCloud(CloudOptions(port=0), clock=clock, log=lambda line: None, callback_handler=lambda_handler) as cloud:
         clock.set(datetime.now(UTC))
         created = httpx.post(
             f"{cloud.api_url}/api/v1/schedules",
