@@ -39,8 +39,12 @@ def fail(data: Any, task: Any) -> None:
 
 @pytest.fixture
 def cloud(spy_action: ActionSpy, tmp_path: Path) -> Iterator[tuple[LocalCloud, Path]]:
+    from callback_app.main import lambda_handler
+
     clock = FakeClock(datetime.now(UTC))
-    with LocalCloud(CloudOptions(port=0), clock=clock, log=lambda line: None) as running:
+    # In process (the spy action lives in this interpreter), on a fake clock.
+    options = CloudOptions(port=0)
+    with LocalCloud(options, clock=clock, log=lambda line: None, callback_handler=lambda_handler) as running:
         clock.set(datetime.now(UTC))
         state_file = tmp_path / "state.json"
         write_state(
