@@ -29,6 +29,7 @@ from localcloud.lambda_async import (
     LambdaService,
 )
 from localcloud.paths import ensure_import_paths
+from localcloud.persist import Clients, Persister, capture, read_state_file, restore
 from localcloud.queues import SqsSender
 from localcloud.schedules import MotoScheduleStore
 from localcloud.stats import LogSink, stdout_sink
@@ -68,6 +69,8 @@ class CloudOptions:
     lambda_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
     delivery_retry_base: float = 1.0
     persist: Path | None = None
+    #: Seconds between two saves of the state with `persist` (it is also saved at the stop).
+    persist_interval: float = 5.0
     access_log: bool = True
     #: Execution environments CallbackFunction may run at once (Lambda: one per concurrent invocation).
     concurrency: int = 10
@@ -126,11 +129,7 @@ class LocalCloud:
         endpoint = self._stack.enter_context(moto_endpoint(options.host, options.moto_port))
         self._stack.callback(fresh_moto_state)  # in memory only: nothing outlives the local cloud
         self.endpoint = endpoint
-        if options.persist is not None:
-            from localcloud.persist import persist_endpoint, stop_persisting
-
-            persist_endpoint(endpoint.url, options.persist, log=self._log)
-            self._stack.callback(stop_persisting)
+        saved = read_state_file(options.persist) if options.persist is not None else None
         env = endpoint.environment()
         self.environment = env
         self._stack.enter_context(patched_environ(env))
@@ -142,8 +141,17 @@ class LocalCloud:
 
             self._scheduler_handler = scheduler_handler
 
+        clients: Clients | None = None
+        if options.persist is not None:
+            import boto3
+
+            clients = Clients(boto3.client("scheduler"), boto3.client("dynamodb"), boto3.client("sqs"))
+            if saved is not None:
+                restore(saved, clients, log=self._log)
         if not options.api_only:
             self.dispatcher = self._dispatcher(endpoint)
+            if saved is not None:
+                self.dispatcher.restore(saved.get("dispatcher", {}))
         self.api = serve_function(
             self._scheduler_handler,
             function_name="SchedulerFunction",
@@ -155,6 +163,19 @@ class LocalCloud:
             local_routes={"/_localcloud/stats": self.stats},
         )
         self._stack.callback(self.api.close)
+        if options.persist is not None and clients is not None:
+            self._persist(options.persist, clients, saved)
+
+    def _persist(self, path: Path, clients: Clients, saved: dict[str, Any] | None) -> None:
+        """Save the state every `persist_interval` seconds and at the stop (first of the stop's steps)."""
+        if self.dispatcher is not None:
+            self.dispatcher.lambda_.persisted = True
+
+        def state() -> dict[str, Any]:
+            return capture(clients, dispatcher=self.dispatcher, previous=saved)
+
+        persister = Persister(path, state, interval=self.options.persist_interval, log=self._log).start()
+        self._stack.callback(persister.close)
 
     def _dispatcher(self, endpoint: LocalEndpoint) -> Dispatcher:
         env = self.environment

@@ -496,6 +496,18 @@ class Dispatcher:
             self.clock.set(until)
             self.run_pending()
 
+    def snapshot(self) -> dict[str, Any]:
+        """What `--persist` keeps of the dispatcher: the last occurrence fired per schedule, and Lambda's queue."""
+        fired = [[arn, created.isoformat(), due.isoformat()] for (arn, created), due in dict(self._last_fired).items()]
+        return {"last_fired": fired, "invocations": self.lambda_.snapshot_pending()}
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        """Take back what `snapshot` saved (before `serve`), so a restart runs only what is due, once."""
+        for arn, created, due in saved.get("last_fired", []):
+            key = (arn, datetime.fromisoformat(created))
+            self._last_fired[key] = max(datetime.fromisoformat(due), self._last_fired.get(key, _EPOCH))
+        self.lambda_.restore_pending(saved.get("invocations", []))
+
     def wake(self) -> None:
         """Look at the schedules again now (called after the API changed something)."""
         self._refresh_wanted.set()

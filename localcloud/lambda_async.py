@@ -143,10 +143,13 @@ class LambdaService:
         self._ready: deque[Invocation] = deque()
         self._retries: list[tuple[datetime, int, Invocation]] = []
         self._running: dict[str, Invocation] = {}
+        self._interrupted: list[Invocation] = []
         self._sequence = itertools.count()
         self._closed = False
         #: Called when a failed invocation is scheduled for a retry (the dispatcher looks at its clock again).
         self.on_retry: Callable[[], None] | None = None
+        #: Whether `--persist` saves what is pending at the stop (only what the stop message says).
+        self.persisted = False
 
     def has_function(self, arn: str) -> bool:
         """Whether `arn` (qualified or not) names a function this Lambda runs."""
@@ -185,23 +188,65 @@ class LambdaService:
         """Run one queued invocation on this thread (in-process mode only); False when none ran."""
         return False
 
+    def snapshot_pending(self) -> list[dict[str, Any]]:
+        """The events accepted and not finished, for `--persist` (a running one counts as not run)."""
+        with self._changed:
+            running = {i.request_id: i for i in (*self._interrupted, *self._running.values())}
+            entries: list[tuple[datetime | None, Invocation]] = [(None, i) for i in (*running.values(), *self._ready)]
+            entries += [(at, i) for at, _, i in self._retries]
+        return [
+            {
+                "event": invocation.event,
+                "function_arn": invocation.function_arn,
+                "received_at": invocation.received_at.isoformat(),
+                "scheduled_time": invocation.scheduled_time.isoformat() if invocation.scheduled_time else None,
+                "label": invocation.label,
+                "request_id": invocation.request_id,
+                "attempts": invocation.attempts,
+                "retry_at": at.isoformat() if at is not None else None,
+            }
+            for at, invocation in entries
+        ]
+
+    def restore_pending(self, saved: Iterable[Mapping[str, Any]]) -> None:
+        """Accept again the events `snapshot_pending` saved: queued, or waiting for their retry."""
+        with self._changed:
+            for entry in saved:
+                invocation = Invocation(
+                    event=entry["event"],
+                    function_arn=entry["function_arn"],
+                    received_at=datetime.fromisoformat(entry["received_at"]),
+                    scheduled_time=datetime.fromisoformat(entry["scheduled_time"]) if entry["scheduled_time"] else None,
+                    label=entry.get("label"),
+                    request_id=entry["request_id"],
+                    attempts=int(entry["attempts"]),
+                )
+                if entry.get("retry_at"):
+                    at = datetime.fromisoformat(entry["retry_at"])
+                    heapq.heappush(self._retries, (at, next(self._sequence), invocation))
+                else:
+                    self._ready.append(invocation)
+            self._changed.notify_all()
+
     def close(self) -> None:
-        """Stop; say what was still queued, running or waiting for a retry (lost with the in-memory state)."""
+        """Stop; say what was still queued, running or waiting for a retry (lost unless `persisted`)."""
         with self._changed:
             if self._closed:
                 return
             self._closed = True
             running = list(self._running.values())
+            self._interrupted = running  # stopped with their environments: still to run, for --persist
             queued = list(self._ready)
             retrying = [entry[2] for entry in self._retries]
             self._changed.notify_all()
         if running or queued or retrying:
             labels = sorted({i.label or i.request_id for i in (*running, *queued, *retrying)})
+            fate = "saved with the state (--persist)" if self.persisted else "lost with the in-memory state"
             self._log(
                 log_record(
                     "lambda",
-                    "stopped with invocations still queued; they are lost with the in-memory state",
-                    level="WARNING",
+                    f"stopped with invocations still queued; they are {fate}",
+                    level="INFO" if self.persisted else "WARNING",
                     pending=len(running) + len(queued) + len(retrying),
                     running=len(running),
                     queued=len(queued),

@@ -123,3 +123,42 @@ def held_messages(client: Any, queue: str, url: str, *, hold_seconds: int = 60) 
 def delete_message(client: Any, message: QueuedMessage) -> None:
     """Remove a message for good (after a successful redrive)."""
     client.delete_message(QueueUrl=message.queue_url, ReceiptHandle=message.receipt_handle)
+
+
+def _moto_queues(account: str, region: str) -> dict[str, Any]:
+    from moto.sqs.models import sqs_backends
+
+    queues: dict[str, Any] = sqs_backends[account][region].queues
+    return queues
+
+
+def moto_messages(*, account: str, region: str) -> dict[str, list[dict[str, Any]]]:
+    """Every queue's messages, visible or in flight (only moto's model knows the latter), by queue name."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for name, queue in dict(_moto_queues(account, region)).items():
+        found[name] = [
+            {
+                "id": message.id,
+                "body": message.body,
+                "attributes": message.message_attributes,
+                "sent_timestamp": message.sent_timestamp,
+            }
+            for message in list(queue._messages)
+        ]
+    return found
+
+
+def add_moto_messages(queues: Mapping[str, list[dict[str, Any]]], *, account: str, region: str) -> None:
+    """Put saved messages back, with their ids, visible at once (a reader that held one has stopped)."""
+    from moto.sqs.models import Message
+
+    existing = _moto_queues(account, region)
+    for name, messages in queues.items():
+        queue = existing.get(name)
+        if queue is None:
+            continue  # not one of the template's queues any more
+        for saved in messages:
+            message = Message(saved["id"], saved["body"])
+            message.message_attributes = dict(saved.get("attributes") or {})
+            message.sent_timestamp = saved.get("sent_timestamp")
+            queue.add_message(message)

@@ -4,7 +4,7 @@ The dispatcher plays the Scheduler *service*, and a service reads its own storag
 its public API: reading moto's backend costs microseconds per schedule instead of an HTTP round trip
 per `GetSchedule`, so a thousand schedules are re-checked every poll and a schedule cancelled a moment
 before it is due is never fired. Everything the functions and users do still goes through the real
-API over HTTP. Tied to moto's internal model (pinned in uv.lock); `test_schedules.py` checks it.
+API over HTTP. Tied to moto's internal model (pinned in uv.lock): tests/localcloud/test_moto_internals.py checks it.
 """
 
 from __future__ import annotations
@@ -127,3 +127,28 @@ class MotoScheduleStore:
     def all(self) -> list[Schedule]:
         """Every schedule in the group."""
         return [from_moto(model) for model in dict(self._models()).values()]
+
+
+def _moto_schedule(group: str, name: str, *, account: str, region: str) -> Any:
+    from moto.scheduler.models import scheduler_backends
+
+    found = scheduler_backends[account][region].schedule_groups.get(group)
+    return found.schedules.get(name) if found is not None else None
+
+
+def moto_stamps(
+    group: str, name: str, *, account: str = LOCAL_ACCOUNT, region: str = LOCAL_REGION
+) -> tuple[float, float] | None:
+    """A schedule's (creation, last modification) stamps, exactly as moto keeps them; None when it is gone."""
+    model = _moto_schedule(group, name, account=account, region=region)
+    return (float(model.creation_date), float(model.last_modified_date)) if model is not None else None
+
+
+def set_moto_stamps(
+    group: str, name: str, created: float, modified: float, *, account: str = LOCAL_ACCOUNT, region: str = LOCAL_REGION
+) -> None:
+    """Give a re-created schedule back its own stamps (`--persist`: a restart is not a new creation)."""
+    model = _moto_schedule(group, name, account=account, region=region)
+    if model is None:
+        raise LookupError(f"no schedule {group}/{name} in moto's scheduler backend")
+    model.creation_date, model.last_modified_date = created, modified

@@ -1,0 +1,167 @@
+"""`--persist PATH`: the state after a restart is the state at the stop.
+
+The same schedules (with their own creation times, so a rate() keeps its cadence), the same items,
+the same messages (visible at once, none resurrected), and the dispatcher's memory of what it fired,
+so a restart runs only what is due.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+from localcloud.clock import FakeClock
+from localcloud.cloud import CloudOptions, LocalCloud
+from localcloud.dlq import dead_letters, redrive
+from localcloud.runstate import RunState
+from tests.callback.helpers import ActionSpy
+
+pytestmark = pytest.mark.integration
+
+
+def fail(data: Any, task: Any) -> None:
+    raise RuntimeError("downstream unavailable")
+
+
+@pytest.fixture
+def restartable(tmp_path: Path, spy_action: ActionSpy) -> Callable[..., Any]:
+    """A local cloud persisted in one file, started as often as a test likes, on a fake clock from `at`."""
+    from callback_app.main import lambda_handler
+
+    state = tmp_path / "cloud.json"
+
+    @contextmanager
+    def start(at: datetime | None = None, **options: Any) -> Iterator[LocalCloud]:
+        clock = FakeClock(at or datetime.now(UTC))
+        cloud_options = CloudOptions(port=0, persist=state, **options)
+        with LocalCloud(cloud_options, clock=clock, log=lambda line: None, callback_handler=lambda_handler) as cloud:
+            yield cloud
+
+    start.path = state  # type: ignore[attr-defined]
+    return start
+
+
+def post(cloud: LocalCloud, body: dict[str, Any]) -> dict[str, Any]:
+    response = httpx.post(f"{cloud.api_url}/api/v1/schedules", json=body)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def run_until(cloud: LocalCloud, moment: datetime) -> None:
+    assert cloud.dispatcher is not None
+    cloud.dispatcher.run_until(max(moment, cloud.clock.now()))
+
+
+def run_state(cloud: LocalCloud) -> RunState:
+    return RunState(pid=os.getpid(), api_url=cloud.api_url, moto_url=cloud.moto_url, environment=cloud.environment)
+
+
+def test_dead_letters_are_visible_at_once_after_a_restart_and_deleted_ones_stay_deleted(
+    restartable: Any, spy_action: ActionSpy
+) -> None:
+    spy_action.behaviour = fail
+    with restartable() as cloud:
+        for task_id in ("kept-1", "redriven-1"):
+            post(cloud, {"task_id": task_id, "user_id": 1, "action": "spy", "data": {}, "delay_seconds": 1})
+        run_until(cloud, datetime.now(UTC) + timedelta(seconds=10))
+        with dead_letters(run_state(cloud)) as letters:  # held invisible, as make dlq holds them
+            assert sorted(str(x.task_id) for x in letters) == ["kept-1", "redriven-1"]
+            spy_action.behaviour = lambda data, task: {"ok": True}
+            redrive(run_state(cloud), [x for x in letters if x.task_id == "redriven-1"], client=boto3.client("sqs"))
+            # ...and the local cloud stops while a reader still holds the rest.
+
+    for _ in range(2):  # every restart, not just the first
+        with restartable() as cloud, dead_letters(run_state(cloud)) as letters:
+            assert [(x.task_id, x.kind) for x in letters] == [("kept-1", "invocation")]
+
+
+def test_a_restart_keeps_each_schedule_with_its_creation_and_modification_times(restartable: Any) -> None:
+    with restartable() as cloud:
+        post(cloud, {"task_id": "cron-1", "user_id": 1, "action": "spy", "cron": "cron(0 9 * * ? *)"})
+        group = cloud.environment["SCHEDULE_GROUP_NAME"]
+        before = boto3.client("scheduler").get_schedule(Name="cron-1", GroupName=group)
+
+    with restartable() as cloud:
+        after = boto3.client("scheduler").get_schedule(Name="cron-1", GroupName=group)
+
+    for key in ("CreationDate", "LastModificationDate", "ScheduleExpression", "Target", "State", "Description"):
+        assert after[key] == before[key], key
+
+
+def test_a_restart_fires_no_rate_schedule_at_once_and_keeps_its_cadence(
+    restartable: Any, spy_action: ActionSpy
+) -> None:
+    start = datetime.now(UTC)
+    with restartable(at=start) as cloud:
+        created = post(cloud, {"task_id": "rate-1", "user_id": 1, "action": "spy", "rate": "rate(1 hour)"})
+        first = datetime.fromisoformat(created["next_run_at"])
+        run_until(cloud, first + timedelta(minutes=5))
+    assert [run.scheduled_time for run in spy_action.runs] == [first]  # it ran at creation
+
+    with restartable(at=first + timedelta(minutes=20)) as cloud:
+        run_until(cloud, first + timedelta(minutes=59))
+        assert len(spy_action.runs) == 1  # a restart is not a new creation: nothing fires at once
+        run_until(cloud, first + timedelta(hours=2, minutes=1))
+
+    assert [run.scheduled_time for run in spy_action.runs] == [first + timedelta(hours=h) for h in (0, 1, 2)]
+    assert all(run.scheduled_time is not None and run.scheduled_time.microsecond == 0 for run in spy_action.runs)
+
+
+def test_a_restart_runs_only_what_is_due_never_an_occurrence_twice(restartable: Any, spy_action: ActionSpy) -> None:
+    start = datetime.now(UTC)
+    with restartable(at=start) as cloud:
+        created = post(cloud, {"task_id": "rate-2", "user_id": 1, "action": "spy", "rate": "rate(1 minute)"})
+        first = datetime.fromisoformat(created["next_run_at"])
+        run_until(cloud, first + timedelta(seconds=10))
+
+    with restartable(at=first + timedelta(seconds=30)) as cloud:  # the next occurrence has not come yet
+        run_until(cloud, first + timedelta(seconds=90))
+
+    assert [run.scheduled_time for run in spy_action.runs] == [first, first + timedelta(minutes=1)]
+
+
+def test_idempotency_records_survive_a_restart(restartable: Any, spy_action: ActionSpy) -> None:
+    with restartable() as cloud:
+        post(cloud, {"task_id": "once-1", "user_id": 1, "action": "spy", "delay_seconds": 1})
+        run_until(cloud, datetime.now(UTC) + timedelta(seconds=5))
+        table = cloud.environment["IDEMPOTENCY_TABLE_NAME"]
+        before = boto3.client("dynamodb").scan(TableName=table)["Items"]
+
+    with restartable() as cloud:
+        after = boto3.client("dynamodb").scan(TableName=table)["Items"]
+
+    assert sorted(json.dumps(i, sort_keys=True) for i in after) == sorted(json.dumps(i, sort_keys=True) for i in before)
+    assert len(spy_action.runs) == 1
+
+
+def test_the_state_is_saved_while_the_local_cloud_runs(restartable: Any) -> None:
+    with restartable(persist_interval=0.2) as cloud:
+        post(cloud, {"task_id": "saved-1", "user_id": 1, "action": "spy", "cron": "cron(0 9 * * ? *)"})
+        deadline = datetime.now(UTC) + timedelta(seconds=10)
+        saved: list[str] = []
+        while datetime.now(UTC) < deadline and "saved-1" not in saved:
+            if restartable.path.exists():
+                snapshot = json.loads(restartable.path.read_text(encoding="utf-8"))
+                saved = [s["Name"] for s in snapshot["schedules"]]
+        assert "saved-1" in saved
+
+
+def test_a_request_log_from_an_older_local_cloud_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    old = tmp_path / "aws.jsonl"
+    old.write_text('{"module": "moto.scheduler", "method": "POST", "url": "/schedules/x"}\n', encoding="utf-8")
+
+    with (
+        pytest.raises(ValueError, match=r"older local cloud.*delete it"),
+        LocalCloud(CloudOptions(port=0, persist=old, api_only=True), log=lambda line: None),
+    ):
+        pass
