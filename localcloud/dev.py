@@ -12,6 +12,7 @@ State lives in memory and is gone on exit, unless --persist PATH. Ctrl-C stops e
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
@@ -56,7 +57,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=3000, help="API port (default 3000; 0 picks a free one)")
     parser.add_argument("--moto-port", type=int, default=0, help="AWS endpoint port (default: a free one)")
     parser.add_argument("--api-only", action="store_true", help="serve the API only; nothing fires (make api)")
-    parser.add_argument("--persist", type=Path, help="keep the AWS state in this file across restarts")
+    parser.add_argument(
+        "--persist", type=Path, help="keep the local cloud's state in this file across restarts (saved every 5 s)"
+    )
     parser.add_argument(
         "--lambda-retry-delays",
         type=_delays,
@@ -167,10 +170,33 @@ def run(args: argparse.Namespace) -> int:
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
     except OSError as exc:
-        print(f"cannot start the local cloud: {exc}", file=sys.stderr)
+        if exc.errno == errno.EADDRINUSE:
+            port, option = _port_in_use(args)
+            print(
+                f"cannot start the local cloud: {args.host}:{port} is already in use (another make dev?); "
+                f"stop it, or pick another port: {option}",
+                file=sys.stderr,
+            )
+        else:
+            print(f"cannot start the local cloud: {exc}", file=sys.stderr)
         return 1
     print("local cloud stopped", file=sys.stderr, flush=True)
     return 0
+
+
+def _port_in_use(args: argparse.Namespace) -> tuple[int, str]:
+    """Which of the two ports was taken (the API's, or the AWS endpoint's when one was given), and how to move."""
+    import socket
+
+    if args.moto_port:
+        with socket.socket() as probe:
+            try:
+                probe.bind((args.host, args.port))
+            except OSError:
+                pass
+            else:
+                return args.moto_port, f"--moto-port {args.moto_port + 1}"
+    return args.port, f"make dev PORT={args.port + 1}"
 
 
 def main(argv: list[str] | None = None) -> int:

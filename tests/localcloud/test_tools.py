@@ -165,3 +165,20 @@ def test_metric_lines_are_kept_out_of_the_dev_output():
     filtered.write(" two writes\n")
 
     assert out.getvalue() == '{"level":"INFO","message":"task outcome"}\na line in two writes\n'
+
+
+@pytest.mark.integration
+def test_a_port_in_use_is_named_with_what_to_do(tmp_path: Path, capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        code = dev.run(dev.parse_args(["--port", str(port), "--state-file", str(tmp_path / "s.json"), "--quiet"]))
+
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"cannot start the local cloud: 127.0.0.1:{port} is already in use" in err
+    assert f"make dev PORT={port + 1}" in err
