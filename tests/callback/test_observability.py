@@ -220,3 +220,21 @@ def test_an_unreadable_event_has_no_attempt_count(callback, logs):
 
     (line,) = outcomes(logs())
     assert line.get("lambda_attempt") is None  # None fields are left out of the line
+
+
+def test_with_powertools_idempotency_switched_off_nothing_is_counted_either(
+    callback, spy_action, logs, idempotency_records, aws, monkeypatch
+):
+    import boto3
+
+    from callback_app.service import get_task_runner
+
+    monkeypatch.setenv("POWERTOOLS_IDEMPOTENCY_DISABLED", "true")
+    get_task_runner.cache_clear()
+
+    with pytest.warns(UserWarning, match="idempotency"):  # Powertools says the switch is for development only
+        callback(delivery("off-1"))
+
+    (line,) = outcomes(logs())
+    assert line.get("lambda_attempt") is None
+    assert boto3.client("dynamodb").scan(TableName=aws.names["IdempotencyTable"])["Items"] == []

@@ -44,8 +44,11 @@ def callback() -> Response[Any] | dict[str, Any]:
     scheduler = SchedulerContext.from_headers(event.headers)
     report.task_id, report.action = task.task_id, task.action
     report.scheduler = scheduler
+    runner = get_task_runner()
+    if runner.counter is not None:  # the callback counts each invocation of an occurrence too
+        report.lambda_attempt = runner.counter.count(task.task_id, scheduler)
     try:
-        stored = get_task_runner().run(task, scheduler, report, app.lambda_context)
+        stored = runner.run(task, scheduler, report, app.lambda_context)
     except TaskRejected as exc:
         return _error(422, f"action {task.action!r} rejected task {task.task_id!r}: {exc}")
     except (IdempotencyAlreadyInProgressError, IdempotencyPersistenceLayerError) as exc:
@@ -76,7 +79,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "task_id": report.task_id,
         "action": report.action,
         "scheduled_time": report.scheduled_time,
-        "attempt": report.attempt,
+        "scheduler_attempt": report.scheduler_attempt,
+        "lambda_attempt": report.lambda_attempt,
         "outcome": outcome if status < 500 else "failed",
         "status_code": status,
         "duration_ms": round((time.perf_counter() - started) * 1000, 3),

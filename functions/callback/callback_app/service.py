@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -178,6 +179,8 @@ def _dynamodb_client() -> Any:
 @cache
 def get_task_runner() -> TaskRunner:
     """The runner, its DynamoDB client and persistence layer: built once per container."""
+    from aws_lambda_powertools.shared.constants import IDEMPOTENCY_DISABLED_ENV
+    from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 
     settings = get_settings()
@@ -188,6 +191,12 @@ def get_task_runner() -> TaskRunner:
     client = _dynamodb_client()
     store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto3_client=client)
     config = IdempotencyConfig(expires_after_seconds=settings.idempotency_expires_after_seconds)
-    counter = InvocationCounter(client, settings.idempotency_table_name, settings.idempotency_expires_after_seconds)
+    # Powertools' own switch (tests, benchmarks): nothing is read or written, the count included.
+    disabled = resolve_truthy_env_var_choice(env=os.environ.get(IDEMPOTENCY_DISABLED_ENV, "false"))
+    counter = (
+        None
+        if disabled
+        else InvocationCounter(client, settings.idempotency_table_name, settings.idempotency_expires_after_seconds)
+    )
     logger.debug("task runner ready", extra={"table": settings.idempotency_table_name})
     return TaskRunner(store, config, counter)
