@@ -68,6 +68,8 @@ INIT_BILLING_SOURCE = "https://aws.amazon.com/blogs/compute/aws-lambda-standardi
 #: Powertools' DynamoDB persistence layer writes twice per first delivery of an occurrence: PutItem
 #: (the INPROGRESS record, conditional) and UpdateItem (COMPLETED, with the stored result).
 IDEMPOTENCY_WRITES_PER_TASK = 2
+#: The callback counts each invocation of an occurrence (lambda_attempt): one UpdateItem of a small item.
+COUNT_WRITES_PER_TASK = 1
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,14 @@ def delivery_lines(
                 f"{IDEMPOTENCY_WRITES_PER_TASK} writes{size}: {units} WRU",
                 f"{units:,} × 1,000,000 WRU × $0.625 / 1M",
                 units * 1e6 * p["dynamodb_write_request_unit"].usd,
+            )
+        )
+        lines.append(
+            Line(
+                "DynamoDB writes (invocation count)",
+                f"{COUNT_WRITES_PER_TASK} write of an item under 1 KB: {COUNT_WRITES_PER_TASK} WRU",
+                f"{COUNT_WRITES_PER_TASK:,} × 1,000,000 WRU × $0.625 / 1M",
+                COUNT_WRITES_PER_TASK * 1e6 * p["dynamodb_write_request_unit"].usd,
             )
         )
     gb = log_bytes * 1e6 / 1e9

@@ -553,7 +553,13 @@ def idempotency_record_bytes(endpoint: Any) -> int | None:
         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
     )
-    items = client.scan(TableName=env["IDEMPOTENCY_TABLE_NAME"], Limit=50)["Items"]
+    # Powertools' records only (`task#...`): the table also holds the invocation counts (`invocations#...`).
+    items = [
+        item
+        for page in client.get_paginator("scan").paginate(TableName=env["IDEMPOTENCY_TABLE_NAME"])
+        for item in page["Items"]
+        if item["id"]["S"].startswith("task#")
+    ][:50]
 
     def value_bytes(value: Mapping[str, Any]) -> int:
         (kind, raw), *_ = value.items()

@@ -522,7 +522,7 @@ def _dispatcher_section(r: dict[str, Any]) -> list[str]:
         (f"started (the callback began running it), concurrency {d.get('concurrency', 1)}", *_start(d)),
         *([("started, concurrency 1", *_start(single))] if single else []),
     ]
-    measured = f" Re-measured on {d['measured_at'][:10]} by `make bench ONLY=dispatcher`." * ("measured_at" in d)
+    measured = f" Re-measured on {d['measured_at'][:10]} by `make bench ONLY=dispatcher`." if "measured_at" in d else ""
     return [
         "## Local dispatcher",
         "",

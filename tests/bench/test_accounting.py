@@ -84,14 +84,16 @@ def test_lambda_bills_each_invocation_rounded_up_to_the_millisecond() -> None:
 
 def test_delivery_bill_shows_its_arithmetic() -> None:
     lines = cost.delivery_lines(duration_ms=10, init_ms=500, log_bytes=1000, memory_mb=512, idempotent=True)
-    by_item = {line.item.split(" (")[0]: line for line in lines}
+    by_item = {line.item.split(" (")[0]: line for line in lines if line.item != "DynamoDB writes (invocation count)"}
+    (count,) = [line for line in lines if line.item == "DynamoDB writes (invocation count)"]
 
     # 1e6 x 0.5 GB x 0.010 s = 5,000 GB-s
     assert by_item["Lambda duration"].usd == pytest.approx(5000 * 0.0000133334)
     assert "5,000.0 GB-s" in by_item["Lambda duration"].arithmetic
     # 1% cold: 10,000 x 0.5 GB x 0.5 s = 2,500 GB-s
     assert by_item["Lambda INIT"].usd == pytest.approx(2500 * 0.0000133334)
-    assert by_item["DynamoDB writes"].usd == pytest.approx(2 * 0.625)
+    assert by_item["DynamoDB writes"].usd == pytest.approx(2 * 0.625)  # the idempotency record: put, then update
+    assert count.usd == pytest.approx(1 * 0.625)  # lambda_attempt's one write
     assert by_item["CloudWatch Logs"].usd == pytest.approx(1.0 * 0.50)
     assert cost.total(lines) == pytest.approx(sum(line.usd for line in lines))
 
