@@ -21,19 +21,16 @@ DATA = {"notification_type": "payment_expiration", "payment_id": "pay_42", "expi
 def callback_events(prefix: str, count: int) -> list[dict[str, Any]]:
     """`count` delivered proxy events for `send_notification` tasks `<prefix>-0`, `<prefix>-1`, ..."""
     from taskcore.envelope import TaskEnvelope
-    from taskcore.proxy import build_target_input, substitute_context_attributes
+    from taskcore.proxy import delivered_event
 
     events = []
     for i in range(count):
         envelope = TaskEnvelope(task_id=f"{prefix}-{i}", user_id=456, action="send_notification", data=DATA)
-        delivered = substitute_context_attributes(
-            build_target_input(envelope),
-            schedule_arn=SCHEDULE_ARN.format(task_id=envelope.task_id),
-            scheduled_time=SCHEDULED_TIME,
-            execution_id=str(uuid.uuid4()),
-            attempt=1,
+        events.append(
+            delivered_event(
+                envelope, schedule_arn=SCHEDULE_ARN.format(task_id=envelope.task_id), scheduled_time=SCHEDULED_TIME
+            )
         )
-        events.append(json.loads(delivered))
     return events
 
 

@@ -39,12 +39,11 @@ from localcloud.queues import QueueNotFound, SqsSender, queue_name
 from localcloud.schedules import MotoScheduleStore, Schedule
 from localcloud.stats import DispatchStats, LogSink, log_record, stdout_sink
 from taskcore.expressions import AtExpression, Expression, next_fire_time, parse_expression, parse_timezone
+from taskcore.limits import LAMBDA_ASYNC_PAYLOAD_BYTES, SQS_DEFAULT_MESSAGE_BYTES
 from taskcore.proxy import format_scheduled_time, substitute_context_attributes
 
-#: Lambda's limit for an asynchronous invocation's payload.
-MAX_ASYNC_PAYLOAD_BYTES = 1_048_576
-#: SQS's limit for a message; a larger dead-lettered payload is truncated (IS_PAYLOAD_TRUNCATED).
-MAX_SQS_MESSAGE_BYTES = 262_144
+#: SQS's limit for a message in the schedule's DLQ; a larger dead-lettered payload is truncated (IS_PAYLOAD_TRUNCATED).
+MAX_SQS_MESSAGE_BYTES = SQS_DEFAULT_MESSAGE_BYTES
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TICK = timedelta(microseconds=1)
 
@@ -370,10 +369,10 @@ class Dispatcher:
                 retryable=False,
             )
         size = len(payload.encode("utf-8"))
-        if size > MAX_ASYNC_PAYLOAD_BYTES:
+        if size > LAMBDA_ASYNC_PAYLOAD_BYTES:
             raise DeliveryError(
                 "RequestEntityTooLargeException",
-                f"{size} bytes exceeds the asynchronous invocation limit of {MAX_ASYNC_PAYLOAD_BYTES}",
+                f"{size} bytes exceeds the asynchronous invocation limit of {LAMBDA_ASYNC_PAYLOAD_BYTES}",
                 retryable=False,
             )
         try:

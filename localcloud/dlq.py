@@ -32,6 +32,7 @@ from localcloud.lambda_async import InvokeConfig, handler_event_loop
 from localcloud.lambda_context import ClientContext, LocalLambdaContext
 from localcloud.queues import QueuedMessage, delete_message, held_messages, queue_name
 from localcloud.runstate import DEFAULT_STATE_FILE, NotRunning, RunState, read_state
+from taskcore.proxy import task_fields
 
 
 @dataclass
@@ -63,22 +64,6 @@ class DeadLetter:
         }
 
 
-def _task_of(event: Any) -> tuple[str | None, str | None, str | None]:
-    """Task id, action and scheduled time from a proxy event."""
-    if not isinstance(event, dict):
-        return None, None, None
-    headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
-    body = event.get("body")
-    parsed: Any = body
-    if isinstance(body, str):
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = None
-    task = parsed if isinstance(parsed, dict) else {}
-    return task.get("task_id"), task.get("action"), headers.get("x-scheduler-scheduled-time")
-
-
 def describe(message: QueuedMessage, kind: str) -> DeadLetter:
     """Read a dead-letter message of either kind."""
     body = message.json_body()
@@ -99,7 +84,8 @@ def describe(message: QueuedMessage, kind: str) -> DeadLetter:
         retries = attrs.get("RETRY_ATTEMPTS")
         attempts = int(retries) + 1 if retries and retries.isdigit() else None
         condition = attrs.get("EXHAUSTED_RETRY_CONDITION")
-    task_id, action, scheduled = _task_of(event)
+    fields = task_fields(event)
+    task_id, action, scheduled = fields.task_id, fields.action, fields.scheduled_time
     if scheduled is None and kind == "delivery":
         scheduled = message.attributes.get("SCHEDULED_TIME")
     return DeadLetter(message, kind, event, task_id, action, scheduled, error, attempts, condition)

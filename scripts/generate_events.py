@@ -18,22 +18,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "layers" / "shared"))
 
 from taskcore.envelope import TaskEnvelope  # noqa: E402
-from taskcore.proxy import build_target_input, substitute_context_attributes  # noqa: E402
+from taskcore.proxy import delivered_event  # noqa: E402
 
 GROUP_ARN = "arn:aws:scheduler:ap-northeast-2:123456789012:schedule/scheduled-tasks-tasks"
 
 
 def delivered(envelope: TaskEnvelope, scheduled: datetime, execution_id: str, attempt: int = 1) -> dict[str, Any]:
     """The event as the callback receives it: the schedule's Input with the context substituted."""
-    raw = substitute_context_attributes(
-        build_target_input(envelope),
+    return delivered_event(
+        envelope,
         schedule_arn=f"{GROUP_ARN}/{envelope.task_id}",
         scheduled_time=scheduled,
         execution_id=execution_id,
         attempt=attempt,
     )
-    event: dict[str, Any] = json.loads(raw)
-    return event
 
 
 def fixtures() -> dict[str, dict[str, Any]]:

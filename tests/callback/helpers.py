@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from taskcore.envelope import TaskEnvelope
-from taskcore.proxy import build_target_input, substitute_context_attributes
+from taskcore.proxy import build_target_input, delivered_event
 from taskcore.registry import TaskContext, TaskRejected
 
 OCCURRENCE = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
@@ -54,19 +53,11 @@ def delivery(
 ) -> dict[str, Any]:
     """The event the callback receives for one delivery of one occurrence (None: a direct invocation)."""
     envelope = TaskEnvelope.model_construct(task_id=task_id, user_id=user_id, action=action, data=data or {})
-    target_input = build_target_input(envelope)
-    if scheduled is not None:
-        target_input = substitute_context_attributes(
-            target_input,
-            schedule_arn=f"{GROUP_ARN}/{task_id}",
-            scheduled_time=scheduled,
-            execution_id=str(uuid.uuid4()),
-            attempt=attempt,
-        )
-    event: dict[str, Any] = json.loads(target_input)
     if scheduled is None:
+        event: dict[str, Any] = json.loads(build_target_input(envelope))
         event["headers"] = {"content-type": "application/json"}
-    return event
+        return event
+    return delivered_event(envelope, schedule_arn=f"{GROUP_ARN}/{task_id}", scheduled_time=scheduled, attempt=attempt)
 
 
 def body_of(response: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,7 +15,7 @@ from callback_app.main import app, lambda_handler, task_runner
 from callback_app.service import RunReport
 from localcloud.lambda_context import LocalLambdaContext
 from taskcore.envelope import TASK_ID_PATTERN, TaskEnvelope
-from taskcore.proxy import SchedulerContext, build_target_input, substitute_context_attributes
+from taskcore.proxy import SchedulerContext, delivered_event
 from taskcore.registry import registry
 from tests.callback.helpers import AnyData
 
@@ -67,14 +66,14 @@ def runner() -> Iterator[RecordingRunner]:
 def test_any_valid_envelope_round_trips_unchanged(runner, fields, scheduled, attempt):
     envelope = TaskEnvelope.model_validate(fields)
     execution_id = str(uuid.uuid4())
-    event_json = substitute_context_attributes(
-        build_target_input(envelope),
+    event = delivered_event(
+        envelope,
         schedule_arn=f"arn:aws:scheduler:us-east-1:123456789012:schedule/g/{envelope.task_id}",
         scheduled_time=scheduled,
         execution_id=execution_id,
         attempt=attempt,
     )
-    response = lambda_handler(json.loads(event_json), LocalLambdaContext())
+    response = lambda_handler(event, LocalLambdaContext())
 
     assert response["statusCode"] == 200, response["body"]
     received, scheduler = runner.received[-1]

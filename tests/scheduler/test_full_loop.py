@@ -8,13 +8,12 @@ real Lambda entry point: 200, and an idempotency record for the occurrence.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from taskcore.expressions import fire_times, local_to_utc, parse_expression
-from taskcore.proxy import substitute_context_attributes
+from taskcore.proxy import delivered_event
 from tests.scheduler.helpers import Clock, task
 
 
@@ -23,14 +22,8 @@ def deliver(
 ) -> dict[str, Any]:
     """Invoke the callback with the schedule's Input, as EventBridge Scheduler does for the occurrence `at`."""
     schedule = scheduler.get_schedule(Name=name, GroupName=group)
-    event = json.loads(
-        substitute_context_attributes(
-            schedule["Target"]["Input"],
-            schedule_arn=schedule["Arn"],
-            scheduled_time=at,
-            execution_id=str(uuid.uuid4()),
-            attempt=attempt,
-        )
+    event = delivered_event(
+        schedule["Target"]["Input"], schedule_arn=schedule["Arn"], scheduled_time=at, attempt=attempt
     )
     assert schedule["Target"]["Arn"].endswith(":function:CallbackFunction")
     return callback(event)

@@ -927,3 +927,14 @@ def test_rate_occurrences_are_whole_intervals_from_the_anchor(
     anchor = created.replace(microsecond=0) + (timedelta(seconds=1) if created.microsecond else timedelta(0))
     assert (found - anchor) % expr.interval == timedelta(0)  # the anchor is the creation, in whole seconds
     assert found.microsecond == 0
+
+
+def test_the_zone_list_is_read_from_disk_once_per_process() -> None:
+    # available_timezones() walks the whole tzdata tree (~50 ms); the dispatcher checks a zone per schedule.
+    from taskcore.expressions import zones
+
+    zones._zone_names.cache_clear()
+    for _ in range(3):
+        parse_timezone("Asia/Seoul")
+
+    assert zones._zone_names.cache_info().misses == 1

@@ -20,7 +20,8 @@ from pydantic import ValidationError
 
 from callback_app.observability import logger, metrics
 from callback_app.service import RunReport, get_task_runner
-from taskcore.envelope import TaskEnvelope, describe_errors
+from taskcore.envelope import TaskEnvelope
+from taskcore.errors import describe_errors
 from taskcore.proxy import CALLBACK_PATH, SchedulerContext
 from taskcore.registry import TaskRejected
 

@@ -27,13 +27,14 @@ from callback_app.observability import logger, metrics
 from callback_app.rejections import Rejection, get_rejection_queue, is_redrive
 from callback_app.service import IdempotencyStoreNotConfigured, RunReport, TaskRunner, get_task_runner
 from taskcore.envelope import TaskEnvelope
-from taskcore.proxy import CALLBACK_PATH, SchedulerContext, oversized_body_response
+from taskcore.limits import MAX_TASK_EVENT_BYTES
+from taskcore.proxy import CALLBACK_PATH, SchedulerContext, oversized_body_response, task_fields
 from taskcore.redaction import redact
 from taskcore.registry import TaskRejected, registry
 
 HEALTH_PATH = "/health"
-#: Lambda's asynchronous payload limit: a bigger event cannot have come from a schedule.
-MAX_BODY_BYTES = 1_000_000
+#: A bigger event cannot have come from a schedule (the scheduler creates none larger).
+MAX_BODY_BYTES = MAX_TASK_EVENT_BYTES
 REQUIRED_PROXY_KEYS = ("resource", "path", "httpMethod", "requestContext")
 
 
@@ -216,7 +217,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     if too_large is not None:  # refused unread: a body this size cannot have come from a schedule
         _reject(report, received, context, started, status=413, reason=_detail(too_large))
         return too_large
-    report.task_id, report.action = _peek_task(event.get("body"))
+    report.task_id, report.action = _peek_task(event)
     logger.set_correlation_id(report.task_id)
     if report.task_id is not None:
         report.lambda_attempt = _count_invocation(report.task_id, scheduler)
@@ -315,19 +316,10 @@ def normalize_event(event: Any) -> dict[str, Any]:
     return repaired
 
 
-def _peek_task(body: Any) -> tuple[str | None, str | None]:
-    """Task id and action from a JSON body, for logs and metrics before (or without) validation."""
-    if not isinstance(body, str) or not body.startswith("{"):
-        return None, None
-    try:
-        parsed = json.loads(body)
-    except (ValueError, RecursionError):  # RecursionError: nested too deep for json (FastAPI answers 400)
-        return None, None
-
-    def short(value: Any, limit: int) -> str | None:
-        return value[:limit] if isinstance(value, str) and value else None
-
-    return short(parsed.get("task_id"), 64), short(parsed.get("action"), 128)
+def _peek_task(event: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """Task id and action, for logs and metrics before (or without) validation (bounded: they are logged)."""
+    fields = task_fields(event)
+    return (fields.task_id or "")[:64] or None, (fields.action or "")[:128] or None
 
 
 def _detail(response: Mapping[str, Any]) -> str:

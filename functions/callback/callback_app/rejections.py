@@ -15,9 +15,10 @@ from functools import cache
 from typing import Any
 
 from callback_app.settings import get_settings
+from taskcore.limits import SQS_MAX_MESSAGE_BYTES
 
 #: SQS's largest message (the queue's MaximumMessageSize in template.yaml), less room for the attributes.
-MAX_RECORD_BYTES = 1_048_576 - 4_096
+MAX_RECORD_BYTES = SQS_MAX_MESSAGE_BYTES - 4_096
 
 
 class RejectionQueueNotConfigured(RuntimeError):

@@ -41,12 +41,13 @@ from scheduler_app.models import (
     ScheduleTaskRequest,
     ScheduleTaskResponse,
     ScheduleView,
-    describe_validation_error,
 )
 from scheduler_app.openapi import build_openapi
 from scheduler_app.service import ScheduleService
 from scheduler_app.settings import SchedulerSettings, get_settings
 from taskcore.envelope import TASK_ID_PATTERN
+from taskcore.errors import describe_errors, validation_problem
+from taskcore.limits import LAMBDA_SYNC_PAYLOAD_BYTES
 from taskcore.proxy import oversized_body_response
 from taskcore.registry import registry
 
@@ -62,9 +63,7 @@ def get_service() -> ScheduleService:
     try:
         settings: SchedulerSettings = get_settings()
     except ValidationError as exc:
-        raise ConfigurationError(
-            f"the scheduler is misconfigured: {describe_validation_error(exc.errors(include_url=False))}"
-        ) from None
+        raise ConfigurationError(f"the scheduler is misconfigured: {describe_errors(exc)}") from None
     return ScheduleService(get_scheduler_client(), settings)
 
 
@@ -159,8 +158,8 @@ CREATE_EXAMPLES: dict[str, Example] = {
     },
 }
 
-#: Lambda's synchronous request payload limit: API Gateway cannot hand the function more.
-MAX_BODY_BYTES = 6 * 1024 * 1024
+#: API Gateway cannot hand the function more than Lambda's synchronous payload limit.
+MAX_BODY_BYTES = LAMBDA_SYNC_PAYLOAD_BYTES
 
 app = FastAPI(
     title="Scheduled tasks API",
@@ -208,12 +207,9 @@ async def _invalid_request(request: Request, exc: RequestValidationError) -> JSO
     detail = _unreadable_body(request, exc)
     if detail is not None:
         return JSONResponse(
-            status_code=422, content={"detail": detail, "errors": [{"loc": ["body"], "msg": detail, "type": "body"}]}
+            status_code=422, content=validation_problem([{"loc": ["body"], "msg": detail, "type": "body"}], detail)
         )
-    errors = [
-        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": str(e.get("type"))} for e in exc.errors()
-    ]
-    return JSONResponse(status_code=422, content={"detail": describe_validation_error(exc.errors()), "errors": errors})
+    return JSONResponse(status_code=422, content=validation_problem(exc.errors()))
 
 
 @app.exception_handler(StarletteHTTPException)

@@ -8,7 +8,7 @@ live in the engine, which owns the clock.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal, cast
 
@@ -27,6 +27,7 @@ from pydantic.fields import FieldInfo
 
 from scheduler_app.errors import InvalidSchedule
 from taskcore.envelope import TaskEnvelope, TaskId, require_whole_number
+from taskcore.errors import describe_errors
 from taskcore.expressions import CronExpression, RateExpression, parse_expression, parse_timezone
 
 ONE_TIME_FIELDS = ("delay_seconds", "delay_minutes", "run_at")
@@ -57,19 +58,6 @@ def require_iso_time(value: Any) -> Any:
 def new_task_id() -> str:
     """A fresh task id for a request that gave none (32 hex characters)."""
     return uuid.uuid4().hex
-
-
-def describe_validation_error(errors: Iterable[Mapping[str, Any]], *, skip: Sequence[str] = ("body",)) -> str:
-    """One line per error, `field: message`, without pydantic's `Value error, ` noise."""
-    parts = []
-    for err in errors:
-        loc = [str(p) for p in err.get("loc", ())]
-        while loc and loc[0] in skip:
-            loc = loc[1:]
-        message = str(err.get("msg", "invalid"))
-        message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
-        parts.append(f"{'.'.join(loc)}: {message}" if loc else message)
-    return "; ".join(parts) or "invalid request"
 
 
 def _expression(value: str, kind: type[CronExpression | RateExpression], keyword: str) -> str:
@@ -206,7 +194,7 @@ def parse_schedule_request(raw: Any) -> ScheduleRequest:
     try:
         return ScheduleRequest.model_validate(raw)
     except ValidationError as exc:
-        raise InvalidSchedule(describe_validation_error(exc.errors(include_url=False))) from None
+        raise InvalidSchedule(describe_errors(exc)) from None
 
 
 #: What identifies a task: a PATCH may repeat these members but not change them.
@@ -515,7 +503,6 @@ __all__ = [
     "ScheduleTaskResponse",
     "ScheduleView",
     "apply_patch",
-    "describe_validation_error",
     "merge_patch",
     "parse_schedule_request",
     "patch_changes",

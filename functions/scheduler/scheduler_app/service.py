@@ -57,7 +57,7 @@ from taskcore.expressions import (
     next_fire_time,
     parse_expression,
 )
-from taskcore.proxy import build_target_input, substitute_context_attributes
+from taskcore.proxy import build_target_input, substitute_context_attributes, task_fields
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
@@ -742,11 +742,6 @@ def _task_fields(schedule: Mapping[str, Any]) -> dict[str, Any]:
     """`task_id`, `user_id`, `action`, `data` from the proxy event in the schedule's Input (empty if absent)."""
     try:
         event = json.loads((schedule.get("Target") or {}).get("Input") or "{}")
-        body = event.get("body") if isinstance(event, dict) else None
-        # The guide's builder put the body in as an object; ours is a JSON string.
-        body = json.loads(body) if isinstance(body, str) else body
     except (ValueError, TypeError):
         return {}
-    if not isinstance(body, dict):
-        return {}
-    return {k: body[k] for k in ("task_id", "user_id", "action", "data") if k in body}
+    return dict(task_fields(event).raw)

@@ -9,16 +9,16 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from taskcore.envelope import TASK_ID_PATTERN
+from taskcore.limits import MAX_TASK_EVENT_BYTES
 
 #: The largest `Target.Input` a schedule may carry, in bytes, after the scheduler has substituted
-#: its context attributes. The callback is invoked asynchronously, so Lambda's asynchronous
-#: payload limit applies: 1 MB (Lambda Invoke API reference, "For asynchronous invocations, the
-#: maximum payload size is 1 MB", https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html;
-#: raised from 256 KB in October 2025). EventBridge Scheduler documents no smaller limit for
-#: `Target.Input` (its API model gives only a minimum length of 1). 1 MB is read as 10^6 bytes so
-#: that either reading of "MB" holds; lower it with MAX_TARGET_INPUT_BYTES=262144 where the old
-#: 256 KB limit still applies.
-MAX_TARGET_INPUT_BYTES = 1_000_000
+#: its context attributes. The callback is invoked asynchronously, so Lambda's asynchronous payload
+#: limit applies: 1 MB (Lambda Invoke API reference, "For asynchronous invocations, the maximum
+#: payload size is 1 MB", https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html; raised from
+#: 256 KB in October 2025). EventBridge Scheduler documents no smaller limit for `Target.Input`.
+#: taskcore.limits.MAX_TASK_EVENT_BYTES reads 1 MB as 10^6 bytes so that either reading of "MB"
+#: holds; lower it with MAX_TARGET_INPUT_BYTES=262144 where the old 256 KB limit still applies.
+MAX_TARGET_INPUT_BYTES = MAX_TASK_EVENT_BYTES
 
 
 class AwsClientSettings(BaseSettings):

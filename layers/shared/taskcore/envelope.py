@@ -18,6 +18,8 @@ from pydantic import (
     field_validator,
 )
 
+from taskcore.errors import describe_errors
+from taskcore.limits import MAX_DATA_DEPTH
 from taskcore.registry import UnknownActionError, registry
 
 #: EventBridge Scheduler's schedule-name alphabet and length, so a task id is a schedule name.
@@ -78,19 +80,6 @@ UserId = Annotated[
     BeforeValidator(_id_value),
     Field(description="Who the task is for: an integer or a string id, never a boolean", examples=[456]),
 ]
-
-
-def describe_errors(exc: ValidationError) -> str:
-    """One line per pydantic error, `loc: message`, for 4xx messages that say what is wrong."""
-    parts = []
-    for err in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
-        parts.append(f"{loc}: {err['msg']}")
-    return "; ".join(parts)
-
-
-#: Deeper `data` is refused: JSON-serialisable everywhere it goes (pydantic stops at ~255 levels).
-MAX_DATA_DEPTH = 32
 
 
 def json_problem(value: Any, depth: int = 0) -> str | None:

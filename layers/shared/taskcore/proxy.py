@@ -8,8 +8,9 @@ occurrence (scheduled time) and which attempt it is running.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -123,6 +124,71 @@ def substitute_context_attributes(
         # Values are JSON-safe strings (ARN, timestamp, uuid, digits), so plain replacement keeps it valid JSON.
         target_input = target_input.replace(placeholder, value)
     return target_input
+
+
+def delivered_event(
+    target: TaskEnvelope | str,
+    *,
+    schedule_arn: str,
+    scheduled_time: datetime,
+    execution_id: str | None = None,
+    attempt: int = 1,
+) -> dict[str, Any]:
+    """The event the callback receives for one delivery: a schedule's `Target.Input` (or the envelope it is
+    built from) with the context attributes substituted, as EventBridge Scheduler hands it to Lambda."""
+    target_input = target if isinstance(target, str) else build_target_input(target)
+    delivered = substitute_context_attributes(
+        target_input,
+        schedule_arn=schedule_arn,
+        scheduled_time=scheduled_time,
+        execution_id=execution_id or str(uuid.uuid4()),
+        attempt=attempt,
+    )
+    event: dict[str, Any] = json.loads(delivered)
+    return event
+
+
+@dataclass(frozen=True)
+class TaskFields:
+    """What an event says about its task, read without validating it (for logs, listings and lookups)."""
+
+    task_id: str | None = None
+    user_id: Any = None
+    action: str | None = None
+    data: Any = None
+    scheduled_time: str | None = None
+    #: The envelope's fields as the body holds them (the four above, raw), empty when it holds none.
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+def task_fields(event: Any) -> TaskFields:
+    """Read the task back out of a proxy event: its body as a JSON string (or, from the guide's code, an
+    object), and the `X-Scheduler-Scheduled-Time` header. Anything unreadable reads as absent."""
+    if not isinstance(event, Mapping):
+        return TaskFields()
+    body = event.get("body")
+    if isinstance(body, str) and body.lstrip().startswith("{"):
+        try:
+            body = json.loads(body)
+        except (ValueError, RecursionError):  # RecursionError: nested too deep for json
+            body = None
+    envelope = body if isinstance(body, Mapping) else {}
+    headers = event.get("headers")
+    scheduled = None
+    if isinstance(headers, Mapping):
+        scheduled = next((str(v) for k, v in headers.items() if str(k).lower() == SCHEDULED_TIME_HEADER.lower()), None)
+        if scheduled is not None and scheduled.startswith("<aws.scheduler."):
+            scheduled = None  # never substituted: a direct invocation of the raw Input
+    raw = {k: envelope[k] for k in ("task_id", "user_id", "action", "data") if k in envelope}
+    task_id, action = raw.get("task_id"), raw.get("action")
+    return TaskFields(
+        task_id=task_id if isinstance(task_id, str) and task_id else None,
+        user_id=raw.get("user_id"),
+        action=action if isinstance(action, str) and action else None,
+        data=raw.get("data"),
+        scheduled_time=scheduled,
+        raw=raw,
+    )
 
 
 def format_scheduled_time(moment: datetime) -> str:

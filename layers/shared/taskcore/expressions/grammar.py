@@ -1,50 +1,6 @@
-"""EventBridge Scheduler schedule expressions: parse, validate, and compute when they fire.
+"""The grammar of EventBridge Scheduler's three expressions: parsed into values, refused with a message that says why.
 
-Pure Python (stdlib only). Used by the scheduler API, to refuse an invalid expression with a message that says
-what is wrong and to report the next run time, and by the local dispatcher, to fire schedules the way EventBridge
-Scheduler does.
-
-The three forms (EventBridge Scheduler User Guide, "Schedule types in EventBridge Scheduler"; CreateSchedule API
-reference, ``ScheduleExpression``):
-
-- ``at(yyyy-mm-ddThh:mm:ss)`` - once, at that wall-clock time in the schedule's time zone.
-- ``rate(value unit)`` - every ``value`` minutes, hours or days; a positive integer and one of
-  ``minute | minutes | hour | hours | day | days``.
-- ``cron(minutes hours day-of-month month day-of-week year)`` - six fields, evaluated on the wall clock of the
-  schedule's time zone.
-
-Semantics (each one is what the AWS documentation says, or, where it is silent, the choice stated here):
-
-- **Time zones.** ``cron`` and ``at`` are read on the local wall clock of the IANA zone, then converted to UTC.
-  ``rate`` is zone-independent: a fixed interval of absolute time ("``days`` represents a 24-hour duration").
-- **Daylight saving time.** A wall time that does not exist (spring forward) is skipped; a wall time that occurs
-  twice (fall back) fires once, at its first occurrence ("When time shifts backwards in the Fall, your schedule
-  runs only once and does not repeat its invocation"). For a cron that fires several times an hour this means the
-  repeated hour is not run a second time.
-- **Start and end.** A recurring schedule's occurrences lie in ``[start, end]`` (``StartDate``: "invocations might
-  occur on, or after, the StartDate"; ``EndDate``: "might stop on, or before, the EndDate"). "EventBridge Scheduler
-  ignores StartDate [and EndDate] for one-time schedules", so ``at()`` ignores both.
-- **Rate anchor.** "With rate-based schedules, you use the StartDate property to set the first occurrence of the
-  schedule. If you do not provide a StartDate for a rate-based schedule, your schedule starts invoking the target
-  immediately." So the occurrences are ``anchor + k * interval`` (k = 0, 1, 2, ...) where ``anchor`` is ``start``
-  when given, else ``created_at`` (the moment the schedule was created), else ``after``; a start or creation
-  time is taken in whole seconds, rounded up (a creation time has sub-seconds, occurrences do not). The anchor
-  itself is the first occurrence; since results are *strictly after* ``after``, pass an ``after`` earlier than
-  the anchor to get it.
-- **rate units.** The Scheduler API reference lists ``minute | minutes | hour | hours | day | days`` with no rule
-  tying the unit's number to the value, and the Scheduler User Guide itself writes ``rate(1 days)``. The rule
-  "if the value is 1 the unit must be singular" belongs to legacy EventBridge *rules*. So both ``rate(1 minute)``
-  and ``rate(1 minutes)`` are accepted; :attr:`RateExpression.expression` renders the form that satisfies both
-  services (``rate(1 minute)``, ``rate(5 minutes)``).
-- **cron day fields.** Exactly one of day-of-month and day-of-week is ``?`` ("You can't use * in both the
-  Day-of-month and Day-of-week fields. If you use it in one, you must use ? in the other"; "If you specify a value
-  or * in one of the fields, you must use ? in the other").
-- **cron details the AWS pages leave open** follow Quartz, whose syntax AWS cron mirrors: a range whose end is
-  below its start wraps around (``22-2`` hours is 22, 23, 0, 1, 2; ``FRI-MON``), except in the year field; ``L``
-  alone in day-of-week is Saturday (the last day of the week); ``nW`` is the weekday nearest day ``n`` *within the
-  same month*, and does not fire in a month that has no day ``n``; ``d#5`` does not fire in a month without a fifth
-  such weekday. ``L-n`` offsets are not documented by AWS and are refused.
-- **Precision.** Cron occurrences are whole minutes; ``at()`` keeps its seconds. (Delivery itself is within 60 s.)
+The rules each form follows are in the package's docstring (`taskcore.expressions`).
 """
 
 from __future__ import annotations
@@ -52,30 +8,11 @@ from __future__ import annotations
 import calendar
 import re
 from bisect import bisect_left
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from functools import cache, lru_cache
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Literal, TypeAlias
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-__all__ = [
-    "AtExpression",
-    "CronExpression",
-    "DaysOfMonth",
-    "DaysOfWeek",
-    "Expression",
-    "ExpressionError",
-    "RateExpression",
-    "fire_times",
-    "format_at",
-    "local_to_utc",
-    "next_fire_time",
-    "parse_expression",
-    "parse_timezone",
-]
-
-#: The year field's range ("1970-2199"); nothing fires after the last year.
 MIN_YEAR = 1970
 MAX_YEAR = 2199
 
@@ -515,212 +452,9 @@ def _parse_days_of_week(part: str, fail: _Fail) -> DaysOfWeek:
     return DaysOfWeek(days=_parse_list(_DOW, part, fail))
 
 
-@cache
-def _zone_names() -> dict[str, str]:
-    """IANA zone names (case-folded -> canonical), without the system's non-IANA aliases."""
-    return {name.lower(): name for name in available_timezones() if name not in ("localtime", "posixrules", "Factory")}
-
-
-def parse_timezone(name: str) -> ZoneInfo:
-    """An IANA time zone by name (``Asia/Seoul``, ``UTC``); raise :class:`ExpressionError` for anything else."""
-    if not isinstance(name, str) or not name:
-        raise ExpressionError("the time zone must be an IANA name such as 'UTC' or 'Asia/Seoul'")
-    names = _zone_names()
-    canonical = names.get(name.lower())
-    if canonical is None:
-        raise ExpressionError(f"unknown time zone {name!r}; use an IANA name such as 'UTC' or 'Asia/Seoul'")
-    if canonical != name:
-        raise ExpressionError(f"unknown time zone {name!r}; did you mean {canonical!r}? (names are case-sensitive)")
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):  # pragma: no cover - listed but unreadable
-        raise ExpressionError(f"unknown time zone {name!r}") from None
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Evaluation
-# --------------------------------------------------------------------------------------------------------------
-
-
-def format_at(moment_utc: datetime) -> str:
-    """An aware datetime as the ``at()`` expression of its UTC time: seconds kept, sub-seconds dropped."""
-    _require_aware(moment_utc, "moment_utc")
-    return _format_naive_at(moment_utc.astimezone(UTC).replace(tzinfo=None))
-
-
 def _format_naive_at(moment: datetime) -> str:
     m = moment
     return f"at({m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d})"
-
-
-def local_to_utc(moment: datetime, timezone: str | ZoneInfo = "UTC") -> datetime | None:
-    """A naive wall-clock time in ``timezone`` as an aware UTC datetime, by the Scheduler's DST rules.
-
-    ``None`` when the zone skips that wall time (spring forward); the first instant when it repeats (fall back).
-    """
-    zone = timezone if isinstance(timezone, ZoneInfo) else parse_timezone(timezone)
-    if moment.tzinfo is not None:
-        raise ValueError("local_to_utc takes a naive wall-clock time")
-    aware = moment.replace(tzinfo=zone, fold=0)  # fold=0: the first of two repeated wall times
-    try:
-        utc = aware.astimezone(UTC)
-        back = utc.astimezone(zone).replace(tzinfo=None)
-    except OverflowError:  # within a day of datetime.min/max: no such instant
-        return None
-    if back != moment.replace(fold=0):
-        return None  # the wall clock jumps over this time
-    return utc
-
-
-def next_fire_time(
-    expr: Expression,
-    *,
-    after: datetime,
-    timezone: str | ZoneInfo = "UTC",
-    start: datetime | None = None,
-    end: datetime | None = None,
-    created_at: datetime | None = None,
-) -> datetime | None:
-    """The first occurrence strictly after ``after``, as an aware UTC datetime; ``None`` when there is none.
-
-    ``after``, ``start``, ``end`` and ``created_at`` must be timezone-aware. ``timezone`` is the schedule's IANA
-    zone, on whose wall clock ``cron`` and ``at`` are read. ``start``/``end`` bound a recurring schedule's
-    occurrences (inclusive) and are ignored by ``at()``, as EventBridge Scheduler ignores them for one-time
-    schedules. ``created_at`` anchors ``rate()`` when there is no ``start`` (see the module docstring); other forms
-    ignore it. ``None`` means: ``at()`` is not after ``after`` (or its wall time does not exist in the zone), the
-    end date has passed, or a cron's years are exhausted (nothing fires after 2199).
-    """
-    zone = timezone if isinstance(timezone, ZoneInfo) else parse_timezone(timezone)
-    _require_aware(after, "after")
-    for value, name in ((start, "start"), (end, "end"), (created_at, "created_at")):
-        if value is not None:
-            _require_aware(value, name)
-    return _next(expr, after, zone, start, end, created_at)
-
-
-def fire_times(
-    expr: Expression,
-    *,
-    after: datetime,
-    until: datetime,
-    timezone: str | ZoneInfo = "UTC",
-    start: datetime | None = None,
-    end: datetime | None = None,
-    created_at: datetime | None = None,
-) -> Iterator[datetime]:
-    """Every occurrence in ``(after, until]``, ascending, as aware UTC datetimes (see :func:`next_fire_time`)."""
-    zone = timezone if isinstance(timezone, ZoneInfo) else parse_timezone(timezone)
-    _require_aware(after, "after")
-    _require_aware(until, "until")
-    for value, name in ((start, "start"), (end, "end"), (created_at, "created_at")):
-        if value is not None:
-            _require_aware(value, name)
-    return _fire_times(expr, after, until, zone, start, end, created_at)
-
-
-def _fire_times(
-    expr: Expression,
-    after: datetime,
-    until: datetime,
-    zone: ZoneInfo,
-    start: datetime | None,
-    end: datetime | None,
-    created_at: datetime | None,
-) -> Iterator[datetime]:
-    if isinstance(expr, RateExpression):
-        # rate() occurrences are anchored: keep the anchor fixed however the window moves.
-        created_at = _rate_anchor(after, start, created_at)
-    cursor = after
-    while True:
-        found = _next(expr, cursor, zone, start, end, created_at)
-        if found is None or found > until:
-            return
-        yield found
-        cursor = found
-
-
-def _next(
-    expr: Expression,
-    after: datetime,
-    zone: ZoneInfo,
-    start: datetime | None,
-    end: datetime | None,
-    created_at: datetime | None,
-) -> datetime | None:
-    after = after.astimezone(UTC)
-    if isinstance(expr, AtExpression):
-        moment = local_to_utc(expr.moment, zone)
-        return moment if moment is not None and moment > after else None
-    if isinstance(expr, RateExpression):
-        anchor = _rate_anchor(after, start, created_at).astimezone(UTC)
-        interval = expr.interval
-        try:
-            found = anchor if after < anchor else anchor + ((after - anchor) // interval + 1) * interval
-        except OverflowError:  # past datetime.max
-            return None
-    else:
-        floor = after
-        if start is not None and start.astimezone(UTC) > after:
-            floor = start.astimezone(UTC) - timedelta(microseconds=1)  # an occurrence at start itself counts
-        found_or_none = _next_cron(expr, zone, floor)
-        if found_or_none is None:
-            return None
-        found = found_or_none
-    if end is not None and found > end:
-        return None
-    return found
-
-
-def _rate_anchor(after: datetime, start: datetime | None, created_at: datetime | None) -> datetime:
-    """The first occurrence of a rate(): the start, else the creation, in whole seconds (rounded up)."""
-    anchor = start if start is not None else created_at
-    if anchor is None:
-        return after
-    whole = anchor.replace(microsecond=0)
-    return whole if whole == anchor else whole + timedelta(seconds=1)
-
-
-def _next_cron(cron: CronExpression, zone: ZoneInfo, after: datetime) -> datetime | None:
-    """The first cron occurrence strictly after the aware ``after``: the next matching wall-clock minute that
-    exists in ``zone`` (a skipped wall time is passed over) and, read at its first instant, lies after ``after``
-    (so a repeated wall time runs once)."""
-    if after.year > MAX_YEAR:
-        return None
-    cursor = after.astimezone(zone).replace(tzinfo=None)
-    while True:
-        wall = _next_wall_time(cron, cursor)
-        if wall is None:
-            return None
-        found = local_to_utc(wall, zone)
-        if found is not None and found > after:
-            return found
-        cursor = wall
-
-
-def _next_wall_time(cron: CronExpression, after: datetime) -> datetime | None:
-    """The first naive wall-clock minute strictly after the naive ``after`` that matches every field.
-
-    Searches field by field (year, month, day, hour, minute), so it never walks minute by minute: at most
-    230 years x 12 months of cheap day computations when nothing matches (e.g. February 31st).
-    """
-    t = after.replace(second=0, microsecond=0, fold=0) + timedelta(minutes=1)  # callers stop past MAX_YEAR
-    for year in _at_least(cron.years, t.year):
-        in_first_year = year == t.year
-        for month in _at_least(cron.months, t.month if in_first_year else 1):
-            in_first_month = in_first_year and month == t.month
-            for day in cron.days_in(year, month):
-                if in_first_month and day < t.day:
-                    continue
-                in_first_day = in_first_month and day == t.day
-                for hour in _at_least(cron.hours, t.hour if in_first_day else 0):
-                    in_first_hour = in_first_day and hour == t.hour
-                    for minute in _at_least(cron.minutes, t.minute if in_first_hour else 0):
-                        return datetime(year, month, day, hour, minute)
-    return None
-
-
-def _at_least(values: tuple[int, ...], low: int) -> tuple[int, ...]:
-    return values[bisect_left(values, low) :]
 
 
 def _aws_weekday(day: date) -> int:
@@ -736,8 +470,3 @@ def _nearest_weekday(year: int, month: int, day: int, length: int) -> int:
     if dow == 1:  # Sunday: the Monday after, or the Friday before when the last day is a Sunday
         return day + 1 if day < length else day - 2
     return day
-
-
-def _require_aware(value: datetime, name: str) -> None:
-    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be a timezone-aware datetime, got {value!r}")
