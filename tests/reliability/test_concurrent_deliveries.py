@@ -12,10 +12,8 @@ moto's DynamoDB writes so that it measures the application, not a race in the em
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import threading
-import uuid
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -27,7 +25,7 @@ import pytest
 import callback_app.main  # noqa: F401  (imported before the containers fork: they start warm)
 from localcloud.endpoint import LocalEndpoint, moto_endpoint
 from taskcore.envelope import TaskEnvelope
-from taskcore.proxy import build_target_input, substitute_context_attributes
+from taskcore.proxy import delivered_event
 from tests.reliability.containers import container
 
 #: fork: each container starts with the function already imported (a warm Lambda container), in a few ms.
@@ -35,7 +33,8 @@ from tests.reliability.containers import container
 #: socket, which pytest-socket refuses.)
 START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
 CONTAINERS = 8
-ACTION_SECONDS = 0.5
+#: Long enough that all eight deliveries arrive while the first runs, even with the other test worker busy.
+ACTION_SECONDS = 2.0
 OCCURRENCE = datetime(2031, 1, 1, 9, 0, tzinfo=UTC)
 
 
@@ -60,16 +59,12 @@ def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalEndpoint]:
 def occurrence_event(attempt: int) -> dict[str, Any]:
     """The event of one delivery of the occurrence (a new execution id each time, as Scheduler makes it)."""
     envelope = TaskEnvelope.model_construct(task_id="race-1", user_id=7, action="slow_spy", data={"n": 1})
-    event: dict[str, Any] = json.loads(
-        substitute_context_attributes(
-            build_target_input(envelope),
-            schedule_arn="arn:aws:scheduler:us-east-1:123456789012:schedule/scheduled-tasks-local-tasks/race-1",
-            scheduled_time=OCCURRENCE,
-            execution_id=str(uuid.uuid4()),
-            attempt=attempt,
-        )
+    return delivered_event(
+        envelope,
+        schedule_arn="arn:aws:scheduler:us-east-1:123456789012:schedule/scheduled-tasks-local-tasks/race-1",
+        scheduled_time=OCCURRENCE,
+        attempt=attempt,
     )
-    return event
 
 
 @pytest.mark.integration
