@@ -14,7 +14,8 @@ from moto import mock_aws
 from localcloud.endpoint import LOCAL_ENV
 from localcloud.template import LOCAL_REGION, LocalResources, provision
 from scheduler_app.clients import get_scheduler_client
-from scheduler_app.main import app, schedule_service
+from scheduler_app.deps import get_service, schedule_service
+from scheduler_app.main import app
 from scheduler_app.service import ScheduleService
 from scheduler_app.settings import get_settings
 from tests.scheduler.helpers import Clock, FaultInjector, TestClient
@@ -113,7 +114,7 @@ def clock(scheduler_env: LocalResources) -> Clock:
 
     def service() -> ScheduleService:
         return ScheduleService(
-            get_scheduler_client(), get_settings(), clock=fake.now, sleep=fake.sleep, jitter=lambda: 1.0
+            get_service().schedules, get_settings(), clock=fake.now, sleep=fake.sleep, jitter=lambda: 1.0
         )
 
     app.dependency_overrides[schedule_service] = service

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from localcloud.lambda_context import LocalLambdaContext
-from scheduler_app import main
-from scheduler_app.main import lambda_handler
+from scheduler_app import handler as main
+from scheduler_app.handler import lambda_handler
 from taskcore.registry import registry
 from tests.scheduler.helpers import Clock, FaultInjector, api_event, response_json
 

@@ -26,6 +26,10 @@ class ScheduleConflict(SchedulerError):
     """Raise when the task id is taken by a different request, or the schedule changed concurrently."""
 
 
+class ScheduleExists(ScheduleConflict):
+    """Raise when a schedule of that name exists already (CreateSchedule's ConflictException)."""
+
+
 class Throttled(SchedulerError):
     """Raise when EventBridge Scheduler still throttles after the client's retries."""
 

@@ -38,8 +38,6 @@ RECURRING_ONLY_FIELDS = ("timezone", "start_at", "end_at")
 #: One year: further out, give `run_at`. (Also keeps `now + delay` far from datetime's range.)
 MAX_DELAY_SECONDS = 366 * 86_400
 MAX_DELAY_MINUTES = MAX_DELAY_SECONDS // 60
-#: The guide's bound on `delay_minutes`: one week.
-GUIDE_MAX_DELAY_MINUTES = 10_080
 
 ScheduleState = Literal["ENABLED", "DISABLED"]
 ScheduleKind = Literal["one-time", "recurring"]
@@ -413,84 +411,10 @@ class HealthResponse(BaseModel):
     actions: list[str] = Field(description="The registered actions (their data schemas are in /openapi.json)")
 
 
-# The guide's API, kept as written -----------------------------------------------------------
-
-
-class ScheduleTaskRequest(BaseModel):
-    """The guide's request: run `action` for `user_id` in `delay_minutes` minutes."""
-
-    model_config = ConfigDict(
-        # The guide's model ignored unknown fields: a stray `run_at` was dropped silently. Refused here.
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "task_id": "task-123",
-                    "user_id": 456,
-                    "action": "send_notification",
-                    "delay_minutes": 30,
-                    "data": {"notification_type": "reminder", "message": "Your task is ready"},
-                }
-            ]
-        },
-    )
-
-    task_id: str = Field(..., description="Task id; also the schedule's name (1..64 of [0-9A-Za-z_.-])")
-    user_id: int = Field(..., description="User id (an integer)")
-    action: str = Field(..., description="A registered action")
-    delay_minutes: int = Field(..., ge=1, le=GUIDE_MAX_DELAY_MINUTES, description="Delay in minutes (1..10080)")
-    data: dict[str, Any] = Field(default_factory=dict, description="The action's data")
-
-    @field_validator("user_id", mode="before")
-    @classmethod
-    def _integer_user_id(cls, value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(
-                "give the user id as a JSON integer, e.g. 456 (the guide's ScheduleTaskRequest.user_id: int)"
-            )
-        return value
-
-    @field_validator("delay_minutes", mode="before")
-    @classmethod
-    def _whole_minutes(cls, value: Any) -> Any:
-        return require_whole_number(value, "minutes")
-
-    def to_schedule_request(self) -> ScheduleRequest:
-        """The same task as a resource-API request (one engine underneath)."""
-        return parse_schedule_request(
-            {
-                "task_id": self.task_id,
-                "user_id": self.user_id,
-                "action": self.action,
-                "data": self.data,
-                "delay_minutes": self.delay_minutes,
-            }
-        )
-
-
-class ScheduleTaskResponse(BaseModel):
-    """The guide's response."""
-
-    success: bool
-    message: str
-    schedule_arn: str
-    task_id: str
-    scheduled_in_minutes: int
-
-
-class CancelScheduleResponse(BaseModel):
-    """The guide's cancel response."""
-
-    success: bool
-    message: str
-    schedule_arn: str
-
-
 __all__ = [
     "BatchItemResult",
     "BatchRequest",
     "BatchResponse",
-    "CancelScheduleResponse",
     "ErrorBody",
     "HealthResponse",
     "RetryPolicy",
@@ -499,8 +423,6 @@ __all__ = [
     "SchedulePatch",
     "ScheduleRequest",
     "ScheduleSummary",
-    "ScheduleTaskRequest",
-    "ScheduleTaskResponse",
     "ScheduleView",
     "apply_patch",
     "merge_patch",

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from taskcore.clients import ClientSettings
 from taskcore.envelope import TASK_ID_PATTERN
 from taskcore.limits import MAX_TASK_EVENT_BYTES
 
@@ -56,6 +57,16 @@ class SchedulerSettings(AwsClientSettings, BatchSettings):
     callback_function_arn: str = Field(alias="CALLBACK_FUNCTION_ARN", pattern=r"^arn:[\w-]+:lambda:")
     scheduler_role_arn: str = Field(alias="SCHEDULER_ROLE_ARN", pattern=r"^arn:[\w-]+:iam::")
     scheduler_dlq_arn: str = Field(alias="SCHEDULER_DLQ_ARN", pattern=r"^arn:[\w-]+:sqs:")
+
+    def client_settings(self) -> ClientSettings:
+        """How the EventBridge Scheduler client retries and waits (the batch calls from several threads)."""
+        return ClientSettings(
+            retry_mode=self.aws_retry_mode,
+            total_max_attempts=self.aws_max_attempts,
+            connect_timeout_seconds=self.aws_connect_timeout_seconds,
+            read_timeout_seconds=self.aws_read_timeout_seconds,
+            max_pool_connections=max(10, self.batch_concurrency),
+        )
 
     default_max_retry_attempts: int = Field(default=185, ge=0, le=185, alias="SCHEDULE_MAX_RETRY_ATTEMPTS")
     default_max_event_age_seconds: int = Field(default=86_400, ge=60, le=86_400, alias="SCHEDULE_MAX_EVENT_AGE_SECONDS")

@@ -1,0 +1,48 @@
+"""What the routes depend on: the engine, on the container's cached settings and client, and the path's task id."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path
+from pydantic import ValidationError
+
+from scheduler_app.clients import get_scheduler_client
+from scheduler_app.eventbridge import EventBridgeSchedules
+from scheduler_app.service import ScheduleService
+from scheduler_app.settings import SchedulerSettings, get_settings
+from taskcore.envelope import TASK_ID_PATTERN
+from taskcore.errors import describe_errors
+
+
+class ConfigurationError(RuntimeError):
+    """Raise when the function's environment lacks what template.yaml sets."""
+
+
+def get_service() -> ScheduleService:
+    """The engine over the stack's schedule group, on the container's cached settings and client."""
+    try:
+        settings: SchedulerSettings = get_settings()
+    except ValidationError as exc:
+        raise ConfigurationError(f"the scheduler is misconfigured: {describe_errors(exc)}") from None
+    schedules = EventBridgeSchedules(
+        get_scheduler_client(),
+        group=settings.schedule_group_name,
+        target_arn=settings.callback_function_arn,
+        role_arn=settings.scheduler_role_arn,
+        dead_letter_arn=settings.scheduler_dlq_arn,
+        retry_after_seconds=settings.retry_after_seconds,
+    )
+    return ScheduleService(schedules, settings)
+
+
+async def schedule_service() -> ScheduleService:
+    """The dependency (tests override it). `async` so FastAPI calls it inline: a sync dependency
+    would start a thread-pool thread on every request."""
+    return get_service()
+
+
+SchedulerDep = Annotated[ScheduleService, Depends(schedule_service)]
+TaskIdPath = Annotated[
+    str, Path(pattern=TASK_ID_PATTERN, max_length=64, description="The task id (also the schedule's name)")
+]

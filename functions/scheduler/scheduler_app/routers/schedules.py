@@ -1,0 +1,125 @@
+"""`/api/v1/schedules`: create (one or a batch), read, list, change (a merge patch), pause, resume and cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query, Response
+
+from scheduler_app.api_errors import error_status, errors
+from scheduler_app.deps import SchedulerDep, TaskIdPath
+from scheduler_app.examples import CREATE_EXAMPLES, PATCH_EXAMPLES
+from scheduler_app.models import (
+    BatchItemResult,
+    BatchRequest,
+    BatchResponse,
+    SchedulePage,
+    ScheduleRequest,
+    ScheduleView,
+)
+from scheduler_app.service import BatchOutcome
+from taskcore.envelope import TASK_ID_PATTERN
+
+router = APIRouter(prefix="/api/v1/schedules", tags=["schedules"])
+
+#: The PATCH body is any JSON (a merge patch); the document names its schema for both media types.
+PATCH_CONTENT = {
+    media: {"schema": {"$ref": "#/components/schemas/SchedulePatch"}}
+    for media in ("application/json", "application/merge-patch+json")
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ScheduleView,
+    responses={
+        200: {"model": ScheduleView, "description": "The same task and request again: the existing schedule"},
+        **errors(409, 413, 422, 429, 502),
+    },
+)
+async def create_schedule(
+    body: Annotated[ScheduleRequest, Body(openapi_examples=CREATE_EXAMPLES)], service: SchedulerDep, response: Response
+) -> ScheduleView:
+    """Schedule a task once (`delay_seconds`, `delay_minutes`, `run_at`) or on a `cron`/`rate`."""
+    # Sync calls on purpose: one request per Lambda container, so blocking costs nothing here.
+    view, created = service.create(body)
+    if not created:
+        response.status_code = 200
+    return view
+
+
+@router.post("/batch", response_model=BatchResponse, responses=errors(422))
+async def create_schedules(body: BatchRequest, service: SchedulerDep) -> BatchResponse:
+    """Up to 100 creates at once: each item gets the status and body its own POST would have had."""
+    results = [_batch_result(outcome) for outcome in service.create_batch(body.items)]
+    return BatchResponse(
+        items=results,
+        created=sum(r.status == 201 for r in results),
+        existing=sum(r.status == 200 for r in results),
+        failed=sum(r.status >= 400 for r in results),
+    )
+
+
+def _batch_result(outcome: BatchOutcome) -> BatchItemResult:
+    if outcome.error is not None or outcome.view is None:
+        status = error_status(outcome.error) if outcome.error is not None else 502
+        return BatchItemResult(index=outcome.index, status=status, body={"detail": str(outcome.error)})
+    status = 201 if outcome.created else 200
+    return BatchItemResult(index=outcome.index, status=status, body=outcome.view.model_dump(mode="json"))
+
+
+@router.get("", response_model=SchedulePage, responses=errors(422, 429, 502))
+async def list_schedules(
+    service: SchedulerDep,
+    state: Annotated[Literal["ENABLED", "DISABLED"] | None, Query(description="Only schedules in this state")] = None,
+    prefix: Annotated[
+        str | None, Query(pattern=TASK_ID_PATTERN, description="Only task ids starting with this")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size (the service may return fewer)")] = 50,
+    cursor: Annotated[str | None, Query(max_length=4096, description="From the previous page")] = None,
+) -> SchedulePage:
+    """The stack's schedules, a page at a time."""
+    return service.list_schedules(state=state, prefix=prefix, limit=limit, cursor=cursor)
+
+
+@router.get("/{task_id}", response_model=ScheduleView, responses=errors(404, 422, 429, 502))
+async def get_schedule(task_id: TaskIdPath, service: SchedulerDep) -> ScheduleView:
+    """The task's schedule, with its next run time in UTC."""
+    return service.get(task_id)
+
+
+@router.patch(
+    "/{task_id}",
+    response_model=ScheduleView,
+    responses=errors(404, 409, 413, 422, 429, 502),
+    openapi_extra={"requestBody": {"required": True, "content": PATCH_CONTENT}},
+)
+async def update_schedule(
+    task_id: TaskIdPath, body: Annotated[Any, Body(openapi_examples=PATCH_EXAMPLES)], service: SchedulerDep
+) -> ScheduleView:
+    """Change the task with a JSON Merge Patch (RFC 7396) of its create request, validated exactly as a create.
+
+    Members given replace, `null` removes, objects (`data`, `retry`) merge member by member; a new
+    timing replaces the old one. `content-type: application/merge-patch+json` or `application/json`.
+    """
+    return service.update(task_id, body)
+
+
+@router.delete("/{task_id}", status_code=204, response_class=Response, responses=errors(404, 422, 429, 502))
+async def delete_schedule(task_id: TaskIdPath, service: SchedulerDep) -> Response:
+    """Cancel the task."""
+    service.delete(task_id)
+    return Response(status_code=204)
+
+
+@router.post("/{task_id}/pause", response_model=ScheduleView, responses=errors(404, 422, 429, 502))
+async def pause_schedule(task_id: TaskIdPath, service: SchedulerDep) -> ScheduleView:
+    """Disable the schedule; it keeps everything and does not run until resumed."""
+    return service.pause(task_id)
+
+
+@router.post("/{task_id}/resume", response_model=ScheduleView, responses=errors(404, 422, 429, 502))
+async def resume_schedule(task_id: TaskIdPath, service: SchedulerDep) -> ScheduleView:
+    """Enable the schedule again."""
+    return service.resume(task_id)
