@@ -53,14 +53,14 @@ def variants(art: build.Artifacts) -> dict[str, Variant]:
             Variant(
                 "callback",
                 "callback (ours), our build (bytecode)",
-                "callback_app.main.lambda_handler",
+                "callback_app.handler.lambda_handler",
                 (art.callback, art.layer, rt),
                 idempotent=True,
             ),
             Variant(
                 "callback_sam",
                 "callback (ours), as `sam build` ships it (no bytecode)",
-                "callback_app.main.lambda_handler",
+                "callback_app.handler.lambda_handler",
                 (art.callback_sam, art.layer_sam, rt),
                 idempotent=True,
             ),
@@ -86,7 +86,7 @@ def scheduler_variant(art: build.Artifacts) -> Variant:
     return Variant(
         "scheduler",
         "scheduler API, our build",
-        "scheduler_app.main.lambda_handler",
+        "scheduler_app.handler.lambda_handler",
         (art.scheduler, art.layer, art.runtime),
     )
 

@@ -137,7 +137,7 @@ class LocalCloud:
         self._stack.callback(reset_function_caches)
 
         if self._scheduler_handler is None:
-            from scheduler_app.main import lambda_handler as scheduler_handler
+            from scheduler_app.handler import lambda_handler as scheduler_handler
 
             self._scheduler_handler = scheduler_handler
 

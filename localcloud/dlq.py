@@ -170,7 +170,7 @@ def redrive(state: RunState, letters: list[DeadLetter], *, client: Any) -> Redri
     result = RedriveResult()
     with patched_environ(state.environment):
         reset_function_caches()
-        from callback_app.main import lambda_handler
+        from callback_app.handler import lambda_handler
 
         for letter in letters:
             label = f"task {letter.task_id or '?'} (message {letter.message.message_id})"

@@ -2,7 +2,7 @@
 
 The docker-free equivalent of `sam local invoke CallbackFunction -e events/callback.json`: moto's
 server is started on loopback as the DynamoDB endpoint (the table comes from template.yaml), the
-event is handed to `callback_app.main.lambda_handler` with a Lambda-like context, and the
+event is handed to `callback_app.handler.lambda_handler` with a Lambda-like context, and the
 response is printed. A failed invocation (what Lambda would retry) exits with status 1.
 """
 
@@ -29,7 +29,7 @@ def invoke(event: Any, repeat: int = 1) -> list[dict[str, Any]]:
     """Run `event` through the callback entry point `repeat` times against a fresh local table."""
     _ensure_import_paths()
     with moto_endpoint() as endpoint, patched_environ(endpoint.environment()):
-        from callback_app.main import lambda_handler
+        from callback_app.handler import lambda_handler
 
         return [lambda_handler(event, LocalLambdaContext()) for _ in range(repeat)]
 

@@ -46,7 +46,7 @@ def callback(aws: LocalResources, monkeypatch: pytest.MonkeyPatch) -> Iterator[C
     caches = (get_settings, get_task_runner, get_rejection_queue)
     for cached in caches:
         cached.cache_clear()
-    from callback_app.main import lambda_handler
+    from callback_app.handler import lambda_handler
 
     def invoke(event: Any, context: Any = None) -> dict[str, Any]:
         return lambda_handler(event, context if context is not None else LocalLambdaContext())

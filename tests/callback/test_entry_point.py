@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from callback_app.main import InvalidEventError, TaskInvocationFailed
+from callback_app.handler import InvalidEventError, TaskInvocationFailed
 from localcloud.events import event_files, load_event
 from scripts.generate_events import fixtures, render
 from taskcore.registry import registry
@@ -69,7 +69,9 @@ def test_unknown_action_is_rejected_with_the_registered_names_never_success(call
     response = callback(load_event("callback-unknown-action"))
 
     assert response["statusCode"] == 422
-    (error,) = body_of(response)["detail"]
+    # The 422 shape of both functions: one line in `detail`, the list in `errors`.
+    assert body_of(response)["detail"].startswith("action: unknown action 'send_notificaton'")
+    (error,) = body_of(response)["errors"]
     assert error["loc"] == ["body", "action"]
     assert "unknown action 'send_notificaton'" in error["msg"]
     assert "send_notification" in error["msg"]
@@ -79,7 +81,7 @@ def test_invalid_data_for_the_action_is_rejected_with_the_field_that_is_wrong(ca
     response = callback(delivery("pay-1", action="process_payment", data={"operation": "refund"}))
 
     assert response["statusCode"] == 422
-    (error,) = body_of(response)["detail"]
+    (error,) = body_of(response)["errors"]
     assert error["loc"] == ["body", "data"]
     assert "invalid data for action 'process_payment'" in error["msg"]
     assert "payment_id: Field required" in error["msg"]

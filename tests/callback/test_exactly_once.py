@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from callback_app.main import TaskInvocationFailed
+from callback_app.handler import TaskInvocationFailed
 from localcloud.lambda_context import LocalLambdaContext
 from tests.callback.helpers import OCCURRENCE, body_of, delivery, reject
 
@@ -146,7 +146,7 @@ def test_completed_record_outlives_the_longest_redelivery_window(callback, spy_a
 
 
 def test_concurrent_duplicate_fails_the_invocation_then_replays_the_stored_result(callback, spy_action):
-    from callback_app.service import RunReport, get_task_runner
+    from callback_app.service import get_task_runner
     from taskcore.envelope import TaskEnvelope
     from taskcore.proxy import SchedulerContext
 
@@ -163,7 +163,7 @@ def test_concurrent_duplicate_fails_the_invocation_then_replays_the_stored_resul
     scheduler = SchedulerContext.from_headers(event["headers"])
     # The first delivery runs in another container (here: a thread calling the same service).
     first = threading.Thread(
-        target=get_task_runner().run, args=(envelope, scheduler, RunReport(), LocalLambdaContext(timeout_seconds=30))
+        target=get_task_runner().run, args=(envelope, scheduler, LocalLambdaContext(timeout_seconds=30))
     )
     first.start()
     assert started.wait(5)
@@ -181,7 +181,7 @@ def test_concurrent_duplicate_fails_the_invocation_then_replays_the_stored_resul
 
 
 def test_attempt_that_timed_out_does_not_block_the_retry(callback, spy_action):
-    from callback_app.service import RunReport, get_task_runner
+    from callback_app.service import get_task_runner
     from taskcore.envelope import TaskEnvelope
     from taskcore.proxy import SchedulerContext
 
@@ -200,7 +200,6 @@ def test_attempt_that_timed_out_does_not_block_the_retry(callback, spy_action):
         args=(
             envelope,
             SchedulerContext.from_headers(event["headers"]),
-            RunReport(),
             LocalLambdaContext(timeout_seconds=0.001),
         ),
     )

@@ -12,7 +12,7 @@ from localcloud.template import ROOT
 REPORT = """
 import sys
 from callback_app.service import get_task_runner
-import callback_app.main
+import callback_app.handler
 print(get_task_runner.cache_info().currsize, "boto3" in sys.modules)
 """
 

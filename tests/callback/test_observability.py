@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from callback_app.main import InvalidEventError, TaskInvocationFailed
+from callback_app.handler import InvalidEventError, TaskInvocationFailed
 from localcloud.events import load_event
 from tests.callback.helpers import delivery
 

@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from callback_app.main import TaskInvocationFailed
+from callback_app.handler import TaskInvocationFailed
 from localcloud.events import load_event
 from localcloud.lambda_context import LocalLambdaContext
 from localcloud.template import LocalResources

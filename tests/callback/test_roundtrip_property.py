@@ -11,8 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from callback_app.main import app, lambda_handler, task_runner
-from callback_app.service import RunReport
+from callback_app.handler import lambda_handler
+from callback_app.main import app, task_runner
+from callback_app.service import RunResult
 from localcloud.lambda_context import LocalLambdaContext
 from taskcore.envelope import TASK_ID_PATTERN, TaskEnvelope
 from taskcore.proxy import SchedulerContext, delivered_event
@@ -43,12 +44,9 @@ class RecordingRunner:
     def __init__(self) -> None:
         self.received: list[tuple[TaskEnvelope, SchedulerContext]] = []
 
-    def run(
-        self, envelope: TaskEnvelope, scheduler: SchedulerContext, report: RunReport, lambda_context: Any
-    ) -> dict[str, Any]:
-        report.executed = True
+    def run(self, envelope: TaskEnvelope, scheduler: SchedulerContext, lambda_context: Any) -> RunResult:
         self.received.append((envelope, scheduler))
-        return {"result": None}
+        return RunResult(stored={"result": None}, replayed=False)
 
 
 @pytest.fixture(scope="module")

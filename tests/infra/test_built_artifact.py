@@ -21,12 +21,12 @@ pytestmark = pytest.mark.integration
 RUNNER = """
 import json, sys
 sys.path[:0] = sys.argv[1].split(":")  # /var/task, host builds of native code, /opt/python, the runtime's boto3
-from callback_app.main import lambda_handler
+from callback_app.handler import lambda_handler
 from localcloud.lambda_context import LocalLambdaContext
 event = json.load(open(sys.argv[2]))
 response = lambda_handler(event, LocalLambdaContext())
 print(json.dumps({"status": response["statusCode"], "body": json.loads(response["body"]),
-                  "imported_from": sys.modules["callback_app.main"].__file__,
+                  "imported_from": sys.modules["callback_app.handler"].__file__,
                   "fastapi_from": sys.modules["fastapi"].__file__}))
 """
 

@@ -16,7 +16,7 @@ import time
 
 from pydantic import BaseModel
 
-from callback_app.main import lambda_handler
+from callback_app.handler import lambda_handler
 from callback_app.service import get_task_runner
 from taskcore.registry import TaskContext, registry
 from tests.localcloud.slow_functions import read_records, record

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from callback_app.main import lambda_handler
+from callback_app.handler import lambda_handler
 from localcloud.clock import FakeClock
 from localcloud.cloud import CloudOptions, LocalCloud
 from localcloud.dlq import RedriveResult, dead_letters, redrive

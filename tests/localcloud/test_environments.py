@@ -305,7 +305,7 @@ def test_the_callbacks_settings_come_from_the_template_with_globals_and_lambdas_
     assert function_settings("Shared30", template).timeout_seconds == 30.0
     assert function_settings("Shared30", {"Resources": template["Resources"]}).timeout_seconds == 3.0  # Lambda's
     spec = FunctionSpec.from_template("CallbackFunction")
-    assert (spec.handler, spec.timeout_seconds) == ("callback_app.main.lambda_handler", 30.0)
+    assert (spec.handler, spec.timeout_seconds) == ("callback_app.handler.lambda_handler", 30.0)
     assert spec.paths[:2] == (str(ROOT / "functions" / "callback"), str(ROOT / "layers" / "shared"))
 
 

@@ -35,7 +35,7 @@ def fail(data: Any, task: Any) -> None:
 @pytest.fixture
 def restartable(tmp_path: Path, spy_action: ActionSpy) -> Callable[..., Any]:
     """A local cloud persisted in one file, started as often as a test likes, on a fake clock from `at`."""
-    from callback_app.main import lambda_handler
+    from callback_app.handler import lambda_handler
 
     state = tmp_path / "cloud.json"
 

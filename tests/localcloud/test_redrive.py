@@ -39,7 +39,7 @@ def fail(data: Any, task: Any) -> None:
 
 @pytest.fixture
 def cloud(spy_action: ActionSpy, tmp_path: Path) -> Iterator[tuple[LocalCloud, Path]]:
-    from callback_app.main import lambda_handler
+    from callback_app.handler import lambda_handler
 
     clock = FakeClock(datetime.now(UTC))
     # In process (the spy action lives in this interpreter), on a fake clock.

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from callback_app.main import lambda_handler
+from callback_app.handler import lambda_handler
 from localcloud import dev, dlq
 from localcloud.clock import FakeClock, SystemClock
 from localcloud.cloud import CloudOptions, LocalCloud

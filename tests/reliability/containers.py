@@ -40,7 +40,7 @@ def container(
     os.environ.update(environment)
     from pydantic import BaseModel, ConfigDict
 
-    from callback_app.main import lambda_handler
+    from callback_app.handler import lambda_handler
     from callback_app.service import get_task_runner
     from callback_app.settings import get_settings
     from localcloud.lambda_context import LocalLambdaContext

@@ -283,7 +283,7 @@ def test_a_delivery_throttled_past_the_retry_policy_lands_in_the_delivery_dlq_wi
 
 
 def test_a_failed_result_write_is_not_reported_as_a_task_that_did_not_run(callback, spy_action, monkeypatch):
-    from callback_app.main import TaskInvocationFailed
+    from callback_app.handler import TaskInvocationFailed
     from callback_app.service import get_task_runner
     from tests.callback.helpers import delivery
 

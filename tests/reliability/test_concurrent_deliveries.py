@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-import callback_app.main  # noqa: F401  (imported before the containers fork: they start warm)
+import callback_app.handler  # noqa: F401  (imported before the containers fork: they start warm)
 from localcloud.endpoint import LocalEndpoint, moto_endpoint
 from taskcore.envelope import TaskEnvelope
 from taskcore.proxy import delivered_event

@@ -2,7 +2,7 @@
 
 Schemathesis generates requests for every operation from `GET /openapi.json` (the schema's examples, then
 valid and invalid data). Each request becomes the REST v1 proxy event API Gateway would send
-(`localcloud.apiserver.proxy_event`, the local API's translation) and goes to `scheduler_app.main.lambda_handler`;
+(`localcloud.apiserver.proxy_event`, the local API's translation) and goes to `scheduler_app.handler.lambda_handler`;
 the proxy response is checked by schemathesis (no 5xx, status code, content type, headers and body as the
 schema declares, invalid data rejected) and against moto: a rejected request (4xx) leaves every schedule
 as it was, and a batch creates exactly the items it reports as created.
@@ -33,7 +33,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from scheduler_app.main import CREATE_EXAMPLES, app, get_service, lambda_handler
+from scheduler_app.deps import get_service
+from scheduler_app.examples import CREATE_EXAMPLES
+from scheduler_app.handler import lambda_handler
+from scheduler_app.main import app
 from scheduler_app.models import parse_schedule_request
 from tests.reliability.helpers import API_HOST, call_lambda, response_body, response_headers, schedule_state, timed
 

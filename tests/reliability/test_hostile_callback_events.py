@@ -142,7 +142,7 @@ FIXED_BUGS = {
     "10,000-level nested data": (
         raw_body('{"task_id":"h-1","user_id":1,"action":"spy","data":' + nested(10_000) + "}"),
         400,
-        "callback_app.main._peek_task catches ValueError only: the RecursionError of json.loads escapes the entry "
+        "callback_app.handler._peek_task catches ValueError only: the RecursionError of json.loads escapes the entry "
         "point before Mangum, without an outcome line, and Lambda retries a permanent error twice",
     ),
     "NaN user_id": (

@@ -26,7 +26,7 @@ from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from localcloud.dlq import describe, print_list, redrive
 from localcloud.queues import QueuedMessage
 from localcloud.runstate import RunState
-from scheduler_app.main import lambda_handler as scheduler_handler
+from scheduler_app.handler import lambda_handler as scheduler_handler
 from tests.localcloud.helpers import queue_messages
 from tests.reliability.helpers import markers_in
 from tests.scheduler.helpers import api_event

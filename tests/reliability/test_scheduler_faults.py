@@ -2,7 +2,7 @@
 
 The errors are answered on the wire, under the scheduler client's own retries (standard mode, 3 attempts in
 total), so "throttled twice, then fine" is botocore's retry at work and "throttled for good" is what is left
-after it. Requests go through `scheduler_app.main.lambda_handler` as API Gateway's proxy events. For each
+after it. Requests go through `scheduler_app.handler.lambda_handler` as API Gateway's proxy events. For each
 scenario: the status and headers are the designed ones, and the group holds exactly what the answer says
 (a 201/200 schedule exists once; a 429/502 create left nothing; a 429/502 delete left the schedule).
 After a failed call the client's retry of the same request succeeds: nothing is lost.
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from scheduler_app.clients import get_scheduler_client
-from scheduler_app.main import lambda_handler
+from scheduler_app.handler import lambda_handler
 from tests.reliability.helpers import LOSE, WireFaults
 from tests.scheduler.helpers import api_event, task
 

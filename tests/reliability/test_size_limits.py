@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from scheduler_app.main import lambda_handler
+from scheduler_app.handler import lambda_handler
 from scheduler_app.service import _LONGEST_ATTEMPT, _LONGEST_EXECUTION_ID, _LONGEST_SCHEDULED_TIME
 from scheduler_app.settings import MAX_TARGET_INPUT_BYTES
 from taskcore.envelope import TaskEnvelope

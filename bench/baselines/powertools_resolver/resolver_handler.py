@@ -19,7 +19,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from pydantic import ValidationError
 
 from callback_app.observability import logger, metrics
-from callback_app.service import RunReport, get_task_runner
+from callback_app.outcome import RunReport
+from callback_app.service import get_task_runner
 from taskcore.envelope import TaskEnvelope
 from taskcore.errors import describe_errors
 from taskcore.proxy import CALLBACK_PATH, SchedulerContext
@@ -49,18 +50,19 @@ def callback() -> Response[Any] | dict[str, Any]:
     if runner.counter is not None:  # the callback counts each invocation of an occurrence too
         report.lambda_attempt = runner.counter.count(task.task_id, scheduler)
     try:
-        stored = runner.run(task, scheduler, report, app.lambda_context)
+        ran = runner.run(task, scheduler, app.lambda_context)
     except TaskRejected as exc:
         return _error(422, f"action {task.action!r} rejected task {task.task_id!r}: {exc}")
     except (IdempotencyAlreadyInProgressError, IdempotencyPersistenceLayerError) as exc:
         return _error(503, type(exc).__name__)
-    duplicate = not report.executed
+    duplicate = ran.replayed
+    app.append_context(replayed=duplicate)
     return {
         "success": True,
         "message": f"Task {task.task_id} {'was already processed' if duplicate else 'processed successfully'}",
         "task_id": task.task_id,
         "duplicate": duplicate,
-        "result": stored.get("result"),
+        "result": ran.stored.get("result"),
     }
 
 
@@ -71,10 +73,11 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     app.append_context(report=report)
     try:
         response = app.resolve(event, context)
+        replayed = bool(app.context.get("replayed"))
     finally:
         app.clear_context()
     status = int(response["statusCode"])
-    outcome = "rejected" if status >= 400 else "succeeded" if report.executed else "duplicate"
+    outcome = "rejected" if status >= 400 else "duplicate" if replayed else "succeeded"
     logger.set_correlation_id(report.task_id)
     fields = {
         "task_id": report.task_id,

@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 from callback_app.settings import get_settings
+from taskcore.clients import aws_client
 from taskcore.limits import SQS_MAX_MESSAGE_BYTES
 
 #: SQS's largest message (the queue's MaximumMessageSize in template.yaml), less room for the attributes.
@@ -114,8 +115,4 @@ def get_rejection_queue() -> RejectionQueue:
     url = get_settings().rejected_task_queue_url
     if not url:
         raise RejectionQueueNotConfigured("REJECTED_TASK_QUEUE_URL is not set; a rejected task would be lost")
-    import boto3
-    from botocore.config import Config
-
-    config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
-    return RejectionQueue(boto3.client("sqs", config=config), url)
+    return RejectionQueue(aws_client("sqs", get_settings().client_settings()), url)

@@ -18,6 +18,7 @@ from pydantic_core import to_jsonable_python
 
 from callback_app.observability import logger, tracer
 from callback_app.settings import get_settings
+from taskcore.clients import aws_client
 from taskcore.envelope import TaskEnvelope
 from taskcore.proxy import SchedulerContext, format_scheduled_time
 from taskcore.registry import TaskContext, registry
@@ -35,27 +36,32 @@ class IdempotencyStoreNotConfigured(RuntimeError):
     """Raise when IDEMPOTENCY_TABLE_NAME is missing: no task may run without a record."""
 
 
+class ResultNotRecorded(RuntimeError):
+    """Raise when the action ran but the store failed to record its result: a retry runs it again."""
+
+
+#: The key Powertools' response hook adds to a replayed result (removed before anyone sees it).
+REPLAYED = "__replayed__"
+
+
+def mark_replay(response: Any, idempotent_data: Any) -> Any:
+    """Powertools' `response_hook`: called only when a stored result is returned instead of running again."""
+    return {**response, REPLAYED: True} if isinstance(response, dict) else response
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """An occurrence's stored result, and whether this delivery replayed it (the action did not run now)."""
+
+    stored: dict[str, Any]
+    replayed: bool
+
+
 @dataclass
-class RunReport:
-    """Filled in while a delivery is handled; read by the entry point for the outcome line."""
+class _Attempt:
+    """One call of the idempotent function: set when the action itself ran."""
 
-    task_id: str | None = None
-    action: str | None = None
-    #: Read once from the delivery's headers by the entry point; the route reuses it.
-    scheduler: SchedulerContext | None = None
     executed: bool = False
-    #: The callback's invocations for this occurrence so far, this one included (Lambda's retries count).
-    lambda_attempt: int | None = None
-
-    @property
-    def scheduled_time(self) -> str | None:
-        """The occurrence's scheduled time as the scheduler sent it (None for a direct invocation)."""
-        return self.scheduler.scheduled_time_raw if self.scheduler else None
-
-    @property
-    def scheduler_attempt(self) -> int | None:
-        """EventBridge Scheduler's delivery attempt (the same across Lambda's retries), when it sent one."""
-        return self.scheduler.attempt if self.scheduler else None
 
 
 def occurrence_of(task_id: str, scheduler: SchedulerContext) -> dict[str, str | None]:
@@ -117,23 +123,34 @@ class TaskRunner:
             key_prefix=KEY_PREFIX,
         )(self._execute)
 
-    def run(
-        self, envelope: TaskEnvelope, scheduler: SchedulerContext, report: RunReport, lambda_context: Any = None
-    ) -> dict[str, Any]:
+    def run(self, envelope: TaskEnvelope, scheduler: SchedulerContext, lambda_context: Any = None) -> RunResult:
         """The stored result of this occurrence: computed now, or replayed from an earlier delivery.
 
-        Raises the Powertools idempotency errors (in progress elsewhere, store unavailable) and
-        whatever the action raises; in every such case no completed record is left behind.
+        Raises the Powertools idempotency errors (in progress elsewhere, store unavailable),
+        ResultNotRecorded when the action ran and its result could not be stored, and whatever the
+        action raises; in every such case no completed record is left behind.
         """
+        from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
+
         # Lets an attempt that timed out be retried once its in-progress record expires. (The
         # guide's own test passes `{}` as the context: without the method there is nothing to register.)
         self._config.register_lambda_context(
             lambda_context if hasattr(lambda_context, "get_remaining_time_in_millis") else None  # type: ignore[arg-type]
         )
-        result: dict[str, Any] = self._run_once(
-            occurrence=occurrence_of(envelope.task_id, scheduler), envelope=envelope, scheduler=scheduler, report=report
-        )
-        return result
+        attempt = _Attempt()
+        try:
+            stored: dict[str, Any] = self._run_once(
+                occurrence=occurrence_of(envelope.task_id, scheduler),
+                envelope=envelope,
+                scheduler=scheduler,
+                attempt=attempt,
+            )
+        except IdempotencyPersistenceLayerError as exc:
+            if attempt.executed:
+                raise ResultNotRecorded(str(exc)) from exc
+            raise
+        replayed = bool(stored.pop(REPLAYED, False))
+        return RunResult(stored=stored, replayed=replayed)
 
     # Neither the result nor the exception goes into the trace: both may hold the task's personal data.
     @tracer.capture_method(capture_response=False, capture_error=False)
@@ -143,9 +160,9 @@ class TaskRunner:
         occurrence: dict[str, str | None],
         envelope: TaskEnvelope,
         scheduler: SchedulerContext,
-        report: RunReport,
+        attempt: _Attempt,
     ) -> dict[str, Any]:
-        report.executed = True
+        attempt.executed = True
         action = registry.get(envelope.action)
         context = TaskContext(
             task_id=envelope.task_id,
@@ -167,15 +184,6 @@ class TaskRunner:
         }
 
 
-def _dynamodb_client() -> Any:
-    import boto3
-    from botocore.config import Config
-
-    # Fail fast and let Lambda retry: a hung call would eat the whole timeout.
-    config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
-    return boto3.client("dynamodb", config=config)
-
-
 @cache
 def get_task_runner() -> TaskRunner:
     """The runner, its DynamoDB client and persistence layer: built once per container."""
@@ -188,9 +196,11 @@ def get_task_runner() -> TaskRunner:
         raise IdempotencyStoreNotConfigured(
             "IDEMPOTENCY_TABLE_NAME is not set; refusing to run a task without a record"
         )
-    client = _dynamodb_client()
+    client = aws_client("dynamodb", settings.client_settings())
     store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto3_client=client)
-    config = IdempotencyConfig(expires_after_seconds=settings.idempotency_expires_after_seconds)
+    config = IdempotencyConfig(
+        expires_after_seconds=settings.idempotency_expires_after_seconds, response_hook=mark_replay
+    )
     # Powertools' own switch (tests, benchmarks): nothing is read or written, the count included.
     disabled = resolve_truthy_env_var_choice(env=os.environ.get(IDEMPOTENCY_DISABLED_ENV, "false"))
     counter = (

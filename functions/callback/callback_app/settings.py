@@ -7,6 +7,8 @@ from functools import cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from taskcore.clients import ClientSettings
+
 #: Longest time one occurrence can be redelivered: Scheduler retries for up to 24 h
 #: (MaximumEventAgeInSeconds 86400), then Lambda's async retries for up to 6 h more.
 LONGEST_REDELIVERY_WINDOW_SECONDS = 86_400 + 21_600
@@ -35,6 +37,18 @@ class CallbackSettings(IdempotencySettings):
     """
 
     rejected_task_queue_url: str | None = Field(default=None, description="SQS queue URL for rejected tasks")
+    # Fail fast and let Lambda retry: a hung call would eat the whole timeout.
+    aws_max_attempts: int = Field(default=4, ge=1, le=10, alias="CALLBACK_AWS_MAX_ATTEMPTS")
+    aws_connect_timeout_seconds: float = Field(default=2.0, gt=0, alias="CALLBACK_AWS_CONNECT_TIMEOUT")
+    aws_read_timeout_seconds: float = Field(default=5.0, gt=0, alias="CALLBACK_AWS_READ_TIMEOUT")
+
+    def client_settings(self) -> ClientSettings:
+        """How the DynamoDB and SQS clients retry (4 attempts in all, botocore's standard mode) and wait."""
+        return ClientSettings(
+            total_max_attempts=self.aws_max_attempts,
+            connect_timeout_seconds=self.aws_connect_timeout_seconds,
+            read_timeout_seconds=self.aws_read_timeout_seconds,
+        )
 
 
 @cache
