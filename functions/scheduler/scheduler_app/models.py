@@ -39,7 +39,6 @@ RECURRING_ONLY_FIELDS = ("timezone", "start_at", "end_at")
 MAX_DELAY_SECONDS = 366 * 86_400
 MAX_DELAY_MINUTES = MAX_DELAY_SECONDS // 60
 
-ScheduleState = Literal["ENABLED", "DISABLED"]
 ScheduleKind = Literal["one-time", "recurring"]
 
 
@@ -169,16 +168,19 @@ class ScheduleRequest(TaskEnvelope):
                 f"or cron or rate (recurring); got {found}"
             )
         if given[0] in ONE_TIME_FIELDS:
-            extra = [name for name in RECURRING_ONLY_FIELDS if getattr(self, name) is not None]
-            if extra:
-                raise ValueError(
-                    f"{' and '.join(extra)} {'applies' if len(extra) == 1 else 'apply'} only to recurring "
-                    "schedules (cron or rate); "
-                    "for a one-time schedule give run_at with its UTC offset"
-                )
+            self._no_recurring_fields()
         if self.start_at is not None and self.end_at is not None and self.end_at <= self.start_at:
             raise ValueError(f"end_at ({self.end_at.isoformat()}) must be after start_at ({self.start_at.isoformat()})")
         return self
+
+    def _no_recurring_fields(self) -> None:
+        extra = [name for name in RECURRING_ONLY_FIELDS if getattr(self, name) is not None]
+        if extra:
+            raise ValueError(
+                f"{' and '.join(extra)} {'applies' if len(extra) == 1 else 'apply'} only to recurring "
+                "schedules (cron or rate); "
+                "for a one-time schedule give run_at with its UTC offset"
+            )
 
     def envelope(self) -> TaskEnvelope:
         """The task this schedule delivers."""

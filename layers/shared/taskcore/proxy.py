@@ -166,19 +166,7 @@ def task_fields(event: Any) -> TaskFields:
     object), and the `X-Scheduler-Scheduled-Time` header. Anything unreadable reads as absent."""
     if not isinstance(event, Mapping):
         return TaskFields()
-    body = event.get("body")
-    if isinstance(body, str) and body.lstrip().startswith("{"):
-        try:
-            body = json.loads(body)
-        except (ValueError, RecursionError):  # RecursionError: nested too deep for json
-            body = None
-    envelope = body if isinstance(body, Mapping) else {}
-    headers = event.get("headers")
-    scheduled = None
-    if isinstance(headers, Mapping):
-        scheduled = next((str(v) for k, v in headers.items() if str(k).lower() == SCHEDULED_TIME_HEADER.lower()), None)
-        if scheduled is not None and scheduled.startswith("<aws.scheduler."):
-            scheduled = None  # never substituted: a direct invocation of the raw Input
+    envelope = _body_object(event.get("body"))
     raw = {k: envelope[k] for k in ("task_id", "user_id", "action", "data") if k in envelope}
     task_id, action = raw.get("task_id"), raw.get("action")
     return TaskFields(
@@ -186,9 +174,30 @@ def task_fields(event: Any) -> TaskFields:
         user_id=raw.get("user_id"),
         action=action if isinstance(action, str) and action else None,
         data=raw.get("data"),
-        scheduled_time=scheduled,
+        scheduled_time=_scheduled_time_header(event.get("headers")),
         raw=raw,
     )
+
+
+def _body_object(body: Any) -> Mapping[str, Any]:
+    """The body as a JSON object: parsed from a string, kept when already one, empty otherwise."""
+    if isinstance(body, str) and body.lstrip().startswith("{"):
+        try:
+            body = json.loads(body)
+        except (ValueError, RecursionError):  # RecursionError: nested too deep for json
+            return {}
+    return body if isinstance(body, Mapping) else {}
+
+
+def _scheduled_time_header(headers: Any) -> str | None:
+    """`X-Scheduler-Scheduled-Time` in any case, None when absent or never substituted."""
+    if not isinstance(headers, Mapping):
+        return None
+    wanted = SCHEDULED_TIME_HEADER.lower()
+    scheduled = next((str(v) for k, v in headers.items() if str(k).lower() == wanted), None)
+    if scheduled is not None and scheduled.startswith("<aws.scheduler."):
+        return None  # never substituted: a direct invocation of the raw Input
+    return scheduled
 
 
 def format_scheduled_time(moment: datetime) -> str:

@@ -180,6 +180,16 @@ def parse_expression(text: str) -> Expression:
         raise ExpressionError(f"empty schedule expression; expected {_FORMS}")
     if text != text.strip():
         raise ExpressionError(f"{text!r}: remove the leading/trailing white space")
+    keyword, body = _keyword_and_body(text)
+    if keyword == "at":
+        return _parse_at(text, body)
+    if keyword == "rate":
+        return _parse_rate(text, body)
+    return _parse_cron(text, body)
+
+
+def _keyword_and_body(text: str) -> tuple[str, str]:
+    """``at``, ``rate`` or ``cron`` and what stands between its parentheses."""
     keyword, paren, _ = text.partition("(")
     if not paren or keyword.strip() not in ("at", "rate", "cron"):
         if paren and keyword.strip().lower() in ("at", "rate", "cron"):
@@ -194,11 +204,7 @@ def parse_expression(text: str) -> Expression:
     body = text[len(keyword) + 1 : -1]
     if "(" in body or ")" in body:
         raise ExpressionError(f"{text}: unbalanced parentheses; expected one '{keyword}(...)'")
-    if keyword == "at":
-        return _parse_at(text, body)
-    if keyword == "rate":
-        return _parse_rate(text, body)
-    return _parse_cron(text, body)
+    return keyword, body
 
 
 def _parse_at(text: str, body: str) -> AtExpression:
@@ -307,24 +313,11 @@ def _parse_cron(text: str, body: str) -> CronExpression:
     fail = _Fail(text)
     parts = body.split()
     if len(parts) != 6:
-        hint = ""
-        if len(parts) == 5:
-            hint = "; AWS cron has a year field (a Unix crontab has 5 fields): append ' *'"
-        elif len(parts) == 7:
-            hint = "; AWS cron has no seconds field"
-        raise fail(f"expected 6 fields ({_FIELD_ORDER}), got {len(parts)}{hint}")
+        raise fail(f"expected 6 fields ({_FIELD_ORDER}), got {len(parts)}{_FIELD_COUNT_HINTS.get(len(parts), '')}")
     minutes_text, hours_text, dom_text, month_text, dow_text, year_text = parts
     for spec, part in ((_MINUTES, minutes_text), (_HOURS, hours_text), (_MONTHS, month_text), (_YEARS, year_text)):
         _check_characters(spec, part, fail)
-    _check_characters(_DOM, dom_text, fail)
-    _check_characters(_DOW, dow_text, fail)
-    for spec, part in ((_DOM, dom_text), (_DOW, dow_text)):
-        if "?" in part and part != "?":
-            raise fail(f"{spec.name} {part!r}: '?' must stand alone")
-    if dom_text == "?" and dow_text == "?":
-        raise fail("day-of-month and day-of-week cannot both be '?'; set one of them (e.g. '*' in day-of-month)")
-    if dom_text != "?" and dow_text != "?":
-        raise fail("day-of-month and day-of-week cannot both be set; use '?' in one of them")
+    _check_day_fields(dom_text, dow_text, fail)
     return CronExpression(
         minutes=_parse_list(_MINUTES, minutes_text, fail),
         hours=_parse_list(_HOURS, hours_text, fail),
@@ -334,6 +327,25 @@ def _parse_cron(text: str, body: str) -> CronExpression:
         years=_parse_list(_YEARS, year_text, fail),
         fields=" ".join(parts),
     )
+
+
+_FIELD_COUNT_HINTS = {
+    5: "; AWS cron has a year field (a Unix crontab has 5 fields): append ' *'",
+    7: "; AWS cron has no seconds field",
+}
+
+
+def _check_day_fields(dom_text: str, dow_text: str, fail: _Fail) -> None:
+    """Exactly one of day-of-month and day-of-week is set; the other is a lone '?'."""
+    _check_characters(_DOM, dom_text, fail)
+    _check_characters(_DOW, dow_text, fail)
+    for spec, part in ((_DOM, dom_text), (_DOW, dow_text)):
+        if "?" in part and part != "?":
+            raise fail(f"{spec.name} {part!r}: '?' must stand alone")
+    if dom_text == "?" and dow_text == "?":
+        raise fail("day-of-month and day-of-week cannot both be '?'; set one of them (e.g. '*' in day-of-month)")
+    if dom_text != "?" and dow_text != "?":
+        raise fail("day-of-month and day-of-week cannot both be set; use '?' in one of them")
 
 
 def _check_characters(spec: _Field, part: str, fail: _Fail) -> None:
@@ -347,15 +359,26 @@ def _check_characters(spec: _Field, part: str, fail: _Fail) -> None:
             raise fail(f"{spec.name} {part!r}: '?' is only allowed in day-of-month or day-of-week")
         raise fail(f"{spec.name} {part!r}: {char!r} is not allowed in this field (allowed: {allowed})")
     for run in re.findall(r"[A-Za-z]+", part):
-        letters = run.upper()
-        if spec.names is not None:
-            if letters in spec.names or ("L" in spec.allowed and letters.endswith("L") and letters[:-1] in spec.names):
-                continue
-            if len(letters) >= 3:
-                raise fail(f"unknown {spec.name} name {run!r}; use {spec.name_hint}")
+        if _is_name(spec, run, fail):
+            continue
         for char in run:
             if char.upper() not in spec.allowed:
                 raise fail(f"{spec.name} {part!r}: {char!r} is not allowed in this field (allowed: {allowed})")
+
+
+def _is_name(spec: _Field, run: str, fail: _Fail) -> bool:
+    """Whether a run of letters is one of the field's names (``FRI``, or ``FRIL`` where 'L' is allowed).
+
+    Three letters or more that are no name are refused here; shorter runs are special characters.
+    """
+    if spec.names is None:
+        return False
+    letters = run.upper()
+    if letters in spec.names or ("L" in spec.allowed and letters.endswith("L") and letters[:-1] in spec.names):
+        return True
+    if len(letters) >= 3:
+        raise fail(f"unknown {spec.name} name {run!r}; use {spec.name_hint}")
+    return False
 
 
 def _parse_list(spec: _Field, part: str, fail: _Fail) -> tuple[int, ...]:
@@ -374,29 +397,37 @@ def _parse_list(spec: _Field, part: str, fail: _Fail) -> tuple[int, ...]:
 def _parse_item(spec: _Field, part: str, item: str, fail: _Fail) -> list[int]:
     where = f"{spec.name} {part!r}"
     base, slash, step_text = item.partition("/")
-    step = 1
-    if slash:  # only where the field allows '/': _check_characters has refused it elsewhere
-        if not step_text or not _DIGITS.fullmatch(step_text) or int(step_text) == 0:
-            raise fail(f"{where}: bad step {item!r}: the increment after '/' must be a positive integer")
-        if not base:
-            raise fail(f"{where}: bad step {item!r}: '/' needs a start before it ('*', a value or a range)")
-        step = int(step_text)
-    if base == "*":
-        start, stop = spec.low, spec.high
-    elif "-" in base:
-        first, _, last = base.partition("-")
-        if not first or not last or "-" in last:
-            raise fail(f"{where}: incomplete range {base!r}; write it as start-end, e.g. {spec.low}-{spec.high}")
-        start, stop = spec.value(first, fail), spec.value(last, fail)
-        if stop < start and spec is _YEARS:
-            raise fail(f"{where}: the year range {base!r} runs backwards; write the earlier year first")
-    else:
-        start = spec.value(base, fail)
-        stop = spec.high if slash else start
+    step = _step(where, item, base, step_text, fail) if slash else 1
+    start, stop = _bounds(spec, where, base, fail, stepped=bool(slash))
     if stop < start:  # wraps around, as in Quartz: 22-2 hours is 22, 23, 0, 1, 2
         span = spec.high - spec.low + 1
         return [spec.low + (v - spec.low) % span for v in range(start, stop + span + 1, step)]
     return list(range(start, stop + 1, step))
+
+
+def _step(where: str, item: str, base: str, step_text: str, fail: _Fail) -> int:
+    """The increment after '/' (only where the field allows '/': _check_characters has refused it elsewhere)."""
+    if not step_text or not _DIGITS.fullmatch(step_text) or int(step_text) == 0:
+        raise fail(f"{where}: bad step {item!r}: the increment after '/' must be a positive integer")
+    if not base:
+        raise fail(f"{where}: bad step {item!r}: '/' needs a start before it ('*', a value or a range)")
+    return int(step_text)
+
+
+def _bounds(spec: _Field, where: str, base: str, fail: _Fail, *, stepped: bool) -> tuple[int, int]:
+    """First and last value of ``*``, ``a-b`` or ``a`` (``a/n`` runs to the field's end)."""
+    if base == "*":
+        return spec.low, spec.high
+    if "-" not in base:
+        start = spec.value(base, fail)
+        return start, spec.high if stepped else start
+    first, _, last = base.partition("-")
+    if not first or not last or "-" in last:
+        raise fail(f"{where}: incomplete range {base!r}; write it as start-end, e.g. {spec.low}-{spec.high}")
+    start, stop = spec.value(first, fail), spec.value(last, fail)
+    if stop < start and spec is _YEARS:
+        raise fail(f"{where}: the year range {base!r} runs backwards; write the earlier year first")
+    return start, stop
 
 
 def _parse_days_of_month(part: str, fail: _Fail) -> DaysOfMonth:
@@ -429,27 +460,35 @@ def _parse_days_of_week(part: str, fail: _Fail) -> DaysOfWeek:
     where = f"day-of-week {part!r}"
     upper = part.upper()
     if "#" in upper:
-        if "," in upper:
-            raise fail(f"{where}: with '#' the field holds a single expression ('3#1,6#3' is two)")
-        day_text, _, nth_text = upper.partition("#")
-        if not day_text or "-" in day_text or "*" in day_text or "L" in day_text or "#" in nth_text:
-            raise fail(f"{where}: '#' must join a single weekday and an occurrence, e.g. '2#1' (first Monday)")
-        if not _DIGITS.fullmatch(nth_text) or not 1 <= int(nth_text) <= 5:
-            raise fail(f"{where}: the occurrence after '#' must be 1-5 (e.g. '2#1', the first Monday)")
-        return DaysOfWeek(nth=(_DOW.value(day_text, fail), int(nth_text)))
+        return _parse_nth_weekday(where, upper, fail)
     if "L" in upper:  # no weekday name holds an L
-        if upper.startswith("L-"):
-            raise fail(f"{where}: 'L-n' offsets are not part of the AWS cron syntax; use 'dL', e.g. '6L' (last Friday)")
-        if upper == "L":
-            return DaysOfWeek(days=(7,))  # the last day of the week
-        if "," in upper or "-" in upper or "*" in upper:
-            raise fail(
-                f"{where}: 'L' cannot be combined with lists or ranges; use a single 'dL', e.g. '6L' (last Friday)"
-            )
-        if not upper.endswith("L") or len(upper) < 2:
-            raise fail(f"{where}: 'L' must follow a single weekday, e.g. '6L' or 'FRIL' (the last Friday of the month)")
-        return DaysOfWeek(last_of_month=_DOW.value(upper[:-1], fail))
+        return _parse_last_weekday(where, upper, fail)
     return DaysOfWeek(days=_parse_list(_DOW, part, fail))
+
+
+def _parse_nth_weekday(where: str, upper: str, fail: _Fail) -> DaysOfWeek:
+    """``d#n``: the n-th weekday d of the month."""
+    if "," in upper:
+        raise fail(f"{where}: with '#' the field holds a single expression ('3#1,6#3' is two)")
+    day_text, _, nth_text = upper.partition("#")
+    if not day_text or "-" in day_text or "*" in day_text or "L" in day_text or "#" in nth_text:
+        raise fail(f"{where}: '#' must join a single weekday and an occurrence, e.g. '2#1' (first Monday)")
+    if not _DIGITS.fullmatch(nth_text) or not 1 <= int(nth_text) <= 5:
+        raise fail(f"{where}: the occurrence after '#' must be 1-5 (e.g. '2#1', the first Monday)")
+    return DaysOfWeek(nth=(_DOW.value(day_text, fail), int(nth_text)))
+
+
+def _parse_last_weekday(where: str, upper: str, fail: _Fail) -> DaysOfWeek:
+    """``L`` (the last day of the week) or ``dL`` (the last weekday d of the month)."""
+    if upper.startswith("L-"):
+        raise fail(f"{where}: 'L-n' offsets are not part of the AWS cron syntax; use 'dL', e.g. '6L' (last Friday)")
+    if upper == "L":
+        return DaysOfWeek(days=(7,))
+    if "," in upper or "-" in upper or "*" in upper:
+        raise fail(f"{where}: 'L' cannot be combined with lists or ranges; use a single 'dL', e.g. '6L' (last Friday)")
+    if not upper.endswith("L") or len(upper) < 2:
+        raise fail(f"{where}: 'L' must follow a single weekday, e.g. '6L' or 'FRIL' (the last Friday of the month)")
+    return DaysOfWeek(last_of_month=_DOW.value(upper[:-1], fail))
 
 
 def _format_naive_at(moment: datetime) -> str:

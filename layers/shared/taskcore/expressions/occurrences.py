@@ -146,15 +146,23 @@ def _next_wall_time(cron: CronExpression, after: datetime) -> datetime | None:
     for year in _at_least(cron.years, t.year):
         in_first_year = year == t.year
         for month in _at_least(cron.months, t.month if in_first_year else 1):
-            in_first_month = in_first_year and month == t.month
-            for day in cron.days_in(year, month):
-                if in_first_month and day < t.day:
-                    continue
-                in_first_day = in_first_month and day == t.day
-                for hour in _at_least(cron.hours, t.hour if in_first_day else 0):
-                    in_first_hour = in_first_day and hour == t.hour
-                    for minute in _at_least(cron.minutes, t.minute if in_first_hour else 0):
-                        return datetime(year, month, day, hour, minute)
+            start = t if in_first_year and month == t.month else datetime(year, month, 1)
+            found = _first_in_month(cron, start)
+            if found is not None:
+                return found
+    return None
+
+
+def _first_in_month(cron: CronExpression, start: datetime) -> datetime | None:
+    """The first matching minute at or after ``start``, within ``start``'s month."""
+    for day in cron.days_in(start.year, start.month):
+        if day < start.day:
+            continue
+        in_first_day = day == start.day
+        for hour in _at_least(cron.hours, start.hour if in_first_day else 0):
+            in_first_hour = in_first_day and hour == start.hour
+            for minute in _at_least(cron.minutes, start.minute if in_first_hour else 0):
+                return datetime(start.year, start.month, day, hour, minute)
     return None
 
 
