@@ -5,8 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field
 
-from taskcore.envelope import Identifier
-from taskcore.registry import TaskContext, action
+from taskcore import Identifier, TaskContext, action
 
 logger = Logger(child=True)
 

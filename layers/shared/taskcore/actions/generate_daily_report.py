@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field
 
-from taskcore.registry import TaskContext, action
+from taskcore import TaskContext, action
 
 logger = Logger(child=True)
 

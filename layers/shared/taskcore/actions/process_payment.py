@@ -7,8 +7,7 @@ from typing import Literal
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict
 
-from taskcore.envelope import Identifier
-from taskcore.registry import TaskContext, action
+from taskcore import Identifier, TaskContext, action
 
 logger = Logger(child=True)
 
