@@ -167,11 +167,6 @@ class LambdaService:
         with self._changed:
             return len(self._ready) + len(self._retries) + len(self._running)
 
-    def has_ready(self) -> bool:
-        """Whether an invocation waits in the queue (after `promote_due`)."""
-        with self._changed:
-            return bool(self._ready)
-
     def next_retry_at(self) -> datetime | None:
         """When the next retry becomes due."""
         with self._changed:
