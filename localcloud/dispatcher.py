@@ -35,7 +35,7 @@ from typing import Any
 import localcloud.paths  # noqa: F401 - puts taskcore on sys.path (sorted before the imports below)
 from localcloud.clock import Clock, FakeClock, SystemClock
 from localcloud.lambda_async import Invocation, LambdaService
-from localcloud.queues import QueueNotFound, SqsSender, queue_name
+from localcloud.queues import DeadLetterEnding, SqsSender
 from localcloud.schedules import MotoScheduleStore, Schedule
 from localcloud.stats import DispatchStats, LogSink, log_record, stdout_sink
 from taskcore.expressions import AtExpression, Expression, next_fire_time, parse_expression, parse_timezone
@@ -44,6 +44,15 @@ from taskcore.proxy import format_scheduled_time, substitute_context_attributes
 
 #: SQS's limit for a message in the schedule's DLQ; a larger dead-lettered payload is truncated (IS_PAYLOAD_TRUNCATED).
 MAX_SQS_MESSAGE_BYTES = SQS_DEFAULT_MESSAGE_BYTES
+#: A delivery that failed for good goes to the schedule's DeadLetterConfig queue (ScheduleDeliveryDLQ).
+DELIVERY_ENDING = DeadLetterEnding(
+    component="dispatcher",
+    failure="delivery failed for good",
+    no_queue="no dead-letter queue",
+    commands="make dlq",
+    sent_counter="deliveries_dead_lettered",
+    dropped_counter="deliveries_dropped",
+)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TICK = timedelta(microseconds=1)
 
@@ -442,26 +451,14 @@ class Dispatcher:
             "error": str(error),
             "condition": condition,
         }
-        if schedule.dead_letter_arn is None:
-            self.stats.count("deliveries_dropped")
-            self._log(
-                log_record("dispatcher", "delivery failed for good; no dead-letter queue", level="ERROR", **fields)
-            )
-            return
-        try:
-            self._sender.send(schedule.dead_letter_arn, body or "{}", attributes)
-        except QueueNotFound as exc:
-            self.stats.count("deliveries_dropped")
-            self._log(log_record("dispatcher", f"delivery failed for good; {exc}", level="ERROR", **fields))
-            return
-        self.stats.count("deliveries_dead_lettered")
-        self._log(
-            log_record(
-                "dispatcher",
-                f"delivery failed for good; sent to {queue_name(schedule.dead_letter_arn)} (make dlq)",
-                level="ERROR",
-                **fields,
-            )
+        DELIVERY_ENDING.send(
+            self._sender,
+            schedule.dead_letter_arn,
+            body or "{}",
+            attributes,
+            stats=self.stats,
+            log=self._log,
+            fields=fields,
         )
 
     def _complete(self, delivery: Delivery) -> None:
