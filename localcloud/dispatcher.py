@@ -242,24 +242,35 @@ class Dispatcher:
             return None
         last = self._last_fired.get((schedule.arn, schedule.created))
         if isinstance(expression, AtExpression):
-            due = next_fire_time(expression, after=last or _EPOCH, timezone=schedule.timezone)
-            if due is not None and last is None and due <= now and schedule.modified > schedule.created:
-                # Enabled (or changed) after its time: AWS documents no catch-up for a one-time schedule, and
-                # the API reports next_run_at null for it, so it does not run (docs/local-cloud.md).
-                self._log(
-                    log_record(
-                        "dispatcher",
-                        "one-time schedule enabled after its time: it does not run",
-                        schedule=schedule.name,
-                    )
-                )
-                return None
-            if due is not None and last is None and (now - due).total_seconds() > schedule.max_event_age_seconds:
-                self._log(
-                    log_record("dispatcher", "one-time schedule expired before it was seen", schedule=schedule.name)
-                )
-                return None
+            return self._one_time_occurrence(schedule, expression, now, last)
+        return self._recurring_occurrence(schedule, expression, now, after, last)
+
+    def _one_time_occurrence(
+        self, schedule: Schedule, expression: AtExpression, now: datetime, last: datetime | None
+    ) -> datetime | None:
+        """An `at()` schedule's time, unless it fired already, or had passed when this dispatcher first saw it."""
+        due = next_fire_time(expression, after=last or _EPOCH, timezone=schedule.timezone)
+        if due is None or last is not None:
             return due
+        if due <= now and schedule.modified > schedule.created:
+            # Enabled (or changed) after its time: AWS documents no catch-up for a one-time schedule, and
+            # the API reports next_run_at null for it, so it does not run (docs/local-cloud.md).
+            self._log(
+                log_record(
+                    "dispatcher", "one-time schedule enabled after its time: it does not run", schedule=schedule.name
+                )
+            )
+            return None
+        if (now - due).total_seconds() > schedule.max_event_age_seconds:
+            self._log(log_record("dispatcher", "one-time schedule expired before it was seen", schedule=schedule.name))
+            return None
+        return due
+
+    def _recurring_occurrence(
+        self, schedule: Schedule, expression: Expression, now: datetime, after: datetime | None, last: datetime | None
+    ) -> datetime | None:
+        """A `cron()`/`rate()` schedule's next time after `after` (the occurrence just fired), else from the
+        later of its revision and `catch_up_seconds` ago; never at or before the last one fired."""
         # Since this revision exists, by this dispatcher's clock: moto stamps revisions with the wall clock,
         # which a test's FakeClock may be behind (a revision "made in its future" must not skip occurrences).
         since = min(schedule.modified, now)
@@ -296,28 +307,47 @@ class Dispatcher:
         fired = 0
         while self._due and self._due[0][0] <= now:
             due, _, name, version = heapq.heappop(self._due)
-            tracked = self._tracked.get(name)
-            if tracked is None or tracked.expression is None or tracked.schedule.version != version:
-                continue  # superseded by a later revision (which has its own entry) or gone
-            live = self.store.get(name)  # the last word: cancelled or changed since the last refresh?
-            if live is None:
-                del self._tracked[name]
-                continue
-            if live.version != version:
-                self._track(live, now)
-                continue
-            key = (live.arn, live.created)
-            if self._last_fired.get(key, _EPOCH) >= due:
-                continue
-            self._last_fired[key] = due
-            following = self._next_occurrence(live, tracked.expression, now, after=due)
-            self._push(live, following)
-            last = following is None and live.action_after_completion == "DELETE"
-            self._attempt(Delivery(live, due, delete_after=last), now)
-            fired += 1
+            if self._fire(due, name, version, now):
+                fired += 1
         while self._retries and self._retries[0][0] <= now:
             self._attempt(heapq.heappop(self._retries)[2], now)
         return fired
+
+    def _fire(self, due: datetime, name: str, version: tuple[str, datetime, datetime], now: datetime) -> bool:
+        """Deliver one occurrence taken from the heap, and queue the schedule's next; False when it is stale."""
+        current = self._still_current(name, version, now)
+        if current is None:
+            return False
+        live, expression = current
+        key = (live.arn, live.created)
+        if self._last_fired.get(key, _EPOCH) >= due:
+            return False  # this occurrence was fired already
+        self._last_fired[key] = due
+        following = self._next_occurrence(live, expression, now, after=due)
+        self._push(live, following)
+        last = following is None and live.action_after_completion == "DELETE"
+        self._attempt(Delivery(live, due, delete_after=last), now)
+        return True
+
+    def _still_current(
+        self, name: str, version: tuple[str, datetime, datetime], now: datetime
+    ) -> tuple[Schedule, Expression] | None:
+        """The schedule of an occurrence taken from the heap, if that occurrence still stands.
+
+        None when the schedule changed since it was queued (its new revision has its own entry, and one
+        found changed here is tracked again), was deleted, or has an invalid expression.
+        """
+        tracked = self._tracked.get(name)
+        if tracked is None or tracked.expression is None or tracked.schedule.version != version:
+            return None  # superseded by a later revision (which has its own entry) or gone
+        live = self.store.get(name)  # the last word: cancelled or changed since the last refresh?
+        if live is None:
+            del self._tracked[name]
+            return None
+        if live.version != version:
+            self._track(live, now)
+            return None
+        return live, tracked.expression
 
     def _attempt(self, delivery: Delivery, now: datetime) -> None:
         schedule, due = delivery.schedule, delivery.scheduled_time
