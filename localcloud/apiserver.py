@@ -21,7 +21,7 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -51,57 +51,103 @@ def proxy_event(
 ) -> dict[str, Any]:
     """The REST v1 proxy event for one HTTP request (`target` is the request line's path and query)."""
     path, _, query = target.partition("?")
-    multi_query: dict[str, list[str]] = {}
-    for key, value in parse_qsl(query, keep_blank_values=True):
-        multi_query.setdefault(key, []).append(value)
-    multi_headers: dict[str, list[str]] = {}
-    for key, value in headers.items():
-        multi_headers.setdefault(key, []).append(value)
-    content_type = next((v[-1] for k, v in multi_headers.items() if k.lower() == "content-type"), "")
-    text: str | None = None
-    encoded = False
-    if body:
-        try:
-            if not any(marker in content_type.lower() for marker in _TEXT_TYPES) and content_type:
-                raise UnicodeDecodeError("utf-8", body, 0, 1, "binary media type")
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            text, encoded = base64.b64encode(body).decode("ascii"), True
-    root = path in ("", "/")
+    path = path or "/"
+    root = path == "/"
     resource = "/" if root else "/{proxy+}"
-    request_id = request_id or str(uuid.uuid4())
-    now = datetime.now(UTC)
-    user_agent = next((v[-1] for k, v in multi_headers.items() if k.lower() == "user-agent"), None)
-    host = next((v[-1] for k, v in multi_headers.items() if k.lower() == "host"), "127.0.0.1")
+    multi_query = _multi_valued(parse_qsl(query, keep_blank_values=True))
+    multi_headers = _multi_valued(headers.items())
+    text, encoded = _event_body(body, _header(multi_headers, "content-type") or "")
     return {
         "resource": resource,
-        "path": path or "/",
+        "path": path,
         "httpMethod": method,
-        "headers": {key: values[-1] for key, values in multi_headers.items()},
+        "headers": _single_valued(multi_headers),
         "multiValueHeaders": multi_headers,
-        "queryStringParameters": {key: values[-1] for key, values in multi_query.items()} or None,
+        "queryStringParameters": _single_valued(multi_query) or None,
         "multiValueQueryStringParameters": multi_query or None,
         "pathParameters": None if root else {"proxy": path.lstrip("/")},
         "stageVariables": None,
-        "requestContext": {
-            "resourceId": "local",
-            "resourcePath": resource,
-            "httpMethod": method,
-            "extendedRequestId": request_id,
-            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "path": f"/{stage}{path or '/'}",
-            "accountId": LOCAL_ACCOUNT,
-            "protocol": "HTTP/1.1",
-            "stage": stage,
-            "domainPrefix": host.split(":")[0].split(".")[0],
-            "requestTimeEpoch": int(now.timestamp() * 1000),
-            "requestId": request_id,
-            "identity": {"sourceIp": source_ip, "userAgent": user_agent, "caller": None, "user": None},
-            "domainName": host,
-            "apiId": "local",
-        },
+        "requestContext": _request_context(
+            method,
+            path,
+            resource,
+            multi_headers,
+            source_ip=source_ip,
+            stage=stage,
+            request_id=request_id or str(uuid.uuid4()),
+        ),
         "body": text,
         "isBase64Encoded": encoded,
+    }
+
+
+def _multi_valued(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Name -> every value, in order (API Gateway's `multiValueHeaders`, `multiValueQueryStringParameters`)."""
+    values: dict[str, list[str]] = {}
+    for key, value in pairs:
+        values.setdefault(key, []).append(value)
+    return values
+
+
+def _single_valued(values: Mapping[str, list[str]]) -> dict[str, str]:
+    """Name -> its last value, as API Gateway fills `headers` and `queryStringParameters`."""
+    return {key: found[-1] for key, found in values.items()}
+
+
+def _header(headers: Mapping[str, list[str]], name: str) -> str | None:
+    """A header's last value, its name matched without case; None when the request has none."""
+    return next((values[-1] for key, values in headers.items() if key.lower() == name), None)
+
+
+def _is_text(content_type: str) -> bool:
+    """Whether a body of this content type is passed as text (a body with no content type is)."""
+    lowered = content_type.lower()
+    return not content_type or any(marker in lowered for marker in _TEXT_TYPES)
+
+
+def _event_body(body: bytes, content_type: str) -> tuple[str | None, bool]:
+    """The event's `body` and `isBase64Encoded`: UTF-8 text as it is, anything else in base64."""
+    if not body:
+        return None, False
+    if _is_text(content_type):
+        try:
+            return body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            pass  # declared as text, but not UTF-8: sent as binary
+    return base64.b64encode(body).decode("ascii"), True
+
+
+def _request_context(
+    method: str,
+    path: str,
+    resource: str,
+    headers: Mapping[str, list[str]],
+    *,
+    source_ip: str,
+    stage: str,
+    request_id: str,
+) -> dict[str, Any]:
+    """The event's `requestContext`: who asked, when, through which stage and resource."""
+    now = datetime.now(UTC)
+    host = _header(headers, "host")
+    if host is None:
+        host = "127.0.0.1"
+    return {
+        "resourceId": "local",
+        "resourcePath": resource,
+        "httpMethod": method,
+        "extendedRequestId": request_id,
+        "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "path": f"/{stage}{path}",
+        "accountId": LOCAL_ACCOUNT,
+        "protocol": "HTTP/1.1",
+        "stage": stage,
+        "domainPrefix": host.split(":")[0].split(".")[0],
+        "requestTimeEpoch": int(now.timestamp() * 1000),
+        "requestId": request_id,
+        "identity": {"sourceIp": source_ip, "userAgent": _header(headers, "user-agent"), "caller": None, "user": None},
+        "domainName": host,
+        "apiId": "local",
     }
 
 

@@ -35,7 +35,7 @@ from typing import Any
 import localcloud.paths  # noqa: F401 - puts taskcore on sys.path (sorted before the imports below)
 from localcloud.clock import Clock, FakeClock, SystemClock
 from localcloud.lambda_async import Invocation, LambdaService
-from localcloud.queues import QueueNotFound, SqsSender, queue_name
+from localcloud.queues import DeadLetterEnding, SqsSender
 from localcloud.schedules import MotoScheduleStore, Schedule
 from localcloud.stats import DispatchStats, LogSink, log_record, stdout_sink
 from taskcore.expressions import AtExpression, Expression, next_fire_time, parse_expression, parse_timezone
@@ -44,6 +44,15 @@ from taskcore.proxy import format_scheduled_time, substitute_context_attributes
 
 #: SQS's limit for a message in the schedule's DLQ; a larger dead-lettered payload is truncated (IS_PAYLOAD_TRUNCATED).
 MAX_SQS_MESSAGE_BYTES = SQS_DEFAULT_MESSAGE_BYTES
+#: A delivery that failed for good goes to the schedule's DeadLetterConfig queue (ScheduleDeliveryDLQ).
+DELIVERY_ENDING = DeadLetterEnding(
+    component="dispatcher",
+    failure="delivery failed for good",
+    no_queue="no dead-letter queue",
+    commands="make dlq",
+    sent_counter="deliveries_dead_lettered",
+    dropped_counter="deliveries_dropped",
+)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TICK = timedelta(microseconds=1)
 
@@ -233,24 +242,35 @@ class Dispatcher:
             return None
         last = self._last_fired.get((schedule.arn, schedule.created))
         if isinstance(expression, AtExpression):
-            due = next_fire_time(expression, after=last or _EPOCH, timezone=schedule.timezone)
-            if due is not None and last is None and due <= now and schedule.modified > schedule.created:
-                # Enabled (or changed) after its time: AWS documents no catch-up for a one-time schedule, and
-                # the API reports next_run_at null for it, so it does not run (docs/local-cloud.md).
-                self._log(
-                    log_record(
-                        "dispatcher",
-                        "one-time schedule enabled after its time: it does not run",
-                        schedule=schedule.name,
-                    )
-                )
-                return None
-            if due is not None and last is None and (now - due).total_seconds() > schedule.max_event_age_seconds:
-                self._log(
-                    log_record("dispatcher", "one-time schedule expired before it was seen", schedule=schedule.name)
-                )
-                return None
+            return self._one_time_occurrence(schedule, expression, now, last)
+        return self._recurring_occurrence(schedule, expression, now, after, last)
+
+    def _one_time_occurrence(
+        self, schedule: Schedule, expression: AtExpression, now: datetime, last: datetime | None
+    ) -> datetime | None:
+        """An `at()` schedule's time, unless it fired already, or had passed when this dispatcher first saw it."""
+        due = next_fire_time(expression, after=last or _EPOCH, timezone=schedule.timezone)
+        if due is None or last is not None:
             return due
+        if due <= now and schedule.modified > schedule.created:
+            # Enabled (or changed) after its time: AWS documents no catch-up for a one-time schedule, and
+            # the API reports next_run_at null for it, so it does not run (docs/local-cloud.md).
+            self._log(
+                log_record(
+                    "dispatcher", "one-time schedule enabled after its time: it does not run", schedule=schedule.name
+                )
+            )
+            return None
+        if (now - due).total_seconds() > schedule.max_event_age_seconds:
+            self._log(log_record("dispatcher", "one-time schedule expired before it was seen", schedule=schedule.name))
+            return None
+        return due
+
+    def _recurring_occurrence(
+        self, schedule: Schedule, expression: Expression, now: datetime, after: datetime | None, last: datetime | None
+    ) -> datetime | None:
+        """A `cron()`/`rate()` schedule's next time after `after` (the occurrence just fired), else from the
+        later of its revision and `catch_up_seconds` ago; never at or before the last one fired."""
         # Since this revision exists, by this dispatcher's clock: moto stamps revisions with the wall clock,
         # which a test's FakeClock may be behind (a revision "made in its future" must not skip occurrences).
         since = min(schedule.modified, now)
@@ -287,28 +307,47 @@ class Dispatcher:
         fired = 0
         while self._due and self._due[0][0] <= now:
             due, _, name, version = heapq.heappop(self._due)
-            tracked = self._tracked.get(name)
-            if tracked is None or tracked.expression is None or tracked.schedule.version != version:
-                continue  # superseded by a later revision (which has its own entry) or gone
-            live = self.store.get(name)  # the last word: cancelled or changed since the last refresh?
-            if live is None:
-                del self._tracked[name]
-                continue
-            if live.version != version:
-                self._track(live, now)
-                continue
-            key = (live.arn, live.created)
-            if self._last_fired.get(key, _EPOCH) >= due:
-                continue
-            self._last_fired[key] = due
-            following = self._next_occurrence(live, tracked.expression, now, after=due)
-            self._push(live, following)
-            last = following is None and live.action_after_completion == "DELETE"
-            self._attempt(Delivery(live, due, delete_after=last), now)
-            fired += 1
+            if self._fire(due, name, version, now):
+                fired += 1
         while self._retries and self._retries[0][0] <= now:
             self._attempt(heapq.heappop(self._retries)[2], now)
         return fired
+
+    def _fire(self, due: datetime, name: str, version: tuple[str, datetime, datetime], now: datetime) -> bool:
+        """Deliver one occurrence taken from the heap, and queue the schedule's next; False when it is stale."""
+        current = self._still_current(name, version, now)
+        if current is None:
+            return False
+        live, expression = current
+        key = (live.arn, live.created)
+        if self._last_fired.get(key, _EPOCH) >= due:
+            return False  # this occurrence was fired already
+        self._last_fired[key] = due
+        following = self._next_occurrence(live, expression, now, after=due)
+        self._push(live, following)
+        last = following is None and live.action_after_completion == "DELETE"
+        self._attempt(Delivery(live, due, delete_after=last), now)
+        return True
+
+    def _still_current(
+        self, name: str, version: tuple[str, datetime, datetime], now: datetime
+    ) -> tuple[Schedule, Expression] | None:
+        """The schedule of an occurrence taken from the heap, if that occurrence still stands.
+
+        None when the schedule changed since it was queued (its new revision has its own entry, and one
+        found changed here is tracked again), was deleted, or has an invalid expression.
+        """
+        tracked = self._tracked.get(name)
+        if tracked is None or tracked.expression is None or tracked.schedule.version != version:
+            return None  # superseded by a later revision (which has its own entry) or gone
+        live = self.store.get(name)  # the last word: cancelled or changed since the last refresh?
+        if live is None:
+            del self._tracked[name]
+            return None
+        if live.version != version:
+            self._track(live, now)
+            return None
+        return live, tracked.expression
 
     def _attempt(self, delivery: Delivery, now: datetime) -> None:
         schedule, due = delivery.schedule, delivery.scheduled_time
@@ -442,26 +481,14 @@ class Dispatcher:
             "error": str(error),
             "condition": condition,
         }
-        if schedule.dead_letter_arn is None:
-            self.stats.count("deliveries_dropped")
-            self._log(
-                log_record("dispatcher", "delivery failed for good; no dead-letter queue", level="ERROR", **fields)
-            )
-            return
-        try:
-            self._sender.send(schedule.dead_letter_arn, body or "{}", attributes)
-        except QueueNotFound as exc:
-            self.stats.count("deliveries_dropped")
-            self._log(log_record("dispatcher", f"delivery failed for good; {exc}", level="ERROR", **fields))
-            return
-        self.stats.count("deliveries_dead_lettered")
-        self._log(
-            log_record(
-                "dispatcher",
-                f"delivery failed for good; sent to {queue_name(schedule.dead_letter_arn)} (make dlq)",
-                level="ERROR",
-                **fields,
-            )
+        DELIVERY_ENDING.send(
+            self._sender,
+            schedule.dead_letter_arn,
+            body or "{}",
+            attributes,
+            stats=self.stats,
+            log=self._log,
+            fields=fields,
         )
 
     def _complete(self, delivery: Delivery) -> None:

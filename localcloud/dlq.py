@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import localcloud.paths  # noqa: F401 - the callback's packages on sys.path
 from localcloud.dev import MetricLineFilter
@@ -65,30 +65,56 @@ class DeadLetter:
 
 
 def describe(message: QueuedMessage, kind: str) -> DeadLetter:
-    """Read a dead-letter message of either kind."""
+    """Read a dead-letter message of any kind: an invocation record (Lambda's, or the callback's for a
+    rejection), else Scheduler's letter, whose body is the event and whose attributes say the error."""
     body = message.json_body()
     if kind in ("invocation", "rejected") and isinstance(body, dict) and "requestPayload" in body:
-        event = body["requestPayload"]
-        response = body.get("responsePayload") or {}
-        context = body.get("requestContext") or {}
-        if kind == "rejected":
-            status = (body.get("responseContext") or {}).get("statusCode")
-            error = f"rejected by the callback ({status}): {response.get('detail', '')}"
-        else:
-            error = f"{response.get('errorType', 'Error')}: {response.get('errorMessage', '')}"
-        attempts, condition = context.get("approximateInvokeCount"), context.get("condition")
+        event, failure = body["requestPayload"], _record_failure(body, rejected=kind == "rejected")
     else:
-        event = body if body is not None else message.body
-        attrs = message.attributes
-        error = f"{attrs.get('ERROR_CODE', 'Error')}: {attrs.get('ERROR_MESSAGE', '')}"
-        retries = attrs.get("RETRY_ATTEMPTS")
-        attempts = int(retries) + 1 if retries and retries.isdigit() else None
-        condition = attrs.get("EXHAUSTED_RETRY_CONDITION")
+        event, failure = (body if body is not None else message.body), _attribute_failure(message.attributes)
     fields = task_fields(event)
-    task_id, action, scheduled = fields.task_id, fields.action, fields.scheduled_time
+    scheduled = fields.scheduled_time
     if scheduled is None and kind == "delivery":
         scheduled = message.attributes.get("SCHEDULED_TIME")
-    return DeadLetter(message, kind, event, task_id, action, scheduled, error, attempts, condition)
+    return DeadLetter(
+        message,
+        kind,
+        event,
+        fields.task_id,
+        fields.action,
+        scheduled,
+        error=failure.error,
+        attempts=failure.attempts,
+        condition=failure.condition,
+    )
+
+
+class _Failure(NamedTuple):
+    """How a task failed, as its dead letter says: the error, the attempts made, the condition that ended them."""
+
+    error: str
+    attempts: int | None
+    condition: str | None
+
+
+def _record_failure(record: dict[str, Any], *, rejected: bool) -> _Failure:
+    """From an invocation record (Lambda's, or the callback's for a rejection, which has its shape)."""
+    response = record.get("responsePayload") or {}
+    context = record.get("requestContext") or {}
+    if rejected:
+        status = (record.get("responseContext") or {}).get("statusCode")
+        error = f"rejected by the callback ({status}): {response.get('detail', '')}"
+    else:
+        error = f"{response.get('errorType', 'Error')}: {response.get('errorMessage', '')}"
+    return _Failure(error, context.get("approximateInvokeCount"), context.get("condition"))
+
+
+def _attribute_failure(attributes: dict[str, str]) -> _Failure:
+    """From the message attributes Scheduler sets on an undeliverable event (RETRY_ATTEMPTS: retries, not attempts)."""
+    error = f"{attributes.get('ERROR_CODE', 'Error')}: {attributes.get('ERROR_MESSAGE', '')}"
+    retries = attributes.get("RETRY_ATTEMPTS")
+    attempts = int(retries) + 1 if retries and retries.isdigit() else None
+    return _Failure(error, attempts, attributes.get("EXHAUSTED_RETRY_CONDITION"))
 
 
 def dead_letter_queues(state: RunState) -> list[tuple[str, str]]:

@@ -21,9 +21,3 @@ def load_event(name: str) -> dict[str, Any]:
 def event_files() -> list[Path]:
     """Every invocation event in events/ (the `env-*.json` files are `--env-vars` files, not events)."""
     return sorted(p for p in EVENTS_DIR.glob("*.json") if not p.name.startswith("env"))
-
-
-def as_path(path: str | Path) -> Path:
-    """A path given on the command line, relative to the repository when not absolute."""
-    p = Path(path)
-    return p if p.is_absolute() or p.exists() else ROOT / p

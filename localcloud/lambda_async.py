@@ -36,7 +36,7 @@ from typing import Any
 from localcloud.clock import Clock
 from localcloud.environments import Environment, FunctionSpec, error_payload, handler_event_loop
 from localcloud.lambda_context import LocalLambdaContext
-from localcloud.queues import QueueNotFound, SqsSender, queue_name
+from localcloud.queues import DeadLetterEnding, SqsSender
 from localcloud.stats import DispatchStats, LogSink, log_record, stdout_sink
 from localcloud.template import LOCAL_ACCOUNT, LOCAL_REGION, event_invoke_config
 
@@ -45,6 +45,16 @@ Handler = Callable[[Any, Any], Any]
 
 #: Local stand-ins for Lambda's ~1 min and ~2 min between async retries.
 DEFAULT_RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0)
+
+#: An invocation that failed for good goes to the function's on-failure destination (CallbackFailureQueue).
+INVOCATION_ENDING = DeadLetterEnding(
+    component="lambda",
+    failure="invocation failed for good",
+    no_queue="no on-failure destination",
+    commands="make dlq / make redrive",
+    sent_counter="invocations_dead_lettered",
+    dropped_counter="invocations_dropped",
+)
 
 
 @dataclass(frozen=True)
@@ -166,11 +176,6 @@ class LambdaService:
         """Events accepted and not finished (queued, running, or waiting for a retry)."""
         with self._changed:
             return len(self._ready) + len(self._retries) + len(self._running)
-
-    def has_ready(self) -> bool:
-        """Whether an invocation waits in the queue (after `promote_due`)."""
-        with self._changed:
-            return bool(self._ready)
 
     def next_retry_at(self) -> datetime | None:
         """When the next retry becomes due."""
@@ -307,7 +312,6 @@ class LambdaService:
                 return
             condition = "EventAgeExceeded"
         record = invocation_record(invocation, error, condition=condition, now=now)
-        destination = config.on_failure_arn
         fields: dict[str, Any] = {
             "schedule": invocation.label,
             "request_id": invocation.request_id,
@@ -315,26 +319,13 @@ class LambdaService:
             "condition": condition,
             "error": f"{error['errorType']}: {error['errorMessage']}",
         }
-        if destination is None:
-            self.stats.count("invocations_dropped")
-            self._log(
-                log_record("lambda", "invocation failed for good; no on-failure destination", level="ERROR", **fields)
-            )
-            return
-        try:
-            self._sender.send(destination, json.dumps(record, ensure_ascii=False, default=str))
-        except QueueNotFound as exc:
-            self.stats.count("invocations_dropped")
-            self._log(log_record("lambda", f"invocation failed for good; {exc}", level="ERROR", **fields))
-            return
-        self.stats.count("invocations_dead_lettered")
-        self._log(
-            log_record(
-                "lambda",
-                f"invocation failed for good; sent to {queue_name(destination)} (make dlq / make redrive)",
-                level="ERROR",
-                **fields,
-            )
+        INVOCATION_ENDING.send(
+            self._sender,
+            config.on_failure_arn,
+            json.dumps(record, ensure_ascii=False, default=str),
+            stats=self.stats,
+            log=self._log,
+            fields=fields,
         )
 
 

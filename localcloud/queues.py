@@ -9,6 +9,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
+from localcloud.stats import DispatchStats, LogSink, log_record
+
 
 def queue_name(arn: str) -> str:
     """`arn:aws:sqs:region:account:name` -> `name`."""
@@ -54,6 +56,62 @@ class SqsSender:
             }
         message_id: str = self.client.send_message(**params)["MessageId"]
         return message_id
+
+
+@dataclass(frozen=True)
+class DeadLetterEnding:
+    """How one service (Scheduler, Lambda) ends an event that failed for good: its words and its counters.
+
+    `send` is the ending itself, written once for both: the event goes to the service's dead-letter
+    queue, or, when there is none (or the queue does not exist), is dropped; either way it is counted
+    and said in an ERROR line.
+    """
+
+    #: Whose line it is: `localcloud.<component>`.
+    component: str
+    #: What happened, the start of every line: "delivery failed for good".
+    failure: str
+    #: Why it is dropped when the event names no queue: "no dead-letter queue".
+    no_queue: str
+    #: The commands that show (and replay) what the queue holds, said when a letter is sent.
+    commands: str
+    #: The counters of `DispatchStats`: events sent to the queue, and events dropped.
+    sent_counter: str
+    dropped_counter: str
+
+    def send(
+        self,
+        sender: SqsSender,
+        queue_arn: str | None,
+        body: str,
+        attributes: Mapping[str, str] | None = None,
+        *,
+        stats: DispatchStats,
+        log: LogSink,
+        fields: Mapping[str, Any],
+    ) -> None:
+        """Send `body` (with `attributes`) to `queue_arn`, else drop it; count and log the outcome with `fields`."""
+        if queue_arn is None:
+            self._drop(self.no_queue, stats=stats, log=log, fields=fields)
+            return
+        try:
+            sender.send(queue_arn, body, attributes)
+        except QueueNotFound as exc:
+            self._drop(str(exc), stats=stats, log=log, fields=fields)
+            return
+        stats.count(self.sent_counter)
+        log(
+            log_record(
+                self.component,
+                f"{self.failure}; sent to {queue_name(queue_arn)} ({self.commands})",
+                level="ERROR",
+                **fields,
+            )
+        )
+
+    def _drop(self, why: str, *, stats: DispatchStats, log: LogSink, fields: Mapping[str, Any]) -> None:
+        stats.count(self.dropped_counter)
+        log(log_record(self.component, f"{self.failure}; {why}", level="ERROR", **fields))
 
 
 @dataclass

@@ -124,10 +124,6 @@ class MotoScheduleStore:
         model = self._models().get(name)
         return from_moto(model) if model is not None else None
 
-    def all(self) -> list[Schedule]:
-        """Every schedule in the group."""
-        return [from_moto(model) for model in dict(self._models()).values()]
-
 
 def _moto_schedule(group: str, name: str, *, account: str, region: str) -> Any:
     from moto.scheduler.models import scheduler_backends

@@ -7,7 +7,7 @@ deployed infrastructure cannot drift: change the table's key schema there and th
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -102,34 +102,55 @@ class Resolver:
         if len(value) != 1:
             return {k: self.resolve(v) for k, v in value.items()}
         ((key, arg),) = value.items()
-        if key == "Ref":
-            return self._ref(arg)
-        if key == "Fn::GetAtt":
-            logical_id, attr = arg if isinstance(arg, list) else arg.split(".", 1)
-            return self.arn(logical_id) if attr == "Arn" else self.physical_name(logical_id)
-        if key == "Fn::Sub":
-            text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
-            return re.sub(
-                r"\$\{([^}!]+)\}",
-                lambda m: str(
-                    self.resolve(variables[m.group(1)]) if m.group(1) in variables else self._sub_var(m.group(1))
-                ),
-                text,
-            )
-        if key == "Fn::Join":
-            sep, items = arg
-            return sep.join(str(self.resolve(i)) for i in items)
-        if key == "Fn::If":
-            return self.resolve(arg[2])
-        return {key: self.resolve(arg)}
+        intrinsic = self._intrinsics().get(key)
+        if intrinsic is None:  # a one-key mapping that is not an intrinsic (or one not needed locally)
+            return {key: self.resolve(arg)}
+        return intrinsic(arg)
+
+    def _intrinsics(self) -> dict[str, Callable[[Any], Any]]:
+        """The intrinsic functions this resolver knows, by their long-form key."""
+        return {
+            "Ref": self._ref,
+            "Fn::GetAtt": self._get_att,
+            "Fn::Sub": self._sub,
+            "Fn::Join": self._join,
+            "Fn::If": self._if,
+        }
+
+    def _get_att(self, arg: list[str] | str) -> str:
+        """`[logical id, attribute]` (or `id.attribute`): the ARN for `Arn`, the physical name for any other."""
+        logical_id, attr = arg if isinstance(arg, list) else arg.split(".", 1)
+        return self.arn(logical_id) if attr == "Arn" else self.physical_name(logical_id)
+
+    def _sub(self, arg: list[Any] | str) -> str:
+        """`text` or `[text, variables]`: each `${name}` replaced by its variable, else its Ref or GetAtt."""
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+
+        def value_of(match: re.Match[str]) -> str:
+            name = match.group(1)
+            return str(self.resolve(variables[name]) if name in variables else self._sub_var(name))
+
+        return re.sub(r"\$\{([^}!]+)\}", value_of, text)
+
+    def _join(self, arg: list[Any]) -> str:
+        """`[separator, items]`: the resolved items joined."""
+        sep, items = arg
+        joined: str = sep.join(str(self.resolve(i)) for i in items)
+        return joined
+
+    def _if(self, arg: list[Any]) -> Any:
+        """`[condition, if true, if false]`: the false branch (the template's options are unset locally)."""
+        return self.resolve(arg[2])
 
     def _sub_var(self, name: str) -> Any:
+        """A `${name}` of Sub without a variable of that name: `${id.attribute}` is a GetAtt, else a Ref."""
         if "." in name:
             logical_id, attr = name.split(".", 1)
-            return self.resolve({"Fn::GetAtt": [logical_id, attr]})
+            return self._get_att([logical_id, attr])
         return self._ref(name)
 
     def _ref(self, name: str) -> Any:
+        """A pseudo parameter, a parameter (its override, else its default), else a resource's physical name."""
         pseudo = {
             "AWS::StackName": self.stack,
             "AWS::Region": self.region,
@@ -165,59 +186,67 @@ def provision(
     """Create the template's tables, queues and schedule groups with `session` (a boto3 Session)."""
     template = template or load_template()
     resolver = Resolver(template)
-    names: dict[str, str] = {}
-    arns: dict[str, str] = {}
-    urls: dict[str, str] = {}
 
     def client(service: str) -> Any:
         return session.client(service, region_name=LOCAL_REGION, endpoint_url=endpoint_url)
 
     tables = resources_of_type(template, "AWS::DynamoDB::Table")
-    if tables:
-        ddb = client("dynamodb")
-        for lid, res in tables.items():
-            props = resolver.resolve(res.get("Properties", {}))
-            name = resolver.physical_name(lid)
-            ddb.create_table(
-                TableName=name,
-                KeySchema=props["KeySchema"],
-                AttributeDefinitions=props["AttributeDefinitions"],
-                BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
-            )
-            ttl = props.get("TimeToLiveSpecification")
-            if ttl and ttl.get("Enabled"):
-                ddb.update_time_to_live(
-                    TableName=name,
-                    TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
-                )
-            names[lid], arns[lid] = name, resolver.arn(lid)
-
     queues = resources_of_type(template, "AWS::SQS::Queue")
-    if queues:
-        sqs = client("sqs")
-        for lid, res in queues.items():
-            name = resolver.physical_name(lid)
-            props = resolver.resolve(res.get("Properties", {}))
-            # The attributes that change what a queue accepts and keeps (RejectedTaskQueue takes 1 MiB).
-            attributes = {key: str(props[key]) for key in QUEUE_ATTRIBUTES if key in props}
-            urls[lid] = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-            names[lid], arns[lid] = name, resolver.arn(lid)
-
     groups = resources_of_type(template, "AWS::Scheduler::ScheduleGroup")
+    if tables:
+        _create_tables(client("dynamodb"), resolver, tables)
+    urls = _create_queues(client("sqs"), resolver, queues) if queues else {}
     if groups:
-        scheduler = client("scheduler")
-        for lid in groups:
-            name = resolver.physical_name(lid)
-            scheduler.create_schedule_group(Name=name)
-            names[lid], arns[lid] = name, resolver.arn(lid)
-
-    for lid in (
+        _create_schedule_groups(client("scheduler"), resolver, groups)
+    # Functions and roles are not created (the local cloud runs the functions itself), only named.
+    named = (
+        *tables,
+        *queues,
+        *groups,
         *resources_of_type(template, "AWS::Serverless::Function"),
         *resources_of_type(template, "AWS::IAM::Role"),
-    ):
-        names[lid], arns[lid] = resolver.physical_name(lid), resolver.arn(lid)
+    )
+    return LocalResources(
+        names={lid: resolver.physical_name(lid) for lid in named},
+        arns={lid: resolver.arn(lid) for lid in named},
+        queue_urls=urls,
+    )
 
-    return LocalResources(names=names, arns=arns, queue_urls=urls)
+
+def _create_tables(dynamodb: Any, resolver: Resolver, tables: Mapping[str, dict[str, Any]]) -> None:
+    """Each table with its key schema and billing mode, and its TTL attribute when enabled."""
+    for lid, res in tables.items():
+        props = resolver.resolve(res.get("Properties", {}))
+        name = resolver.physical_name(lid)
+        dynamodb.create_table(
+            TableName=name,
+            KeySchema=props["KeySchema"],
+            AttributeDefinitions=props["AttributeDefinitions"],
+            BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+        )
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            dynamodb.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+            )
+
+
+def _create_queues(sqs: Any, resolver: Resolver, queues: Mapping[str, dict[str, Any]]) -> dict[str, str]:
+    """Each queue with the attributes that change what it accepts and keeps; logical id -> queue URL."""
+    urls: dict[str, str] = {}
+    for lid, res in queues.items():
+        props = resolver.resolve(res.get("Properties", {}))
+        # RejectedTaskQueue, for one, takes 1 MiB messages (MaximumMessageSize).
+        attributes = {key: str(props[key]) for key in QUEUE_ATTRIBUTES if key in props}
+        urls[lid] = sqs.create_queue(QueueName=resolver.physical_name(lid), Attributes=attributes)["QueueUrl"]
+    return urls
+
+
+def _create_schedule_groups(scheduler: Any, resolver: Resolver, groups: Mapping[str, dict[str, Any]]) -> None:
+    """Each schedule group, by name."""
+    for lid in groups:
+        scheduler.create_schedule_group(Name=resolver.physical_name(lid))
 
 
 def event_invoke_config(logical_id: str, template: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,44 +11,20 @@ import pytest
 
 from localcloud.clock import FakeClock
 from localcloud.dispatcher import DeliveryFault, Dispatcher, ScheduleDeleter
-from localcloud.lambda_async import AsyncLambda, InvokeConfig
+from localcloud.lambda_async import AsyncLambda, Handler, InvokeConfig
 from localcloud.schedules import MotoScheduleStore
 from localcloud.template import LocalResources
-
-
-@dataclass
-class Harness:
-    """A dispatcher wired as `make dev` wires it, with its log lines collected."""
-
-    resources: LocalResources
-    clock: FakeClock
-    dispatcher: Dispatcher
-    scheduler: Any
-    sqs: Any
-    logs: list[dict[str, Any]] = field(default_factory=list)
-
-    def queue_url(self, logical_id: str) -> str:
-        """A queue's URL."""
-        return self.resources.queue_urls[logical_id]
-
-    def messages(self, service: str) -> list[dict[str, Any]]:
-        """The dispatcher's (or Lambda's) log lines with this message."""
-        return [line for line in self.logs if line["message"] == service]
-
-    def schedule_names(self) -> list[str]:
-        """The schedules that exist in the group."""
-        group = self.resources.names["ScheduleGroup"]
-        return [s["Name"] for s in self.scheduler.list_schedules(GroupName=group)["Schedules"]]
+from tests.localcloud.helpers import Harness, MakeHarness
 
 
 @pytest.fixture
-def make_harness(aws: LocalResources, callback: Callable[..., dict[str, Any]]) -> Callable[..., Harness]:
+def make_harness(aws: LocalResources, callback: Callable[..., dict[str, Any]]) -> MakeHarness:
     """Build a dispatcher over moto with the real callback entry point (or `handler`), at `start`."""
 
     def build(
         *,
         start: datetime | None = None,
-        handler: Callable[[Any, Any], Any] | None = None,
+        handler: Handler | None = None,
         fault: DeliveryFault | None = None,
         retry_delays: tuple[float, ...] = (1.0, 2.0),
     ) -> Harness:

@@ -1,18 +1,64 @@
-"""Local cloud test helpers: schedules created the way the scheduler function creates them."""
+"""Local cloud test helpers: the dispatcher harness and its fixture's type, and schedules created the way
+the scheduler function creates them."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from localcloud.clock import FakeClock
+from localcloud.dispatcher import DeliveryFault, Dispatcher
+from localcloud.lambda_async import Handler
 from localcloud.template import LocalResources
 from taskcore.envelope import TaskEnvelope
 from taskcore.proxy import build_target_input
 
+if TYPE_CHECKING:
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
+    from mypy_boto3_sqs import SQSClient
+
 CALLBACK_ARN = "arn:aws:lambda:us-east-1:123456789012:function:CallbackFunction"
 ROLE_ARN = "arn:aws:iam::123456789012:role/SchedulerInvokeRole"
+
+
+@dataclass
+class Harness:
+    """A dispatcher wired as `make dev` wires it, with its log lines collected."""
+
+    resources: LocalResources
+    clock: FakeClock
+    dispatcher: Dispatcher
+    scheduler: EventBridgeSchedulerClient
+    sqs: SQSClient
+    logs: list[dict[str, Any]] = field(default_factory=list)
+
+    def queue_url(self, logical_id: str) -> str:
+        """A queue's URL."""
+        return self.resources.queue_urls[logical_id]
+
+    def messages(self, service: str) -> list[dict[str, Any]]:
+        """The dispatcher's (or Lambda's) log lines with this message."""
+        return [line for line in self.logs if line["message"] == service]
+
+    def schedule_names(self) -> list[str]:
+        """The schedules that exist in the group."""
+        group = self.resources.names["ScheduleGroup"]
+        return [s["Name"] for s in self.scheduler.list_schedules(GroupName=group)["Schedules"]]
+
+
+class MakeHarness(Protocol):
+    """The `make_harness` fixture: a harness at `start`, running `handler` (default: the real callback)."""
+
+    def __call__(
+        self,
+        *,
+        start: datetime | None = None,
+        handler: Handler | None = None,
+        fault: DeliveryFault | None = None,
+        retry_delays: tuple[float, ...] = (1.0, 2.0),
+    ) -> Harness: ...
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, micro: int = 0) -> datetime:

@@ -13,7 +13,7 @@ import pytest
 from localcloud.apiserver import ApiServer, proxy_event, serve_function
 
 
-def test_proxy_event_has_what_mangum_and_api_gateway_put_in_it():
+def test_proxy_event_has_what_mangum_and_api_gateway_put_in_it() -> None:
     event = proxy_event(
         "POST",
         "/api/v1/schedules?state=ENABLED&tag=a&tag=b",
@@ -43,7 +43,7 @@ def test_proxy_event_has_what_mangum_and_api_gateway_put_in_it():
     )
 
 
-def test_proxy_event_for_the_root_and_without_a_body():
+def test_proxy_event_for_the_root_and_without_a_body() -> None:
     event = proxy_event("GET", "/", {}, b"")
 
     assert (event["resource"], event["path"], event["pathParameters"]) == ("/", "/", None)
@@ -51,7 +51,7 @@ def test_proxy_event_for_the_root_and_without_a_body():
     assert event["queryStringParameters"] is None
 
 
-def test_binary_body_is_base64_encoded_and_flagged():
+def test_binary_body_is_base64_encoded_and_flagged() -> None:
     payload = bytes(range(256))
     event = proxy_event("PUT", "/upload", {"Content-Type": "application/octet-stream"}, payload)
 
@@ -89,7 +89,9 @@ def served() -> Iterator[tuple[ApiServer, Recorder, list[str]]]:
     server.close()
 
 
-def test_request_reaches_the_handler_as_a_proxy_event_and_its_response_is_written_back(served):
+def test_request_reaches_the_handler_as_a_proxy_event_and_its_response_is_written_back(
+    served: tuple[ApiServer, Recorder, list[str]],
+) -> None:
     server, handler, changed = served
     handler.response = {
         "statusCode": 201,
@@ -112,7 +114,7 @@ def test_request_reaches_the_handler_as_a_proxy_event_and_its_response_is_writte
     assert changed == ["/api/v1/schedules"]  # a write: the dispatcher is told to look again
 
 
-def test_base64_response_body_is_decoded(served):
+def test_base64_response_body_is_decoded(served: tuple[ApiServer, Recorder, list[str]]) -> None:
     server, handler, _ = served
     handler.response = {
         "statusCode": 200,
@@ -124,7 +126,7 @@ def test_base64_response_body_is_decoded(served):
     assert httpx.get(f"{server.url}/file").content == b"\x00\xff"
 
 
-def test_handler_that_raises_is_answered_502_like_api_gateway(served):
+def test_handler_that_raises_is_answered_502_like_api_gateway(served: tuple[ApiServer, Recorder, list[str]]) -> None:
     server, handler, _ = served
     handler.response = RuntimeError("boom")
 
@@ -134,7 +136,7 @@ def test_handler_that_raises_is_answered_502_like_api_gateway(served):
     assert response.json() == {"message": "Internal server error"}
 
 
-def test_local_routes_are_not_sent_to_the_function(served):
+def test_local_routes_are_not_sent_to_the_function(served: tuple[ApiServer, Recorder, list[str]]) -> None:
     server, handler, changed = served
 
     assert httpx.get(f"{server.url}/_localcloud/stats").json() == {"ok": 1}
@@ -143,7 +145,7 @@ def test_local_routes_are_not_sent_to_the_function(served):
     assert changed == []
 
 
-def test_closing_frees_the_port():
+def test_closing_frees_the_port() -> None:
     server = serve_function(Recorder(), function_name="Stub", port=0, log=None)
     host, port = server.server_address[:2]
     server.close()

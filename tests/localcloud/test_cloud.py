@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +18,8 @@ from localcloud.clock import FakeClock
 from localcloud.cloud import CloudOptions, LocalCloud
 from localcloud.dlq import RedriveResult, dead_letters, redrive
 from localcloud.runstate import RunState
-from tests.callback.helpers import ActionSpy
+from taskcore.registry import TaskContext
+from tests.callback.helpers import ActionSpy, AnyData
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +47,7 @@ def run_for(cloud: LocalCloud, seconds: float) -> None:
     cloud.dispatcher.run_until(start + timedelta(seconds=seconds))
 
 
-def test_task_scheduled_over_http_runs_once_and_its_schedule_is_gone(cloud, spy_action):
+def test_task_scheduled_over_http_runs_once_and_its_schedule_is_gone(cloud: LocalCloud, spy_action: ActionSpy) -> None:
     created = httpx.post(f"{cloud.api_url}/api/v1/schedules", json=task("http-1", delay_seconds=2))
     assert created.status_code == 201, created.text
 
@@ -60,7 +62,7 @@ def test_task_scheduled_over_http_runs_once_and_its_schedule_is_gone(cloud, spy_
     assert httpx.get(f"{cloud.api_url}/api/v1/schedules/http-1").status_code == 404
 
 
-def test_task_cancelled_over_http_never_runs(cloud, spy_action):
+def test_task_cancelled_over_http_never_runs(cloud: LocalCloud, spy_action: ActionSpy) -> None:
     assert httpx.post(f"{cloud.api_url}/api/v1/schedules", json=task("cancel-1", delay_seconds=5)).status_code == 201
     run_for(cloud, 1)
 
@@ -70,8 +72,8 @@ def test_task_cancelled_over_http_never_runs(cloud, spy_action):
     assert spy_action.runs == []
 
 
-def test_failing_task_is_retried_dead_lettered_listed_and_redriven(cloud, spy_action):
-    def fail_three_times(data, task_context):
+def test_failing_task_is_retried_dead_lettered_listed_and_redriven(cloud: LocalCloud, spy_action: ActionSpy) -> None:
+    def fail_three_times(data: AnyData, task_context: TaskContext) -> dict[str, Any] | None:
         if len(spy_action.runs) <= 3:
             raise RuntimeError("downstream unavailable")
         return {"ok": True}
@@ -93,14 +95,14 @@ def test_failing_task_is_retried_dead_lettered_listed_and_redriven(cloud, spy_ac
         assert letters == []
 
 
-def test_docs_and_openapi_are_served_through_the_function(cloud):
+def test_docs_and_openapi_are_served_through_the_function(cloud: LocalCloud) -> None:
     docs = httpx.get(f"{cloud.api_url}/docs")
     assert docs.status_code == 200
     assert "swagger-ui" in docs.text.lower()
     assert "/api/v1/schedules" in httpx.get(f"{cloud.api_url}/openapi.json").json()["paths"]
 
 
-def test_stats_report_lateness_for_the_benchmark(cloud, spy_action):
+def test_stats_report_lateness_for_the_benchmark(cloud: LocalCloud, spy_action: ActionSpy) -> None:
     httpx.post(f"{cloud.api_url}/api/v1/schedules", json=task("stats-1", delay_seconds=1))
     run_for(cloud, 2)
 

@@ -100,7 +100,7 @@ def port_of(url: str) -> int:
     return port
 
 
-def test_make_dev_runs_a_task_scheduled_over_http_and_stops_cleanly_on_ctrl_c(dev):
+def test_make_dev_runs_a_task_scheduled_over_http_and_stops_cleanly_on_ctrl_c(dev: DevProcess) -> None:
     state = dev.state()
     api = state["api_url"]
     assert httpx.get(f"{api}/docs", timeout=10).status_code == 200

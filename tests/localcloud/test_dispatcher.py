@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any, Literal
 
 import pytest
 
@@ -11,14 +12,16 @@ from localcloud.dispatcher import DeliveryError
 from localcloud.schedules import Schedule
 from taskcore.proxy import format_scheduled_time
 from tests.callback.helpers import ActionSpy
-from tests.localcloud.helpers import Invocations, create_schedule, utc
+from tests.localcloud.helpers import Harness, Invocations, MakeHarness, create_schedule, utc
 
 
 def scheduled_times(spy: ActionSpy) -> list[str]:
     return [format_scheduled_time(run.scheduled_time) for run in spy.runs if run.scheduled_time is not None]
 
 
-def test_one_time_schedule_fires_at_its_second_never_before_and_is_deleted(make_harness, spy_action):
+def test_one_time_schedule_fires_at_its_second_never_before_and_is_deleted(
+    make_harness: MakeHarness, spy_action: ActionSpy
+) -> None:
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50))
     create_schedule(h.scheduler, h.resources, "remind-1", "at(2026-12-01T09:00:00)")
 
@@ -35,7 +38,9 @@ def test_one_time_schedule_fires_at_its_second_never_before_and_is_deleted(make_
     assert h.dispatcher.stats.fire_lateness == [0.0]
 
 
-def test_one_time_schedule_without_delete_stays_and_never_fires_twice(make_harness, spy_action):
+def test_one_time_schedule_without_delete_stays_and_never_fires_twice(
+    make_harness: MakeHarness, spy_action: ActionSpy
+) -> None:
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50))
     create_schedule(h.scheduler, h.resources, "keep-1", "at(2026-12-01T09:00:00)", delete_after=False)
 
@@ -47,7 +52,7 @@ def test_one_time_schedule_without_delete_stays_and_never_fires_twice(make_harne
     assert h.schedule_names() == ["keep-1"]
 
 
-def test_context_attributes_are_substituted_into_the_delivered_event(make_harness):
+def test_context_attributes_are_substituted_into_the_delivered_event(make_harness: MakeHarness) -> None:
     calls = Invocations()
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50), handler=calls)
     created = create_schedule(h.scheduler, h.resources, "ctx-1", "at(2026-12-01T09:00:00)")
@@ -63,7 +68,7 @@ def test_context_attributes_are_substituted_into_the_delivered_event(make_harnes
     assert "<aws.scheduler." not in json.dumps(event)
 
 
-def test_cron_fires_on_the_wall_clock_of_its_time_zone(make_harness, spy_action):
+def test_cron_fires_on_the_wall_clock_of_its_time_zone(make_harness: MakeHarness, spy_action: ActionSpy) -> None:
     h = make_harness(start=utc(2026, 12, 1, 12))
     create_schedule(h.scheduler, h.resources, "daily-report", "cron(0 9 * * ? *)", timezone="Asia/Seoul")
 
@@ -74,7 +79,9 @@ def test_cron_fires_on_the_wall_clock_of_its_time_zone(make_harness, spy_action)
     assert h.schedule_names() == ["daily-report"]  # recurring: stays
 
 
-def test_cron_skips_the_hour_that_daylight_saving_time_removes(make_harness, spy_action):
+def test_cron_skips_the_hour_that_daylight_saving_time_removes(
+    make_harness: MakeHarness, spy_action: ActionSpy
+) -> None:
     h = make_harness(start=utc(2027, 3, 13, 12))
     create_schedule(h.scheduler, h.resources, "nightly", "cron(30 2 * * ? *)", timezone="America/New_York")
 
@@ -84,7 +91,7 @@ def test_cron_skips_the_hour_that_daylight_saving_time_removes(make_harness, spy
     assert scheduled_times(spy_action) == ["2027-03-15T06:30:00Z"]
 
 
-def test_rate_runs_from_its_start_date_until_its_end_date(make_harness, spy_action):
+def test_rate_runs_from_its_start_date_until_its_end_date(make_harness: MakeHarness, spy_action: ActionSpy) -> None:
     h = make_harness(start=utc(2026, 12, 1, 9))
     create_schedule(
         h.scheduler,
@@ -100,7 +107,9 @@ def test_rate_runs_from_its_start_date_until_its_end_date(make_harness, spy_acti
     assert scheduled_times(spy_action) == ["2026-12-01T10:00:00Z", "2026-12-01T10:05:00Z", "2026-12-01T10:10:00Z"]
 
 
-def test_recurring_schedule_with_delete_after_completion_is_deleted_after_its_last_run(make_harness, spy_action):
+def test_recurring_schedule_with_delete_after_completion_is_deleted_after_its_last_run(
+    make_harness: MakeHarness, spy_action: ActionSpy
+) -> None:
     h = make_harness(start=utc(2026, 12, 1, 9))
     create_schedule(
         h.scheduler,
@@ -120,7 +129,7 @@ def test_recurring_schedule_with_delete_after_completion_is_deleted_after_its_la
     assert h.schedule_names() == []
 
 
-def test_rate_without_start_date_runs_at_once_then_every_interval(make_harness):
+def test_rate_without_start_date_runs_at_once_then_every_interval(make_harness: MakeHarness) -> None:
     calls = Invocations()
     h = make_harness(handler=calls)
     created = h.clock.now()
@@ -132,7 +141,9 @@ def test_rate_without_start_date_runs_at_once_then_every_interval(make_harness):
     assert all(t >= 0 for t in h.dispatcher.stats.fire_lateness)
 
 
-def test_disabled_schedule_does_not_fire_and_resumes_without_a_backlog(make_harness, spy_action):
+def test_disabled_schedule_does_not_fire_and_resumes_without_a_backlog(
+    make_harness: MakeHarness, spy_action: ActionSpy
+) -> None:
     h = make_harness(start=utc(2026, 12, 1, 9))
     create_schedule(h.scheduler, h.resources, "paused", "cron(0 * * * ? *)", state="DISABLED")
     group = h.resources.names["ScheduleGroup"]
@@ -156,10 +167,10 @@ def test_disabled_schedule_does_not_fire_and_resumes_without_a_backlog(make_harn
     assert all(t >= "2026-12-01T14" for t in scheduled_times(spy_action))
 
 
-def set_state(h, name: str, state: str) -> None:
+def set_state(h: Harness, name: str, state: Literal["DISABLED", "ENABLED"]) -> None:
     """Pause or resume through UpdateSchedule, as the API does (it sends back everything else)."""
     group = h.resources.names["ScheduleGroup"]
-    current = h.scheduler.get_schedule(Name=name, GroupName=group)
+    current: dict[str, Any] = dict(h.scheduler.get_schedule(Name=name, GroupName=group))
     keys = ("ScheduleExpression", "ScheduleExpressionTimezone", "FlexibleTimeWindow", "Target", "ActionAfterCompletion")
     h.scheduler.update_schedule(
         Name=name, GroupName=group, State=state, **{k: current[k] for k in keys if k in current}
@@ -167,7 +178,9 @@ def set_state(h, name: str, state: str) -> None:
     h.dispatcher.refresh()
 
 
-def test_one_time_schedule_paused_past_its_time_does_not_run_on_resume(make_harness, spy_action):
+def test_one_time_schedule_paused_past_its_time_does_not_run_on_resume(
+    make_harness: MakeHarness, spy_action: ActionSpy
+) -> None:
     h = make_harness(start=utc(2026, 12, 1, 8, 59))
     create_schedule(h.scheduler, h.resources, "missed-1", "at(2026-12-01T09:00:00)")
     h.dispatcher.run_until(utc(2026, 12, 1, 8, 59, 30))
@@ -182,7 +195,9 @@ def test_one_time_schedule_paused_past_its_time_does_not_run_on_resume(make_harn
     assert h.schedule_names() == ["missed-1"]  # it never completed: it stays until deleted
 
 
-def test_one_time_schedule_paused_and_resumed_before_its_time_runs_at_its_time(make_harness, spy_action):
+def test_one_time_schedule_paused_and_resumed_before_its_time_runs_at_its_time(
+    make_harness: MakeHarness, spy_action: ActionSpy
+) -> None:
     h = make_harness(start=utc(2026, 12, 1, 8, 50))
     create_schedule(h.scheduler, h.resources, "back-1", "at(2026-12-01T09:00:00)")
     h.dispatcher.run_until(utc(2026, 12, 1, 8, 52))
@@ -195,7 +210,7 @@ def test_one_time_schedule_paused_and_resumed_before_its_time_runs_at_its_time(m
     assert scheduled_times(spy_action) == ["2026-12-01T09:00:00Z"]
 
 
-def test_schedule_cancelled_before_it_is_due_never_fires(make_harness, spy_action):
+def test_schedule_cancelled_before_it_is_due_never_fires(make_harness: MakeHarness, spy_action: ActionSpy) -> None:
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50))
     create_schedule(h.scheduler, h.resources, "cancel-me", "at(2026-12-01T09:00:00)")
     h.dispatcher.run_until(utc(2026, 12, 1, 8, 59, 59))  # seen and queued
@@ -208,7 +223,9 @@ def test_schedule_cancelled_before_it_is_due_never_fires(make_harness, spy_actio
     assert h.dispatcher.stats.counts.get("deliveries", 0) == 0
 
 
-def test_rescheduled_one_time_schedule_fires_at_its_new_time_only(make_harness, spy_action):
+def test_rescheduled_one_time_schedule_fires_at_its_new_time_only(
+    make_harness: MakeHarness, spy_action: ActionSpy
+) -> None:
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50))
     create_schedule(h.scheduler, h.resources, "moved", "at(2026-12-01T09:00:00)")
     h.dispatcher.run_until(utc(2026, 12, 1, 8, 59, 55))
@@ -227,7 +244,7 @@ def test_rescheduled_one_time_schedule_fires_at_its_new_time_only(make_harness, 
     assert scheduled_times(spy_action) == ["2026-12-01T09:30:00Z"]
 
 
-def test_invalid_expression_is_reported_and_never_fires(make_harness, spy_action):
+def test_invalid_expression_is_reported_and_never_fires(make_harness: MakeHarness, spy_action: ActionSpy) -> None:
     h = make_harness(start=utc(2026, 12, 1, 9))
     create_schedule(h.scheduler, h.resources, "nonsense", "every tuesday")  # moto accepts anything
 
@@ -238,7 +255,7 @@ def test_invalid_expression_is_reported_and_never_fires(make_harness, spy_action
 
 
 @pytest.mark.parametrize("count", [50])
-def test_many_schedules_due_in_the_same_second_each_fire_once_on_time(make_harness, count):
+def test_many_schedules_due_in_the_same_second_each_fire_once_on_time(make_harness: MakeHarness, count: int) -> None:
     calls = Invocations()
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50), handler=calls)
     for i in range(count):
@@ -252,7 +269,7 @@ def test_many_schedules_due_in_the_same_second_each_fire_once_on_time(make_harne
     assert h.schedule_names() == []
 
 
-def test_fault_hook_sees_each_delivery_attempt(make_harness):
+def test_fault_hook_sees_each_delivery_attempt(make_harness: MakeHarness) -> None:
     seen: list[tuple[str, int]] = []
 
     def fault(schedule: Schedule, attempt: int) -> DeliveryError | None:

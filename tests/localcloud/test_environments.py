@@ -131,7 +131,7 @@ def late(run: dict[str, Any], due: datetime) -> float:
 # -- item 5: deliveries stay on time and invocations run concurrently ------------------------------------------
 
 
-def test_a_schedule_due_while_slow_actions_run_is_delivered_and_started_on_time(tmp_path):
+def test_a_schedule_due_while_slow_actions_run_is_delivered_and_started_on_time(tmp_path: Path) -> None:
     with running(tmp_path, concurrency=3) as r:
         warm = whole_second(1.0)
         for i in range(3):
@@ -154,7 +154,7 @@ def test_a_schedule_due_while_slow_actions_run_is_delivered_and_started_on_time(
     assert {run["pid"] for run in r.runs(phase="start")} == warm_pids  # warm environments reused, none started
 
 
-def test_with_concurrency_1_a_second_task_waits_in_lambdas_queue_but_is_delivered_on_time(tmp_path):
+def test_with_concurrency_1_a_second_task_waits_in_lambdas_queue_but_is_delivered_on_time(tmp_path: Path) -> None:
     with running(tmp_path, concurrency=1) as r:
         due = whole_second(1.0)
         r.schedule("first", due, seconds=2)
@@ -172,7 +172,7 @@ def test_with_concurrency_1_a_second_task_waits_in_lambdas_queue_but_is_delivere
 # -- item 4: the function's Timeout ----------------------------------------------------------------------------
 
 
-def test_a_slow_invocation_is_killed_at_the_timeout_retried_twice_then_dead_lettered(tmp_path):
+def test_a_slow_invocation_is_killed_at_the_timeout_retried_twice_then_dead_lettered(tmp_path: Path) -> None:
     with running(tmp_path, timeout=1.0, retry_delays=(0.2, 0.2)) as r:
         due = whole_second(1.0)
         r.schedule("too-slow", due, seconds=5)
@@ -201,7 +201,7 @@ def test_a_slow_invocation_is_killed_at_the_timeout_retried_twice_then_dead_lett
         ] * 2
 
 
-def test_a_runtime_that_exits_fails_the_invocation_and_the_environment_is_replaced(tmp_path):
+def test_a_runtime_that_exits_fails_the_invocation_and_the_environment_is_replaced(tmp_path: Path) -> None:
     with running(tmp_path, retry_delays=(0.1, 0.1)) as r:
         r.schedule("crash", whole_second(1.0), exit_code=3)
         (letter,) = wait_until(r.failure_queue, 20, "the task in CallbackFailureQueue")
@@ -211,7 +211,7 @@ def test_a_runtime_that_exits_fails_the_invocation_and_the_environment_is_replac
         assert letter["responsePayload"]["errorMessage"].endswith("Runtime exited with error: exit status 3")
 
 
-def test_a_slow_action_killed_at_the_timeout_runs_again_on_the_retry_never_twice_at_once(tmp_path):
+def test_a_slow_action_killed_at_the_timeout_runs_again_on_the_retry_never_twice_at_once(tmp_path: Path) -> None:
     # 3 s: the retry's four DynamoDB calls to moto must fit in it even with the other test worker busy.
     with running(tmp_path, SLOW_CALLBACK, timeout=3.0, retry_delays=(0.3, 0.3)) as r:
         r.schedule("pay-slow", whole_second(1.0), action="sleep", seconds=10)
@@ -231,7 +231,7 @@ def test_a_slow_action_killed_at_the_timeout_runs_again_on_the_retry_never_twice
         assert item["status"] == "COMPLETED"
 
 
-def test_stopping_the_local_cloud_stops_every_environment_and_says_what_was_queued(tmp_path):
+def test_stopping_the_local_cloud_stops_every_environment_and_says_what_was_queued(tmp_path: Path) -> None:
     with running(tmp_path, concurrency=2) as r:
         due = whole_second(1.0)
         for i in range(4):
@@ -251,7 +251,9 @@ def test_stopping_the_local_cloud_stops_every_environment_and_says_what_was_queu
 # -- item 20: each invocation logs with its own correlation id ------------------------------------------------
 
 
-def test_an_outcome_line_carries_its_own_tasks_correlation_id_while_api_requests_run(tmp_path, capfd):
+def test_an_outcome_line_carries_its_own_tasks_correlation_id_while_api_requests_run(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     with running(tmp_path, SLOW_CALLBACK, timeout=10.0) as r:
         stop = threading.Event()
         requests: list[float] = []
@@ -284,7 +286,7 @@ def test_an_outcome_line_carries_its_own_tasks_correlation_id_while_api_requests
 # -- the environments and the template -------------------------------------------------------------------------
 
 
-def test_the_callbacks_settings_come_from_the_template_with_globals_and_lambdas_defaults():
+def test_the_callbacks_settings_come_from_the_template_with_globals_and_lambdas_defaults() -> None:
     template = {
         "Globals": {"Function": {"Timeout": 30, "MemorySize": 512, "Layers": [{"Ref": "Shared"}]}},
         "Resources": {
@@ -316,7 +318,9 @@ def test_the_callbacks_settings_come_from_the_template_with_globals_and_lambdas_
         ("tests.localcloud.slow_functions.no_such_handler", "Runtime.HandlerNotFound", "Handler 'no_such_handler'"),
     ],
 )
-def test_a_handler_that_cannot_be_loaded_fails_init_as_the_runtime_reports_it(handler, error_type, message):
+def test_a_handler_that_cannot_be_loaded_fails_init_as_the_runtime_reports_it(
+    handler: str, error_type: str, message: str
+) -> None:
     env = Environment(FunctionSpec("CallbackFunction", handler, timeout_seconds=1, paths=(str(ROOT),)), 1)
 
     error = env.start()
@@ -327,7 +331,7 @@ def test_a_handler_that_cannot_be_loaded_fails_init_as_the_runtime_reports_it(ha
     assert not env.alive()
 
 
-def test_an_init_that_outlives_its_limit_fails_as_a_timeout():
+def test_an_init_that_outlives_its_limit_fails_as_a_timeout() -> None:
     spec = FunctionSpec(
         "CallbackFunction",
         "tests.localcloud.slow_init.lambda_handler",
@@ -345,7 +349,7 @@ def test_an_init_that_outlives_its_limit_fails_as_a_timeout():
     assert not env.alive()
 
 
-def test_an_environment_reports_the_handlers_exception_and_stays_warm():
+def test_an_environment_reports_the_handlers_exception_and_stays_warm() -> None:
     env = Environment(FunctionSpec("CallbackFunction", SLOW, timeout_seconds=5, paths=(str(ROOT),)), 1)
     assert env.start() is None
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,14 +22,14 @@ def _responses(out: str) -> list[dict[str, Any]]:
     return found
 
 
-def test_invoke_runs_the_fixture_and_a_repeat_is_a_duplicate(capsys):
+def test_invoke_runs_the_fixture_and_a_repeat_is_a_duplicate(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["events/callback.json", "--repeat", "2"]) == 0
 
     first, second = (json.loads(r["body"]) for r in _responses(capsys.readouterr().out))
     assert (first["duplicate"], second["duplicate"]) == (False, True)
 
 
-def test_invoke_exits_1_when_the_invocation_fails(capsys, tmp_path):
+def test_invoke_exits_1_when_the_invocation_fails(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     not_a_proxy_event = tmp_path / "eventbridge.json"
     not_a_proxy_event.write_text(json.dumps({"detail-type": "Scheduled Event", "detail": {}}))
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import boto3
 import httpx
 import pytest
 
+from localcloud.apiserver import Handler
 from localcloud.clock import FakeClock
 from localcloud.cloud import CloudOptions, LocalCloud
 from localcloud.dlq import dead_letters, redrive
@@ -32,22 +34,29 @@ def fail(data: Any, task: Any) -> None:
     raise RuntimeError("downstream unavailable")
 
 
+@dataclass(frozen=True)
+class Restartable:
+    """Starts a local cloud persisted in `path`: `with restartable(at=...) as cloud:`, as often as a test likes."""
+
+    path: Path
+    callback_handler: Handler
+
+    @contextmanager
+    def __call__(self, at: datetime | None = None, **options: Any) -> Iterator[LocalCloud]:
+        clock = FakeClock(at or datetime.now(UTC))
+        cloud_options = CloudOptions(port=0, persist=self.path, **options)
+        with LocalCloud(
+            cloud_options, clock=clock, log=lambda line: None, callback_handler=self.callback_handler
+        ) as cloud:
+            yield cloud
+
+
 @pytest.fixture
-def restartable(tmp_path: Path, spy_action: ActionSpy) -> Callable[..., Any]:
+def restartable(tmp_path: Path, spy_action: ActionSpy) -> Restartable:
     """A local cloud persisted in one file, started as often as a test likes, on a fake clock from `at`."""
     from callback_app.handler import lambda_handler
 
-    state = tmp_path / "cloud.json"
-
-    @contextmanager
-    def start(at: datetime | None = None, **options: Any) -> Iterator[LocalCloud]:
-        clock = FakeClock(at or datetime.now(UTC))
-        cloud_options = CloudOptions(port=0, persist=state, **options)
-        with LocalCloud(cloud_options, clock=clock, log=lambda line: None, callback_handler=lambda_handler) as cloud:
-            yield cloud
-
-    start.path = state  # type: ignore[attr-defined]
-    return start
+    return Restartable(tmp_path / "cloud.json", lambda_handler)
 
 
 def post(cloud: LocalCloud, body: dict[str, Any]) -> dict[str, Any]:
@@ -67,7 +76,7 @@ def run_state(cloud: LocalCloud) -> RunState:
 
 
 def test_dead_letters_are_visible_at_once_after_a_restart_and_deleted_ones_stay_deleted(
-    restartable: Any, spy_action: ActionSpy
+    restartable: Restartable, spy_action: ActionSpy
 ) -> None:
     spy_action.behaviour = fail
     with restartable() as cloud:
@@ -85,7 +94,7 @@ def test_dead_letters_are_visible_at_once_after_a_restart_and_deleted_ones_stay_
             assert [(x.task_id, x.kind) for x in letters] == [("kept-1", "invocation")]
 
 
-def test_a_restart_keeps_each_schedule_with_its_creation_and_modification_times(restartable: Any) -> None:
+def test_a_restart_keeps_each_schedule_with_its_creation_and_modification_times(restartable: Restartable) -> None:
     with restartable() as cloud:
         post(cloud, {"task_id": "cron-1", "user_id": 1, "action": "spy", "cron": "cron(0 9 * * ? *)"})
         group = cloud.environment["SCHEDULE_GROUP_NAME"]
@@ -99,7 +108,7 @@ def test_a_restart_keeps_each_schedule_with_its_creation_and_modification_times(
 
 
 def test_a_restart_fires_no_rate_schedule_at_once_and_keeps_its_cadence(
-    restartable: Any, spy_action: ActionSpy
+    restartable: Restartable, spy_action: ActionSpy
 ) -> None:
     start = datetime.now(UTC)
     with restartable(at=start) as cloud:
@@ -117,7 +126,9 @@ def test_a_restart_fires_no_rate_schedule_at_once_and_keeps_its_cadence(
     assert all(run.scheduled_time is not None and run.scheduled_time.microsecond == 0 for run in spy_action.runs)
 
 
-def test_a_restart_runs_only_what_is_due_never_an_occurrence_twice(restartable: Any, spy_action: ActionSpy) -> None:
+def test_a_restart_runs_only_what_is_due_never_an_occurrence_twice(
+    restartable: Restartable, spy_action: ActionSpy
+) -> None:
     start = datetime.now(UTC)
     with restartable(at=start) as cloud:
         created = post(cloud, {"task_id": "rate-2", "user_id": 1, "action": "spy", "rate": "rate(1 minute)"})
@@ -130,7 +141,7 @@ def test_a_restart_runs_only_what_is_due_never_an_occurrence_twice(restartable: 
     assert [run.scheduled_time for run in spy_action.runs] == [first, first + timedelta(minutes=1)]
 
 
-def test_idempotency_records_survive_a_restart(restartable: Any, spy_action: ActionSpy) -> None:
+def test_idempotency_records_survive_a_restart(restartable: Restartable, spy_action: ActionSpy) -> None:
     with restartable() as cloud:
         post(cloud, {"task_id": "once-1", "user_id": 1, "action": "spy", "delay_seconds": 1})
         run_until(cloud, datetime.now(UTC) + timedelta(seconds=5))
@@ -144,7 +155,7 @@ def test_idempotency_records_survive_a_restart(restartable: Any, spy_action: Act
     assert len(spy_action.runs) == 1
 
 
-def test_the_state_is_saved_while_the_local_cloud_runs(restartable: Any) -> None:
+def test_the_state_is_saved_while_the_local_cloud_runs(restartable: Restartable) -> None:
     with restartable(persist_interval=0.2) as cloud:
         post(cloud, {"task_id": "saved-1", "user_id": 1, "action": "spy", "cron": "cron(0 9 * * ? *)"})
         deadline = datetime.now(UTC) + timedelta(seconds=10)

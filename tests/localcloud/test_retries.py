@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 from localcloud.dispatcher import DeliveryError
 from localcloud.dlq import describe, redrive
 from localcloud.queues import QueuedMessage
 from localcloud.runstate import RunState
 from localcloud.schedules import Schedule
-from tests.callback.helpers import ActionSpy
-from tests.localcloud.helpers import Invocations, attributes, create_schedule, queue_messages, utc
+from taskcore.registry import TaskContext
+from tests.callback.helpers import ActionSpy, AnyData
+from tests.localcloud.helpers import Invocations, MakeHarness, attributes, create_schedule, queue_messages, utc
 
 
 def failing(spy: ActionSpy, times: int) -> None:
     """Make the spy action raise on its first `times` runs."""
 
-    def behaviour(data, task):
+    def behaviour(data: AnyData, task: TaskContext) -> dict[str, Any] | None:
         if len(spy.runs) <= times:
             raise RuntimeError("payment provider unavailable")
         return {"ok": True}
@@ -26,7 +28,9 @@ def failing(spy: ActionSpy, times: int) -> None:
     spy.behaviour = behaviour
 
 
-def test_failed_invocation_is_retried_twice_with_backoff_then_sent_to_the_on_failure_queue(make_harness, spy_action):
+def test_failed_invocation_is_retried_twice_with_backoff_then_sent_to_the_on_failure_queue(
+    make_harness: MakeHarness, spy_action: ActionSpy
+) -> None:
     failing(spy_action, times=99)
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50), retry_delays=(1.0, 2.0))
     create_schedule(h.scheduler, h.resources, "pay-1", "at(2026-12-01T09:00:00)")
@@ -55,7 +59,9 @@ def test_failed_invocation_is_retried_twice_with_backoff_then_sent_to_the_on_fai
     assert queue_messages(h.sqs, h.queue_url("ScheduleDeliveryDLQ")) == []
 
 
-def test_invocation_that_succeeds_on_a_retry_is_not_dead_lettered(make_harness, spy_action):
+def test_invocation_that_succeeds_on_a_retry_is_not_dead_lettered(
+    make_harness: MakeHarness, spy_action: ActionSpy
+) -> None:
     failing(spy_action, times=1)
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50))
     create_schedule(h.scheduler, h.resources, "flaky-1", "at(2026-12-01T09:00:00)")
@@ -67,7 +73,9 @@ def test_invocation_that_succeeds_on_a_retry_is_not_dead_lettered(make_harness, 
     assert [line["retry_in_seconds"] for line in h.messages("invocation failed; Lambda will retry")] == [1.0]
 
 
-def test_dead_lettered_task_is_listed_and_redriven_then_deleted(make_harness, spy_action):
+def test_dead_lettered_task_is_listed_and_redriven_then_deleted(
+    make_harness: MakeHarness, spy_action: ActionSpy
+) -> None:
     failing(spy_action, times=3)
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50))
     create_schedule(h.scheduler, h.resources, "pay-2", "at(2026-12-01T09:00:00)")
@@ -95,7 +103,7 @@ def test_dead_lettered_task_is_listed_and_redriven_then_deleted(make_harness, sp
     assert queue_messages(h.sqs, h.queue_url("CallbackFailureQueue")) == []
 
 
-def test_redrive_that_fails_again_keeps_the_message(make_harness, spy_action):
+def test_redrive_that_fails_again_keeps_the_message(make_harness: MakeHarness, spy_action: ActionSpy) -> None:
     failing(spy_action, times=99)
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50))
     create_schedule(h.scheduler, h.resources, "pay-3", "at(2026-12-01T09:00:00)")
@@ -111,7 +119,7 @@ def test_redrive_that_fails_again_keeps_the_message(make_harness, spy_action):
     assert len(queue_messages(h.sqs, h.queue_url("CallbackFailureQueue"))) == 1
 
 
-def test_delivery_to_a_target_that_is_not_a_local_function_is_dead_lettered_at_once(make_harness):
+def test_delivery_to_a_target_that_is_not_a_local_function_is_dead_lettered_at_once(make_harness: MakeHarness) -> None:
     calls = Invocations()
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50), handler=calls)
     missing = "arn:aws:lambda:us-east-1:123456789012:function:NoSuchFunction"
@@ -132,7 +140,7 @@ def test_delivery_to_a_target_that_is_not_a_local_function_is_dead_lettered_at_o
     assert h.schedule_names() == []  # completed, if unsuccessfully
 
 
-def test_delivery_with_a_role_that_may_not_invoke_the_callback_is_dead_lettered(make_harness):
+def test_delivery_with_a_role_that_may_not_invoke_the_callback_is_dead_lettered(make_harness: MakeHarness) -> None:
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50), handler=Invocations())
     create_schedule(
         h.scheduler,
@@ -148,7 +156,7 @@ def test_delivery_with_a_role_that_may_not_invoke_the_callback_is_dead_lettered(
     assert attributes(message)["ERROR_CODE"] == "AccessDeniedException"
 
 
-def test_input_that_is_not_json_is_dead_lettered(make_harness):
+def test_input_that_is_not_json_is_dead_lettered(make_harness: MakeHarness) -> None:
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50), handler=Invocations())
     create_schedule(h.scheduler, h.resources, "garbled", "at(2026-12-01T09:00:00)", input_text="{not json")
 
@@ -163,7 +171,9 @@ def throttled(schedule: Schedule, attempt: int) -> DeliveryError:
     return DeliveryError("TooManyRequestsException", "Rate exceeded", retryable=True)
 
 
-def test_retryable_delivery_failure_is_retried_with_new_attempt_numbers_until_it_succeeds(make_harness):
+def test_retryable_delivery_failure_is_retried_with_new_attempt_numbers_until_it_succeeds(
+    make_harness: MakeHarness,
+) -> None:
     calls = Invocations()
 
     def twice(schedule: Schedule, attempt: int) -> DeliveryError | None:
@@ -184,7 +194,7 @@ def test_retryable_delivery_failure_is_retried_with_new_attempt_numbers_until_it
     assert queue_messages(h.sqs, h.queue_url("ScheduleDeliveryDLQ")) == []
 
 
-def test_delivery_retries_stop_at_maximum_retry_attempts(make_harness):
+def test_delivery_retries_stop_at_maximum_retry_attempts(make_harness: MakeHarness) -> None:
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50), handler=Invocations(), fault=throttled)
     create_schedule(h.scheduler, h.resources, "throttled-2", "at(2026-12-01T09:00:00)", retries=2)
 
@@ -197,7 +207,7 @@ def test_delivery_retries_stop_at_maximum_retry_attempts(make_harness):
     assert json.loads(message["Body"])["headers"]["X-Scheduler-Attempt"] == "3"
 
 
-def test_delivery_retries_stop_at_maximum_event_age(make_harness):
+def test_delivery_retries_stop_at_maximum_event_age(make_harness: MakeHarness) -> None:
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50), handler=Invocations(), fault=throttled)
     create_schedule(h.scheduler, h.resources, "throttled-3", "at(2026-12-01T09:00:00)", max_age=60)
 
@@ -210,7 +220,9 @@ def test_delivery_retries_stop_at_maximum_event_age(make_harness):
     assert attrs["RETRY_ATTEMPTS"] == "5"
 
 
-def test_recurring_occurrences_fail_and_dead_letter_independently(make_harness, spy_action):
+def test_recurring_occurrences_fail_and_dead_letter_independently(
+    make_harness: MakeHarness, spy_action: ActionSpy
+) -> None:
     failing(spy_action, times=99)
     h = make_harness(start=utc(2026, 12, 1, 9))
     start = utc(2026, 12, 1, 10)

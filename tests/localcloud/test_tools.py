@@ -19,10 +19,11 @@ from localcloud import dev, dlq
 from localcloud.clock import FakeClock, SystemClock
 from localcloud.cloud import CloudOptions, LocalCloud
 from localcloud.runstate import NotRunning, RunState, read_state, write_state
-from tests.callback.helpers import ActionSpy
+from taskcore.registry import TaskContext
+from tests.callback.helpers import ActionSpy, AnyData
 
 
-def test_fake_clock_moves_only_forward_and_wait_jumps_unless_woken():
+def test_fake_clock_moves_only_forward_and_wait_jumps_unless_woken() -> None:
     clock = FakeClock(datetime(2026, 12, 1, tzinfo=UTC))
     wake = threading.Event()
 
@@ -37,7 +38,7 @@ def test_fake_clock_moves_only_forward_and_wait_jumps_unless_woken():
         FakeClock(datetime(2026, 12, 1))
 
 
-def test_system_clock_is_aware_utc_and_wakes_early_when_told():
+def test_system_clock_is_aware_utc_and_wakes_early_when_told() -> None:
     clock = SystemClock()
     wake = threading.Event()
     wake.set()
@@ -48,7 +49,7 @@ def test_system_clock_is_aware_utc_and_wakes_early_when_told():
     assert clock.now().tzinfo is UTC
 
 
-def test_state_file_missing_or_stale_means_not_running(tmp_path: Path):
+def test_state_file_missing_or_stale_means_not_running(tmp_path: Path) -> None:
     with pytest.raises(NotRunning, match="no local cloud is running"):
         read_state(tmp_path / "state.json")
     write_state(tmp_path / "state.json", RunState(pid=2**22 + 12345, api_url="", moto_url="", environment={}))
@@ -56,13 +57,13 @@ def test_state_file_missing_or_stale_means_not_running(tmp_path: Path):
         read_state(tmp_path / "state.json")
 
 
-def test_dlq_commands_say_when_no_local_cloud_runs(tmp_path: Path, capsys):
+def test_dlq_commands_say_when_no_local_cloud_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert dlq.run(dlq.parse_args(["list", "--state-file", str(tmp_path / "none.json")])) == 2
     assert "make dev" in capsys.readouterr().err
 
 
 @pytest.mark.integration
-def test_dev_entry_point_serves_until_ctrl_c_and_cleans_up(tmp_path: Path, capsys):
+def test_dev_entry_point_serves_until_ctrl_c_and_cleans_up(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     state_file = tmp_path / "state.json"
     seen: dict[str, int] = {}
 
@@ -89,14 +90,14 @@ def test_dev_entry_point_serves_until_ctrl_c_and_cleans_up(tmp_path: Path, capsy
     assert "delay_seconds" in out  # the example curl
 
 
-def test_dev_rejects_bad_retry_delays():
+def test_dev_rejects_bad_retry_delays() -> None:
     with pytest.raises(SystemExit):
         dev.parse_args(["--lambda-retry-delays", "soon"])
     assert dev.parse_args(["--lambda-retry-delays", "0.5,1"]).lambda_retry_delays == (0.5, 1.0)
 
 
 @pytest.mark.parametrize("bad", ["0", "-1", "many"])
-def test_dev_takes_a_concurrency_of_at_least_one(bad):
+def test_dev_takes_a_concurrency_of_at_least_one(bad: str) -> None:
     assert dev.parse_args([]).concurrency == 10
     assert dev.parse_args(["--concurrency", "3"]).concurrency == 3
     with pytest.raises(SystemExit):
@@ -104,8 +105,10 @@ def test_dev_takes_a_concurrency_of_at_least_one(bad):
 
 
 @pytest.mark.integration
-def test_make_dlq_lists_and_make_redrive_replays_dead_letters(tmp_path: Path, spy_action: ActionSpy, capsys):
-    def fail_three_times(data, task):
+def test_make_dlq_lists_and_make_redrive_replays_dead_letters(
+    tmp_path: Path, spy_action: ActionSpy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def fail_three_times(data: AnyData, task: TaskContext) -> None:
         if len(spy_action.runs) <= 3:
             raise RuntimeError("downstream unavailable")
 
@@ -143,7 +146,7 @@ def test_make_dlq_lists_and_make_redrive_replays_dead_letters(tmp_path: Path, sp
 
 
 @pytest.mark.integration
-def test_persisted_state_survives_a_restart(tmp_path: Path):
+def test_persisted_state_survives_a_restart(tmp_path: Path) -> None:
     recording = tmp_path / "aws.jsonl"
     body = {"task_id": "keep-1", "user_id": 1, "action": "send_notification", "data": {}, "cron": "cron(0 9 * * ? *)"}
     with LocalCloud(CloudOptions(port=0, persist=recording, api_only=True), log=lambda line: None) as cloud:
@@ -156,7 +159,7 @@ def test_persisted_state_survives_a_restart(tmp_path: Path):
         assert httpx.get(f"{cloud.api_url}/api/v1/schedules/keep-1").status_code == 404
 
 
-def test_metric_lines_are_kept_out_of_the_dev_output():
+def test_metric_lines_are_kept_out_of_the_dev_output() -> None:
     out = io.StringIO()
     filtered = dev.MetricLineFilter(out)
 
@@ -168,7 +171,7 @@ def test_metric_lines_are_kept_out_of_the_dev_output():
 
 
 @pytest.mark.integration
-def test_a_port_in_use_is_named_with_what_to_do(tmp_path: Path, capsys):
+def test_a_port_in_use_is_named_with_what_to_do(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import socket
 
     with socket.socket() as taken:
