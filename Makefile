@@ -48,11 +48,12 @@ lock: $(UV) ## re-resolve uv.lock and re-export every requirements.txt from it
 	@$(PY) scripts/export_requirements.py --write
 
 .PHONY: lint
-lint: install ## ruff, mypy, bandit, and the requirements drift check
+lint: install ## ruff, mypy, bandit, complexity (radon, at most 12 per function) and the requirements drift check
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy
 	@$(VENV)/bin/bandit --quiet --recursive layers/shared/taskcore functions localcloud
+	@$(PY) scripts/complexity.py
 	@$(PY) scripts/export_requirements.py --check
 
 .PHONY: check-template

@@ -17,15 +17,15 @@ CHECKED = (ROOT / "functions", ROOT / "layers" / "shared" / "taskcore", ROOT / "
 LIMIT = 12
 
 
-def too_complex(paths: tuple[Path, ...] = CHECKED, limit: int = LIMIT) -> list[str]:
-    """`file:line name (complexity)` of every function or method above `limit`."""
+def too_complex(paths: tuple[Path, ...] = CHECKED, limit: int = LIMIT, root: Path = ROOT) -> list[str]:
+    """`file:line name (complexity)` of every function or method above `limit`, paths relative to `root`."""
     found = []
     for root in paths:
         for path in sorted(root.rglob("*.py")):
             for block in cc_visit(path.read_text(encoding="utf-8")):
                 for item in (block, *getattr(block, "methods", ())):
                     if item.complexity > limit:
-                        where = path.relative_to(ROOT)
+                        where = path.relative_to(root)
                         found.append(f"{where}:{item.lineno} {item.fullname} ({item.complexity})")
     return sorted(set(found))
 
