@@ -3,6 +3,7 @@
     python -m bench.run            # full run: docs/performance.md, docs/performance.json, docs/cost.md
     python -m bench.run --quick    # smoke run (also BENCH_QUICK=1): tiny counts, writes bench/results/ only
     python -m bench.run --only dispatcher   # re-measure the local dispatcher alone, keep the other figures
+    python -m bench.run --render   # measure nothing: rewrite the docs from docs/performance.json
 
 The JSON also goes to bench/results/ (gitignored). A benchmark is not a test: nothing here fails on
 a slow number; a missed target is reported in the table, with why.
@@ -170,6 +171,11 @@ def write_outputs(results: dict[str, Any], *, docs_dir: Path, results_dir: Path)
     for directory in {docs_dir, results_dir}:
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "performance.json").write_text(text, encoding="utf-8")
+    render_docs(results, docs_dir)
+
+
+def render_docs(results: dict[str, Any], docs_dir: Path) -> None:
+    """performance.md and cost.md in `docs_dir`, from `results` alone."""
     (docs_dir / "performance.md").write_text(report.render_performance(results), encoding="utf-8")
     figures = report.cost_figures(results, results["cost"]["memory_mb"])
     (docs_dir / "cost.md").write_text(report.render_cost(results, figures), encoding="utf-8")
@@ -188,9 +194,15 @@ def main(argv: list[str] | None = None) -> int:
         "--results-dir", type=Path, default=RESULTS, help="where the JSON also goes (default bench/results/)"
     )
     parser.add_argument("--only", choices=["dispatcher"], help="re-measure this part only, into the last results")
+    parser.add_argument("--render", action="store_true", help="measure nothing: rewrite the docs from the last results")
     args = parser.parse_args(argv)
     cfg = Config.smoke() if args.quick else Config.full()
     docs_dir = args.docs_dir or (RESULTS if cfg.quick else DOCS)
+    if args.render:
+        results = json.loads((docs_dir / "performance.json").read_text(encoding="utf-8"))
+        render_docs(results, docs_dir)
+        measure.log(f"rendered {docs_dir / 'performance.md'} and cost.md from performance.json")
+        return 0
     if args.only:
         results = json.loads((docs_dir / "performance.json").read_text(encoding="utf-8"))
         measure.log("local dispatcher lateness")
