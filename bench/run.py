@@ -6,7 +6,7 @@
     python -m bench.run --render   # measure nothing: rewrite the docs from docs/performance.json
 
 The JSON also goes to bench/results/ (gitignored). A benchmark is not a test: nothing here fails on
-a slow number; a missed target is reported in the table, with why.
+a slow number; a missed target shows as missed in the targets table (docs/performance.md says why, by hand).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import build, measure, report
+from bench import build, measure, render
 from bench.lambda_runs import scratch_dir
 
 ROOT = build.ROOT
@@ -119,7 +119,7 @@ def run(cfg: Config) -> dict[str, Any]:
     art = build.build(python, log=measure.log)
     vs = measure.variants(art)
     results: dict[str, Any] = {
-        "schema": 1,
+        "schema": 2,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine_info(python),
         "config": asdict(cfg),
@@ -155,13 +155,8 @@ def run(cfg: Config) -> dict[str, Any]:
     results["sizes"]["layer_imported_bytecode_only"] = measure.selective_bytecode_size(art, imported)
     measure.log("local dispatcher lateness")
     results["dispatcher"] = measure.measure_dispatcher(cfg)
+    results["callback_memory_mb"] = measure.callback_memory_mb()
     results["elapsed_seconds"] = round(time.monotonic() - started, 1)
-    results["targets"] = report.evaluate_targets(results)
-    memory_mb = measure.callback_memory_mb()
-    results["cost"] = {
-        k: v if k == "memory_mb" else [line.__dict__ for line in v]
-        for k, v in report.cost_figures(results, memory_mb).items()
-    }
     return results
 
 
@@ -171,14 +166,7 @@ def write_outputs(results: dict[str, Any], *, docs_dir: Path, results_dir: Path)
     for directory in {docs_dir, results_dir}:
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "performance.json").write_text(text, encoding="utf-8")
-    render_docs(results, docs_dir)
-
-
-def render_docs(results: dict[str, Any], docs_dir: Path) -> None:
-    """performance.md and cost.md in `docs_dir`, from `results` alone."""
-    (docs_dir / "performance.md").write_text(report.render_performance(results), encoding="utf-8")
-    figures = report.cost_figures(results, results["cost"]["memory_mb"])
-    (docs_dir / "cost.md").write_text(report.render_cost(results, figures), encoding="utf-8")
+    render.write_docs(results, docs_dir)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     docs_dir = args.docs_dir or (RESULTS if cfg.quick else DOCS)
     if args.render:
         results = json.loads((docs_dir / "performance.json").read_text(encoding="utf-8"))
-        render_docs(results, docs_dir)
+        render.write_docs(results, docs_dir)
         measure.log(f"rendered {docs_dir / 'performance.md'} and cost.md from performance.json")
         return 0
     if args.only:
@@ -208,11 +196,10 @@ def main(argv: list[str] | None = None) -> int:
         measure.log("local dispatcher lateness")
         measured_at = datetime.now(UTC).isoformat(timespec="seconds")
         results["dispatcher"] = {**measure.measure_dispatcher(cfg), "measured_at": measured_at}
-        results["targets"] = report.evaluate_targets(results)
     else:
         results = run(cfg)
     write_outputs(results, docs_dir=docs_dir, results_dir=args.results_dir)
-    for target in results["targets"]:
+    for target in render.targets(results):
         status = {True: "met", False: "MISSED", None: "not measured"}[target["met"]]
         measure.log(f"{status:>12}: {target['target']}: {target['measured']} (goal {target['goal']})")
     measure.log(
