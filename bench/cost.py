@@ -1,7 +1,7 @@
 """Cost per million tasks from the measured durations, log volume and storage writes.
 
 Prices are us-east-1 list prices, without free tiers (the marginal cost at scale), read on
-PRICES_READ from the sources named on each price. Change them here; `python -m bench.run --render` redoes the sums.
+PRICES_READ from the sources named on each price. Change them here; `make bench RENDER=1` redoes the sums.
 """
 
 from __future__ import annotations
