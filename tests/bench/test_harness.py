@@ -200,3 +200,14 @@ def test_rendering_rewrites_only_the_generated_blocks() -> None:
     assert render.fill(render.fill(text, {"a": "x"}), {"a": "| new |"}) == text.replace("old table", "| new |")
     with pytest.raises(ValueError, match="generated blocks"):
         render.fill(text, {"a": "x", "b": "y"})  # a table the doc has no place for is an error, not dropped
+
+
+def test_a_new_docs_directory_starts_from_the_checked_in_docs_then_keeps_its_own_text(tmp_path: Path) -> None:
+    render.write_docs(_results(), tmp_path)  # as a smoke run writes bench/results/
+    (tmp_path / "cost.md").write_text((tmp_path / "cost.md").read_text().replace("## Not included", "## Left out"))
+
+    render.write_docs(_results(), tmp_path)
+
+    assert "Not measured yet: no scheduler API in this test." in (tmp_path / "performance.md").read_text()
+    assert "## Left out" in (tmp_path / "cost.md").read_text()
+    assert "| Running them: the callback (ours) |" in (tmp_path / "cost.md").read_text()
