@@ -117,8 +117,8 @@ fuzz: install ## fuzz the scheduler API from its OpenAPI document at length (FUZ
 	@FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(VENV)/bin/pytest tests/reliability/test_fuzz_scheduler_api.py -p no:cacheprovider -q
 
 .PHONY: bench
-bench: install ## cold start, warm latency, sizes, throughput, lateness, cost -> docs/performance.md (BENCH_QUICK=1: smoke run; ONLY=dispatcher: that part alone)
-	@$(PY) -m bench.run $(if $(BENCH_QUICK),--quick) $(if $(ONLY),--only $(ONLY))
+bench: install ## cold start, warm latency, sizes, throughput, lateness, cost -> docs/performance.md (BENCH_QUICK=1: smoke run; ONLY=dispatcher: that part alone; RENDER=1: the docs' tables from the last results)
+	@$(PY) -m bench.run $(if $(BENCH_QUICK),--quick) $(if $(ONLY),--only $(ONLY)) $(if $(RENDER),--render)
 
 .PHONY: clean
 clean: ## remove environments, caches and build output

@@ -1,7 +1,7 @@
 """Cost per million tasks from the measured durations, log volume and storage writes.
 
 Prices are us-east-1 list prices, without free tiers (the marginal cost at scale), read on
-PRICES_READ from the sources named on each price. Change them here; `make bench` redoes the sums.
+PRICES_READ from the sources named on each price. Change them here; `make bench RENDER=1` redoes the sums.
 """
 
 from __future__ import annotations
@@ -63,8 +63,6 @@ PRICES = {
     ),
 }
 
-INIT_BILLING_SOURCE = "https://aws.amazon.com/blogs/compute/aws-lambda-standardizes-billing-for-init-phase"
-
 #: Powertools' DynamoDB persistence layer writes twice per first delivery of an occurrence: PutItem
 #: (the INPROGRESS record, conditional) and UpdateItem (COMPLETED, with the stored result).
 IDEMPOTENCY_WRITES_PER_TASK = 2
@@ -82,18 +80,45 @@ class Line:
     usd: float
 
 
+def dollars(value: float) -> str:
+    """`value` as AWS writes a price: at least two decimals, no trailing zeros beyond them."""
+    whole, _, cents = f"{value:.10f}".rstrip("0").partition(".")
+    return f"${whole}.{cents.ljust(2, '0')}"
+
+
+def dollars_per_unit(usd: float) -> str:
+    """A unit price: per million when below a hundredth of a cent."""
+    return f"{dollars(usd * 1e6)} per million" if usd < 1e-5 and usd * 1e6 >= 0.01 else dollars(usd)
+
+
 def billed_ms(durations_ms: list[float]) -> float:
     """Mean billed duration: Lambda rounds each invocation up to the next whole millisecond."""
     return sum(math.ceil(d) for d in durations_ms) / len(durations_ms)
 
 
-def gb_seconds_cost(count: float, ms: float, memory_mb: int) -> tuple[float, str]:
-    """Cost of `count` invocations of `ms` each at `memory_mb`, and the arithmetic."""
+def _requests(item: str, count: float, price: str) -> Line:
+    usd = PRICES[price].usd
+    return Line(item, f"{count:,.0f}", f"{count:,.0f} × {dollars(usd * 1e6)} / 1M", count * usd)
+
+
+def _duration(item: str, quantity: str, count: float, ms: float, memory_mb: int) -> Line:
+    """`count` invocations of `ms` each at `memory_mb`."""
     gb = memory_mb / 1024
     gbs = count * gb * ms / 1000
-    usd = gbs * PRICES["lambda_arm_gb_second"].usd
     price = f"{PRICES['lambda_arm_gb_second'].usd:.10f}".rstrip("0")
-    return usd, f"{count:,.0f} × {gb:g} GB × {ms:.2f} ms = {gbs:,.1f} GB-s × ${price}"
+    arithmetic = f"{count:,.0f} × {gb:g} GB × {ms:.2f} ms = {gbs:,.1f} GB-s × ${price}"
+    return Line(item, quantity, arithmetic, gbs * PRICES["lambda_arm_gb_second"].usd)
+
+
+def _writes(item: str, quantity: str, units: int) -> Line:
+    usd = PRICES["dynamodb_write_request_unit"].usd
+    return Line(item, quantity, f"{units:,} × 1,000,000 WRU × {dollars(usd * 1e6)} / 1M", units * 1e6 * usd)
+
+
+def _logs(item: str, log_bytes: float, count: float) -> Line:
+    gb = log_bytes * count / 1e9
+    usd = PRICES["cloudwatch_logs_gb"].usd
+    return Line(item, f"{log_bytes:,.0f} B each", f"{gb:.3f} GB × {dollars(usd)}", gb * usd)
 
 
 def delivery_lines(
@@ -106,86 +131,48 @@ def delivery_lines(
     record_bytes: int | None = None,
 ) -> list[Line]:
     """What one million deliveries of a task cost: Scheduler, Lambda (requests, duration, INIT), DynamoDB, logs."""
-    p = PRICES
-    lines = [
-        Line(
-            "EventBridge Scheduler invocations",
-            "1,000,000",
-            "1,000,000 × $1.00 / 1M",
-            1e6 * p["scheduler_invocation"].usd,
-        ),
-        Line("Lambda requests", "1,000,000", "1,000,000 × $0.20 / 1M", 1e6 * p["lambda_request"].usd),
-    ]
-    usd, text = gb_seconds_cost(1e6, duration_ms, memory_mb)
-    lines.append(Line("Lambda duration (warm, billed mean)", f"{duration_ms:.2f} ms each", text, usd))
     cold = 1e6 * COLD_START_SHARE
-    init_usd, init_text = gb_seconds_cost(cold, init_ms, memory_mb)
-    lines.append(
-        Line(
+    lines = [
+        _requests("EventBridge Scheduler invocations", 1e6, "scheduler_invocation"),
+        _requests("Lambda requests", 1e6, "lambda_request"),
+        _duration("Lambda duration (warm, billed mean)", f"{duration_ms:.2f} ms each", 1e6, duration_ms, memory_mb),
+        _duration(
             f"Lambda INIT ({COLD_START_SHARE:.0%} of invocations cold)",
             f"{cold:,.0f} × {init_ms:.0f} ms",
-            init_text,
-            init_usd,
-        )
-    )
+            cold,
+            init_ms,
+            memory_mb,
+        ),
+    ]
     if idempotent:
         # A write of an item up to 1 KB is one unit; larger items take one more per started KB.
         units = IDEMPOTENCY_WRITES_PER_TASK * max(1, math.ceil((record_bytes or 0) / 1024))
         size = f", records of {record_bytes:,} B" if record_bytes else ""
-        lines.append(
-            Line(
+        lines += [
+            _writes(
                 "DynamoDB writes (idempotency record)",
                 f"{IDEMPOTENCY_WRITES_PER_TASK} writes{size}: {units} WRU",
-                f"{units:,} × 1,000,000 WRU × $0.625 / 1M",
-                units * 1e6 * p["dynamodb_write_request_unit"].usd,
-            )
-        )
-        lines.append(
-            Line(
+                units,
+            ),
+            _writes(
                 "DynamoDB writes (invocation count)",
                 f"{COUNT_WRITES_PER_TASK} write of an item under 1 KB: {COUNT_WRITES_PER_TASK} WRU",
-                f"{COUNT_WRITES_PER_TASK:,} × 1,000,000 WRU × $0.625 / 1M",
-                COUNT_WRITES_PER_TASK * 1e6 * p["dynamodb_write_request_unit"].usd,
-            )
-        )
-    gb = log_bytes * 1e6 / 1e9
-    lines.append(
-        Line(
-            "CloudWatch Logs (the function's own lines)",
-            f"{log_bytes:,.0f} B each",
-            f"{gb:.3f} GB × $0.50",
-            gb * p["cloudwatch_logs_gb"].usd,
-        )
-    )
-    return lines
+                COUNT_WRITES_PER_TASK,
+            ),
+        ]
+    return [*lines, _logs("CloudWatch Logs (the function's own lines)", log_bytes, 1e6)]
 
 
 def create_lines(*, duration_ms: float, log_bytes: float, memory_mb: int, batch_size: int = 1) -> list[Line]:
     """What creating one million tasks through the API costs: API Gateway and the scheduler function."""
-    p = PRICES
     requests = 1e6 / batch_size
-    usd, text = gb_seconds_cost(requests, duration_ms, memory_mb)
-    gb = log_bytes * requests / 1e9
     return [
-        Line(
-            "API Gateway REST requests",
-            f"{requests:,.0f}",
-            f"{requests:,.0f} × $3.50 / 1M",
-            requests * p["api_gateway_rest_request"].usd,
+        _requests("API Gateway REST requests", requests, "api_gateway_rest_request"),
+        _requests("Lambda requests (scheduler)", requests, "lambda_request"),
+        _duration(
+            "Lambda duration (scheduler, billed mean)", f"{duration_ms:.2f} ms each", requests, duration_ms, memory_mb
         ),
-        Line(
-            "Lambda requests (scheduler)",
-            f"{requests:,.0f}",
-            f"{requests:,.0f} × $0.20 / 1M",
-            requests * p["lambda_request"].usd,
-        ),
-        Line("Lambda duration (scheduler, billed mean)", f"{duration_ms:.2f} ms each", text, usd),
-        Line(
-            "CloudWatch Logs (scheduler)",
-            f"{log_bytes:,.0f} B each",
-            f"{gb:.3f} GB × $0.50",
-            gb * p["cloudwatch_logs_gb"].usd,
-        ),
+        _logs("CloudWatch Logs (scheduler)", log_bytes, requests),
     ]
 
 
@@ -194,6 +181,36 @@ def total(lines: list[Line]) -> float:
     return sum(line.usd for line in lines)
 
 
-def as_json(lines: list[Line]) -> list[dict[str, Any]]:
-    """The lines as JSON-able dicts."""
-    return [{"item": x.item, "quantity": x.quantity, "arithmetic": x.arithmetic, "usd": x.usd} for x in lines]
+def figures(r: dict[str, Any], memory_mb: int) -> dict[str, list[Line]]:
+    """The bills from one run's measurements (`r`, performance.json): delivering and, if measured, creating."""
+    warm, cold, s = r["warm"], r["cold_start"], r.get("scheduling")
+    ours, guide = warm["callback:enabled"], warm["guide"]
+    bills = {
+        "callback": delivery_lines(
+            duration_ms=ours["billed_ms_mean"],
+            init_ms=cold["callback"]["init_ms"]["p50"],
+            log_bytes=ours["log_bytes_per_invocation"],
+            memory_mb=memory_mb,
+            idempotent=True,
+            record_bytes=ours.get("idempotency_record_bytes"),
+        ),
+        "guide": delivery_lines(
+            duration_ms=guide["billed_ms_mean"],
+            init_ms=cold["guide"]["init_ms"]["p50"],
+            log_bytes=guide["log_bytes_per_invocation"],
+            memory_mb=memory_mb,
+            idempotent=False,
+        ),
+    }
+    if s and "speedup" in s:
+        for key, part, size in (
+            ("create_single", s["single"], 1),
+            ("create_batch", s["batch"], s["batch"]["batch_size"]),
+        ):
+            bills[key] = create_lines(
+                duration_ms=part["billed_ms_mean"],
+                log_bytes=part["log_bytes_per_request"],
+                memory_mb=memory_mb,
+                batch_size=size,
+            )
+    return bills

@@ -33,25 +33,19 @@ BATCH = 100
 RUN_LIMIT_SECONDS = 90.0
 
 
-def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(  # noqa: S310 - the local API on loopback
-        url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - the local API on loopback
-        result: dict[str, Any] = json.loads(response.read())
-    return result
-
-
 def create(api: str, task_ids: list[str], **timing: Any) -> tuple[int, float]:
     """Create the tasks through `POST /api/v1/schedules/batch`; (how many were created, seconds taken)."""
-    started = time.monotonic()
-    created = 0
+    started, created = time.monotonic(), 0
     for i in range(0, len(task_ids), BATCH):
         items = [{**schedule_request(t), **timing} for t in task_ids[i : i + BATCH]]
-        for item in items:
-            if "run_at" in timing:
-                item.pop("delay_minutes")
-        created += int(_post(f"{api}/api/v1/schedules/batch", {"items": items})["created"])
+        for item in items if "run_at" in timing else []:
+            item.pop("delay_minutes")
+        body = json.dumps({"items": items}).encode()
+        request = urllib.request.Request(  # noqa: S310 - the local API on loopback
+            f"{api}/api/v1/schedules/batch", data=body, headers={"content-type": "application/json"}, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - the local API on loopback
+            created += int(json.loads(response.read())["created"])
     return created, time.monotonic() - started
 
 
@@ -106,11 +100,12 @@ def measure(n: int, concurrency: int = 10) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: `python -m bench.dispatch N OUT.json`."""
-    args = argv if argv is not None else sys.argv[1:]
-    n, out = int(args[0]), Path(args[1])
-    result = measure(n, *(int(a) for a in args[2:3]))
-    out.write_text(json.dumps(result, default=lambda v: None if isinstance(v, float) and math.isnan(v) else str(v)))
+    """Command line: `python -m bench.dispatch N OUT.json [CONCURRENCY]`."""
+    n, out, *concurrency = argv if argv is not None else sys.argv[1:]
+    result = measure(int(n), *(int(c) for c in concurrency[:1]))
+    Path(out).write_text(
+        json.dumps(result, default=lambda v: None if isinstance(v, float) and math.isnan(v) else str(v))
+    )
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The events the benchmark delivers: what a schedule's Target.Input becomes at each invocation.
+"""The events the benchmark delivers: what a schedule's Target.Input becomes, and the API's requests.
 
 Built with the project's own builder (taskcore.proxy) and the substitution EventBridge Scheduler
 does, so every handler receives exactly what it would receive on AWS. Each event has its own
@@ -23,15 +23,13 @@ def callback_events(prefix: str, count: int) -> list[dict[str, Any]]:
     from taskcore.envelope import TaskEnvelope
     from taskcore.proxy import delivered_event
 
-    events = []
-    for i in range(count):
-        envelope = TaskEnvelope(task_id=f"{prefix}-{i}", user_id=456, action="send_notification", data=DATA)
-        events.append(
-            delivered_event(
-                envelope, schedule_arn=SCHEDULE_ARN.format(task_id=envelope.task_id), scheduled_time=SCHEDULED_TIME
-            )
-        )
-    return events
+    envelopes = (
+        TaskEnvelope(task_id=f"{prefix}-{i}", user_id=456, action="send_notification", data=DATA) for i in range(count)
+    )
+    return [
+        delivered_event(e, schedule_arn=SCHEDULE_ARN.format(task_id=e.task_id), scheduled_time=SCHEDULED_TIME)
+        for e in envelopes
+    ]
 
 
 def write_events(path: Path, events: list[dict[str, Any]]) -> Path:
@@ -41,9 +39,9 @@ def write_events(path: Path, events: list[dict[str, Any]]) -> Path:
     return path
 
 
-def api_event(method: str, path: str, body: Any = None, *, request_id: str | None = None) -> dict[str, Any]:
+def api_event(method: str, path: str, body: Any = None) -> dict[str, Any]:
     """A REST API (v1) proxy event, as API Gateway sends the scheduler function a client's request."""
-    request_id = request_id or str(uuid.uuid4())
+    request_context = {"resourcePath": "/{proxy+}", "httpMethod": method, "path": f"/v1{path}", "stage": "v1"}
     return {
         "resource": "/{proxy+}",
         "path": path,
@@ -55,11 +53,8 @@ def api_event(method: str, path: str, body: Any = None, *, request_id: str | Non
         "pathParameters": {"proxy": path.lstrip("/")},
         "stageVariables": None,
         "requestContext": {
-            "resourcePath": "/{proxy+}",
-            "httpMethod": method,
-            "path": f"/v1{path}",
-            "stage": "v1",
-            "requestId": request_id,
+            **request_context,
+            "requestId": str(uuid.uuid4()),
             "identity": {"sourceIp": "127.0.0.1", "userAgent": "bench"},
         },
         "body": None if body is None else json.dumps(body),
@@ -67,15 +62,9 @@ def api_event(method: str, path: str, body: Any = None, *, request_id: str | Non
     }
 
 
-def schedule_request(task_id: str, *, delay_minutes: int = 30) -> dict[str, Any]:
+def schedule_request(task_id: str) -> dict[str, Any]:
     """A one-time create request for `POST /api/v1/schedules` (and an item of the batch endpoint)."""
-    return {
-        "task_id": task_id,
-        "user_id": 456,
-        "action": "send_notification",
-        "data": DATA,
-        "delay_minutes": delay_minutes,
-    }
+    return {"task_id": task_id, "user_id": 456, "action": "send_notification", "data": DATA, "delay_minutes": 30}
 
 
 def create_events(prefix: str, count: int) -> list[dict[str, Any]]:
@@ -85,9 +74,5 @@ def create_events(prefix: str, count: int) -> list[dict[str, Any]]:
 
 def batch_events(prefix: str, batches: int, size: int) -> list[dict[str, Any]]:
     """`batches` batch creates of `size` items each."""
-    return [
-        api_event(
-            "POST", "/api/v1/schedules/batch", {"items": [schedule_request(f"{prefix}-{b}-{i}") for i in range(size)]}
-        )
-        for b in range(batches)
-    ]
+    items = ([schedule_request(f"{prefix}-{b}-{i}") for i in range(size)] for b in range(batches))
+    return [api_event("POST", "/api/v1/schedules/batch", {"items": batch}) for batch in items]

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 RUNNER = Path(__file__).resolve().parent / "runner.py"
+INIT_MARK, FIRST_INVOCATION_MARK = "bench: init", "bench: first invocation"
+_IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|\s*(\S+)")
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,6 @@ class Variant:
     paths: tuple[Path, ...]
     #: Runs its task under a Powertools idempotency record (needs the table).
     idempotent: bool = False
-    notes: tuple[str, ...] = field(default=())
 
 
 def lambda_environment(
@@ -68,54 +68,26 @@ def run_handler(
     env: Mapping[str, str],
     events_file: Path,
     *,
-    mode: str = "cold",
-    warmup: int = 0,
-    count: int = 0,
-    replay: int = 0,
     workdir: Path,
     importtime: bool = False,
-    keep_responses: bool = False,
-    report_modules: bool = False,
-    aws_latency_ms: float = 0.0,
+    **spec: Any,
 ) -> dict[str, Any]:
-    """One fresh interpreter: import the handler, invoke it (once, or warmup + count [+ replay] times).
-
-    With `importtime`, the result also has `importtime_stderr`: ``-X importtime``'s report; with
-    `keep_responses`, `responses`: what each timed invocation returned; with `report_modules`,
-    `module_files`: every module file loaded by the end.
+    """One fresh interpreter: import the handler, invoke it once (mode "cold", the default) or warmup +
+    count [+ replay] times (mode "warm"). `spec` goes to bench/runner.py as it is: mode, warmup, count,
+    replay, keep_responses, report_modules, aws_latency_ms (see its docstring). With `importtime`, the
+    result also has ``-X importtime``'s report, `importtime_stderr`; always `log_bytes`, what it logged.
     """
-    out = workdir / f"{variant.name}-{mode}.json"
-    spec = {
-        "mode": mode,
-        "paths": [str(p) for p in variant.paths],
-        "handler": variant.handler,
-        "events": str(events_file),
-        "warmup": warmup,
-        "count": count,
-        "replay": replay,
-        "out": str(out),
-        "mark_phases": importtime,
-        "keep_responses": keep_responses,
-        "report_modules": report_modules,
-        "aws_latency_ms": aws_latency_ms,
-    }
-    spec_file = workdir / f"{variant.name}-{mode}.spec.json"
-    spec_file.write_text(json.dumps(spec), encoding="utf-8")
+    stem = f"{workdir / variant.name}-{spec.setdefault('mode', 'cold')}"
+    out, spec_file, log_file = Path(f"{stem}.json"), Path(f"{stem}.spec.json"), Path(f"{stem}.log")
+    paths = [str(p) for p in variant.paths]
+    spec |= {"paths": paths, "handler": variant.handler, "events": str(events_file), "out": str(out)}
+    spec_file.write_text(json.dumps({**spec, "mark_phases": importtime}), encoding="utf-8")
     out.unlink(missing_ok=True)
+    flags = ["-X", "importtime"] if importtime else []
     # The handler's stdout is its Lambda log stream: written to a file, as the runtime would ship it.
-    log_file = workdir / f"{variant.name}-{mode}.log"
     with log_file.open("wb") as stdout:
         proc = subprocess.run(
-            [
-                python,
-                "-I",
-                "-S",
-                "-B",
-                "-u",
-                *(["-X", "importtime"] if importtime else []),
-                str(RUNNER),
-                str(spec_file),
-            ],
+            [python, "-I", "-S", "-B", "-u", *flags, str(RUNNER), str(spec_file)],
             env=dict(env),
             stdout=stdout,
             stderr=subprocess.PIPE,
@@ -124,18 +96,15 @@ def run_handler(
             cwd=variant.paths[0],
         )
     if proc.returncode != 0 or not out.is_file():
-        raise RuntimeError(f"{variant.name} ({mode}) failed with exit status {proc.returncode}:\n{proc.stderr[-3000:]}")
+        raise RuntimeError(
+            f"{variant.name} ({spec['mode']}) failed with exit status {proc.returncode}:\n{proc.stderr[-3000:]}"
+        )
     result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     result["log_bytes"] = log_file.stat().st_size
     log_file.unlink()
     if importtime:
         result["importtime_stderr"] = proc.stderr
     return result
-
-
-_IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|\s*(\S+)")
-INIT_MARK = "bench: init"
-FIRST_INVOCATION_MARK = "bench: first invocation"
 
 
 def import_self_times(stderr: str, packages: set[str]) -> dict[str, dict[str, float]]:
@@ -146,30 +115,23 @@ def import_self_times(stderr: str, packages: set[str]) -> dict[str, dict[str, fl
     phases: dict[str, dict[str, float]] = {"init": {}, "first_invoke": {}}
     phase: dict[str, float] | None = None  # the runner's own imports come before the init mark
     for line in stderr.splitlines():
-        if line.startswith(INIT_MARK):
-            phase = phases["init"]
-            continue
-        if line.startswith(FIRST_INVOCATION_MARK):
-            phase = phases["first_invoke"]
-            continue
-        match = _IMPORT_LINE.match(line)
-        if phase is None or not match:
-            continue
-        top = match.group(3).split(".", 1)[0]
-        bucket = top if top in packages else "(stdlib)"
-        phase[bucket] = phase.get(bucket, 0.0) + int(match.group(1)) / 1000
+        if line.startswith((INIT_MARK, FIRST_INVOCATION_MARK)):
+            phase = phases["init" if line.startswith(INIT_MARK) else "first_invoke"]
+        elif phase is not None and (match := _IMPORT_LINE.match(line)):
+            top = match.group(3).split(".", 1)[0]
+            bucket = top if top in packages else "(stdlib)"
+            phase[bucket] = phase.get(bucket, 0.0) + int(match.group(1)) / 1000
     return phases
 
 
 def top_level_names(paths: Sequence[Path]) -> set[str]:
     """The importable top-level names in `paths` (packages and modules)."""
-    names: set[str] = set()
-    for path in paths:
-        for entry in path.iterdir():
-            if entry.is_dir() and not entry.name.endswith((".dist-info", "__pycache__")):
-                names.add(entry.name)
-            elif entry.suffix in (".py", ".so"):
-                names.add(entry.name.split(".", 1)[0])
+    names = set()
+    for entry in (entry for path in paths for entry in path.iterdir()):
+        if entry.is_dir() and not entry.name.endswith((".dist-info", "__pycache__")):
+            names.add(entry.name)
+        elif entry.suffix in (".py", ".so"):
+            names.add(entry.name.split(".", 1)[0])
     return names
 
 
@@ -186,15 +148,9 @@ def cold_starts(
     """`runs` cold starts of every variant, interleaved (round r starts at variant r) so drift hits all alike."""
     results: dict[str, list[dict[str, Any]]] = {v.name: [] for v in variants}
     for r in range(runs):
-        order = [variants[(r + i) % len(variants)] for i in range(len(variants))]
-        for variant in order:
+        for variant in (variants[(r + i) % len(variants)] for i in range(len(variants))):
             results[variant.name].append(
                 run_handler(python, variant, env_for(variant), events_for(variant, r), workdir=workdir)
             )
         progress(f"cold start round {r + 1}/{runs}")
     return results
-
-
-def scratch_dir() -> tempfile.TemporaryDirectory[str]:
-    """A directory for specs, events, results and the runners' empty HOME."""
-    return tempfile.TemporaryDirectory(prefix="bench-")

@@ -1,18 +1,14 @@
 """One Lambda execution environment, in a fresh interpreter: import the handler, then invoke it.
 
-Run by the benchmark as ``python3.13 -I -S -B -u bench/runner.py SPEC.json`` (standard library only,
-so that nothing but the artifact is imported): ``-B`` writes no bytecode, as on Lambda's read-only
-/var/task; ``-S`` keeps this interpreter's site-packages out, so ``sys.path`` is the artifact, the
-layer and the runtime's boto3, in Lambda's order; ``-u`` makes stdout unbuffered, as the Lambda
-runtime does with the log stream.
-
-SPEC: ``{"mode": "cold" | "warm", "paths": [...], "handler": "module.function", "events": FILE,
-"warmup": N, "count": N, "replay": N, "keep_responses": bool, "report_modules": bool,
-"aws_latency_ms": MS, "out": FILE}``. With ``aws_latency_ms``, every AWS call waits that long before
-it is sent: the round trip to a real regional endpoint, which moto on loopback does not have.
-The result is written to ``out`` as JSON:
-cold mode, ``init_ns`` (import the handler module), ``first_ns`` (the first invocation) and
-``peak_rss_kb`` after it; warm mode, ``durations_ns`` of each timed invocation (and of the replays).
+Run by the benchmark as ``python3.13 -I -S -B -u bench/runner.py SPEC.json``, standard library only, so
+that nothing but the artifact is imported (docs/performance.md, "How it is measured", says why each flag).
+SPEC (`bench.lambda_runs.run_handler` writes it): ``{"mode": "cold" | "warm", "paths": [...], "handler":
+"module.function", "events": FILE, "warmup": N, "count": N, "replay": N, "keep_responses": bool,
+"report_modules": bool, "mark_phases": bool, "aws_latency_ms": MS, "out": FILE}``. With
+``aws_latency_ms``, every AWS call waits that long before it is sent: the round trip to a real regional
+endpoint, which moto on loopback does not have. The result goes to ``out`` as JSON: ``init_ns`` (import
+the handler module), ``first_ns`` (the first invocation), ``peak_rss_kb`` after it; in warm mode also
+``durations_ns`` of each timed invocation (and ``replay_ns`` of the replays).
 """
 
 # Imported before the clock starts, as the Lambda runtime's bootstrap has them loaded already.
@@ -152,8 +148,8 @@ def main(spec_path: str) -> None:
         "peak_rss_kb": peak_rss_kb(),
         "first_status": _status(response),
         "modules": len(sys.modules),
+        "invocations": 1,
     }
-    result["invocations"] = 1
     if spec.get("keep_responses"):
         result["first_response"] = response
     if spec["mode"] == "warm":

@@ -1,4 +1,4 @@
-"""The harness itself, on the bare baseline: a fresh interpreter per run, the JSON it reports, the docs.
+"""The harness itself, on the bare baseline: a fresh interpreter per run, the JSON it reports, the docs' tables.
 
 No timing is asserted: a benchmark is not a test.
 """
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bench import report
+from bench import render
 from bench.events import callback_events, write_events
 from bench.lambda_runs import Variant, cold_starts, lambda_environment, run_handler
 from localcloud.template import ROOT
@@ -106,6 +106,7 @@ def _results() -> dict[str, Any]:
     size = {"files": 3, "unzipped_bytes": 20_000_000, "zipped_bytes": 7_000_000, "zipped_by_package": {"pydantic": 1}}
     return {
         "generated_at": "2026-11-26T00:00:00+00:00",
+        "callback_memory_mb": 512,
         "elapsed_seconds": 1.0,
         "machine": {"cpu": "CPU", "cores": 2, "machine": "x86_64", "os": "Linux", "python": "3.13.0"},
         "config": {"cold_runs": 3, "warm_invocations": 3, "warmup": 1, "importtime_runs": 1},
@@ -136,22 +137,26 @@ def _results() -> dict[str, Any]:
 
 
 def test_targets_say_met_missed_or_not_measured() -> None:
-    targets = {t["key"]: t for t in report.evaluate_targets(_results())}
+    targets = {t["key"]: t for t in render.targets(_results())}
 
     assert targets["cold_start"]["met"] is True
     assert targets["warm_p50"]["met"] is False
-    assert "`get_task_runner`" in targets["warm_p50"]["note"]
+    # The targets have no prose notes any more: the thread-pool dependency is in the *Checks* table.
+    assert "`get_task_runner`" in render.performance_blocks(_results())["checks"]
     assert targets["batch_speedup"]["met"] is None
     assert targets["dispatcher_lateness"]["met"] is None
     assert targets["zipped:callback + layer"]["met"] is False
 
 
-def test_docs_render_every_section_from_the_results() -> None:
-    results = _results()
-    results["targets"] = report.evaluate_targets(results)
+def _render(results: dict[str, Any]) -> tuple[str, str]:
+    """docs/performance.md and docs/cost.md as checked in, with their tables from `results`."""
+    docs = ROOT / "docs"
+    performance = render.fill((docs / "performance.md").read_text(encoding="utf-8"), render.performance_blocks(results))
+    return performance, render.fill((docs / "cost.md").read_text(encoding="utf-8"), render.cost_blocks(results))
 
-    performance = report.render_performance(results)
-    bill = report.render_cost(results, report.cost_figures(results, memory_mb=512))
+
+def test_docs_render_every_section_from_the_results() -> None:
+    performance, bill = _render(_results())
 
     for heading in ("## Targets", "## Cold start", "## Warm invocations", "## Artifact sizes", "## Reproduce"):
         assert heading in performance
@@ -176,15 +181,33 @@ def test_the_dispatcher_section_shows_start_lateness_at_both_concurrencies_and_w
         "concurrency_1": {"start_lateness_s": _summary(13.0), "fire_lateness_s": _summary(0.1), "cpu_seconds": cpu},
         "measured_at": "2026-12-01T00:00:00+00:00",
     }
-    results["targets"] = report.evaluate_targets(results)
 
-    performance = report.render_performance(results)
+    performance, _ = _render(results)
 
     assert "| started (the callback began running it), concurrency 10 | 12.000 | 12.000 | 12.000 |" in performance
     assert "| started, concurrency 1 | 13.000 | 13.000 | 13.000 |" in performance
-    assert "What bounds the start: the CPU, not the concurrency: each task cost 17 ms of CPU" in performance
-    assert "and 9 ms in the environments (10 cold starts included), so 2 cores start at most about 59 tasks/s" in (
-        performance
-    )
-    assert "at concurrency 1 the p99 was 13.00 s against 12.00 s" in performance
+    # What bounds the start, once a sentence generated from these figures, is now the CPU table (the
+    # reading of it is written by hand): 17 ms and 9 ms of CPU per task, 10 environments started, so
+    # 2 cores start at most about 59 tasks/s; the p99 at concurrency 1 against 10 is in the rows above.
+    assert "| concurrency 10 | 20.00 | 17.00 | 9.00 | 17 | 9 | 10 | 59 |" in performance
     assert "Re-measured on 2026-12-01 by `make bench ONLY=dispatcher`." in performance
+
+
+def test_rendering_rewrites_only_the_generated_blocks() -> None:
+    text = "# Doc\n\nBy hand.\n\n<!-- bench:a -->\nold table\n<!-- /bench:a -->\n\nAlso by hand.\n"
+
+    assert render.fill(text, {"a": "| new |"}) == text.replace("old table", "| new |")
+    assert render.fill(render.fill(text, {"a": "x"}), {"a": "| new |"}) == text.replace("old table", "| new |")
+    with pytest.raises(ValueError, match="generated blocks"):
+        render.fill(text, {"a": "x", "b": "y"})  # a table the doc has no place for is an error, not dropped
+
+
+def test_a_new_docs_directory_starts_from_the_checked_in_docs_then_keeps_its_own_text(tmp_path: Path) -> None:
+    render.write_docs(_results(), tmp_path)  # as a smoke run writes bench/results/
+    (tmp_path / "cost.md").write_text((tmp_path / "cost.md").read_text().replace("## Not included", "## Left out"))
+
+    render.write_docs(_results(), tmp_path)
+
+    assert "Not measured yet: no scheduler API in this test." in (tmp_path / "performance.md").read_text()
+    assert "## Left out" in (tmp_path / "cost.md").read_text()
+    assert "| Running them: the callback (ours) |" in (tmp_path / "cost.md").read_text()
