@@ -5,6 +5,7 @@ The table's inputs are sent as written here; a changed message fails this test u
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Any
@@ -105,4 +106,15 @@ def test_the_documented_message_is_the_one_the_api_answers(api: Any, schedules: 
         assert set(names.split(", ")) <= set(registry.names())
     else:
         assert answered == documented
+    assert schedules() == []
+
+
+def test_the_documented_422_body_is_the_one_the_api_answers(api: Any, schedules: Any) -> None:
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    documented = json.loads(text.split("A `delay_seconds` of 99999999:\n\n```json\n", 1)[1].split("```", 1)[0])
+
+    response = api.post("/api/v1/schedules", json=task("t-doc", delay_seconds=99999999))
+
+    assert response.status_code == 422
+    assert response.json() == documented
     assert schedules() == []
