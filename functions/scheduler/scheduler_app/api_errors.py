@@ -85,7 +85,8 @@ def _unreadable_body(request: Request, exc: RequestValidationError) -> str | Non
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, SchedulerError)  # noqa: S101 - registered for SchedulerError only
+    if not isinstance(exc, SchedulerError):  # registered for SchedulerError only
+        raise exc
     status = error_status(exc)
     log = logger.warning if status >= 500 or status == 429 else logger.info
     log("request refused", extra={"status_code": status, "error": type(exc).__name__, "path": request.url.path})
@@ -94,7 +95,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for RequestValidationError only
+    if not isinstance(exc, RequestValidationError):  # registered for RequestValidationError only
+        raise exc
     detail = _unreadable_body(request, exc)
     if detail is not None:
         return JSONResponse(
@@ -104,7 +106,8 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for HTTPException only
+    if not isinstance(exc, StarletteHTTPException):  # registered for HTTPException only
+        raise exc
     if exc.status_code == 404 and "endpoint" not in request.scope:  # no route matched (a route's own 404 has one)
         path = request.url.path
         hint = (
