@@ -25,7 +25,7 @@ import pytest
 
 from localcloud.dispatcher import DeliveryError
 from tests.callback.helpers import ActionSpy
-from tests.localcloud.helpers import create_schedule, queue_messages
+from tests.localcloud.helpers import MakeHarness, create_schedule, queue_messages
 from tests.reliability.helpers import WireFaults
 
 FIRES_AT = datetime(2031, 1, 1, 9, 0, tzinfo=UTC)
@@ -96,7 +96,14 @@ def queues(aws: Any) -> Iterator[Callable[[], tuple[list[dict[str, Any]], list[d
 
 
 @pytest.fixture
-def scenario(make_harness, spy_action, idempotency_records, queues, powertools_clock, monkeypatch):
+def scenario(
+    make_harness: MakeHarness,
+    spy_action: ActionSpy,
+    idempotency_records: Callable[[], list[dict[str, Any]]],
+    queues: Callable[[], tuple[list[dict[str, Any]], list[dict[str, Any]]]],
+    powertools_clock: Callable[[Any], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[..., Outcome]:
     """Run one schedule through the local cloud with a fault; returns what became of it."""
     from callback_app.service import get_task_runner
 

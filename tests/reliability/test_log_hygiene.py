@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,8 +26,10 @@ from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from localcloud.dlq import describe, print_list, redrive
 from localcloud.queues import QueuedMessage
 from localcloud.runstate import RunState
+from localcloud.template import LocalResources
 from scheduler_app.handler import lambda_handler as scheduler_handler
-from tests.localcloud.helpers import queue_messages
+from tests.callback.helpers import ActionSpy
+from tests.localcloud.helpers import MakeHarness, queue_messages
 from tests.reliability.helpers import markers_in
 from tests.scheduler.helpers import api_event
 
@@ -139,7 +141,13 @@ def api(method: str, path: str, body: Any = None, query: dict[str, str] | None =
 
 @pytest.fixture(params=["configured", "debug"])
 def full_run(
-    request, scheduler_env, callback, spy_action, make_harness, credentials, capfd
+    request: pytest.FixtureRequest,
+    scheduler_env: LocalResources,
+    callback: Callable[..., dict[str, Any]],
+    spy_action: ActionSpy,
+    make_harness: MakeHarness,
+    credentials: None,
+    capfd: pytest.CaptureFixture[str],
 ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """Run everything once (at the template's log level, then with the functions' loggers at DEBUG);
     yield the captured text and the failure queue's messages."""
