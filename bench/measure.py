@@ -291,7 +291,7 @@ def idempotency_record_bytes(endpoint: Any) -> int | None:
         .get_paginator("scan")
         .paginate(TableName=endpoint.environment()["IDEMPOTENCY_TABLE_NAME"])
     )
-    # Powertools' records only (`task#...`): the table also holds the invocation counts (`invocations#...`).
+    # Powertools' records only (`task#...`).
     items = [item for page in pages for item in page["Items"] if item["id"]["S"].startswith("task#")][:50]
 
     def value_bytes(value: Mapping[str, Any]) -> int:

@@ -39,13 +39,22 @@ from localcloud.template import api_stage_name
 def reset_function_caches() -> None:
     """Forget the functions' cached settings and clients (they read the environment once per container)."""
     ensure_import_paths()
+    from callback_app.ledger import get_run_ledger
     from callback_app.rejections import get_rejection_queue
-    from callback_app.service import get_task_runner
+    from callback_app.service import get_dynamodb_client, get_task_runner
     from callback_app.settings import get_settings as callback_settings
     from scheduler_app.clients import get_scheduler_client
     from scheduler_app.settings import get_settings as scheduler_settings
 
-    caches = (callback_settings, get_task_runner, get_rejection_queue, scheduler_settings, get_scheduler_client)
+    caches = (
+        callback_settings,
+        get_dynamodb_client,
+        get_task_runner,
+        get_run_ledger,
+        get_rejection_queue,
+        scheduler_settings,
+        get_scheduler_client,
+    )
     for cached in caches:
         cached.cache_clear()
 

@@ -41,6 +41,8 @@ class LocalEndpoint:
         env = {**LOCAL_ENV, "AWS_ENDPOINT_URL": self.url, **powertools_environment()}
         if "IdempotencyTable" in names:
             env["IDEMPOTENCY_TABLE_NAME"] = names["IdempotencyTable"]
+        if "TaskLedgerTable" in names:
+            env["TASK_LEDGER_TABLE"] = names["TaskLedgerTable"]
         if "ScheduleGroup" in names:
             env["SCHEDULE_GROUP_NAME"] = names["ScheduleGroup"]
         if "RejectedTaskQueue" in self.resources.queue_urls:

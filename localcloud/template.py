@@ -214,15 +214,17 @@ def provision(
 
 
 def _create_tables(dynamodb: Any, resolver: Resolver, tables: Mapping[str, dict[str, Any]]) -> None:
-    """Each table with its key schema and billing mode, and its TTL attribute when enabled."""
+    """Each table with its key schema, billing mode and global secondary indexes, and its TTL attribute when enabled."""
     for lid, res in tables.items():
         props = resolver.resolve(res.get("Properties", {}))
         name = resolver.physical_name(lid)
+        indexes = {k: props[k] for k in ("GlobalSecondaryIndexes",) if k in props}
         dynamodb.create_table(
             TableName=name,
             KeySchema=props["KeySchema"],
             AttributeDefinitions=props["AttributeDefinitions"],
             BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+            **indexes,
         )
         ttl = props.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):

@@ -18,15 +18,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "layers" / "shared"))
 
 from taskcore.envelope import TaskEnvelope  # noqa: E402
-from taskcore.proxy import delivered_event  # noqa: E402
+from taskcore.proxy import build_target_input, delivered_event  # noqa: E402
 
 GROUP_ARN = "arn:aws:scheduler:ap-northeast-2:123456789012:schedule/scheduled-tasks-tasks"
 
 
-def delivered(envelope: TaskEnvelope, scheduled: datetime, execution_id: str, attempt: int = 1) -> dict[str, Any]:
+def delivered(
+    envelope: TaskEnvelope, scheduled: datetime, execution_id: str, attempt: int = 1, kind: str = "one-time"
+) -> dict[str, Any]:
     """The event as the callback receives it: the schedule's Input with the context substituted."""
     return delivered_event(
-        envelope,
+        build_target_input(envelope, kind=kind),
         schedule_arn=f"{GROUP_ARN}/{envelope.task_id}",
         scheduled_time=scheduled,
         execution_id=execution_id,
@@ -52,7 +54,7 @@ def fixtures() -> dict[str, dict[str, Any]]:
             reminder, datetime(2026, 12, 1, 15, 0, tzinfo=UTC), "6f1c3c2e-4b8e-4d53-9a39-2f7a1b0d5c11"
         ),
         "callback-recurring.json": delivered(
-            report, datetime(2026, 12, 2, 0, 0, tzinfo=UTC), "0b8d5e9a-7c61-4f2e-8a0e-5d9c3b2a1f70"
+            report, datetime(2026, 12, 2, 0, 0, tzinfo=UTC), "0b8d5e9a-7c61-4f2e-8a0e-5d9c3b2a1f70", kind="recurring"
         ),
         # The guide's own payload, as its generate_lambda_proxy_payload() builds it: `body` is a dict.
         "callback-dict-body.json": {

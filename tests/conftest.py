@@ -37,13 +37,15 @@ def aws() -> Iterator[LocalResources]:
 @pytest.fixture
 def callback(aws: LocalResources, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., dict[str, Any]]]:
     """The callback's real Lambda entry point, configured against the template's idempotency table."""
+    from callback_app.ledger import get_run_ledger
     from callback_app.rejections import get_rejection_queue
-    from callback_app.service import get_task_runner
+    from callback_app.service import get_dynamodb_client, get_task_runner
     from callback_app.settings import get_settings
 
     monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", aws.names["IdempotencyTable"])
     monkeypatch.setenv("REJECTED_TASK_QUEUE_URL", aws.queue_urls["RejectedTaskQueue"])
-    caches = (get_settings, get_task_runner, get_rejection_queue)
+    monkeypatch.setenv("TASK_LEDGER_TABLE", aws.names["TaskLedgerTable"])
+    caches = (get_settings, get_dynamodb_client, get_task_runner, get_rejection_queue, get_run_ledger)
     for cached in caches:
         cached.cache_clear()
     from callback_app.handler import lambda_handler
@@ -58,10 +60,7 @@ def callback(aws: LocalResources, monkeypatch: pytest.MonkeyPatch) -> Iterator[C
 
 @pytest.fixture
 def idempotency_records(aws: LocalResources) -> Callable[[], list[dict[str, Any]]]:
-    """Read back every idempotency record (Powertools' `task#...` items), with `data` decoded.
-
-    The table also holds the callback's invocation counts (`invocations#...`), which are not records.
-    """
+    """Read back every idempotency record (Powertools' `task#...` items), with `data` decoded."""
 
     def scan() -> list[dict[str, Any]]:
         table = boto3.resource("dynamodb").Table(aws.names["IdempotencyTable"])

@@ -50,17 +50,43 @@ def delivery(
     user_id: int | str = 456,
     scheduled: datetime | None = OCCURRENCE,
     attempt: int = 1,
+    kind: str | None = "one-time",
 ) -> dict[str, Any]:
-    """The event the callback receives for one delivery of one occurrence (None: a direct invocation)."""
+    """The event the callback receives for one delivery of one occurrence (None: a direct invocation).
+
+    `kind` is the `X-Task-Kind` the scheduler API puts on its schedules; None for one made elsewhere.
+    """
     envelope = TaskEnvelope.model_construct(task_id=task_id, user_id=user_id, action=action, data=data or {})
+    target_input = build_target_input(envelope, kind=kind)
     if scheduled is None:
-        event: dict[str, Any] = json.loads(build_target_input(envelope))
+        event: dict[str, Any] = json.loads(target_input)
         event["headers"] = {"content-type": "application/json"}
         return event
-    return delivered_event(envelope, schedule_arn=f"{GROUP_ARN}/{task_id}", scheduled_time=scheduled, attempt=attempt)
+    return delivered_event(
+        target_input, schedule_arn=f"{GROUP_ARN}/{task_id}", scheduled_time=scheduled, attempt=attempt
+    )
 
 
 def body_of(response: dict[str, Any]) -> dict[str, Any]:
     """The decoded JSON body of a proxy response."""
     decoded: dict[str, Any] = json.loads(response["body"])
     return decoded
+
+
+def ledger_partition(table_name: str, task_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The task ledger's items for one task, as plain values: the task item, and its runs oldest first."""
+    import boto3
+    from boto3.dynamodb.types import TypeDeserializer
+
+    from taskcore.ledger import TASK_SK, task_pk
+
+    decode = TypeDeserializer().deserialize
+    response = boto3.client("dynamodb").query(
+        TableName=table_name,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": task_pk(task_id)}},
+        ConsistentRead=True,
+    )
+    items = [{k: decode(v) for k, v in item.items()} for item in response["Items"]]
+    task = next((item for item in items if item["sk"] == TASK_SK), None)
+    return task, [item for item in items if item["sk"] != TASK_SK]

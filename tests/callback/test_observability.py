@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,19 +29,6 @@ def _json_lines(captured: str) -> list[dict[str, Any]]:
         if line.startswith("{"):
             lines.append(json.loads(line))
     return lines
-
-
-@pytest.fixture
-def logs(caplog: pytest.LogCaptureFixture) -> Callable[[], list[dict[str, Any]]]:
-    """The JSON log lines so far, rendered by the callback's own Powertools formatter."""
-    from callback_app.observability import logger
-
-    def read() -> list[dict[str, Any]]:
-        lines = [json.loads(logger.registered_formatter.format(record)) for record in caplog.records]
-        caplog.clear()
-        return lines
-
-    return read
 
 
 def outcomes(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -227,10 +213,12 @@ def test_with_powertools_idempotency_switched_off_nothing_is_counted_either(
 ):
     import boto3
 
+    from callback_app.ledger import get_run_ledger
     from callback_app.service import get_task_runner
 
     monkeypatch.setenv("POWERTOOLS_IDEMPOTENCY_DISABLED", "true")
     get_task_runner.cache_clear()
+    get_run_ledger.cache_clear()
 
     with pytest.warns(UserWarning, match="idempotency"):  # Powertools says the switch is for development only
         callback(delivery("off-1"))

@@ -46,7 +46,10 @@ def test_env_local_names_the_resources_the_local_cloud_creates() -> None:
         "CALLBACK_FUNCTION_ARN": local.arn("CallbackFunction"),
         "SCHEDULER_ROLE_ARN": local.arn("SchedulerInvokeRole"),
         "SCHEDULER_DLQ_ARN": local.arn("ScheduleDeliveryDLQ"),
+        "TASK_LEDGER_TABLE": local.physical_name("TaskLedgerTable"),
+        "TASK_RETENTION_SECONDS": str(TEMPLATE["Parameters"]["TaskRetentionSeconds"]["Default"]),
     }
+    assert ENV_LOCAL["CallbackFunction"]["TASK_LEDGER_TABLE"] == local.physical_name("TaskLedgerTable")
     endpoint = ENV_LOCAL["Parameters"]["AWS_ENDPOINT_URL"]
     queue = f"{endpoint}/{local.account}/{local.physical_name('RejectedTaskQueue')}"
     assert ENV_LOCAL["CallbackFunction"]["REJECTED_TASK_QUEUE_URL"] == queue
@@ -59,3 +62,13 @@ def test_env_local_points_the_containers_at_the_host_not_at_aws() -> None:
     assert ENV_LOCAL["Parameters"]["AWS_ENDPOINT_URL"] == "http://host.docker.internal:5000"
     # On AWS the declared value is empty, which boto3 ignores.
     assert TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["AWS_ENDPOINT_URL"] == ""
+
+
+def test_the_callback_knows_how_many_invocations_lambda_makes_of_an_event() -> None:
+    # A run is final (failed) after its last invocation: 1 + the asynchronous retries the template configures.
+    callback = TEMPLATE["Resources"]["CallbackFunction"]["Properties"]
+    retries = callback["EventInvokeConfig"]["MaximumRetryAttempts"]
+    latest = TEMPLATE["Resources"]["CallbackLatestInvokeConfig"]["Properties"]["MaximumRetryAttempts"]
+
+    assert int(callback["Environment"]["Variables"]["CALLBACK_MAX_INVOCATIONS"]) == 1 + retries == 1 + latest
+    assert ENV_LOCAL["CallbackFunction"]["CALLBACK_MAX_INVOCATIONS"] == str(1 + retries)

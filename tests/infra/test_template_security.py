@@ -47,8 +47,9 @@ def function_statements(logical_id: str) -> list[dict[str, Any]]:
     return [s for policy in props(logical_id).get("Policies", []) for s in policy["Statement"]]
 
 
-def statement_granting(statements: list[dict[str, Any]], action: str) -> dict[str, Any]:
-    (found,) = [s for s in statements if action in as_list(s["Action"])]
+def statement_granting(statements: list[dict[str, Any]], action: str, resource: str = "") -> dict[str, Any]:
+    """The one statement granting `action` (on a resource whose definition names `resource`)."""
+    (found,) = [s for s in statements if action in as_list(s["Action"]) and resource in str(s["Resource"])]
     return found
 
 
@@ -357,6 +358,55 @@ def test_idempotency_table_is_encrypted_recoverable_and_expires_records() -> Non
     assert table["SSESpecification"]["SSEEnabled"] is True
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert "TableName" not in table
+
+
+def test_the_task_ledger_is_encrypted_recoverable_and_expires_ended_tasks() -> None:
+    table = props("TaskLedgerTable")
+
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert table["SSESpecification"]["SSEEnabled"] is True
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert "TableName" not in table
+    assert TEMPLATE["Parameters"]["TaskRetentionSeconds"]["Default"] == 604_800  # 7 days
+
+
+def test_the_ledgers_indexes_answer_a_listing_page_without_reading_the_table() -> None:
+    from taskcore.ledger import LISTED_ATTRIBUTES
+
+    indexes = {index["IndexName"]: index for index in props("TaskLedgerTable")["GlobalSecondaryIndexes"]}
+
+    assert {name: [k["AttributeName"] for k in index["KeySchema"]] for name, index in indexes.items()} == {
+        "ByUser": ["user_key", "created_key"],
+        "ByState": ["state_key", "created_key"],
+    }
+    for index in indexes.values():
+        assert index["Projection"]["ProjectionType"] == "INCLUDE"
+        assert set(index["Projection"]["NonKeyAttributes"]) == set(LISTED_ATTRIBUTES)
+
+
+def test_the_callback_records_runs_with_update_item_only() -> None:
+    statement = statement_granting(function_statements("CallbackFunction"), "dynamodb:UpdateItem", "TaskLedgerTable")
+
+    # TransactWriteItems is authorised per item by the action each item performs (here UpdateItem).
+    assert statement["Action"] == "dynamodb:UpdateItem"
+    assert statement["Resource"] == {"Fn::GetAtt": ["TaskLedgerTable", "Arn"]}
+
+
+def test_the_scheduler_reads_the_ledger_by_query_only_never_scan() -> None:
+    statements = [s for s in function_statements("SchedulerFunction") if "TaskLedgerTable" in str(s["Resource"])]
+
+    assert [(sorted(as_list(s["Action"])), s["Resource"]) for s in statements] == [
+        (
+            ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+            {"Fn::GetAtt": ["TaskLedgerTable", "Arn"]},
+        ),
+        (["dynamodb:Query"], {"Fn::Sub": "${TaskLedgerTable.Arn}/index/*"}),
+    ]
 
 
 @pytest.mark.parametrize("queue", ["ScheduleDeliveryDLQ", "CallbackFailureQueue", "RejectedTaskQueue"])

@@ -55,7 +55,7 @@ def test_generated_function_roles_add_only_logging_and_tracing_managed_policies(
         assert RESOURCES[role]["Properties"]["ManagedPolicyArns"] == SAM_BASICS, role
 
 
-def test_callback_role_may_touch_idempotency_records_and_send_to_its_two_queues_only() -> None:
+def test_callback_role_may_touch_idempotency_records_record_runs_and_send_to_its_two_queues_only() -> None:
     failure_queue = {"Fn::GetAtt": ["CallbackFailureQueue", "Arn"]}
 
     assert role_policies(RESOURCES["CallbackFunctionRole"]) == {
@@ -69,6 +69,12 @@ def test_callback_role_may_touch_idempotency_records_and_send_to_its_two_queues_
                 "Effect": "Allow",
                 "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
                 "Resource": {"Fn::GetAtt": ["IdempotencyTable", "Arn"]},
+            },
+            {
+                "Sid": "RecordRuns",
+                "Effect": "Allow",
+                "Action": "dynamodb:UpdateItem",
+                "Resource": {"Fn::GetAtt": ["TaskLedgerTable", "Arn"]},
             },
             {"Sid": "OnFailureDestination", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": failure_queue},
             {

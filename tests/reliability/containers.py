@@ -41,7 +41,8 @@ def container(
     from pydantic import BaseModel, ConfigDict
 
     from callback_app.handler import lambda_handler
-    from callback_app.service import get_task_runner
+    from callback_app.ledger import get_run_ledger
+    from callback_app.service import get_dynamodb_client, get_task_runner
     from callback_app.settings import get_settings
     from localcloud.lambda_context import LocalLambdaContext
     from taskcore.registry import registry
@@ -50,7 +51,8 @@ def container(
         model_config = ConfigDict(extra="allow")
 
     get_settings.cache_clear()  # a forked container must read its own environment, not the parent's cache
-    get_task_runner.cache_clear()
+    for cached in (get_dynamodb_client, get_task_runner, get_run_ledger):
+        cached.cache_clear()
     registry.unregister("slow_spy")
     registry.action("slow_spy", AnyData)(slow_action_run(runs_dir, action_seconds))
 

@@ -244,10 +244,8 @@ def test_a_crash_between_the_action_and_its_record_runs_the_action_again(scenari
     # record blocks nothing once it expires (the attempt's remaining time, 30 s), so Lambda's retry a minute
     # later runs the action a second time. Nothing is lost, but the effect is not exactly-once here: actions
     # with external effects pass their own idempotency key downstream (docs/architecture.md).
-    # The first UpdateItem of an invocation counts it (lambda_attempt); the next one saves the result.
-    outcome = scenario(
-        dynamodb=lambda wire: wire.script("UpdateItem", None, *["InternalServerError"] * DYNAMODB_ATTEMPTS)
-    )
+    # The invocation's UpdateItem saves the result (its run record is one TransactWriteItems, after it).
+    outcome = scenario(dynamodb=lambda wire: wire.script("UpdateItem", *["InternalServerError"] * DYNAMODB_ATTEMPTS))
 
     assert (outcome.runs, outcome.completed, outcome.failure_queue, outcome.invocations) == (2, 1, [], 2)
     assert not outcome.lost

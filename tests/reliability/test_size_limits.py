@@ -47,7 +47,7 @@ def delivered_size(task_id: str, data: dict[str, Any], group: str, callback_arn:
     assert isinstance(user_id, int)
     envelope = TaskEnvelope.model_construct(task_id=task_id, user_id=user_id, action="spy", data=data)
     delivered = substitute_context_attributes(
-        build_target_input(envelope),
+        build_target_input(envelope, kind="one-time"),  # TASK runs once
         schedule_arn=f"arn:aws:scheduler:{region}:{account}:schedule/{group}/{task_id}",
         scheduled_time=_LONGEST_SCHEDULED_TIME,
         execution_id=_LONGEST_EXECUTION_ID,

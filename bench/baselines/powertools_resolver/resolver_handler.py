@@ -1,13 +1,14 @@
 """Baseline: the callback's work behind Powertools' APIGatewayRestResolver instead of FastAPI + Mangum.
 
-Same service (`callback_app.service`: idempotency on DynamoDB, the registered action, tracing), the
-same Logger and Metrics, the same outcome line and metric, the same failure contract (raise on 5xx).
+Same service (`callback_app.service`: idempotency on DynamoDB, the registered action, tracing; the
+run recorded in the task ledger by `callback_app.ledger`), the same Logger and Metrics, the same outcome line and metric, the same failure contract (raise on 5xx).
 Only the HTTP layer differs, so the difference to the callback is the cost of FastAPI + Mangum.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -18,6 +19,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from pydantic import ValidationError
 
+from callback_app.ledger import Attempt, get_run_ledger
 from callback_app.observability import logger, metrics
 from callback_app.outcome import RunReport
 from callback_app.service import get_task_runner
@@ -47,8 +49,7 @@ def callback() -> Response[Any] | dict[str, Any]:
     report.task_id, report.action = task.task_id, task.action
     report.scheduler = scheduler
     runner = get_task_runner()
-    if runner.counter is not None:  # the callback counts each invocation of an occurrence too
-        report.lambda_attempt = runner.counter.count(task.task_id, scheduler)
+    started_at = datetime.now(UTC)
     try:
         ran = runner.run(task, scheduler, app.lambda_context)
     except TaskRejected as exc:
@@ -57,6 +58,24 @@ def callback() -> Response[Any] | dict[str, Any]:
         return _error(503, type(exc).__name__)
     duplicate = ran.replayed
     app.append_context(replayed=duplicate)
+    ledger = get_run_ledger()
+    if ledger is not None:  # the callback records each invocation in the task ledger too
+        report.lambda_attempt = ledger.record(
+            Attempt(
+                task_id=task.task_id,
+                action=task.action,
+                user_id=task.user_id,
+                kind=scheduler.task_kind,
+                scheduled_time=report.scheduled_time,
+                scheduler_attempt=report.scheduler_attempt,
+                started_at=started_at,
+                finished_at=datetime.now(UTC),
+                outcome="succeeded",
+                status_code=200,
+                replayed=duplicate,
+                result=ran.stored.get("result"),
+            )
+        ).attempts
     return {
         "success": True,
         "message": f"Task {task.task_id} {'was already processed' if duplicate else 'processed successfully'}",

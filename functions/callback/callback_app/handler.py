@@ -18,6 +18,7 @@ per invocation (callback_app.outcome).
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -27,11 +28,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from mangum import Mangum
 
 from callback_app.compat import repair_guide_body
-from callback_app.main import HEALTH_PATH, SCHEDULER_CONTEXT, app
+from callback_app.ledger import Attempt, RunNotRecorded, get_run_ledger
+from callback_app.main import HEALTH_PATH, RUN_ERROR, SCHEDULER_CONTEXT, app
 from callback_app.observability import logger, metrics
-from callback_app.outcome import RunReport, detail_of, emit_outcome, outcome_of
+from callback_app.outcome import RunReport, body_of, detail_of, emit_outcome, outcome_of
 from callback_app.rejections import Rejection, get_rejection_queue, is_redrive
-from callback_app.service import IdempotencyStoreNotConfigured, get_task_runner
+from callback_app.service import get_task_runner
+from taskcore.envelope import TASK_ID_PATTERN
 from taskcore.lambda_context import lambda_context
 from taskcore.limits import MAX_TASK_EVENT_BYTES
 from taskcore.proxy import SchedulerContext, oversized_body_response, task_fields
@@ -41,6 +44,7 @@ from taskcore.registry import registry
 #: A bigger event cannot have come from a schedule (the scheduler creates none larger).
 MAX_BODY_BYTES = MAX_TASK_EVENT_BYTES
 REQUIRED_PROXY_KEYS = ("resource", "path", "httpMethod", "requestContext")
+_TASK_ID = re.compile(TASK_ID_PATTERN)
 #: Initialization that happens before any request, so its work costs no request anything.
 AHEAD_OF_TIME_INITIALIZATION = ("snap-start", "provisioned-concurrency")
 
@@ -96,8 +100,6 @@ def _handle(event: Any, context: Any) -> dict[str, Any]:
         return too_large
     report.task_id, report.action = _peek_task(normalized)
     logger.set_correlation_id(report.task_id)
-    if report.task_id is not None:
-        report.lambda_attempt = _count_invocation(report.task_id, scheduler)
     normalized[SCHEDULER_CONTEXT] = scheduler  # read once: the route takes it from here
     try:
         response: dict[str, Any] = _mangum(normalized, context)
@@ -108,7 +110,54 @@ def _handle(event: Any, context: Any) -> dict[str, Any]:
         return response
     if scheduler.scheduled_time is not None:
         metrics.add_metric("TaskLateness", MetricUnit.Seconds, (started_at - scheduler.scheduled_time).total_seconds())
+    try:
+        _record_run(report, response, normalized, started_at)
+    except RunNotRecorded as exc:
+        # The invocation fails (and is retried) for the missing record, after whatever the task did.
+        status = int(response.get("statusCode", 500))
+        done = f"status {status}" + (f": {detail_of(response)}" if status >= 300 else "")
+        reason = f"the run could not be recorded ({exc}) after {done}"
+        emit_outcome(report, "failed", started, status=status, reason=reason)
+        raise TaskInvocationFailed(f"task {report.task_id}: {reason}") from exc
     return _answer(report, response, event, context, started)
+
+
+def _record_run(
+    report: RunReport, response: Mapping[str, Any], normalized: Mapping[str, Any], started_at: datetime
+) -> None:
+    """Record this invocation in the task ledger (its attempt number comes back for the outcome line).
+
+    After the action and outside the idempotent function: a replayed duplicate completes the record
+    too. Raises RunNotRecorded when the write failed, so that the invocation fails and is retried.
+    """
+    ledger = get_run_ledger()
+    if ledger is None or report.task_id is None or not _TASK_ID.fullmatch(report.task_id):
+        return
+    outcome = outcome_of(response)
+    body = body_of(response)
+    error_type, error_message = normalized.get(RUN_ERROR) or (None, None)
+    if error_message is None and outcome in ("failed", "rejected"):
+        error_message = detail_of(response)
+    scheduler = report.scheduler or SchedulerContext()
+    recorded = ledger.record(
+        Attempt(
+            task_id=report.task_id,
+            action=report.action,
+            user_id=task_fields(normalized).user_id,
+            kind=scheduler.task_kind,
+            scheduled_time=report.scheduled_time,
+            scheduler_attempt=report.scheduler_attempt,
+            started_at=started_at,
+            finished_at=datetime.now(UTC),
+            outcome="succeeded" if outcome == "duplicate" else outcome,
+            status_code=int(response.get("statusCode", 500)),
+            replayed=outcome == "duplicate",
+            result=body.get("result"),
+            error_type=error_type,
+            error_message=error_message,
+        )
+    )
+    report.lambda_attempt = recorded.attempts
 
 
 def _answer(report: RunReport, response: dict[str, Any], event: Any, context: Any, started: float) -> dict[str, Any]:
@@ -143,14 +192,6 @@ def _reject(report: RunReport, received: Any, context: Any, started: float, *, s
             emit_outcome(report, "failed", started, status=status, reason=why)
             raise TaskInvocationFailed(f"task {report.task_id or '(unknown)'} was {why}") from exc
     emit_outcome(report, "rejected", started, status=status, reason=reason)
-
-
-def _count_invocation(task_id: str, scheduler: SchedulerContext) -> int | None:
-    try:
-        runner = get_task_runner()
-    except IdempotencyStoreNotConfigured:  # the route answers it; nothing to count in
-        return None
-    return runner.counter.count(task_id, scheduler) if runner.counter is not None else None
 
 
 def normalize_event(event: Any) -> dict[str, Any]:

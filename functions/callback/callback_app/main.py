@@ -25,6 +25,8 @@ HEALTH_PATH = "/health"
 #: Where the entry point leaves the scheduler context it read, in the event Mangum hands the app
 #: (`request.scope["aws.event"]`), so the headers are parsed once per invocation.
 SCHEDULER_CONTEXT = "callback.scheduler_context"
+#: Where the route leaves a failure's error type and redacted message for the task ledger's run record.
+RUN_ERROR = "callback.run_error"
 
 
 async def task_runner() -> TaskRunner:
@@ -48,7 +50,9 @@ app = FastAPI(
 async def _invalid_task(request: Request, exc: RequestValidationError) -> JSONResponse:
     # FastAPI's default handler echoes each invalid input: task data in the response, and a 500 when the
     # input cannot be rendered as JSON (NaN, Infinity, a lone surrogate). Location, message and type only.
-    return JSONResponse(status_code=422, content=validation_problem(exc.errors()))
+    problem = validation_problem(exc.errors())
+    _note_error(request, "ValidationError", str(problem["detail"]))
+    return JSONResponse(status_code=422, content=problem)
 
 
 @app.exception_handler(IdempotencyStoreNotConfigured)
@@ -88,25 +92,27 @@ async def handle_task_callback(
         ran = runner.run(task, scheduler, request.scope.get("aws.context"))
     except TaskRejected as exc:
         # The action's own words may name what it worked on: redacted, as in every logged error.
+        _note_error(request, type(exc).__name__, redact(str(exc)))
         raise HTTPException(
             status_code=422, detail=f"action {task.action!r} rejected task {task.task_id!r}: {redact(str(exc))}"
         ) from exc
     except IdempotencyAlreadyInProgressError as exc:
+        _note_error(request, type(exc).__name__, "this occurrence is already running in another invocation")
         raise HTTPException(
             status_code=503, detail=f"task {task.task_id!r}: this occurrence is already running in another invocation"
         ) from exc
     except ResultNotRecorded as exc:
-        _log_failure("action ran; its result could not be recorded", exc)
+        _log_failure("action ran; its result could not be recorded", exc, request)
         raise HTTPException(
             status_code=503,
             detail=f"action {task.action!r} ran but its result could not be recorded (idempotency store "
             "unavailable); a retry runs it again once the in-progress record expires",
         ) from exc
     except IdempotencyPersistenceLayerError as exc:
-        _log_failure("idempotency store unavailable", exc)
+        _log_failure("idempotency store unavailable", exc, request)
         raise HTTPException(status_code=503, detail="idempotency store unavailable; the task was not run") from exc
     except Exception as exc:
-        _log_failure("action failed", exc)
+        _log_failure("action failed", exc, request)
         raise HTTPException(status_code=500, detail=f"action {task.action!r} failed: {type(exc).__name__}") from exc
 
     return TaskCallbackResponse(
@@ -118,11 +124,20 @@ async def handle_task_callback(
     )
 
 
-def _log_failure(message: str, exc: BaseException) -> None:
-    """The error's type and a redacted message at ERROR; the traceback only at DEBUG.
+def _log_failure(message: str, exc: BaseException, request: Request) -> None:
+    """The error's type and a redacted message at ERROR (and for the run record); the traceback only at DEBUG.
 
     An action's exception is written in the action's words, which may hold the data it worked on
     (an address, a payment number, a name): see taskcore.redaction.
     """
-    logger.error(message, extra={"error_type": type(exc).__name__, "error": redact(str(exc))})
+    error = redact(str(exc))
+    logger.error(message, extra={"error_type": type(exc).__name__, "error": error})
     logger.debug(f"{message}: traceback", exc_info=exc)
+    _note_error(request, type(exc).__name__, error)
+
+
+def _note_error(request: Request, error_type: str, message: str) -> None:
+    """Leave the failure for the entry point's run record (a TestClient request has no event: nothing to do)."""
+    event = request.scope.get("aws.event")
+    if isinstance(event, dict):
+        event[RUN_ERROR] = (error_type, message)

@@ -57,16 +57,17 @@ def outcome_of(response: Mapping[str, Any]) -> str:
         return "failed"
     if not 200 <= status < 300:
         return "rejected"
-    return "duplicate" if _body(response).get("duplicate") is True else "succeeded"
+    return "duplicate" if body_of(response).get("duplicate") is True else "succeeded"
 
 
 def detail_of(response: Mapping[str, Any]) -> str:
     """The `detail` of an error response, one line."""
-    detail = _body(response).get("detail")
+    detail = body_of(response).get("detail")
     return str(detail) if detail is not None else f"HTTP {response.get('statusCode')}"
 
 
-def _body(response: Mapping[str, Any]) -> dict[str, Any]:
+def body_of(response: Mapping[str, Any]) -> dict[str, Any]:
+    """The response's JSON object body; {} when it has none."""
     try:
         body = json.loads(response.get("body") or "{}")
     except (ValueError, TypeError):

@@ -6,9 +6,6 @@ and Scheduler retries of one occurrence, different for each occurrence of a recu
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -28,8 +25,6 @@ if TYPE_CHECKING:
 
 #: Record ids read `task#<md5 of the occurrence>`, whatever the function is called.
 KEY_PREFIX = "task"
-#: Invocation counts live beside them, `invocations#<md5 of the occurrence>`.
-INVOCATIONS_PREFIX = "invocations"
 
 
 class IdempotencyStoreNotConfigured(RuntimeError):
@@ -70,38 +65,6 @@ def occurrence_of(task_id: str, scheduler: SchedulerContext) -> dict[str, str | 
     return {"task_id": task_id, "scheduled_time": scheduled}
 
 
-@dataclass(frozen=True)
-class InvocationCounter:
-    """Counts the callback's invocations of each occurrence, in the idempotency table.
-
-    Lambda retries an event without saying which retry it is, and the scheduler's attempt number
-    stays the same across Lambda's retries: the count is kept here, one item per occurrence that
-    expires with the occurrence's idempotency record.
-    """
-
-    client: Any
-    table_name: str
-    expires_after_seconds: int
-
-    def count(self, task_id: str, scheduler: SchedulerContext) -> int | None:
-        """This invocation's number for the occurrence (1 for the first); None when it cannot be counted."""
-        occurrence = json.dumps(occurrence_of(task_id, scheduler), sort_keys=True, separators=(",", ":"))
-        key = f"{INVOCATIONS_PREFIX}#{hashlib.md5(occurrence.encode(), usedforsecurity=False).hexdigest()}"
-        expiration = int(datetime.now(UTC).timestamp()) + self.expires_after_seconds
-        try:
-            response = self.client.update_item(
-                TableName=self.table_name,
-                Key={"id": {"S": key}},
-                UpdateExpression="ADD invocations :one SET expiration = :expiration",
-                ExpressionAttributeValues={":one": {"N": "1"}, ":expiration": {"N": str(expiration)}},
-                ReturnValues="UPDATED_NEW",
-            )
-        except Exception as exc:  # only a log field: the task itself must not fail for it
-            logger.warning("invocation not counted", extra={"error_type": type(exc).__name__})
-            return None
-        return int(response["Attributes"]["invocations"]["N"])
-
-
 class TaskRunner:
     """Runs the envelope's action under an idempotency record in `persistence_store`."""
 
@@ -109,12 +72,10 @@ class TaskRunner:
         self,
         persistence_store: BasePersistenceLayer,
         config: IdempotencyConfig,
-        counter: InvocationCounter | None = None,
     ) -> None:
         from aws_lambda_powertools.utilities.idempotency import idempotent_function
 
         self.store = persistence_store
-        self.counter = counter
         self._config = config
         self._run_once = idempotent_function(
             data_keyword_argument="occurrence",
@@ -185,10 +146,14 @@ class TaskRunner:
 
 
 @cache
+def get_dynamodb_client() -> Any:
+    """The container's DynamoDB client: the idempotency records and the task ledger share it."""
+    return aws_client("dynamodb", get_settings().client_settings())
+
+
+@cache
 def get_task_runner() -> TaskRunner:
     """The runner, its DynamoDB client and persistence layer: built once per container."""
-    from aws_lambda_powertools.shared.constants import IDEMPOTENCY_DISABLED_ENV
-    from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 
     settings = get_settings()
@@ -196,17 +161,10 @@ def get_task_runner() -> TaskRunner:
         raise IdempotencyStoreNotConfigured(
             "IDEMPOTENCY_TABLE_NAME is not set; refusing to run a task without a record"
         )
-    client = aws_client("dynamodb", settings.client_settings())
+    client = get_dynamodb_client()
     store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto3_client=client)
     config = IdempotencyConfig(
         expires_after_seconds=settings.idempotency_expires_after_seconds, response_hook=mark_replay
     )
-    # Powertools' own switch (tests, benchmarks): nothing is read or written, the count included.
-    disabled = resolve_truthy_env_var_choice(env=os.environ.get(IDEMPOTENCY_DISABLED_ENV, "false"))
-    counter = (
-        None
-        if disabled
-        else InvocationCounter(client, settings.idempotency_table_name, settings.idempotency_expires_after_seconds)
-    )
     logger.debug("task runner ready", extra={"table": settings.idempotency_table_name})
-    return TaskRunner(store, config, counter)
+    return TaskRunner(store, config)

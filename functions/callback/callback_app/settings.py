@@ -30,13 +30,21 @@ class IdempotencySettings(BaseSettings):
 class CallbackSettings(IdempotencySettings):
     """Everything the callback function reads from its environment.
 
-    `REJECTED_TASK_QUEUE_URL` is where a rejected task's event is kept (template.yaml's RejectedTaskQueue).
+    `REJECTED_TASK_QUEUE_URL` is where a rejected task's event is kept (template.yaml's RejectedTaskQueue);
+    `TASK_LEDGER_TABLE` is where each run is recorded (TaskLedgerTable; callback_app.ledger).
 
     Logging and metrics are configured by Powertools' own variables (POWERTOOLS_SERVICE_NAME,
     POWERTOOLS_LOG_LEVEL, POWERTOOLS_METRICS_NAMESPACE). Task `data` is never logged.
     """
 
     rejected_task_queue_url: str | None = Field(default=None, description="SQS queue URL for rejected tasks")
+    task_ledger_table: str | None = Field(default=None, description="DynamoDB table of tasks and runs (the ledger)")
+    task_retention_seconds: int = Field(
+        default=7 * 86_400, ge=3_600, description="How long a task's records outlive its end (and a run its finish)"
+    )
+    # How many times Lambda invokes one event: 1 + the function's MaximumRetryAttempts (template.yaml).
+    # A failure on the last of them is the run's final outcome.
+    max_invocations: int = Field(default=3, ge=1, le=3, alias="CALLBACK_MAX_INVOCATIONS")
     # Fail fast and let Lambda retry: a hung call would eat the whole timeout.
     aws_max_attempts: int = Field(default=4, ge=1, le=10, alias="CALLBACK_AWS_MAX_ATTEMPTS")
     aws_connect_timeout_seconds: float = Field(default=2.0, gt=0, alias="CALLBACK_AWS_CONNECT_TIMEOUT")

@@ -413,7 +413,7 @@ class ScheduleService:
     ) -> ScheduleSpec:
         """The schedule the request becomes (the name defaults to the task id); refuse an Input that is too large."""
         name = name or request.task_id
-        target_input = build_target_input(request.envelope())
+        target_input = build_target_input(request.envelope(), kind="one-time" if plan.one_time else "recurring")
         self._check_input_size(target_input, name)
         retry = self._retry(request)
         return ScheduleSpec(

@@ -22,6 +22,10 @@ SCHEDULE_ARN_HEADER = "X-Scheduler-Schedule-Arn"
 SCHEDULED_TIME_HEADER = "X-Scheduler-Scheduled-Time"
 EXECUTION_ID_HEADER = "X-Scheduler-Execution-Id"
 ATTEMPT_HEADER = "X-Scheduler-Attempt"
+#: Set by the scheduler API on the schedules it creates: `one-time` or `recurring`, so the callback
+#: knows whether a run's end is the task's end (a schedule without it, the guide's, is one-time).
+TASK_KIND_HEADER = "X-Task-Kind"
+TASK_KINDS = ("one-time", "recurring")
 
 SCHEDULE_ARN_ATTR = "<aws.scheduler.schedule-arn>"
 SCHEDULED_TIME_ATTR = "<aws.scheduler.scheduled-time>"
@@ -43,6 +47,7 @@ def build_proxy_event(
     path: str = CALLBACK_PATH,
     stage: str = "scheduler",
     source_ip: str = "127.0.0.1",
+    kind: str | None = None,
 ) -> dict[str, Any]:
     """The REST v1 proxy event that makes Mangum call `POST path` with the envelope as JSON.
 
@@ -51,6 +56,8 @@ def build_proxy_event(
     """
     body = json.dumps(envelope.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False)
     headers = {"content-type": "application/json", **CONTEXT_HEADERS}
+    if kind is not None:
+        headers[TASK_KIND_HEADER] = kind
     return {
         "resource": path,
         "path": path,
@@ -214,6 +221,8 @@ class SchedulerContext:
     scheduled_time_raw: str | None = None
     execution_id: str | None = None
     attempt: int | None = None
+    #: `X-Task-Kind`: `one-time`, `recurring`, or None when the schedule did not say.
+    task_kind: str | None = None
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> SchedulerContext:
@@ -235,6 +244,7 @@ class SchedulerContext:
             scheduled_time_raw=raw_time if scheduled is not None else None,
             execution_id=value(EXECUTION_ID_HEADER),
             attempt=int(attempt_raw) if attempt_raw is not None and attempt_raw.isdigit() else None,
+            task_kind=kind if (kind := value(TASK_KIND_HEADER)) in TASK_KINDS else None,
         )
 
 

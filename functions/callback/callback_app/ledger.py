@@ -1,0 +1,283 @@
+"""The callback's side of the task ledger: one write per invocation records the attempt and its outcome.
+
+After the action (outside the idempotent function, so a replayed duplicate still completes the
+record), one `TransactWriteItems` updates two items of the task's partition together:
+
+- the run item (`RUN#<scheduled time>`): attempts + 1, first/last start, duration, outcome,
+  status, the result (bounded) or the error (type and redacted message), whether it was final;
+- the task item (`TASK`): the last run's summary, the run count, and for a one-time task whose run
+  is over (succeeded, rejected, or failed on Lambda's last invocation) its final state and expiry.
+
+A transaction returns no values, yet the outcome line wants the attempt number: the write is made
+conditional on the attempts it expects (0 for a first delivery, 1 for a replay, which is almost
+always right). When the guess is wrong, DynamoDB cancels the write and returns the run item as it
+is (`ReturnValuesOnConditionCheckFailure`), and the write is made again on what it says: a second
+request only for retries and concurrent duplicates (which, colliding, back off and take turns).
+The same condition keeps a late failure (a duplicate that found the occurrence in progress) from
+overwriting a run that succeeded.
+
+A failed write raises: the invocation fails, Lambda retries, the idempotency record replays the
+stored result, and the run is recorded then, without running the action again.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from callback_app.observability import logger
+from callback_app.settings import get_settings
+from taskcore.ledger import (
+    FAILED,
+    MAX_ERROR_CHARACTERS,
+    MAX_STORED_RESULT_BYTES,
+    RESULT_PREVIEW_BYTES,
+    SCHEDULED,
+    SUCCEEDED,
+    TASK_SK,
+    Expression,
+    bounded,
+    created_key,
+    n,
+    number_of,
+    run_sk,
+    s,
+    state_key,
+    task_pk,
+    text_of,
+    to_json,
+    user_key,
+)
+
+#: A schedule of this kind has one occurrence: its run's end is the task's end.
+ONE_TIME = "one-time"
+#: Writes of one invocation's record before giving up (each wrong guess or conflict costs one; from the
+#: third on, each waits a random 0-10·2^n ms first, so concurrent duplicates of one occurrence take turns).
+MAX_WRITES = 10
+
+
+class RunNotRecorded(RuntimeError):
+    """Raise when the ledger could not record this invocation: the invocation fails and is retried."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One invocation of an occurrence, as the ledger records it."""
+
+    task_id: str
+    action: str | None
+    user_id: Any
+    #: `one-time`, `recurring`, or None for a schedule that did not say (created before the ledger, or by the guide).
+    kind: str | None
+    scheduled_time: str | None
+    scheduler_attempt: int | None
+    started_at: datetime
+    finished_at: datetime
+    outcome: str
+    status_code: int
+    replayed: bool = False
+    result: Any = None
+    error_type: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What the ledger holds for the occurrence after this invocation."""
+
+    attempts: int
+    final: bool
+
+
+@dataclass
+class _Write:
+    """What the next write assumes: the run's attempts so far, and whether a success is already recorded."""
+
+    attempts: int
+    keep_success: bool = False
+    conflicts: list[str] = field(default_factory=list)
+
+
+class RunLedger:
+    """Records each invocation in the task's partition of the ledger table."""
+
+    def __init__(self, client: Any, table_name: str, *, retention_seconds: int, max_invocations: int) -> None:
+        self.client = client
+        self.table_name = table_name
+        self.retention_seconds = retention_seconds
+        self.max_invocations = max_invocations
+
+    def record(self, attempt: Attempt) -> Recorded:
+        """Write this invocation; raise RunNotRecorded when the ledger did not take it."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        write = _Write(attempts=1 if attempt.replayed else 0)
+        for written in range(MAX_WRITES):
+            if written > 1:  # concurrent invocations of one occurrence keep colliding: spread them out
+                time.sleep(secrets.randbelow(10 * 2 ** min(written, 5)) / 1000)
+            try:
+                self.client.transact_write_items(TransactItems=self._items(attempt, write))
+            except ClientError as exc:
+                if not self._learn(exc, attempt, write):
+                    raise RunNotRecorded(_why(exc)) from exc
+                continue
+            except BotoCoreError as exc:
+                raise RunNotRecorded(_why(exc)) from exc
+            return Recorded(attempts=write.attempts + 1, final=self._final(attempt, write.attempts + 1))
+        raise RunNotRecorded(f"the run item kept changing under {MAX_WRITES} writes ({', '.join(write.conflicts)})")
+
+    def _learn(self, exc: Any, attempt: Attempt, write: _Write) -> bool:
+        """After a cancelled write: whether to write again, with what the run item now holds."""
+        if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            return False
+        reasons = exc.response.get("CancellationReasons") or []
+        codes = [str(r.get("Code")) for r in reasons]
+        write.conflicts.append("/".join(codes))
+        run = reasons[0] if reasons else {}
+        if run.get("Code") == "ConditionalCheckFailed":
+            current = run.get("Item") or {}
+            write.attempts = number_of(current, "attempts") or 0
+            write.keep_success = attempt.outcome != SUCCEEDED and text_of(current, "outcome") == SUCCEEDED
+            return True
+        return "TransactionConflict" in codes  # another invocation of the task wrote at the same moment
+
+    def _final(self, attempt: Attempt, attempts: int) -> bool:
+        """Whether the occurrence is over: it succeeded or was rejected, or failed on Lambda's last invocation."""
+        return attempt.outcome != FAILED or attempts >= self.max_invocations
+
+    def _items(self, attempt: Attempt, write: _Write) -> list[dict[str, Any]]:
+        items = [{"Update": self._run_update(attempt, write)}]
+        if not write.keep_success:
+            items.append({"Update": self._task_update(attempt, write)})
+        return items
+
+    def _run_update(self, attempt: Attempt, write: _Write) -> dict[str, Any]:
+        update = Expression()
+        started = s(_iso(attempt.started_at))
+        update.set("task_id", s(attempt.task_id)).set_default("first_started_at", started)
+        update.set("last_started_at", started).set("finished_at", s(_iso(attempt.finished_at)))
+        update.set("duration_ms", n(round((attempt.finished_at - attempt.started_at).total_seconds() * 1000, 3)))
+        update.set("last_delivery", s("replayed" if attempt.replayed else "ran"))
+        update.set("expiration", n(self._expiry(attempt.finished_at)))
+        if attempt.scheduled_time is not None:
+            update.set("scheduled_time", s(attempt.scheduled_time))
+        if attempt.scheduler_attempt is not None:
+            update.set("scheduler_attempt", n(attempt.scheduler_attempt))
+        if not write.keep_success:
+            update.set("outcome", s(attempt.outcome)).set("status_code", n(attempt.status_code))
+            update.set("final", {"BOOL": self._final(attempt, write.attempts + 1)})
+            _result_or_error(attempt, update)
+        update.add("attempts", 1)
+        if attempt.replayed:
+            update.add("replays", 1)
+        # The attempts this write expects; and never a recorded success overwritten by a later failure.
+        attempts = update.name("attempts")
+        condition = (
+            f"attribute_not_exists({attempts})"
+            if write.attempts == 0
+            else f"{attempts} = {update.value(n(write.attempts))}"
+        )
+        if attempt.outcome != SUCCEEDED and not write.keep_success:
+            outcome = update.name("outcome")
+            condition = (
+                f"({condition}) AND (attribute_not_exists({outcome}) OR {outcome} <> {update.value(s(SUCCEEDED))})"
+            )
+        return {
+            "TableName": self.table_name,
+            "Key": {"pk": s(task_pk(attempt.task_id)), "sk": s(run_sk(attempt.scheduled_time))},
+            "UpdateExpression": update.update(),
+            "ConditionExpression": condition,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            **update.placeholders(),
+        }
+
+    def _task_update(self, attempt: Attempt, write: _Write) -> dict[str, Any]:
+        now = s(_iso(attempt.finished_at))
+        attempts = write.attempts + 1
+        final = self._final(attempt, attempts)
+        summary = {
+            "scheduled_time": attempt.scheduled_time,
+            "outcome": attempt.outcome,
+            "status_code": attempt.status_code,
+            "attempts": attempts,
+            "final": final,
+            "finished_at": _iso(attempt.finished_at),
+        }
+        update = Expression().set("updated_at", now).set("last_run", s(to_json(summary)))
+        # A task first seen here (its schedule was made by the guide's code, or before the ledger)
+        # gets what the event says of it.
+        update.set_default("task_id", s(attempt.task_id)).set_default("action", s(attempt.action or ""))
+        update.set_default("user_id", s(to_json(attempt.user_id))).set_default("user_key", s(user_key(attempt.user_id)))
+        update.set_default("created_at", now)
+        update.set_default("created_key", s(created_key(_iso(attempt.finished_at), attempt.task_id)))
+        kind = attempt.kind or ONE_TIME  # a schedule that does not say is the guide's kind: one-time
+        update.set_default("kind", s(kind))
+        if final and kind == ONE_TIME:  # the task's only occurrence is over: so is the task
+            update.set("state", s(attempt.outcome)).set("state_key", s(state_key(attempt.outcome)))
+            update.set("expiration", n(self._expiry(attempt.finished_at)))
+        else:  # a recurring task keeps its state
+            update.set_default("state", s(SCHEDULED)).set_default("state_key", s(state_key(SCHEDULED)))
+        if write.attempts == 0:  # the first invocation of this occurrence: one more run
+            update.add("run_count", 1)
+        return {
+            "TableName": self.table_name,
+            "Key": {"pk": s(task_pk(attempt.task_id)), "sk": s(TASK_SK)},
+            "UpdateExpression": update.update(),
+            **update.placeholders(),
+        }
+
+    def _expiry(self, moment: datetime) -> int:
+        return int(moment.timestamp()) + self.retention_seconds
+
+
+def _result_or_error(attempt: Attempt, update: Expression) -> None:
+    """A success keeps its result (bounded); a failure or a rejection its error; each removes the other."""
+    if attempt.outcome == SUCCEEDED:
+        result = bounded(attempt.result, MAX_STORED_RESULT_BYTES, preview=RESULT_PREVIEW_BYTES)
+        update.set("result_bytes", n(result.size))
+        if result.text is not None:
+            update.set("result", s(result.text)).remove("result_preview")
+        else:
+            update.set("result_preview", s(result.preview or "")).remove("result")
+        update.remove("error_type").remove("error_message")
+        return
+    update.set("error_type", s(attempt.error_type or f"HTTP {attempt.status_code}"))
+    update.set("error_message", s((attempt.error_message or "")[:MAX_ERROR_CHARACTERS]))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _why(exc: BaseException) -> str:
+    """The failure in AWS's terms: its error code, never its message (which can name the account)."""
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+    return f"{type(exc).__name__}{f' ({code})' if code else ''}"
+
+
+@cache
+def get_run_ledger() -> RunLedger | None:
+    """The container's ledger writer; None when TASK_LEDGER_TABLE is not set (runs are then not recorded)."""
+    from aws_lambda_powertools.shared.constants import IDEMPOTENCY_DISABLED_ENV
+    from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
+
+    settings = get_settings()
+    if not settings.task_ledger_table:
+        logger.debug("no task ledger configured: runs are not recorded")
+        return None
+    # Powertools' own switch (tests, benchmarks) turns off every storage write, the ledger's too.
+    if resolve_truthy_env_var_choice(env=os.environ.get(IDEMPOTENCY_DISABLED_ENV, "false")):
+        return None
+    from callback_app.service import get_dynamodb_client
+
+    return RunLedger(
+        get_dynamodb_client(),
+        settings.task_ledger_table,
+        retention_seconds=settings.task_retention_seconds,
+        max_invocations=settings.max_invocations,
+    )

@@ -1,0 +1,270 @@
+"""The task ledger's layout, shared by the two functions that write it: keys, states, bounded values.
+
+The ledger is one DynamoDB table (`TaskLedgerTable`) with one partition per task:
+
+    pk = "TASK#<task_id>"   sk = "TASK"                     the task: envelope, timing, state, fingerprint, owner
+                            sk = "RUN#<scheduled time>"     one item per occurrence: attempts, outcome, result, error
+                            sk = "RUN#direct"               the occurrence of an invocation without a scheduled time
+
+so one Query (newest first) reads a task and its latest runs. Two sparse global secondary indexes
+hold only task items: `ByUser` (`user_key`, `created_key`) and `ByState` (`state_key`,
+`created_key`), newest first. Values that come from the user (`data`, `user_id`, an action's
+result) are stored as JSON text, so every JSON value round-trips exactly (DynamoDB numbers would
+turn 1.5 into Decimal and refuse NaN; its maps stop at 32 levels of nesting).
+
+The scheduler writes task items (scheduler_app.ledger), the callback writes runs and the task's
+state after a run (callback_app.ledger). docs/architecture.md, "The task ledger", says why.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+TASK_PREFIX = "TASK#"
+TASK_SK = "TASK"
+RUN_PREFIX = "RUN#"
+DIRECT_OCCURRENCE = "direct"
+
+BY_USER_INDEX = "ByUser"
+BY_STATE_INDEX = "ByState"
+
+# A task's state. `scheduled` and `paused` have a schedule; the others are final and expire with
+# the retention period. (`ended`, a recurring task past its end, is derived when it is read.)
+SCHEDULED = "scheduled"
+PAUSED = "paused"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+REJECTED = "rejected"
+CANCELLED = "cancelled"
+ENDED = "ended"
+LIVE_STATES = (SCHEDULED, PAUSED)
+FINAL_STATES = (SUCCEEDED, FAILED, REJECTED, CANCELLED)
+#: What a state filter can name: the stored states, and `ended`.
+STATES = (*LIVE_STATES, *FINAL_STATES, ENDED)
+
+#: What a task item's listing shows: the attributes both indexes project (template.yaml must match).
+LISTED_ATTRIBUTES = (
+    "task_id",
+    "user_id",
+    "action",
+    "kind",
+    "expression",
+    "timezone",
+    "start_at",
+    "end_at",
+    "state",
+    "schedule_arn",
+    "owner",
+    "created_at",
+    "updated_at",
+    "run_count",
+    "last_run",
+    "expiration",
+)
+
+# A run's outcome (the callback's outcome line says the same, plus `duplicate` for a replay).
+OUTCOMES = (SUCCEEDED, FAILED, REJECTED)
+
+#: The largest `data` (as JSON text) a task item keeps; a larger one stays in the schedule's Input only.
+MAX_STORED_DATA_BYTES = 65_536
+#: The largest action result (as JSON text) a run item keeps; a larger one is cut to a preview.
+MAX_STORED_RESULT_BYTES = 16_384
+#: How much of a result that is too large is kept, as text.
+RESULT_PREVIEW_BYTES = 1_024
+#: An error message is kept to this many characters (already redacted by the callback).
+MAX_ERROR_CHARACTERS = 500
+
+
+def task_pk(task_id: str) -> str:
+    """The partition of a task and its runs."""
+    return f"{TASK_PREFIX}{task_id}"
+
+
+def run_sk(scheduled_time: str | None) -> str:
+    """The sort key of an occurrence's run: its scheduled time (`2026-12-01T09:00:00Z`), or `direct`."""
+    return f"{RUN_PREFIX}{scheduled_time or DIRECT_OCCURRENCE}"
+
+
+def user_key(user_id: Any) -> str:
+    """`ByUser`'s partition: the user id as text, so 456 and "456" are one user."""
+    return f"USER#{user_id}"
+
+
+def state_key(state: str) -> str:
+    """`ByState`'s partition."""
+    return f"STATE#{state}"
+
+
+def created_key(created_at: str, task_id: str) -> str:
+    """Both indexes' sort key: creation time, then task id (unique, and newest first when read backwards)."""
+    return f"{created_at}#{task_id}"
+
+
+def to_json(value: Any) -> str:
+    """Compact JSON text, non-ASCII kept as is."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+@dataclass(frozen=True)
+class Bounded:
+    """A JSON value as stored: its text when it fits, else a preview; and its full size in bytes."""
+
+    text: str | None
+    size: int
+    preview: str | None = None
+
+    @property
+    def truncated(self) -> bool:
+        return self.text is None
+
+
+def bounded(value: Any, limit: int, *, preview: int = 0) -> Bounded:
+    """`value` as JSON text if it takes at most `limit` bytes; otherwise the first `preview` bytes of it."""
+    text = to_json(value)
+    size = len(text.encode("utf-8"))
+    if size <= limit:
+        return Bounded(text, size)
+    cut = text.encode("utf-8")[:preview].decode("utf-8", "ignore") if preview else None
+    return Bounded(None, size, cut)
+
+
+# -- DynamoDB attribute values (the low-level client's format) ------------------------------------------------------
+
+
+def s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def n(value: int | float) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def text_of(item: Mapping[str, Any], name: str) -> str | None:
+    """A string attribute, or None."""
+    value = item.get(name)
+    return str(value["S"]) if isinstance(value, Mapping) and "S" in value else None
+
+
+def number_of(item: Mapping[str, Any], name: str) -> int | None:
+    """A number attribute as an int, or None."""
+    value = item.get(name)
+    return int(float(value["N"])) if isinstance(value, Mapping) and "N" in value else None
+
+
+def json_of(item: Mapping[str, Any], name: str) -> Any:
+    """A JSON-text attribute, decoded; None when absent."""
+    text = text_of(item, name)
+    return None if text is None else json.loads(text)
+
+
+def flag_of(item: Mapping[str, Any], name: str) -> bool:
+    value = item.get(name)
+    return bool(value.get("BOOL")) if isinstance(value, Mapping) else False
+
+
+class Expression:
+    """An update or condition expression with every name and value as a placeholder.
+
+    DynamoDB reserves hundreds of words (`action`, `state`, `data`, `final`, `duration`...); naming
+    every attribute `#name` means none of them ever collides.
+    """
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+        self._sets: list[str] = []
+        self._adds: list[str] = []
+        self._removes: list[str] = []
+
+    def name(self, attribute: str) -> str:
+        placeholder = f"#{attribute}"
+        self.names[placeholder] = attribute
+        return placeholder
+
+    def value(self, value: Any) -> str:
+        placeholder = f":v{len(self.values)}"
+        self.values[placeholder] = value
+        return placeholder
+
+    def set(self, attribute: str, value: Any) -> Expression:
+        self._sets.append(f"{self.name(attribute)} = {self.value(value)}")
+        return self
+
+    def set_default(self, attribute: str, value: Any) -> Expression:
+        """Set only when the item has no such attribute yet."""
+        placeholder = self.name(attribute)
+        self._sets.append(f"{placeholder} = if_not_exists({placeholder}, {self.value(value)})")
+        return self
+
+    def add(self, attribute: str, amount: int) -> Expression:
+        self._adds.append(f"{self.name(attribute)} {self.value(n(amount))}")
+        return self
+
+    def remove(self, attribute: str) -> Expression:
+        self._removes.append(self.name(attribute))
+        return self
+
+    def update(self) -> str:
+        parts = [
+            f"{verb} {', '.join(clauses)}"
+            for verb, clauses in (("SET", self._sets), ("ADD", self._adds), ("REMOVE", self._removes))
+            if clauses
+        ]
+        return " ".join(parts)
+
+    def placeholders(self) -> dict[str, Any]:
+        """`ExpressionAttributeNames` and, when there are any, `ExpressionAttributeValues`."""
+        found: dict[str, Any] = {"ExpressionAttributeNames": self.names}
+        if self.values:
+            found["ExpressionAttributeValues"] = self.values
+        return found
+
+
+def expired(item: Mapping[str, Any], now_epoch: int) -> bool:
+    """Whether the item's `expiration` has passed: TTL deletes it within days, so reads skip it meanwhile."""
+    expiration = number_of(item, "expiration")
+    return expiration is not None and expiration <= now_epoch
+
+
+__all__ = [
+    "BY_STATE_INDEX",
+    "BY_USER_INDEX",
+    "CANCELLED",
+    "DIRECT_OCCURRENCE",
+    "ENDED",
+    "FAILED",
+    "FINAL_STATES",
+    "LISTED_ATTRIBUTES",
+    "LIVE_STATES",
+    "MAX_ERROR_CHARACTERS",
+    "MAX_STORED_DATA_BYTES",
+    "MAX_STORED_RESULT_BYTES",
+    "OUTCOMES",
+    "PAUSED",
+    "REJECTED",
+    "RESULT_PREVIEW_BYTES",
+    "RUN_PREFIX",
+    "SCHEDULED",
+    "STATES",
+    "SUCCEEDED",
+    "TASK_SK",
+    "Bounded",
+    "Expression",
+    "bounded",
+    "created_key",
+    "expired",
+    "flag_of",
+    "json_of",
+    "n",
+    "number_of",
+    "run_sk",
+    "s",
+    "state_key",
+    "task_pk",
+    "text_of",
+    "to_json",
+    "user_key",
+]
