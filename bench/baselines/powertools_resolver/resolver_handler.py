@@ -1,7 +1,8 @@
 """Baseline: the callback's work behind Powertools' APIGatewayRestResolver instead of FastAPI + Mangum.
 
 Same service (`callback_app.service`: idempotency on DynamoDB, the registered action, tracing; the
-run recorded in the task ledger by `callback_app.ledger`), the same Logger and Metrics, the same outcome line and metric, the same failure contract (raise on 5xx).
+run recorded in the task ledger by `callback_app.ledger`), the same Logger and Metrics, the same
+outcome line and metric, the same failure contract (raise on 5xx).
 Only the HTTP layer differs, so the difference to the callback is the cost of FastAPI + Mangum.
 """
 
