@@ -225,18 +225,11 @@ def test_scheduler_function_manages_only_its_own_groups_schedules() -> None:
     }
 
 
-def test_list_schedules_is_the_only_grant_on_every_resource() -> None:
-    # ListSchedules has no resource type in the Service Authorization Reference: "*" or nothing.
+def test_no_statement_grants_on_every_resource() -> None:
+    # Listings come from the task ledger: the scheduler needs no ListSchedules, the one action that needs "*".
     unscoped = [s for s in policy_statements() if s.get("Effect") == "Allow" and "*" in as_list(s.get("Resource"))]
 
-    assert unscoped == [
-        {
-            "Sid": "ListSchedulesHasNoResourceType",
-            "Effect": "Allow",
-            "Action": "scheduler:ListSchedules",
-            "Resource": "*",
-        }
-    ]
+    assert unscoped == []
 
 
 def test_scheduler_function_may_pass_only_the_invoke_role_and_only_to_scheduler() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from scheduler_app.clients import get_scheduler_client
+from scheduler_app.clients import get_dynamodb_client, get_scheduler_client
 from scheduler_app.handler import lambda_handler
 from tests.reliability.helpers import LOSE, WireFaults
 from tests.scheduler.helpers import api_event, task
@@ -25,6 +25,8 @@ from tests.scheduler.helpers import api_event, task
 THROTTLE = "ThrottlingException"
 INTERNAL = "InternalServerException"
 QUOTA = "ServiceQuotaExceededException"
+DYNAMODB_THROTTLE = "ProvisionedThroughputExceededException"
+DYNAMODB_INTERNAL = "InternalServerError"
 #: The scheduler's client tries each call 3 times in total (SCHEDULER_AWS_MAX_ATTEMPTS).
 ATTEMPTS = 3
 
@@ -154,32 +156,41 @@ def test_guide_cancel_that_keeps_being_throttled_is_a_429_not_a_404(wire, schedu
     figures.count("faults", "designed_status")
 
 
-# -- list ------------------------------------------------------------------------------------------------------
+# -- list (the task ledger's Query) ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("code", [THROTTLE, INTERNAL])
-def test_list_throttled_or_failing_twice_answers_200(wire, figures, code):
+@pytest.fixture
+def ledger_wire(scheduler_env: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """AWS errors for the API's own DynamoDB client (the task ledger)."""
+    faults = WireFaults(monkeypatch).attach(get_dynamodb_client())
+    yield faults
+    faults.close()
+
+
+@pytest.mark.parametrize("code", [DYNAMODB_THROTTLE, DYNAMODB_INTERNAL])
+def test_list_throttled_or_failing_twice_answers_200(ledger_wire, figures, code):
     create("f-list")
-    wire.script("ListSchedules", code, code)
+    ledger_wire.script("Query", code, code)
 
     status, _, body = call("GET", "/api/v1/schedules")
 
     assert status == 200
     assert [item["task_id"] for item in body["items"]] == ["f-list"]
-    assert wire.attempts["ListSchedules"] == ATTEMPTS
+    # The scheduled tasks' partition: 2 failures and the answer; then the paused tasks', at once.
+    assert ledger_wire.attempts["Query"] == ATTEMPTS + 1
     figures.count("faults", "scenarios")
     figures.count("faults", "designed_status")
 
 
-@pytest.mark.parametrize(("code", "status"), [(THROTTLE, 429), (INTERNAL, 502)])
-def test_list_that_keeps_failing_answers_the_designed_status(wire, figures, code, status):
-    wire.always("ListSchedules", code)
+@pytest.mark.parametrize(("code", "status"), [(DYNAMODB_THROTTLE, 429), (DYNAMODB_INTERNAL, 502)])
+def test_list_that_keeps_failing_answers_the_designed_status(ledger_wire, figures, code, status):
+    ledger_wire.always("Query", code)
 
     got, headers, body = call("GET", "/api/v1/schedules", query={"limit": "10"})
 
     assert got == status
     assert (headers.get("retry-after") == "1") is (status == 429)
-    assert "ListSchedules" in body["detail"]
+    assert "Query" in body["detail"]
     figures.count("faults", "scenarios")
     figures.count("faults", "designed_status")
 

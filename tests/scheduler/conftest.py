@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from localcloud.endpoint import LOCAL_ENV
 from localcloud.template import LOCAL_REGION, LocalResources, provision
-from scheduler_app.clients import get_scheduler_client
+from scheduler_app.clients import get_dynamodb_client, get_scheduler_client
 from scheduler_app.deps import get_service, schedule_service
 from scheduler_app.main import app
 from scheduler_app.service import ScheduleService
@@ -28,14 +28,18 @@ class ModuleCloud:
     resources: LocalResources
     scheduler: Any
     table: Any
+    ledger: Any
 
     def reset(self) -> None:
-        """Delete every schedule and idempotency record (the queues are never written to here)."""
+        """Delete every schedule, idempotency record and ledger item (the queues are never written to here)."""
         for page in self.scheduler.get_paginator("list_schedules").paginate():
             for schedule in page["Schedules"]:
                 self.scheduler.delete_schedule(Name=schedule["Name"], GroupName=schedule["GroupName"])
         for item in self.table.scan(ProjectionExpression="id")["Items"]:
             self.table.delete_item(Key={"id": item["id"]})
+        with self.ledger.batch_writer() as batch:
+            for item in self.ledger.scan(ProjectionExpression="pk, sk")["Items"]:
+                batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +53,10 @@ def _module_cloud() -> Iterator[ModuleCloud]:
             region_name=LOCAL_REGION,
         )
         resources = provision(session)
-        table = session.resource("dynamodb").Table(resources.names["IdempotencyTable"])
-        yield ModuleCloud(resources, session.client("scheduler"), table)
+        dynamodb = session.resource("dynamodb")
+        table = dynamodb.Table(resources.names["IdempotencyTable"])
+        ledger = dynamodb.Table(resources.names["TaskLedgerTable"])
+        yield ModuleCloud(resources, session.client("scheduler"), table, ledger)
 
 
 @pytest.fixture
@@ -67,12 +73,14 @@ def scheduler_env(aws: LocalResources, monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.setenv("CALLBACK_FUNCTION_ARN", aws.arns["CallbackFunction"])
     monkeypatch.setenv("SCHEDULER_ROLE_ARN", aws.arns["SchedulerInvokeRole"])
     monkeypatch.setenv("SCHEDULER_DLQ_ARN", aws.arns["ScheduleDeliveryDLQ"])
-    get_settings.cache_clear()
-    get_scheduler_client.cache_clear()
+    monkeypatch.setenv("TASK_LEDGER_TABLE", aws.names["TaskLedgerTable"])
+    caches = (get_settings, get_scheduler_client, get_dynamodb_client)
+    for cached in caches:
+        cached.cache_clear()
     yield aws
     app.dependency_overrides.clear()
-    get_settings.cache_clear()
-    get_scheduler_client.cache_clear()
+    for cached in caches:
+        cached.cache_clear()
 
 
 @pytest.fixture
@@ -113,12 +121,21 @@ def clock(scheduler_env: LocalResources) -> Clock:
     fake = Clock()
 
     def service() -> ScheduleService:
+        real = get_service()
         return ScheduleService(
-            get_service().schedules, get_settings(), clock=fake.now, sleep=fake.sleep, jitter=lambda: 1.0
+            real.schedules, get_settings(), real.ledger, clock=fake.now, sleep=fake.sleep, jitter=lambda: 1.0
         )
 
     app.dependency_overrides[schedule_service] = service
     return fake
+
+
+@pytest.fixture
+def ledger_faults(scheduler_env: LocalResources) -> Iterator[FaultInjector]:
+    """Make the API's DynamoDB client (the task ledger's) fail the way AWS does."""
+    injector = FaultInjector(get_dynamodb_client())
+    yield injector
+    injector.clear()
 
 
 @pytest.fixture

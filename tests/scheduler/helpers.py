@@ -53,11 +53,16 @@ class FaultInjector:
     calls: dict[str, int] = field(default_factory=dict)
     _hooks: list[tuple[str, Callable[..., Any]]] = field(default_factory=list)
 
+    @property
+    def service(self) -> str:
+        """The client's service as botocore's events name it (`scheduler`, `dynamodb`)."""
+        return str(self.client.meta.service_model.service_id.hyphenize())
+
     def fail(
         self, operation: str, code: str, message: str = "injected", *, times: int | None = None, status: int = 400
     ) -> None:
         """Fail `operation` (e.g. "CreateSchedule") with `code` the next `times` calls (None: always)."""
-        event = f"before-call.scheduler.{operation}"
+        event = f"before-call.{self.service}.{operation}"
 
         def hook(**_: Any) -> Any:
             done = self.calls.get(operation, 0)
@@ -75,7 +80,7 @@ class FaultInjector:
 
     def raise_(self, operation: str, exc: Exception) -> None:
         """Raise `exc` (e.g. a botocore EndpointConnectionError) from every call of `operation`."""
-        event = f"before-call.scheduler.{operation}"
+        event = f"before-call.{self.service}.{operation}"
 
         def hook(**_: Any) -> Any:
             raise exc

@@ -144,12 +144,19 @@ def test_delete_tells_not_found_from_failed(api: Any, faults: FaultInjector, cod
     assert api.delete("/api/v1/schedules/t-del").status_code == status
 
 
-def test_list_errors_are_mapped(api: Any, faults: FaultInjector) -> None:
-    faults.fail("ListSchedules", "ValidationException", "Invalid NextToken")
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("ProvisionedThroughputExceededException", 429),
+        ("InternalServerError", 502),
+        ("AccessDeniedException", 502),
+    ],
+)
+def test_ledger_errors_are_mapped(api: Any, ledger_faults: FaultInjector, code: str, status: int) -> None:
+    ledger_faults.fail("Query", code, "arn:aws:dynamodb:us-east-1:123456789012:table/secret")
 
     response = api.get("/api/v1/schedules")
 
-    assert response.status_code == 422
-    assert response.json()["detail"] == (
-        "cursor: EventBridge Scheduler no longer accepts it (ValidationException); start again without it"
-    )
+    assert response.status_code == status
+    assert response.json()["detail"].startswith("the task ledger ")
+    assert "123456789012" not in response.text

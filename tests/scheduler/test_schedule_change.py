@@ -28,11 +28,20 @@ def test_delete_of_an_unknown_task_is_a_404(api: Any) -> None:
     assert "no schedule for task 'never-made'" in response.json()["detail"]
 
 
-def test_a_cancelled_task_can_be_scheduled_again(api: Any) -> None:
+def test_a_cancelled_task_keeps_its_id_until_its_records_expire(api: Any, clock: Any) -> None:
+    # The ledger remembers the task: the same request again is answered with it, a different one refused.
     api.post("/api/v1/schedules", json=task("t-again", delay_minutes=30))
     api.delete("/api/v1/schedules/t-again")
 
-    assert api.post("/api/v1/schedules", json=task("t-again", delay_minutes=45)).status_code == 201
+    same = api.post("/api/v1/schedules", json=task("t-again", delay_minutes=30))
+    other = api.post("/api/v1/schedules", json=task("t-again", delay_minutes=45))
+    clock.advance(days=8)  # past TASK_RETENTION_SECONDS (7 days): the id is free again
+    later = api.post("/api/v1/schedules", json=task("t-again", delay_minutes=45))
+
+    assert (same.status_code, same.json()["status"], same.json()["state"]) == (200, "cancelled", None)
+    assert other.status_code == 409
+    assert "stays reserved until its records expire" in other.json()["detail"]
+    assert later.status_code == 201
 
 
 def test_pause_disables_and_resume_enables_keeping_everything_else(api: Any, scheduler: Any, group: str) -> None:

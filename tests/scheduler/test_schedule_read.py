@@ -117,7 +117,8 @@ def test_a_cursor_only_works_with_the_filters_it_was_issued_for(api: Any) -> Non
 
     assert response.status_code == 422
     assert response.json()["detail"] == (
-        "cursor: it was issued for state=None, prefix='c-'; pass the same filters with it, or start again without it"
+        "cursor: it was issued for user_id=None, status=None, action=None, prefix='c-'; "
+        "pass the same filters with it, or start again without it"
     )
 
 

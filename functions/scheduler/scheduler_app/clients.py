@@ -1,4 +1,4 @@
-"""The AWS client the scheduler uses, created once per container and shared by every request."""
+"""The AWS clients the scheduler uses, created once per container and shared by every request."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from scheduler_app.settings import get_settings
 from taskcore.clients import aws_client
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
 
@@ -16,3 +17,9 @@ if TYPE_CHECKING:
 def get_scheduler_client() -> EventBridgeSchedulerClient:
     """EventBridge Scheduler's client, by taskcore's recipe (tests call `get_scheduler_client.cache_clear()`)."""
     return cast("EventBridgeSchedulerClient", aws_client("scheduler", get_settings().client_settings()))
+
+
+@cache
+def get_dynamodb_client() -> DynamoDBClient:
+    """DynamoDB's client, for the task ledger (tests call `get_dynamodb_client.cache_clear()`)."""
+    return cast("DynamoDBClient", aws_client("dynamodb", get_settings().client_settings()))

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Path
 from pydantic import ValidationError
 
-from scheduler_app.clients import get_scheduler_client
+from scheduler_app.clients import get_dynamodb_client, get_scheduler_client
 from scheduler_app.eventbridge import EventBridgeSchedules
+from scheduler_app.ledger import TaskLedger
 from scheduler_app.service import ScheduleService
 from scheduler_app.settings import SchedulerSettings, get_settings
 from taskcore.envelope import TASK_ID_PATTERN
@@ -20,7 +21,7 @@ class ConfigurationError(RuntimeError):
 
 
 def get_service() -> ScheduleService:
-    """The engine over the stack's schedule group, on the container's cached settings and client."""
+    """The engine over the stack's schedule group and task ledger, on the container's cached settings and clients."""
     try:
         settings: SchedulerSettings = get_settings()
     except ValidationError as exc:
@@ -33,7 +34,13 @@ def get_service() -> ScheduleService:
         dead_letter_arn=settings.scheduler_dlq_arn,
         retry_after_seconds=settings.retry_after_seconds,
     )
-    return ScheduleService(schedules, settings)
+    ledger = TaskLedger(
+        get_dynamodb_client(),
+        settings.task_ledger_table,
+        retention_seconds=settings.task_retention_seconds,
+        retry_after_seconds=settings.retry_after_seconds,
+    )
+    return ScheduleService(schedules, settings, ledger)
 
 
 async def schedule_service() -> ScheduleService:

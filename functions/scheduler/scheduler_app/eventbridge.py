@@ -1,7 +1,7 @@
 """EventBridge Scheduler, as this API uses it: the only module that speaks boto3 for schedules.
 
 It builds CreateSchedule/UpdateSchedule requests from a `ScheduleSpec`, reads GetSchedule back into
-a `StoredSchedule`, pages through ListSchedules, and translates every AWS error into one of the
+a `StoredSchedule`, and translates every AWS error into one of the
 domain errors of `scheduler_app.errors`: AWS's own message (it names role ARNs and the account id)
 is logged here and never answered. The engine (`scheduler_app.service`) never sees boto3.
 """
@@ -132,18 +132,6 @@ class StoredSchedule:
         )
 
 
-@dataclass(frozen=True)
-class ScheduleListing:
-    """One ListSchedules entry."""
-
-    name: str
-    arn: str
-    group: str
-    state: str
-    created: datetime | None
-    modified: datetime | None
-
-
 class EventBridgeSchedules:
     """The schedules of one group, with the stack's target, role and dead-letter queue."""
 
@@ -207,27 +195,6 @@ class EventBridgeSchedules:
     def delete(self, name: str) -> None:
         """Delete the schedule; raise ScheduleNotFound when there is none."""
         self._call("delete_schedule", name, Name=name, GroupName=self.group)
-
-    def list_page(
-        self, *, state: str | None, prefix: str | None, limit: int, token: str | None
-    ) -> tuple[list[ScheduleListing], str | None]:
-        """One page of the group's schedules and the token of the next (None on the last)."""
-        params: dict[str, Any] = {"GroupName": self.group, "MaxResults": limit}
-        optional = {"State": state, "NamePrefix": prefix, "NextToken": token}
-        params.update({key: value for key, value in optional.items() if value is not None})
-        response = self._call("list_schedules", None, **params)
-        listings = [
-            ScheduleListing(
-                name=s["Name"],
-                arn=s["Arn"],
-                group=s.get("GroupName") or self.group,
-                state=s.get("State") or "ENABLED",
-                created=s.get("CreationDate"),
-                modified=s.get("LastModificationDate"),
-            )
-            for s in response.get("Schedules", [])
-        ]
-        return listings, response.get("NextToken")
 
     def _params(self, spec: ScheduleSpec) -> dict[str, Any]:
         """CreateSchedule/UpdateSchedule parameters of `spec` (no ClientToken)."""
@@ -301,8 +268,6 @@ class EventBridgeSchedules:
 
 def _answer_for(code: str, operation: str) -> SchedulerError:
     """The error for the codes that name no schedule: what failed, and what to do about it."""
-    if code == "ValidationException" and operation == "ListSchedules":
-        return InvalidSchedule(f"cursor: EventBridge Scheduler no longer accepts it ({code}); start again without it")
     if code == "ValidationException":
         return InvalidSchedule(
             f"EventBridge Scheduler refused {operation} as invalid ({code}); nothing was created; "

@@ -288,8 +288,56 @@ class RetryPolicyView(BaseModel):
     max_event_age_seconds: int
 
 
+TaskStatus = Literal["scheduled", "paused", "succeeded", "failed", "rejected", "cancelled", "ended"]
+RunOutcome = Literal["succeeded", "failed", "rejected"]
+
+
+class RunError(BaseModel):
+    """Why a run failed or was rejected: the error's type and its message, redacted (never the task's data)."""
+
+    type: str
+    message: str
+
+
+class RunView(BaseModel):
+    """One occurrence of a task and what the callback's invocations of it did."""
+
+    scheduled_time: datetime | None = Field(description="The occurrence; null for an invocation without one")
+    attempts: int = Field(description="The callback's invocations of this occurrence (Lambda's retries, redrives)")
+    outcome: RunOutcome | None
+    status_code: int | None = None
+    final: bool = Field(description="True when nothing retries it any more: it succeeded, was rejected, or failed last")
+    first_started_at: datetime | None = None
+    last_started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_ms: float | None = Field(default=None, description="Of the last invocation")
+    replays: int = Field(default=0, description="Duplicate deliveries answered with the stored result")
+    result: Any = Field(default=None, description="The action's result (null when too large: see result_preview)")
+    result_bytes: int | None = None
+    result_preview: str | None = Field(default=None, description="The start of a result too large to keep")
+    error: RunError | None = None
+
+
+class LastRun(BaseModel):
+    """The latest run, in brief."""
+
+    scheduled_time: datetime | None = None
+    outcome: RunOutcome | None = None
+    status_code: int | None = None
+    attempts: int | None = None
+    final: bool | None = None
+    finished_at: datetime | None = None
+
+
+class RunPage(BaseModel):
+    """A page of a task's runs, newest first; pass `cursor` back for the next (null on the last page)."""
+
+    items: list[RunView]
+    cursor: str | None
+
+
 class ScheduleView(BaseModel):
-    """A task's schedule as EventBridge Scheduler holds it."""
+    """A task: its request, its schedule's timing and state, and what its runs did (from the task ledger)."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -322,7 +370,7 @@ class ScheduleView(BaseModel):
     kind: ScheduleKind
     expression: str
     timezone: str
-    state: str
+    state: str | None = Field(description="ENABLED or DISABLED while the task has a schedule; null once it has none")
     next_run_at: datetime | None = Field(
         description="Next time it runs, in UTC; null when it will not run again or is paused"
     )
@@ -335,16 +383,32 @@ class ScheduleView(BaseModel):
     flexible_window_minutes: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    status: TaskStatus | None = Field(
+        default=None,
+        description="The task's state in the ledger: scheduled or paused while it has a schedule, then how it ended",
+    )
+    run_count: int = Field(default=0, description="Occurrences run so far")
+    last_run: LastRun | None = None
+    runs: list[RunView] = Field(default_factory=list, description="The latest runs, newest first (at most 5)")
 
 
 class ScheduleSummary(BaseModel):
-    """One schedule in a list (what ListSchedules returns; GET the task for the rest)."""
+    """One task in a list, from the task ledger's index (GET the task for its data and runs)."""
 
     task_id: str
     schedule_name: str
     schedule_arn: str
     group: str
-    state: str
+    state: str | None = Field(description="ENABLED or DISABLED while the task has a schedule, else null")
+    status: TaskStatus | None = None
+    kind: ScheduleKind | None = None
+    expression: str | None = None
+    timezone: str | None = None
+    next_run_at: datetime | None = None
+    user_id: int | str | None = None
+    action: str | None = None
+    run_count: int = 0
+    last_run: LastRun | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
 

@@ -5,10 +5,12 @@ request's fingerprint, the listing cursor, the batch's backoff and the PATCH mer
 one of the domain errors in `scheduler_app.errors`; EventBridge Scheduler itself is behind
 `scheduler_app.eventbridge`.
 
-A task's schedule is named after its task id, in the stack's schedule group, so reading or
-cancelling a task is one call and scheduling it twice cannot make two schedules. The schedule's
-`Description` carries a fingerprint of the request that created it: the same request again is
-answered with the existing schedule, a different one is a conflict.
+A task's schedule is named after its task id, in the stack's schedule group, so scheduling it
+twice cannot make two schedules. The task itself lives in the task ledger (`scheduler_app.ledger`)
+for its whole life, with the fingerprint of the request that created it: the same request again is
+answered with the task as it is now (also after it ran), a different one is a conflict, until the
+task's records expire. The ledger is written first and the schedule second, so a crash between
+the two leaves a record without a schedule, which the next identical request completes (`create`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
 
+from scheduler_app import views
 from scheduler_app.errors import (
     InvalidSchedule,
     PayloadTooLarge,
@@ -38,8 +41,10 @@ from scheduler_app.errors import (
     Throttled,
 )
 from scheduler_app.eventbridge import EventBridgeSchedules, ScheduleSpec, StoredSchedule
+from scheduler_app.ledger import ListFilter, TaskLedger, TaskRecord, iso
 from scheduler_app.models import (
     RetryPolicyView,
+    RunPage,
     SchedulePage,
     ScheduleRequest,
     ScheduleSummary,
@@ -58,6 +63,7 @@ from taskcore.expressions import (
     next_fire_time,
     parse_expression,
 )
+from taskcore.ledger import CANCELLED, LIVE_STATES, PAUSED, SCHEDULED
 from taskcore.proxy import build_target_input, substitute_context_attributes
 
 logger = Logger(child=True)
@@ -71,6 +77,10 @@ START_DATE_GRACE = timedelta(minutes=5)
 _LONGEST_SCHEDULED_TIME = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 _LONGEST_EXECUTION_ID = str(uuid.UUID(int=0))
 _LONGEST_ATTEMPT = 185
+#: The runs GET shows with the task (one Query reads them with it).
+RECENT_RUNS = 5
+#: What `state` (EventBridge's words, the API's first listing filter) means in the ledger's.
+SCHEDULE_STATES = {"ENABLED": SCHEDULED, "DISABLED": PAUSED}
 
 
 def utcnow() -> datetime:
@@ -149,27 +159,27 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(UTC).isoformat()
 
 
-def encode_cursor(token: str, *, state: str | None, prefix: str | None) -> str:
-    """An opaque cursor: ListSchedules' NextToken, bound to the filters it was issued for."""
-    raw = json.dumps({"t": token, "s": state, "p": prefix}, separators=(",", ":")).encode()
+def encode_ledger_cursor(position: dict[str, Any], binding: dict[str, Any]) -> str:
+    """An opaque cursor: where the next page starts in the ledger, bound to the filters it was issued for."""
+    raw = json.dumps({"k": position, "b": binding}, separators=(",", ":"), sort_keys=True).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def decode_cursor(cursor: str, *, state: str | None, prefix: str | None) -> str:
-    """The NextToken inside `cursor`; raise InvalidSchedule for a foreign cursor or other filters."""
+def decode_ledger_cursor(cursor: str, binding: dict[str, Any]) -> dict[str, Any]:
+    """The position inside `cursor`; raise InvalidSchedule for a foreign cursor or other filters."""
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        token = data["t"]
-        if not isinstance(token, str) or not token:
+        position = data["k"]
+        if not isinstance(position, dict) or not position or not isinstance(data["b"], dict):
             raise TypeError
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise InvalidSchedule("cursor: not a cursor this API issued; start again without it") from None
-    if data.get("s") != state or data.get("p") != prefix:
+    if data["b"] != binding:
+        given = ", ".join(f"{name}={data['b'].get(name)!r}" for name in binding)
         raise InvalidSchedule(
-            f"cursor: it was issued for state={data.get('s')!r}, prefix={data.get('p')!r}; "
-            "pass the same filters with it, or start again without it"
+            f"cursor: it was issued for {given}; pass the same filters with it, or start again without it"
         )
-    return token
+    return dict(position)
 
 
 def plan_schedule(request: ScheduleRequest, now: datetime, *, check_start: bool = True) -> Plan:
@@ -228,12 +238,14 @@ class ScheduleService:
         self,
         schedules: EventBridgeSchedules,
         settings: SchedulerSettings,
+        ledger: TaskLedger,
         *,
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self.schedules = schedules
+        self.ledger = ledger
         self._settings = settings
         self._clock = clock
         self._sleep = sleep
@@ -247,14 +259,28 @@ class ScheduleService:
     # -- create ---------------------------------------------------------------------------------
 
     def create(self, request: ScheduleRequest) -> tuple[ScheduleView, bool]:
-        """Schedule the task; `(schedule, True)` when created, `(existing, False)` for the same request again."""
+        """Schedule the task; `(task, True)` when this request scheduled it, `(task, False)` for the same again.
+
+        One conditional write claims the task id in the ledger, then CreateSchedule makes its
+        schedule. The same request again finds the claim and answers with the task (nothing new is
+        scheduled, also after it ran); when the claim's schedule was never made (a crash between the
+        two steps) and the task is still to run, it makes it then (the same ClientToken: once).
+        """
         now = self._clock()
         plan = plan_schedule(request, now)
         digest = fingerprint(request)
+        spec = self._spec(request, plan, digest, state="ENABLED")  # refuses an oversized task before any write
+        record = self._record(request, plan, digest, now)
+        held = self.ledger.claim(record, now)
+        if held is not None:
+            return self._claimed(request, held, digest, now)
         try:
-            arn = self.schedules.create(self._spec(request, plan, digest, state="ENABLED"))
-        except ScheduleExists:
-            return self._existing(request, digest), False
+            self.schedules.create(spec)
+        except ScheduleExists:  # a schedule older than the ledger (or the guide's) holds the name
+            return self._adopt(request, digest), False
+        except SchedulerError:
+            self.ledger.forget(request.task_id, digest)  # nothing was scheduled: the id stays free
+            raise
         logger.info(
             "schedule created",
             extra={
@@ -264,15 +290,77 @@ class ScheduleService:
                 "timezone": plan.timezone,
             },
         )
-        return self._planned_view(request, plan, arn=arn, state="ENABLED", created_at=now, updated_at=now), True
+        return self._task_view(record, []), True
 
-    def _existing(self, request: ScheduleRequest, digest: str) -> ScheduleView:
-        """The schedule that holds the task id: returned when it came from the same request, else a conflict."""
+    def _record(self, request: ScheduleRequest, plan: Plan, digest: str, now: datetime) -> TaskRecord:
+        return TaskRecord(
+            task_id=request.task_id,
+            state=SCHEDULED,
+            kind="one-time" if plan.one_time else "recurring",
+            expression=plan.expression,
+            timezone=plan.timezone,
+            created_at=iso(now) or "",
+            updated_at=iso(now) or "",
+            fingerprint=digest,
+            user_id=request.user_id,
+            action=request.action,
+            request=request.model_dump(mode="json", exclude_none=True),
+            start_at=iso(plan.start),
+            end_at=iso(plan.end),
+            schedule_arn=self.schedules.arn_of(request.task_id),
+        )
+
+    def _claimed(
+        self, request: ScheduleRequest, held: TaskRecord, digest: str, now: datetime
+    ) -> tuple[ScheduleView, bool]:
+        """The task id is held: the same request gets the task (its schedule made if it never was), else 409."""
+        if held.fingerprint != digest:
+            if held.ended:
+                raise ScheduleConflict(
+                    f"task {request.task_id!r} was used by a different request (it is {held.state}); "
+                    "its id stays reserved until its records expire: use another task_id"
+                )
+            raise ScheduleConflict(
+                f"task {request.task_id!r} is already scheduled by a different request; "
+                "PATCH it to change it, or DELETE it first"
+            )
+        created = False
+        if held.state == SCHEDULED and self._still_to_run(held, now):
+            stored = parse_schedule_request(held.request or {})
+            plan = Plan(
+                expression=held.expression,
+                timezone=held.timezone,
+                one_time=held.kind != "recurring",
+                next_run_at=None,
+                start=views.when(held.start_at),
+                end=views.when(held.end_at),
+            )
+            try:
+                self.schedules.create(self._spec(stored, plan, digest, state="ENABLED"))
+                created = True
+                logger.info("schedule of a claimed task made on its retry", extra={"task_id": request.task_id})
+            except ScheduleExists:
+                pass
+        else:
+            logger.info("same request again: the task returned", extra={"task_id": request.task_id})
+        record, runs = self.ledger.read(request.task_id, runs=RECENT_RUNS, now=now) if not created else (held, [])
+        return self._task_view(record or held, runs), created
+
+    def _still_to_run(self, held: TaskRecord, now: datetime) -> bool:
+        """Whether a claimed task can still fire: a recurring one before its end, a one-time one before its time."""
+        if held.request is None or held.data_bytes is not None:
+            return False  # not made by this API, or its data is only in the schedule: nothing to rebuild it from
+        return views.next_run(held, now) is not None
+
+    def _adopt(self, request: ScheduleRequest, digest: str) -> ScheduleView:
+        """A schedule made before the ledger holds the name: the same request keeps it (and its new record)."""
         try:
             stored = self.schedules.get(request.task_id)
         except ScheduleNotFound:  # it ran or was cancelled between the two calls
+            self.ledger.forget(request.task_id, digest)
             raise ScheduleConflict(f"task {request.task_id!r} changed while it was being scheduled; retry") from None
         if stored.fingerprint != digest:
+            self.ledger.forget(request.task_id, digest)
             raise ScheduleConflict(
                 f"task {request.task_id!r} is already scheduled by a different request; "
                 "PATCH it to change it, or DELETE it first"
@@ -328,47 +416,108 @@ class ScheduleService:
     # -- read -----------------------------------------------------------------------------------
 
     def get(self, task_id: str) -> ScheduleView:
-        """The task's schedule; raise ScheduleNotFound."""
-        return self._view(self.schedules.get(task_id))
+        """The task, for its whole life: one Query of the ledger (task and latest runs).
+
+        A schedule the ledger does not know (made before it, or by the guide's code, and not run
+        yet) is read from EventBridge Scheduler instead, as is `data` too large for the ledger.
+        """
+        now = self._clock()
+        record, runs = self.ledger.read(task_id, runs=RECENT_RUNS, now=now)
+        if record is None:
+            return self._view(self.schedules.get(task_id))
+        view = self._task_view(record, runs)
+        if record.state in LIVE_STATES and (record.request is None or record.data_bytes is not None):
+            try:
+                live = self._view(self.schedules.get(task_id))
+            except ScheduleNotFound:
+                return view
+            keep = {"status", "run_count", "last_run", "runs"}
+            return live.model_copy(update={name: getattr(view, name) for name in keep})
+        return view
+
+    def runs(self, task_id: str, *, limit: int = 20, cursor: str | None = None) -> RunPage:
+        """The task's runs, newest first, a page at a time; raise ScheduleNotFound for a task the ledger lacks."""
+        now = self._clock()
+        binding = {"task": task_id}
+        start = decode_ledger_cursor(cursor, binding) if cursor is not None else None
+        page = self.ledger.runs(task_id, limit=limit, start=start, now=now)
+        if not page.items and cursor is None and self.ledger.read(task_id, runs=0, now=now)[0] is None:
+            raise ScheduleNotFound(f"no task {task_id!r} in the task ledger (never created, or its records expired)")
+        return RunPage(
+            items=[views.run_view(run) for run in page.items],
+            cursor=encode_ledger_cursor(page.following, binding) if page.following else None,
+        )
 
     def list_schedules(
-        self, *, state: str | None = None, prefix: str | None = None, limit: int = 50, cursor: str | None = None
+        self,
+        *,
+        state: str | None = None,
+        prefix: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        status: str | None = None,
+        user_id: int | str | None = None,
+        action: str | None = None,
     ) -> SchedulePage:
-        """One page of the group's schedules, newest first as the service returns them."""
-        token = decode_cursor(cursor, state=state, prefix=prefix) if cursor is not None else None
-        listings, following = self.schedules.list_page(state=state, prefix=prefix, limit=limit, token=token)
-        items = [
-            ScheduleSummary(
-                task_id=s.name,
-                schedule_name=s.name,
-                schedule_arn=s.arn,
-                group=s.group,
-                state=s.state,
-                created_at=s.created,
-                updated_at=s.modified,
-            )
-            for s in listings
-        ]
-        next_cursor = encode_cursor(following, state=state, prefix=prefix) if following else None
-        return SchedulePage(items=items, cursor=next_cursor)
+        """A page of tasks from the ledger, newest first, by user and/or status (live tasks when neither)."""
+        status = status_filter(state, status)
+        binding = {"user_id": None if user_id is None else str(user_id), "status": status, "action": action}
+        binding["prefix"] = prefix
+        position: dict[str, Any] = decode_ledger_cursor(cursor, binding) if cursor is not None else {"i": 0}
+        # One user: one Query of ByUser. Otherwise one state's ByState partition at a time, in order:
+        # the live tasks (scheduled, then paused) unless a status is named.
+        filters = (
+            [ListFilter(user_id=user_id, state=status, action=action, prefix=prefix)]
+            if user_id is not None
+            else [ListFilter(state=one, action=action, prefix=prefix) for one in ([status] if status else LIVE_STATES)]
+        )
+        items, following = self._walk(filters, int(position.get("i", 0)), position.get("k") or None, limit)
+        return SchedulePage(items=items, cursor=encode_ledger_cursor(following, binding) if following else None)
+
+    def _walk(
+        self, filters: list[ListFilter], index: int, start: dict[str, Any] | None, limit: int
+    ) -> tuple[list[ScheduleSummary], dict[str, Any] | None]:
+        """Up to `limit` tasks from `filters[index]` on (from `start`), and where the next page starts."""
+        now = self._clock()
+        group, arn_of = self.schedules.group, self.schedules.arn_of
+        items: list[ScheduleSummary] = []
+        while True:
+            page = self.ledger.page(filters[index], limit=limit - len(items), start=start, now=now)
+            items += [views.summary(r, group=group, arn=arn_of(r.task_id), now=now) for r in page.items]
+            if page.following is not None:
+                return items, {"i": index, "k": page.following}
+            if index + 1 >= len(filters):
+                return items, None
+            index, start = index + 1, None  # this state is exhausted: on to the next
+            if len(items) >= limit:
+                return items, {"i": index}
 
     # -- change ---------------------------------------------------------------------------------
 
     def update(self, task_id: str, patch: Any) -> ScheduleView:
-        """Apply a JSON Merge Patch to the task's create request; the result is validated as a create."""
+        """Apply a JSON Merge Patch to the task's create request; the result is validated as a create.
+
+        The schedule is changed first, then the task's record: a failure between the two is
+        repaired by sending the same PATCH again (it merges into the same request).
+        """
         changes = patch_changes(patch)
-        current = self.schedules.get(task_id)
+        current = self._schedule_of(task_id)
         request = parse_schedule_request(apply_patch(request_fields(current), changes))
         # A start date already in the past is the schedule's own; only a new one must be recent.
         unchanged_start = request.start_at is not None and request.start_at == current.start
         now = self._clock()
         plan = plan_schedule(request, now, check_start=not unchanged_start)
-        spec = self._spec(request, plan, fingerprint(request), state=current.state, name=task_id)
+        digest = fingerprint(request)
+        spec = self._spec(request, plan, digest, state=current.state, name=task_id)
         self.schedules.update(spec)
+        record = self._record(request, plan, digest, current.created or now)
+        record.state, record.updated_at = SCHEDULE_STATES.get(current.state, SCHEDULED), iso(now) or ""
+        self.ledger.put(record)
         logger.info("schedule updated", extra={"task_id": task_id, "changed": sorted(changes)})
-        return self._planned_view(
+        view = self._planned_view(
             request, plan, name=task_id, arn=current.arn, state=spec.state, created_at=current.created, updated_at=now
         )
+        return view.model_copy(update={"status": record.state})
 
     def pause(self, task_id: str) -> ScheduleView:
         """Disable the schedule: it keeps its settings and does not run until resumed."""
@@ -379,20 +528,41 @@ class ScheduleService:
         return self._set_state(task_id, "ENABLED")
 
     def _set_state(self, task_id: str, state: str) -> ScheduleView:
-        current = self.schedules.get(task_id)
+        current = self._schedule_of(task_id)
         if current.state != state:
             self.schedules.set_state(current, state)
             logger.info("schedule state changed", extra={"task_id": task_id, "state": state})
             current = StoredSchedule.from_description(
                 {**current.raw, "State": state, "LastModificationDate": self._clock()}, current.group
             )
-        return self._view(current)
+        self.ledger.set_state(task_id, SCHEDULE_STATES[state], self._clock())  # also when unchanged: it converges
+        return self._view(current).model_copy(update={"status": SCHEDULE_STATES[state]})
+
+    def _schedule_of(self, task_id: str) -> StoredSchedule:
+        """The task's schedule; for a task that has none any more, a 404 that says what became of it."""
+        try:
+            return self.schedules.get(task_id)
+        except ScheduleNotFound as missing:
+            record, _ = self.ledger.read(task_id, runs=0, now=self._clock())
+            if record is not None and record.ended:
+                raise ScheduleNotFound(_ended(record)) from None
+            raise missing from None
 
     # -- cancel ---------------------------------------------------------------------------------
 
     def delete(self, task_id: str) -> None:
-        """Cancel the task's schedule; raise ScheduleNotFound when there is none."""
-        self.schedules.delete(task_id)
+        """Cancel the task: schedule deleted, record kept as cancelled; ScheduleNotFound when neither is live."""
+        now = self._clock()
+        try:
+            self.schedules.delete(task_id)
+        except ScheduleNotFound as missing:
+            record, _ = self.ledger.read(task_id, runs=0, now=now)
+            if record is None:
+                raise missing from None
+            if record.ended:
+                raise ScheduleNotFound(_ended(record)) from None
+            # A record without its schedule (a one-time task that just fired, or a create cut short): cancelled.
+        self.ledger.set_state(task_id, CANCELLED, now)
         logger.info("schedule deleted", extra={"task_id": task_id})
 
     def delete_by_arn(self, schedule_arn: str) -> None:
@@ -457,6 +627,22 @@ class ScheduleService:
         return RetryPolicyView(
             max_attempts=attempts if attempts is not None else self._settings.default_max_retry_attempts,
             max_event_age_seconds=age if age is not None else self._settings.default_max_event_age_seconds,
+        )
+
+    def _task_view(self, record: TaskRecord, runs: list[Any]) -> ScheduleView:
+        request = None
+        if record.request is not None:
+            try:
+                request = parse_schedule_request(record.request)
+            except SchedulerError:  # a request valid when it was made, refused by today's rules
+                request = None
+        return views.task_view(
+            record,
+            runs,
+            group=self.schedules.group,
+            arn=self.schedules.arn_of(record.task_id),
+            retry=self._retry(request) if request is not None else None,
+            now=self._clock(),
         )
 
     def _planned_view(
@@ -529,6 +715,23 @@ class ScheduleService:
             end=stored.end,
             created_at=stored.created,
         )
+
+
+def status_filter(state: str | None, status: str | None) -> str | None:
+    """The ledger state a listing asks for: `status`, or what the schedule `state` means; both must agree."""
+    if state is None:
+        return status
+    if status is not None and SCHEDULE_STATES[state] != status:
+        raise InvalidSchedule(f"state={state} and status={status} contradict each other; pass one of them")
+    return SCHEDULE_STATES[state]
+
+
+def _ended(record: TaskRecord) -> str:
+    """Why an ended task has no schedule, for its 404."""
+    if record.state == CANCELLED:
+        return f"task {record.task_id!r} was cancelled at {record.updated_at}; it has no schedule any more"
+    finished = (record.last_run or {}).get("finished_at") or record.updated_at
+    return f"task {record.task_id!r} already ran ({record.state} at {finished}); it has no schedule any more"
 
 
 def request_fields(stored: StoredSchedule) -> dict[str, Any]:

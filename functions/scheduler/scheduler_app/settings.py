@@ -47,7 +47,7 @@ class BatchSettings(BaseSettings):
 class SchedulerSettings(AwsClientSettings, BatchSettings):
     """Everything the scheduler function reads from its environment.
 
-    The four required values are set by template.yaml. Logging is configured by Powertools' own
+    The five required values are set by template.yaml. Logging is configured by Powertools' own
     variables (POWERTOOLS_SERVICE_NAME, POWERTOOLS_LOG_LEVEL).
     """
 
@@ -57,6 +57,8 @@ class SchedulerSettings(AwsClientSettings, BatchSettings):
     callback_function_arn: str = Field(alias="CALLBACK_FUNCTION_ARN", pattern=r"^arn:[\w-]+:lambda:")
     scheduler_role_arn: str = Field(alias="SCHEDULER_ROLE_ARN", pattern=r"^arn:[\w-]+:iam::")
     scheduler_dlq_arn: str = Field(alias="SCHEDULER_DLQ_ARN", pattern=r"^arn:[\w-]+:sqs:")
+    task_ledger_table: str = Field(alias="TASK_LEDGER_TABLE", min_length=3, max_length=255)
+    task_retention_seconds: int = Field(default=7 * 86_400, ge=3_600, alias="TASK_RETENTION_SECONDS")
 
     def client_settings(self) -> ClientSettings:
         """How the EventBridge Scheduler client retries and waits (the batch calls from several threads)."""

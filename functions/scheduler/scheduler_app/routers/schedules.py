@@ -13,6 +13,7 @@ from scheduler_app.models import (
     BatchItemResult,
     BatchRequest,
     BatchResponse,
+    RunPage,
     SchedulePage,
     ScheduleRequest,
     ScheduleView,
@@ -72,21 +73,45 @@ def _batch_result(outcome: BatchOutcome) -> BatchItemResult:
 @router.get("", response_model=SchedulePage, responses=errors(422, 429, 502))
 async def list_schedules(
     service: SchedulerDep,
-    state: Annotated[Literal["ENABLED", "DISABLED"] | None, Query(description="Only schedules in this state")] = None,
+    user_id: Annotated[
+        str | None, Query(min_length=1, max_length=128, description="Only this user's tasks (every status)")
+    ] = None,
+    status: Annotated[
+        Literal["scheduled", "paused", "succeeded", "failed", "rejected", "cancelled"] | None,
+        Query(description="Only tasks in this state (default: scheduled and paused, the live ones)"),
+    ] = None,
+    action: Annotated[str | None, Query(min_length=1, max_length=128, description="Only this action's tasks")] = None,
+    state: Annotated[
+        Literal["ENABLED", "DISABLED"] | None,
+        Query(description="Only tasks whose schedule is in this state (the same as status=scheduled or paused)"),
+    ] = None,
     prefix: Annotated[
         str | None, Query(pattern=TASK_ID_PATTERN, description="Only task ids starting with this")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=100, description="Page size (the service may return fewer)")] = 50,
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size (a page may hold fewer)")] = 50,
     cursor: Annotated[str | None, Query(max_length=4096, description="From the previous page")] = None,
 ) -> SchedulePage:
-    """The stack's schedules, a page at a time."""
-    return service.list_schedules(state=state, prefix=prefix, limit=limit, cursor=cursor)
+    """The tasks in the ledger, newest first, a page at a time (each page one DynamoDB Query)."""
+    return service.list_schedules(
+        state=state, prefix=prefix, limit=limit, cursor=cursor, status=status, user_id=user_id, action=action
+    )
 
 
 @router.get("/{task_id}", response_model=ScheduleView, responses=errors(404, 422, 429, 502))
 async def get_schedule(task_id: TaskIdPath, service: SchedulerDep) -> ScheduleView:
-    """The task's schedule, with its next run time in UTC."""
+    """The task for its whole life: its request, schedule, state, next run (UTC) and latest runs."""
     return service.get(task_id)
+
+
+@router.get("/{task_id}/runs", response_model=RunPage, responses=errors(404, 422, 429, 502))
+async def list_runs(
+    task_id: TaskIdPath,
+    service: SchedulerDep,
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 20,
+    cursor: Annotated[str | None, Query(max_length=4096, description="From the previous page")] = None,
+) -> RunPage:
+    """The task's runs, newest first: attempts, timing, outcome, result or error of each occurrence."""
+    return service.runs(task_id, limit=limit, cursor=cursor)
 
 
 @router.patch(

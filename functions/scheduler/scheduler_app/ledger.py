@@ -1,0 +1,417 @@
+"""The scheduler's side of the task ledger: task items written, tasks and runs read. The only room that
+speaks boto3 for the ledger table (taskcore.ledger holds the layout both functions share).
+
+- `claim`: one conditional PutItem creates the task item unless the id is taken; when it is, DynamoDB
+  returns the item that holds it (`ReturnValuesOnConditionCheckFailure`), so a create costs one write
+  and no read. An item whose `expiration` has passed no longer holds its id.
+- `read`: one Query of the task's partition, newest first: the task item (`TASK` sorts after every
+  `RUN#...`) and its latest runs.
+- `runs`: a task's runs, newest first, a page at a time.
+- `page`: one Query of an index per page: `ByUser` for one user's tasks, `ByState` for one state.
+- `update` / `forget`: the task item changed (PATCH, pause, resume, cancel) or removed (a create
+  whose schedule could not be made).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from scheduler_app.errors import InvalidSchedule, SchedulerError, Throttled, UpstreamError
+from taskcore.ledger import (
+    BY_STATE_INDEX,
+    BY_USER_INDEX,
+    FINAL_STATES,
+    MAX_STORED_DATA_BYTES,
+    RUN_PREFIX,
+    TASK_SK,
+    Expression,
+    bounded,
+    created_key,
+    expired,
+    flag_of,
+    json_of,
+    n,
+    number_of,
+    s,
+    state_key,
+    task_pk,
+    text_of,
+    to_json,
+    user_key,
+)
+
+
+@dataclass
+class TaskRecord:
+    """A task item, in Python terms."""
+
+    task_id: str
+    state: str
+    kind: str
+    expression: str
+    timezone: str
+    created_at: str
+    updated_at: str
+    fingerprint: str | None = None
+    user_id: Any = None
+    action: str | None = None
+    #: The create request (JSON), without `data` when that was too large to keep (`data_bytes` says its size).
+    request: dict[str, Any] | None = None
+    data_bytes: int | None = None
+    start_at: str | None = None
+    end_at: str | None = None
+    schedule_arn: str | None = None
+    owner: str | None = None
+    run_count: int = 0
+    last_run: dict[str, Any] | None = None
+    expiration: int | None = None
+
+    @property
+    def ended(self) -> bool:
+        """Whether the task has no schedule any more: it ran (or failed, or was rejected) or was cancelled."""
+        return self.state in FINAL_STATES
+
+    @property
+    def data(self) -> Any:
+        return (self.request or {}).get("data")
+
+    def item(self) -> dict[str, Any]:
+        """The DynamoDB item."""
+        item: dict[str, Any] = {
+            "pk": s(task_pk(self.task_id)),
+            "sk": s(TASK_SK),
+            "task_id": s(self.task_id),
+            "state": s(self.state),
+            "state_key": s(state_key(self.state)),
+            "kind": s(self.kind),
+            "expression": s(self.expression),
+            "timezone": s(self.timezone),
+            "created_at": s(self.created_at),
+            "created_key": s(created_key(self.created_at, self.task_id)),
+            "updated_at": s(self.updated_at),
+            "run_count": n(self.run_count),
+            "user_id": s(to_json(self.user_id)),
+            "user_key": s(user_key(self.user_id)),
+        }
+        optional: dict[str, Any] = {
+            "fingerprint": self.fingerprint,
+            "action": self.action,
+            "start_at": self.start_at,
+            "end_at": self.end_at,
+            "schedule_arn": self.schedule_arn,
+            "owner": self.owner,
+        }
+        item |= {name: s(value) for name, value in optional.items() if value is not None}
+        if self.request is not None:
+            item |= _stored_request(self.request)
+        if self.last_run is not None:
+            item["last_run"] = s(to_json(self.last_run))
+        if self.expiration is not None:
+            item["expiration"] = n(self.expiration)
+        return item
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> TaskRecord:
+        request = json_of(item, "request")
+        return cls(
+            task_id=text_of(item, "task_id") or "",
+            state=text_of(item, "state") or "scheduled",
+            kind=text_of(item, "kind") or "one-time",
+            expression=text_of(item, "expression") or "",
+            timezone=text_of(item, "timezone") or "UTC",
+            created_at=text_of(item, "created_at") or "",
+            updated_at=text_of(item, "updated_at") or "",
+            fingerprint=text_of(item, "fingerprint"),
+            user_id=json_of(item, "user_id"),
+            action=text_of(item, "action") or None,
+            request=request if isinstance(request, dict) else None,
+            data_bytes=number_of(item, "data_bytes"),
+            start_at=text_of(item, "start_at"),
+            end_at=text_of(item, "end_at"),
+            schedule_arn=text_of(item, "schedule_arn"),
+            owner=text_of(item, "owner"),
+            run_count=number_of(item, "run_count") or 0,
+            last_run=json_of(item, "last_run"),
+            expiration=number_of(item, "expiration"),
+        )
+
+
+def _stored_request(request: Mapping[str, Any]) -> dict[str, Any]:
+    """The request as kept: whole when its `data` fits, else without it (the schedule's Input keeps it)."""
+    data = bounded(request.get("data"), MAX_STORED_DATA_BYTES)
+    if data.text is not None:
+        return {"request": s(to_json(request))}
+    kept = {k: v for k, v in request.items() if k != "data"}
+    return {"request": s(to_json(kept)), "data_bytes": n(data.size)}
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run item: one occurrence of a task and what its invocations did."""
+
+    scheduled_time: str | None
+    attempts: int
+    outcome: str | None
+    status_code: int | None
+    first_started_at: str | None
+    last_started_at: str | None
+    finished_at: str | None
+    duration_ms: float | None
+    final: bool
+    replays: int
+    result: Any = None
+    result_bytes: int | None = None
+    result_preview: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> RunRecord:
+        duration = item.get("duration_ms", {}).get("N")
+        return cls(
+            scheduled_time=text_of(item, "scheduled_time"),
+            attempts=number_of(item, "attempts") or 0,
+            outcome=text_of(item, "outcome"),
+            status_code=number_of(item, "status_code"),
+            first_started_at=text_of(item, "first_started_at"),
+            last_started_at=text_of(item, "last_started_at"),
+            finished_at=text_of(item, "finished_at"),
+            duration_ms=float(duration) if duration is not None else None,
+            final=flag_of(item, "final"),
+            replays=number_of(item, "replays") or 0,
+            result=json_of(item, "result"),
+            result_bytes=number_of(item, "result_bytes"),
+            result_preview=text_of(item, "result_preview"),
+            error_type=text_of(item, "error_type"),
+            error_message=text_of(item, "error_message"),
+        )
+
+
+@dataclass(frozen=True)
+class Page:
+    """One Query's items, and where the next one starts (DynamoDB's LastEvaluatedKey; None on the last)."""
+
+    items: list[Any]
+    following: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """What a listing asks for: one user or one state (at least one of the two), an action, an id prefix."""
+
+    user_id: Any = None
+    state: str | None = None
+    action: str | None = None
+    prefix: str | None = None
+
+
+class TaskLedger:
+    """The ledger table, for the scheduler API."""
+
+    def __init__(self, client: Any, table_name: str, *, retention_seconds: int, retry_after_seconds: int = 1) -> None:
+        self.client = client
+        self.table_name = table_name
+        self.retention_seconds = retention_seconds
+        self.retry_after_seconds = retry_after_seconds
+
+    # -- writes -------------------------------------------------------------------------------------------------------
+
+    def claim(self, record: TaskRecord, now: datetime) -> TaskRecord | None:
+        """Create the task item; None when created, else the live record that holds the id (nothing written)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._call(
+                "put_item",
+                TableName=self.table_name,
+                Item=record.item(),
+                ConditionExpression="attribute_not_exists(pk) OR #expiration < :now",
+                ExpressionAttributeNames={"#expiration": "expiration"},
+                ExpressionAttributeValues={":now": n(int(now.timestamp()))},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                reraise=(ClientError,),
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise _unavailable("PutItem", exc, self.retry_after_seconds) from None
+            held: Mapping[str, Any] = exc.response.get("Item") or {}  # type: ignore[assignment]  # botocore's TypedDict
+            return TaskRecord.from_item(held)
+        return None
+
+    def put(self, record: TaskRecord) -> None:
+        """Write the task item as it is now (PATCH: the new request; the counters the callback keeps stay)."""
+        update = Expression()
+        for name, value in record.item().items():
+            if name in ("created_at", "created_key"):
+                update.set_default(name, value)
+            elif name not in ("pk", "sk", "run_count", "last_run"):
+                update.set(name, value)
+        if record.request is not None and record.data_bytes is None:
+            update.remove("data_bytes")
+        self._update(record.task_id, update)
+
+    def set_state(self, task_id: str, state: str, now: datetime) -> None:
+        """Change the task's state (pause, resume, cancel); a final state starts its retention."""
+        update = Expression().set("state", s(state)).set("state_key", s(state_key(state)))
+        update.set("updated_at", s(_iso(now)))
+        if state in FINAL_STATES:
+            update.set("expiration", n(int(now.timestamp()) + self.retention_seconds))
+        else:
+            update.remove("expiration")
+        self._update(task_id, update)
+
+    def forget(self, task_id: str, fingerprint: str) -> None:
+        """Remove a task item this request claimed (its schedule could not be made), unless another request's."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._call(
+                "delete_item",
+                TableName=self.table_name,
+                Key=_task_key(task_id),
+                ConditionExpression="#fingerprint = :fingerprint",
+                ExpressionAttributeNames={"#fingerprint": "fingerprint"},
+                ExpressionAttributeValues={":fingerprint": s(fingerprint)},
+                reraise=(ClientError,),
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise _unavailable("DeleteItem", exc, self.retry_after_seconds) from None
+
+    def _update(self, task_id: str, update: Expression) -> None:
+        self._call(
+            "update_item",
+            TableName=self.table_name,
+            Key=_task_key(task_id),
+            UpdateExpression=update.update(),
+            **update.placeholders(),
+        )
+
+    # -- reads --------------------------------------------------------------------------------------------------------
+
+    def read(self, task_id: str, *, runs: int, now: datetime) -> tuple[TaskRecord | None, list[RunRecord]]:
+        """The task and its `runs` latest runs, in one Query (strongly consistent: a write is seen at once)."""
+        response = self._call(
+            "query",
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": s(task_pk(task_id))},
+            ScanIndexForward=False,
+            Limit=1 + runs,
+            ConsistentRead=True,
+        )
+        items = [item for item in response.get("Items", []) if not expired(item, int(now.timestamp()))]
+        task = next((TaskRecord.from_item(i) for i in items if text_of(i, "sk") == TASK_SK), None)
+        found = [RunRecord.from_item(i) for i in items if (text_of(i, "sk") or "").startswith(RUN_PREFIX)]
+        return task, found[:runs]
+
+    def runs(self, task_id: str, *, limit: int, start: dict[str, Any] | None, now: datetime) -> Page:
+        """A page of the task's runs (RunRecord), newest first."""
+        params: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :run)",
+            "ExpressionAttributeValues": {":pk": s(task_pk(task_id)), ":run": s(RUN_PREFIX)},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start is not None:
+            params["ExclusiveStartKey"] = start
+        response = self._call("query", **params)
+        items = [item for item in response.get("Items", []) if not expired(item, int(now.timestamp()))]
+        return Page([RunRecord.from_item(i) for i in items], response.get("LastEvaluatedKey"))
+
+    def page(self, wanted: ListFilter, *, limit: int, start: dict[str, Any] | None, now: datetime) -> Page:
+        """One page of tasks (TaskRecord), newest first: one Query of `ByUser` (a user) or `ByState` (a state)."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        if wanted.user_id is not None:
+            index, key, partition = BY_USER_INDEX, "user_key", user_key(wanted.user_id)
+        elif wanted.state is not None:
+            index, key, partition = BY_STATE_INDEX, "state_key", state_key(wanted.state)
+        else:
+            raise InvalidSchedule("a listing names a user_id or a status")
+        names["#key"] = key
+        values[":partition"] = s(partition)
+        filters = _filters(wanted, names, values, skip_state=index == BY_STATE_INDEX)
+        values[":now"] = n(int(now.timestamp()))
+        names["#expiration"] = "expiration"
+        filters.append("(attribute_not_exists(#expiration) OR #expiration > :now)")
+        params: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": index,
+            "KeyConditionExpression": "#key = :partition",
+            "FilterExpression": " AND ".join(filters),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start is not None:
+            params["ExclusiveStartKey"] = start
+        response = self._call("query", **params)
+        return Page(
+            [TaskRecord.from_item(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey")
+        )
+
+    def _call(self, operation: str, *, reraise: tuple[type[Exception], ...] = (), **params: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self.client, operation)(**params)
+        except reraise:
+            raise
+        except ClientError as exc:
+            raise _unavailable(_operation(operation), exc, self.retry_after_seconds) from None
+        except BotoCoreError as exc:
+            raise UpstreamError(f"the task ledger is unreachable ({type(exc).__name__}); retry") from None
+
+
+def _filters(wanted: ListFilter, names: dict[str, str], values: dict[str, Any], *, skip_state: bool) -> list[str]:
+    filters: list[str] = []
+    if wanted.state is not None and not skip_state:
+        names["#state"] = "state"
+        values[":state"] = s(wanted.state)
+        filters.append("#state = :state")
+    if wanted.action is not None:
+        names["#action"] = "action"
+        values[":action"] = s(wanted.action)
+        filters.append("#action = :action")
+    if wanted.prefix is not None:
+        names["#task_id"] = "task_id"
+        values[":prefix"] = s(wanted.prefix)
+        filters.append("begins_with(#task_id, :prefix)")
+    return filters
+
+
+def _task_key(task_id: str) -> dict[str, Any]:
+    return {"pk": s(task_pk(task_id)), "sk": s(TASK_SK)}
+
+
+#: DynamoDB's words for "too many requests": answered 429 with Retry-After, as the scheduler's own throttling.
+THROTTLING_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
+
+
+def _unavailable(operation: str, exc: Any, retry_after_seconds: int) -> SchedulerError:
+    """A ledger failure in AWS's terms (its error code, never its message, which can name the account)."""
+    code = exc.response.get("Error", {}).get("Code", "error")
+    if code in THROTTLING_CODES:
+        return Throttled(
+            f"the task ledger is throttling {operation} ({code}); retry later", retry_after_seconds=retry_after_seconds
+        )
+    return UpstreamError(f"the task ledger failed {operation} ({code}); retry later")
+
+
+def _operation(method: str) -> str:
+    return "".join(part.capitalize() for part in method.split("_"))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A timestamp as the ledger keeps it (UTC, milliseconds, `Z`)."""
+    return None if moment is None else _iso(moment)
