@@ -50,6 +50,11 @@ PRICES = {
         "https://aws.amazon.com/dynamodb/pricing/on-demand/ (us-east-1; quoted by "
         "https://airbyte.com/data-engineering-resources/dynamodb-pricing, July 2025)",
     ),
+    "dynamodb_storage_gb_month": Price(
+        0.25,
+        "DynamoDB Standard table class storage, per GB-month beyond the first 25 GB (indexes included)",
+        "https://aws.amazon.com/dynamodb/pricing/on-demand/ (us-east-1)",
+    ),
     "cloudwatch_logs_gb": Price(
         0.50,
         "GB of Lambda logs ingested into CloudWatch Logs, Standard class, first tier",
@@ -66,8 +71,15 @@ PRICES = {
 #: Powertools' DynamoDB persistence layer writes twice per first delivery of an occurrence: PutItem
 #: (the INPROGRESS record, conditional) and UpdateItem (COMPLETED, with the stored result).
 IDEMPOTENCY_WRITES_PER_TASK = 2
-#: The callback counts each invocation of an occurrence (lambda_attempt): one UpdateItem of a small item.
-COUNT_WRITES_PER_TASK = 1
+#: The callback records each invocation in the task ledger: one TransactWriteItems of two items (the
+#: run and the task), and a transactional write costs two units per KB of each item.
+LEDGER_TRANSACTION_ITEMS = 2
+TRANSACTIONAL_UNITS = 2
+#: The task item is in both indexes (ByUser, ByState): each change of it writes each index once, and a
+#: one-time task's final run moves it to another ByState partition (a delete and a put: one more).
+LEDGER_INDEX_WRITES_PER_RUN = 3
+#: A create writes the task item (one conditional PutItem) and its two index entries.
+LEDGER_INDEX_WRITES_PER_CREATE = 2
 
 
 @dataclass(frozen=True)
@@ -129,6 +141,7 @@ def delivery_lines(
     memory_mb: int,
     idempotent: bool,
     record_bytes: int | None = None,
+    ledger_bytes: dict[str, int | None] | None = None,
 ) -> list[Line]:
     """What one million deliveries of a task cost: Scheduler, Lambda (requests, duration, INIT), DynamoDB, logs."""
     cold = 1e6 * COLD_START_SHARE
@@ -154,19 +167,67 @@ def delivery_lines(
                 f"{IDEMPOTENCY_WRITES_PER_TASK} writes{size}: {units} WRU",
                 units,
             ),
+            _ledger_run_writes(ledger_bytes or {}),
             _writes(
-                "DynamoDB writes (invocation count)",
-                f"{COUNT_WRITES_PER_TASK} write of an item under 1 KB: {COUNT_WRITES_PER_TASK} WRU",
-                COUNT_WRITES_PER_TASK,
+                "DynamoDB writes (task ledger indexes)",
+                f"{LEDGER_INDEX_WRITES_PER_RUN} index writes of the task item's projection (under 1 KB)",
+                LEDGER_INDEX_WRITES_PER_RUN,
             ),
+            _ledger_storage(ledger_bytes or {}),
         ]
     return [*lines, _logs("CloudWatch Logs (the function's own lines)", log_bytes, 1e6)]
 
 
-def create_lines(*, duration_ms: float, log_bytes: float, memory_mb: int, batch_size: int = 1) -> list[Line]:
-    """What creating one million tasks through the API costs: API Gateway and the scheduler function."""
+def _units(size: int | None) -> int:
+    """Write request units of one plain write of an item of `size` bytes (one per started KB)."""
+    return max(1, math.ceil((size or 0) / 1024))
+
+
+def _ledger_run_writes(ledger_bytes: dict[str, int | None]) -> Line:
+    task, run = _units(ledger_bytes.get("TASK")), _units(ledger_bytes.get("RUN#"))
+    units = TRANSACTIONAL_UNITS * (task + run)
+    sizes = ", ".join(f"{k.rstrip('#').lower()} item {v:,} B" for k, v in sorted(ledger_bytes.items()) if v)
+    return _writes(
+        "DynamoDB writes (task ledger: the run, one transaction)",
+        f"{LEDGER_TRANSACTION_ITEMS} items × {TRANSACTIONAL_UNITS} (transactional){f' ({sizes})' if sizes else ''}: "
+        f"{units} WRU",
+        units,
+    )
+
+
+#: How long the ledger keeps an ended task (TaskRetentionSeconds' default: 7 days), in months of 30 days.
+RETENTION_MONTHS = 7 / 30
+#: Bytes DynamoDB adds to every item, in the table and in each index, for its own bookkeeping.
+ITEM_OVERHEAD_BYTES = 100
+
+
+def _ledger_storage(ledger_bytes: dict[str, int | None]) -> Line:
+    """A million tasks' items (task, run, the task's two index entries) kept for the retention period."""
+    task, run = ledger_bytes.get("TASK") or 1024, ledger_bytes.get("RUN#") or 1024
+    per_task = 3 * (task + ITEM_OVERHEAD_BYTES) + run + ITEM_OVERHEAD_BYTES  # the indexes project most of it
+    gb = per_task * 1e6 / 1e9
+    usd = PRICES["dynamodb_storage_gb_month"].usd
+    return Line(
+        "DynamoDB storage (task ledger, 7 days)",
+        f"{per_task:,} B per task",
+        f"{gb:.2f} GB × {RETENTION_MONTHS:.3f} months × {dollars(usd)}",
+        gb * RETENTION_MONTHS * usd,
+    )
+
+
+def create_lines(
+    *, duration_ms: float, log_bytes: float, memory_mb: int, batch_size: int = 1, task_bytes: int | None = None
+) -> list[Line]:
+    """What creating one million tasks through the API costs: API Gateway, the scheduler function, the ledger."""
     requests = 1e6 / batch_size
+    units = _units(task_bytes)
     return [
+        _writes(
+            "DynamoDB writes (task ledger: the task item and its index entries)",
+            f"1 conditional PutItem{f' of {task_bytes:,} B' if task_bytes else ''}: {units} WRU, "
+            f"+ {LEDGER_INDEX_WRITES_PER_CREATE} index writes",
+            units + LEDGER_INDEX_WRITES_PER_CREATE,
+        ),
         _requests("API Gateway REST requests", requests, "api_gateway_rest_request"),
         _requests("Lambda requests (scheduler)", requests, "lambda_request"),
         _duration(
@@ -193,6 +254,7 @@ def figures(r: dict[str, Any], memory_mb: int) -> dict[str, list[Line]]:
             memory_mb=memory_mb,
             idempotent=True,
             record_bytes=ours.get("idempotency_record_bytes"),
+            ledger_bytes=ours.get("ledger_item_bytes"),
         ),
         "guide": delivery_lines(
             duration_ms=guide["billed_ms_mean"],
@@ -212,5 +274,6 @@ def figures(r: dict[str, Any], memory_mb: int) -> dict[str, list[Line]]:
                 log_bytes=part["log_bytes_per_request"],
                 memory_mb=memory_mb,
                 batch_size=size,
+                task_bytes=s.get("task_item_bytes"),
             )
     return bills

@@ -284,15 +284,27 @@ def count_schedules(endpoint: Any) -> int:
 
 def idempotency_record_bytes(endpoint: Any) -> int | None:
     """The largest idempotency record in the local table, by DynamoDB's item-size rules (names + values)."""
+    # Powertools' records only (`task#...`).
+    return _largest_item(endpoint, "IDEMPOTENCY_TABLE_NAME", lambda item: item["id"]["S"].startswith("task#"))
+
+
+def ledger_item_bytes(endpoint: Any) -> dict[str, int | None]:
+    """The largest task item and run item in the local task ledger (written by the runs measured)."""
+    return {
+        kind: _largest_item(endpoint, "TASK_LEDGER_TABLE", lambda item, k=kind: item["sk"]["S"].startswith(k))
+        for kind in ("TASK", "RUN#")
+    }
+
+
+def _largest_item(endpoint: Any, table_variable: str, keep: Any) -> int | None:
     import boto3
 
     pages = (
         boto3.client("dynamodb", **_client(endpoint))
         .get_paginator("scan")
-        .paginate(TableName=endpoint.environment()["IDEMPOTENCY_TABLE_NAME"])
+        .paginate(TableName=endpoint.environment()[table_variable])
     )
-    # Powertools' records only (`task#...`).
-    items = [item for page in pages for item in page["Items"] if item["id"]["S"].startswith("task#")][:50]
+    items = [item for page in pages for item in page["Items"] if keep(item)][:50]
 
     def value_bytes(value: Mapping[str, Any]) -> int:
         (kind, raw), *_ = value.items()

@@ -114,10 +114,12 @@ def run(cfg: Config) -> dict[str, Any]:
         results["cold_start"] = measure.measure_cold(h, vs)
         results["warm"] = measure.measure_warm(h, vs)
         results["warm"]["callback:enabled"]["idempotency_record_bytes"] = measure.idempotency_record_bytes(endpoint)
+        results["warm"]["callback:enabled"]["ledger_item_bytes"] = measure.ledger_item_bytes(endpoint)
         measure.log("import time breakdown")
         results["import_time"] = measure.measure_importtime(h, vs, imported=imported)
         measure.log("scheduling throughput")
         results["scheduling"] = measure.measure_scheduling(h, art, endpoint, imported=imported)
+        results["scheduling"]["task_item_bytes"] = measure.ledger_item_bytes(endpoint)["TASK"]
         measure.log(f"scheduling throughput, {MODELLED_RTT_MS:g} ms modelled round trip per AWS call")
         results["scheduling_modelled"] = measure.measure_scheduling(
             h, art, endpoint, imported=imported, aws_latency_ms=MODELLED_RTT_MS

@@ -43,6 +43,7 @@ def reset_function_caches() -> None:
     from callback_app.rejections import get_rejection_queue
     from callback_app.service import get_dynamodb_client, get_task_runner
     from callback_app.settings import get_settings as callback_settings
+    from scheduler_app.clients import get_dynamodb_client as scheduler_dynamodb
     from scheduler_app.clients import get_scheduler_client
     from scheduler_app.settings import get_settings as scheduler_settings
 
@@ -54,6 +55,7 @@ def reset_function_caches() -> None:
         get_rejection_queue,
         scheduler_settings,
         get_scheduler_client,
+        scheduler_dynamodb,
     )
     for cached in caches:
         cached.cache_clear()

@@ -83,18 +83,30 @@ def test_lambda_bills_each_invocation_rounded_up_to_the_millisecond() -> None:
 
 
 def test_delivery_bill_shows_its_arithmetic() -> None:
-    lines = cost.delivery_lines(duration_ms=10, init_ms=500, log_bytes=1000, memory_mb=512, idempotent=True)
-    by_item = {line.item.split(" (")[0]: line for line in lines if line.item != "DynamoDB writes (invocation count)"}
-    (count,) = [line for line in lines if line.item == "DynamoDB writes (invocation count)"]
+    lines = cost.delivery_lines(
+        duration_ms=10,
+        init_ms=500,
+        log_bytes=1000,
+        memory_mb=512,
+        idempotent=True,
+        ledger_bytes={"TASK": 600, "RUN#": 1500},
+    )
+    by_item = {line.item: line for line in lines}
+    by_kind = {line.item.split(" (")[0]: line for line in lines if not line.item.startswith("DynamoDB")}
 
     # 1e6 x 0.5 GB x 0.010 s = 5,000 GB-s
-    assert by_item["Lambda duration"].usd == pytest.approx(5000 * 0.0000133334)
-    assert "5,000.0 GB-s" in by_item["Lambda duration"].arithmetic
+    assert by_kind["Lambda duration"].usd == pytest.approx(5000 * 0.0000133334)
+    assert "5,000.0 GB-s" in by_kind["Lambda duration"].arithmetic
     # 1% cold: 10,000 x 0.5 GB x 0.5 s = 2,500 GB-s
-    assert by_item["Lambda INIT"].usd == pytest.approx(2500 * 0.0000133334)
-    assert by_item["DynamoDB writes"].usd == pytest.approx(2 * 0.625)  # the idempotency record: put, then update
-    assert count.usd == pytest.approx(1 * 0.625)  # lambda_attempt's one write
-    assert by_item["CloudWatch Logs"].usd == pytest.approx(1.0 * 0.50)
+    assert by_kind["Lambda INIT"].usd == pytest.approx(2500 * 0.0000133334)
+    # The idempotency record: put, then update.
+    assert by_item["DynamoDB writes (idempotency record)"].usd == pytest.approx(2 * 0.625)
+    # The run's transaction: the task item (1 KB: 1 unit) and the run item (1.5 KB: 2 units), each doubled.
+    assert by_item["DynamoDB writes (task ledger: the run, one transaction)"].usd == pytest.approx(6 * 0.625)
+    assert by_item["DynamoDB writes (task ledger indexes)"].usd == pytest.approx(3 * 0.625)
+    # (3 x (600 + 100) + 1500 + 100) B = 3.7 GB for a million tasks, a week of 30-day months at $0.25.
+    assert by_item["DynamoDB storage (task ledger, 7 days)"].usd == pytest.approx(3.7 * 7 / 30 * 0.25)
+    assert by_kind["CloudWatch Logs"].usd == pytest.approx(1.0 * 0.50)
     assert cost.total(lines) == pytest.approx(sum(line.usd for line in lines))
 
 
@@ -102,3 +114,12 @@ def test_the_guides_bill_has_no_storage_writes() -> None:
     lines = cost.delivery_lines(duration_ms=1, init_ms=1, log_bytes=0, memory_mb=512, idempotent=False)
 
     assert not any(line.item.startswith("DynamoDB") for line in lines)
+
+
+def test_a_create_pays_for_its_task_item_and_index_entries() -> None:
+    lines = cost.create_lines(duration_ms=5, log_bytes=500, memory_mb=512, task_bytes=1100)
+    (ledger,) = [line for line in lines if line.item.startswith("DynamoDB writes (task ledger")]
+
+    # One conditional PutItem of 1,100 B (2 units) and an entry in each of the two indexes.
+    assert ledger.usd == pytest.approx(4 * 0.625)
+    assert "1 conditional PutItem of 1,100 B: 2 WRU" in ledger.quantity

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -111,7 +112,11 @@ def test_request_reaches_the_handler_as_a_proxy_event_and_its_response_is_writte
     assert json.loads(event["body"]) == {"task_id": "t-1"}
     assert event["queryStringParameters"] == {"x": "1"}
     assert event["requestContext"]["identity"]["sourceIp"] == "127.0.0.1"
-    assert changed == ["/api/v1/schedules"]  # a write: the dispatcher is told to look again
+    # A write: the dispatcher is told to look again, once the response is on its way (so: soon after it).
+    deadline = time.monotonic() + 5
+    while not changed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert changed == ["/api/v1/schedules"]
 
 
 def test_base64_response_body_is_decoded(served: tuple[ApiServer, Recorder, list[str]]) -> None:

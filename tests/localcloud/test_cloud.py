@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import httpx
 import pytest
 
@@ -113,3 +114,46 @@ def test_stats_report_lateness_for_the_benchmark(cloud: LocalCloud, spy_action: 
     assert stats["fire_lateness_seconds"]["count"] == 1
     assert 0 <= stats["fire_lateness_seconds"]["max"] < 1
     assert stats["early"] == 0
+
+
+# -- the task ledger: what the dispatcher fired, the API reports, run by run ----------------------------------
+
+
+def test_a_task_that_fired_shows_its_run_in_the_api(cloud: LocalCloud, spy_action: ActionSpy) -> None:
+    created = httpx.post(f"{cloud.api_url}/api/v1/schedules", json=task("ledger-1", delay_seconds=1)).json()
+    run_for(cloud, 5)
+
+    read = httpx.get(f"{cloud.api_url}/api/v1/schedules/ledger-1").json()
+    runs = httpx.get(f"{cloud.api_url}/api/v1/schedules/ledger-1/runs").json()["items"]
+    listed = httpx.get(f"{cloud.api_url}/api/v1/schedules", params={"user_id": 7}).json()["items"]
+
+    assert (read["status"], read["run_count"], read["state"]) == ("succeeded", 1, None)
+    assert [(r["scheduled_time"], r["attempts"], r["outcome"]) for r in runs] == [
+        (created["next_run_at"], 1, "succeeded")
+    ]
+    assert runs[0]["result"] == {"echo": {"n": 1}}
+    assert [(item["task_id"], item["last_run"]["outcome"]) for item in listed] == [("ledger-1", "succeeded")]
+    # The dispatcher's view agrees: the one-time schedule is gone, and the task is not live any more.
+    assert httpx.get(f"{cloud.api_url}/api/v1/schedules").json()["items"] == []
+
+
+def test_a_dead_letter_redriven_is_recorded_on_its_run(cloud: LocalCloud, spy_action: ActionSpy) -> None:
+    def fail_three_times(data: AnyData, context: TaskContext) -> dict[str, Any]:
+        if len(spy_action.runs) <= 3:
+            raise RuntimeError("downstream unavailable")
+        return {"ok": True}
+
+    spy_action.behaviour = fail_three_times
+    httpx.post(f"{cloud.api_url}/api/v1/schedules", json=task("ledger-2", delay_seconds=1))
+    run_for(cloud, 10)
+    failed = httpx.get(f"{cloud.api_url}/api/v1/schedules/ledger-2").json()
+
+    state = RunState(pid=os.getpid(), api_url=cloud.api_url, moto_url=cloud.moto_url, environment=cloud.environment)
+    with dead_letters(state) as letters:
+        assert redrive(state, letters, client=boto3.client("sqs")) == RedriveResult(succeeded=1)
+    redriven = httpx.get(f"{cloud.api_url}/api/v1/schedules/ledger-2").json()
+
+    assert failed["status"] == "failed"
+    assert (failed["runs"][0]["attempts"], failed["runs"][0]["error"]["type"]) == (3, "RuntimeError")
+    assert redriven["status"] == "succeeded"
+    assert (redriven["runs"][0]["attempts"], redriven["runs"][0]["outcome"]) == (4, "succeeded")
