@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import cost
+from bench import cost, ledger_calls
 
 MIB = 1024 * 1024
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -123,7 +123,18 @@ def performance_blocks(r: dict[str, Any]) -> dict[str, str]:
         "scheduling": _scheduling_block(r),
         "dispatcher": _dispatcher_block(r.get("dispatcher"), m["cores"]),
         "checks": _checks_block(r.get("analysis", {})),
+        "ledger": _ledger_block(r.get("ledger_calls")),
     }
+
+
+def _ledger_block(calls: dict[str, dict[str, int]] | None) -> str:
+    if not calls:
+        return _missing(calls)
+    rows = [
+        (path, budget, ", ".join(f"{op} ×{n}" for op, n in calls.get(path, {}).items()) or "none")
+        for path, budget in ledger_calls.BUDGETS.items()
+    ]
+    return _table(("Path", "Budget", "DynamoDB requests sent"), rows)
 
 
 def _cold_block(r: dict[str, Any]) -> str:

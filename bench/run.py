@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import build, measure, render
+from bench import build, ledger_calls, measure, render
 
 DOCS, RESULTS = build.ROOT / "docs", build.ROOT / "bench" / "results"
 #: An assumed round trip for one AWS API call from Lambda to a regional endpoint. moto on loopback has
@@ -104,6 +104,8 @@ def run(cfg: Config) -> dict[str, Any]:
     }
     measure.log("sizes")
     results["sizes"] = measure.measure_sizes(art)
+    measure.log("the task ledger's DynamoDB requests per path")
+    results["ledger_calls"] = ledger_calls.measure()
     results["analysis"] = {**measure.threadpool_dependencies(), "xray_sdk_in_layer": measure.xray_sdk_in(art.layer)}
 
     from localcloud.endpoint import moto_endpoint

@@ -68,6 +68,7 @@ def test_one_new_file_adds_an_action_to_the_registry_health_and_the_422_message(
             "CALLBACK_FUNCTION_ARN": "arn:aws:lambda:us-east-1:123456789012:function:probe",
             "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/probe",
             "SCHEDULER_DLQ_ARN": "arn:aws:sqs:us-east-1:123456789012:probe",
+            "TASK_LEDGER_TABLE": "probe-ledger",
         },
     )
     seen = json.loads(result.stdout.strip().splitlines()[-1])
