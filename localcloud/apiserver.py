@@ -39,6 +39,10 @@ LOCAL_PREFIX = "/_localcloud/"
 _TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml", "+json", "+xml")
 
 
+#: The header that names the caller's principal in the local cloud (docs/security.md); never read on AWS.
+LOCAL_PRINCIPAL_HEADER = "x-local-principal"
+
+
 def proxy_event(
     method: str,
     target: str,
@@ -145,7 +149,15 @@ def _request_context(
         "domainPrefix": host.split(":")[0].split(".")[0],
         "requestTimeEpoch": int(now.timestamp() * 1000),
         "requestId": request_id,
-        "identity": {"sourceIp": source_ip, "userAgent": _header(headers, "user-agent"), "caller": None, "user": None},
+        "identity": {
+            "sourceIp": source_ip,
+            "userAgent": _header(headers, "user-agent"),
+            "caller": None,
+            "user": None,
+            # API Gateway puts the SigV4-verified principal here; locally, whoever the request says it is
+            # (`X-Local-Principal`), so ownership can be tried without AWS. Only the local cloud reads it.
+            "userArn": _header(headers, LOCAL_PRINCIPAL_HEADER),
+        },
         "domainName": host,
         "apiId": "local",
     }

@@ -48,6 +48,10 @@ def test_env_local_names_the_resources_the_local_cloud_creates() -> None:
         "SCHEDULER_DLQ_ARN": local.arn("ScheduleDeliveryDLQ"),
         "TASK_LEDGER_TABLE": local.physical_name("TaskLedgerTable"),
         "TASK_RETENTION_SECONDS": str(TEMPLATE["Parameters"]["TaskRetentionSeconds"]["Default"]),
+        "TASK_ISOLATION": TEMPLATE["Parameters"]["Isolation"]["Default"],
+        "ADMIN_PRINCIPALS": TEMPLATE["Parameters"]["AdminPrincipals"]["Default"],
+        "MIN_SCHEDULE_INTERVAL_SECONDS": str(TEMPLATE["Parameters"]["MinimumScheduleIntervalSeconds"]["Default"]),
+        "MAX_ACTIVE_SCHEDULES_PER_OWNER": str(TEMPLATE["Parameters"]["MaxActiveSchedulesPerOwner"]["Default"]),
     }
     assert ENV_LOCAL["CallbackFunction"]["TASK_LEDGER_TABLE"] == local.physical_name("TaskLedgerTable")
     endpoint = ENV_LOCAL["Parameters"]["AWS_ENDPOINT_URL"]

@@ -376,10 +376,50 @@ def test_the_ledgers_indexes_answer_a_listing_page_without_reading_the_table() -
     assert {name: [k["AttributeName"] for k in index["KeySchema"]] for name, index in indexes.items()} == {
         "ByUser": ["user_key", "created_key"],
         "ByState": ["state_key", "created_key"],
+        "ByOwner": ["owner_key", "created_key"],
+        "LiveByOwner": ["live_owner_key", "created_key"],
     }
-    for index in indexes.values():
-        assert index["Projection"]["ProjectionType"] == "INCLUDE"
-        assert set(index["Projection"]["NonKeyAttributes"]) == set(LISTED_ATTRIBUTES)
+    for name in ("ByUser", "ByState", "ByOwner"):
+        assert indexes[name]["Projection"]["ProjectionType"] == "INCLUDE"
+        assert set(indexes[name]["Projection"]["NonKeyAttributes"]) == set(LISTED_ATTRIBUTES)
+    # Counted, never listed: an owner's live tasks, keys only.
+    assert indexes["LiveByOwner"]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+
+
+def test_who_may_do_what_and_how_much_are_stack_parameters() -> None:
+    parameters = TEMPLATE["Parameters"]
+    variables = props("SchedulerFunction")["Environment"]["Variables"]
+
+    assert parameters["Isolation"]["Default"] == "shared"
+    assert parameters["Isolation"]["AllowedValues"] == ["shared", "owner"]
+    assert parameters["AdminPrincipals"]["Type"] == "CommaDelimitedList"
+    assert (
+        parameters["MinimumScheduleIntervalSeconds"]["Default"],
+        parameters["MaxActiveSchedulesPerOwner"]["Default"],
+    ) == (
+        60,
+        10_000,
+    )
+    assert variables["TASK_ISOLATION"] == {"Ref": "Isolation"}
+    assert variables["ADMIN_PRINCIPALS"] == {"Fn::Join": [",", {"Ref": "AdminPrincipals"}]}
+    assert variables["MIN_SCHEDULE_INTERVAL_SECONDS"] == {"Ref": "MinimumScheduleIntervalSeconds"}
+    assert variables["MAX_ACTIVE_SCHEDULES_PER_OWNER"] == {"Ref": "MaxActiveSchedulesPerOwner"}
+
+
+def test_the_callbacks_reserved_concurrency_is_optional_and_its_throttles_alarm() -> None:
+    reserved = props("CallbackFunction")["ReservedConcurrentExecutions"]
+    alarm = props("CallbackThrottlesAlarm")
+
+    assert TEMPLATE["Parameters"]["CallbackReservedConcurrency"]["Default"] == ""
+    assert reserved == {
+        "Fn::If": ["HasReservedConcurrency", {"Ref": "CallbackReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Dimensions"]) == (
+        "AWS/Lambda",
+        "Throttles",
+        [{"Name": "FunctionName", "Value": {"Ref": "CallbackFunction"}}],
+    )
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
 
 
 def test_the_callback_records_runs_with_update_item_only() -> None:
@@ -467,7 +507,7 @@ def test_alarms_fire_on_any_function_error() -> None:
     watched = {
         alarm["Dimensions"][0]["Value"]["Ref"]: alarm
         for alarm in alarms().values()
-        if alarm["Namespace"] == "AWS/Lambda"
+        if alarm["Namespace"] == "AWS/Lambda" and alarm["MetricName"] == "Errors"
     }
 
     assert set(watched) == set(FUNCTIONS)
@@ -501,6 +541,7 @@ def test_outputs_name_everything_an_operator_needs() -> None:
         "CallbackFunctionArn",
         "CallbackTargetArn",
         "IdempotencyTableName",
+        "TaskLedgerTableName",
         "ScheduleGroupName",
         "CallbackFailureQueueUrl",
         "ScheduleDeliveryDLQUrl",

@@ -52,6 +52,15 @@ def test_proxy_event_for_the_root_and_without_a_body() -> None:
     assert event["queryStringParameters"] is None
 
 
+def test_the_local_cloud_takes_the_callers_principal_from_its_own_header() -> None:
+    # On AWS, API Gateway's IAM authorization writes userArn; locally `X-Local-Principal` stands in for it.
+    acting = proxy_event("GET", "/api/v1/schedules", {"X-Local-Principal": "arn:aws:iam::123456789012:user/a"}, b"")
+    anonymous = proxy_event("GET", "/api/v1/schedules", {}, b"")
+
+    assert acting["requestContext"]["identity"]["userArn"] == "arn:aws:iam::123456789012:user/a"
+    assert anonymous["requestContext"]["identity"]["userArn"] is None
+
+
 def test_binary_body_is_base64_encoded_and_flagged() -> None:
     payload = bytes(range(256))
     event = proxy_event("PUT", "/upload", {"Content-Type": "application/octet-stream"}, payload)

@@ -101,8 +101,12 @@ def api_event(
     body: Any = None,
     query: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
+    principal: str | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway REST (v1) proxy event, as API Gateway sends the scheduler function (stage `v1`)."""
+    """An API Gateway REST (v1) proxy event, as API Gateway sends the scheduler function (stage `v1`).
+
+    `principal` is the caller's IAM ARN, as API Gateway's IAM authorization puts it in the context.
+    """
     all_headers = {
         "Host": "abc123.execute-api.us-east-1.amazonaws.com",
         "Accept": "application/json",
@@ -126,7 +130,11 @@ def api_event(
             "path": f"/v1{path}" + (f"?{urlencode(query)}" if query else ""),
             "stage": "v1",
             "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-            "identity": {"sourceIp": "203.0.113.7", "userAgent": "curl/8.5.0"},
+            "identity": {
+                "sourceIp": "203.0.113.7",
+                "userAgent": "curl/8.5.0",
+                **({"userArn": principal} if principal is not None else {}),
+            },
         },
         "body": json.dumps(body) if body is not None else None,
         "isBase64Encoded": False,

@@ -220,6 +220,7 @@ class RunLedger:
         if final and kind == ONE_TIME:  # the task's only occurrence is over: so is the task
             update.set("state", s(attempt.outcome)).set("state_key", s(state_key(attempt.outcome)))
             update.set("expiration", n(self._expiry(attempt.finished_at)))
+            update.remove("live_owner_key")  # it no longer counts against its owner's quota
         else:  # a recurring task keeps its state
             update.set_default("state", s(SCHEDULED)).set_default("state_key", s(state_key(SCHEDULED)))
         if write.attempts == 0:  # the first invocation of this occurrence: one more run

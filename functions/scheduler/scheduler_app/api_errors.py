@@ -19,6 +19,7 @@ from scheduler_app.deps import ConfigurationError
 from scheduler_app.errors import (
     InvalidSchedule,
     PayloadTooLarge,
+    QuotaExceeded,
     ScheduleConflict,
     ScheduleNotFound,
     SchedulerError,
@@ -37,6 +38,7 @@ ERROR_STATUS: tuple[tuple[type[SchedulerError], int], ...] = (
     (ScheduleNotFound, 404),
     (ScheduleConflict, 409),
     (Throttled, 429),
+    (QuotaExceeded, 429),
     (UpstreamError, 502),
 )
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends, Path, Request
 from pydantic import ValidationError
 
 from scheduler_app.clients import get_dynamodb_client, get_scheduler_client
 from scheduler_app.eventbridge import EventBridgeSchedules
 from scheduler_app.ledger import TaskLedger
+from scheduler_app.principals import Caller, caller_of
 from scheduler_app.service import ScheduleService
 from scheduler_app.settings import SchedulerSettings, get_settings
 from taskcore.envelope import TASK_ID_PATTERN
@@ -20,8 +21,11 @@ class ConfigurationError(RuntimeError):
     """Raise when the function's environment lacks what template.yaml sets."""
 
 
-def get_service() -> ScheduleService:
-    """The engine over the stack's schedule group and task ledger, on the container's cached settings and clients."""
+def get_service(caller: Caller | None = None) -> ScheduleService:
+    """The engine over the stack's schedule group and task ledger, on the container's cached settings and clients.
+
+    `caller` is the request's principal (None: one that sees everything, as a script or a test would).
+    """
     try:
         settings: SchedulerSettings = get_settings()
     except ValidationError as exc:
@@ -40,13 +44,18 @@ def get_service() -> ScheduleService:
         retention_seconds=settings.task_retention_seconds,
         retry_after_seconds=settings.retry_after_seconds,
     )
-    return ScheduleService(schedules, settings, ledger)
+    return ScheduleService(schedules, settings, ledger, caller=caller or Caller())
 
 
-async def schedule_service() -> ScheduleService:
-    """The dependency (tests override it). `async` so FastAPI calls it inline: a sync dependency
-    would start a thread-pool thread on every request."""
-    return get_service()
+async def schedule_service(request: Request) -> ScheduleService:
+    """The dependency (tests override it), for the request's caller. `async` so FastAPI calls it
+    inline: a sync dependency would start a thread-pool thread on every request."""
+    try:
+        settings = get_settings()
+    except ValidationError:
+        return get_service()  # raises the misconfiguration it found
+    caller = caller_of(request.scope.get("aws.event"), isolation=settings.task_isolation, admins=settings.admins)
+    return get_service(caller)
 
 
 SchedulerDep = Annotated[ScheduleService, Depends(schedule_service)]

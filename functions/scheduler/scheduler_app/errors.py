@@ -38,5 +38,9 @@ class Throttled(SchedulerError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class QuotaExceeded(SchedulerError):
+    """Raise when an owner already has as many live schedules as MAX_ACTIVE_SCHEDULES_PER_OWNER allows."""
+
+
 class UpstreamError(SchedulerError):
     """Raise when EventBridge Scheduler fails in any other way (internal error, access denied, network)."""

@@ -21,9 +21,12 @@ from typing import Any
 
 from scheduler_app.errors import InvalidSchedule, SchedulerError, Throttled, UpstreamError
 from taskcore.ledger import (
+    BY_OWNER_INDEX,
     BY_STATE_INDEX,
     BY_USER_INDEX,
     FINAL_STATES,
+    LIVE_BY_OWNER_INDEX,
+    LIVE_STATES,
     MAX_STORED_DATA_BYTES,
     RUN_PREFIX,
     TASK_SK,
@@ -35,6 +38,7 @@ from taskcore.ledger import (
     json_of,
     n,
     number_of,
+    owner_key,
     s,
     state_key,
     task_pk,
@@ -105,6 +109,10 @@ class TaskRecord:
             "owner": self.owner,
         }
         item |= {name: s(value) for name, value in optional.items() if value is not None}
+        if self.owner is not None:  # the owner's indexes: all its tasks, and the live ones (its quota)
+            item["owner_key"] = s(owner_key(self.owner))
+            if self.state in LIVE_STATES:
+                item["live_owner_key"] = s(owner_key(self.owner))
         if self.request is not None:
             item |= _stored_request(self.request)
         if self.last_run is not None:
@@ -206,6 +214,8 @@ class ListFilter:
     state: str | None = None
     action: str | None = None
     prefix: str | None = None
+    #: Only this owner's tasks (isolation `owner`): its index, the other filters applied to it.
+    owner: str | None = None
 
 
 class TaskLedger:
@@ -247,8 +257,8 @@ class TaskLedger:
         for name, value in record.item().items():
             if name in ("created_at", "created_key"):
                 update.set_default(name, value)
-            elif name not in ("pk", "sk", "run_count", "last_run"):
-                update.set(name, value)
+            elif name not in ("pk", "sk", "run_count", "last_run", "owner", "owner_key", "live_owner_key"):
+                update.set(name, value)  # (a task keeps its owner: a PATCH by an admin does not take it)
         if record.request is not None and record.data_bytes is None:
             update.remove("data_bytes")
         self._update(record.task_id, update)
@@ -259,6 +269,7 @@ class TaskLedger:
         update.set("updated_at", s(_iso(now)))
         if state in FINAL_STATES:
             update.set("expiration", n(int(now.timestamp()) + self.retention_seconds))
+            update.remove("live_owner_key")  # no longer counts against its owner's quota
         else:
             update.remove("expiration")
         self._update(task_id, update)
@@ -327,7 +338,9 @@ class TaskLedger:
         """One page of tasks (TaskRecord), newest first: one Query of `ByUser` (a user) or `ByState` (a state)."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
-        if wanted.user_id is not None:
+        if wanted.owner is not None:
+            index, key, partition = BY_OWNER_INDEX, "owner_key", owner_key(wanted.owner)
+        elif wanted.user_id is not None:
             index, key, partition = BY_USER_INDEX, "user_key", user_key(wanted.user_id)
         elif wanted.state is not None:
             index, key, partition = BY_STATE_INDEX, "state_key", state_key(wanted.state)
@@ -335,7 +348,7 @@ class TaskLedger:
             raise InvalidSchedule("a listing names a user_id or a status")
         names["#key"] = key
         values[":partition"] = s(partition)
-        filters = _filters(wanted, names, values, skip_state=index == BY_STATE_INDEX)
+        filters = _filters(wanted, names, values, skip_state=index == BY_STATE_INDEX, by_owner=index == BY_OWNER_INDEX)
         values[":now"] = n(int(now.timestamp()))
         names["#expiration"] = "expiration"
         filters.append("(attribute_not_exists(#expiration) OR #expiration > :now)")
@@ -356,6 +369,31 @@ class TaskLedger:
             [TaskRecord.from_item(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey")
         )
 
+    def count_live(self, owner: str, *, up_to: int) -> int:
+        """How many live tasks (scheduled or paused) `owner` has, counting at most `up_to`.
+
+        A Query of the sparse, keys-only `LiveByOwner` index (`Select=COUNT`): it reads only the
+        owner's live tasks' keys, never the table, and stops at `up_to`.
+        """
+        counted, start = 0, None
+        while counted < up_to:
+            params: dict[str, Any] = {
+                "TableName": self.table_name,
+                "IndexName": LIVE_BY_OWNER_INDEX,
+                "KeyConditionExpression": "live_owner_key = :owner",
+                "ExpressionAttributeValues": {":owner": s(owner_key(owner))},
+                "Select": "COUNT",
+                "Limit": up_to - counted,
+            }
+            if start is not None:
+                params["ExclusiveStartKey"] = start
+            response = self._call("query", **params)
+            counted += int(response.get("Count", 0))
+            start = response.get("LastEvaluatedKey")
+            if start is None:
+                break
+        return counted
+
     def _call(self, operation: str, *, reraise: tuple[type[Exception], ...] = (), **params: Any) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -369,8 +407,14 @@ class TaskLedger:
             raise UpstreamError(f"the task ledger is unreachable ({type(exc).__name__}); retry") from None
 
 
-def _filters(wanted: ListFilter, names: dict[str, str], values: dict[str, Any], *, skip_state: bool) -> list[str]:
+def _filters(
+    wanted: ListFilter, names: dict[str, str], values: dict[str, Any], *, skip_state: bool, by_owner: bool
+) -> list[str]:
     filters: list[str] = []
+    if by_owner and wanted.user_id is not None:
+        names["#user_key"] = "user_key"
+        values[":user_key"] = s(user_key(wanted.user_id))
+        filters.append("#user_key = :user_key")
     if wanted.state is not None and not skip_state:
         names["#state"] = "state"
         values[":state"] = s(wanted.state)

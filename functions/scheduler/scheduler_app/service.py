@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import itertools
 import json
 import random
 import time
@@ -34,6 +35,7 @@ from scheduler_app import views
 from scheduler_app.errors import (
     InvalidSchedule,
     PayloadTooLarge,
+    QuotaExceeded,
     ScheduleConflict,
     ScheduleExists,
     ScheduleNotFound,
@@ -53,11 +55,14 @@ from scheduler_app.models import (
     parse_schedule_request,
     patch_changes,
 )
+from scheduler_app.principals import Caller
 from scheduler_app.settings import SchedulerSettings
 from taskcore.expressions import (
     AtExpression,
     Expression,
     ExpressionError,
+    RateExpression,
+    fire_times,
     format_at,
     local_to_utc,
     next_fire_time,
@@ -240,12 +245,14 @@ class ScheduleService:
         settings: SchedulerSettings,
         ledger: TaskLedger,
         *,
+        caller: Caller | None = None,
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self.schedules = schedules
         self.ledger = ledger
+        self.caller = caller or Caller()
         self._settings = settings
         self._clock = clock
         self._sleep = sleep
@@ -268,9 +275,12 @@ class ScheduleService:
         """
         now = self._clock()
         plan = plan_schedule(request, now)
+        self._check_interval(plan, now)
         digest = fingerprint(request)
         spec = self._spec(request, plan, digest, state="ENABLED")  # refuses an oversized task before any write
         record = self._record(request, plan, digest, now)
+        record.owner = self.caller.principal
+        self._check_quota()
         held = self.ledger.claim(record, now)
         if held is not None:
             return self._claimed(request, held, digest, now)
@@ -314,6 +324,8 @@ class ScheduleService:
         self, request: ScheduleRequest, held: TaskRecord, digest: str, now: datetime
     ) -> tuple[ScheduleView, bool]:
         """The task id is held: the same request gets the task (its schedule made if it never was), else 409."""
+        if not self.caller.may_see(held.owner):  # another owner's: say no more than that the id is taken
+            raise ScheduleConflict(f"task_id {request.task_id!r} is taken; use another task_id")
         if held.fingerprint != digest:
             if held.ended:
                 raise ScheduleConflict(
@@ -345,6 +357,46 @@ class ScheduleService:
             logger.info("same request again: the task returned", extra={"task_id": request.task_id})
         record, runs = self.ledger.read(request.task_id, runs=RECENT_RUNS, now=now) if not created else (held, [])
         return self._task_view(record or held, runs), created
+
+    def _check_interval(self, plan: Plan, now: datetime) -> None:
+        """Refuse a recurring schedule whose occurrences come closer than MIN_SCHEDULE_INTERVAL_SECONDS."""
+        minimum = timedelta(seconds=self._settings.min_schedule_interval_seconds)
+        if plan.one_time:
+            return
+        closest = closest_occurrences(plan, now)
+        if closest is not None and closest[1] - closest[0] < minimum:
+            gap, most = int((closest[1] - closest[0]).total_seconds()), int(minimum.total_seconds())
+            raise InvalidSchedule(
+                f"{plan.expression} in {plan.timezone} runs {gap} s apart (at {_z(closest[0])} and "
+                f"{_z(closest[1])}); this stack allows recurring schedules at most every {most} s"
+            )
+
+    def _check_quota(self) -> None:
+        """Refuse a create when its owner already has MAX_ACTIVE_SCHEDULES_PER_OWNER live tasks."""
+        owner = self.caller.principal
+        if owner is None:  # no principal (a direct invocation, `make dev` without one): nobody to count
+            return
+        most = self._settings.max_active_schedules_per_owner
+        if self.ledger.count_live(owner, up_to=most) >= most:
+            raise QuotaExceeded(
+                f"{owner} already has {most} active schedules, the most this stack allows "
+                "(MaxActiveSchedulesPerOwner); cancel some, or wait for one-time tasks to run"
+            )
+
+    def _guard(self, task_id: str) -> None:
+        """Under owner isolation: a task the caller does not own does not exist for it (404, never 403)."""
+        if self.caller.sees_all:
+            return
+        record, _ = self.ledger.read(task_id, runs=0, now=self._clock())
+        if record is None or not self.caller.may_see(record.owner):
+            raise self._not_found(task_id)
+
+    def _not_found(self, task_id: str) -> ScheduleNotFound:
+        """The 404 of a task that does not exist, word for word (a hidden task must read the same)."""
+        group = self.schedules.group
+        return ScheduleNotFound(
+            f"no schedule for task {task_id!r} in group {group!r} (never created, cancelled, or already run)"
+        )
 
     def _still_to_run(self, held: TaskRecord, now: datetime) -> bool:
         """Whether a claimed task can still fire: a recurring one before its end, a one-time one before its time."""
@@ -423,6 +475,8 @@ class ScheduleService:
         """
         now = self._clock()
         record, runs = self.ledger.read(task_id, runs=RECENT_RUNS, now=now)
+        if not self.caller.may_see(record.owner if record is not None else None):
+            raise self._not_found(task_id)  # another owner's task, or a schedule older than the ledger (no owner)
         if record is None:
             return self._view(self.schedules.get(task_id))
         view = self._task_view(record, runs)
@@ -437,6 +491,7 @@ class ScheduleService:
 
     def runs(self, task_id: str, *, limit: int = 20, cursor: str | None = None) -> RunPage:
         """The task's runs, newest first, a page at a time; raise ScheduleNotFound for a task the ledger lacks."""
+        self._guard(task_id)
         now = self._clock()
         binding = {"task": task_id}
         start = decode_ledger_cursor(cursor, binding) if cursor is not None else None
@@ -466,11 +521,18 @@ class ScheduleService:
         position: dict[str, Any] = decode_ledger_cursor(cursor, binding) if cursor is not None else {"i": 0}
         # One user: one Query of ByUser. Otherwise one state's ByState partition at a time, in order:
         # the live tasks (scheduled, then paused) unless a status is named.
-        filters = (
-            [ListFilter(user_id=user_id, state=status, action=action, prefix=prefix)]
-            if user_id is not None
-            else [ListFilter(state=one, action=action, prefix=prefix) for one in ([status] if status else LIVE_STATES)]
-        )
+        if not self.caller.sees_all:  # owner isolation: the caller's own tasks, from its index
+            filters = [
+                ListFilter(
+                    owner=self.caller.principal or "", user_id=user_id, state=status, action=action, prefix=prefix
+                )
+            ]
+        elif user_id is not None:
+            filters = [ListFilter(user_id=user_id, state=status, action=action, prefix=prefix)]
+        else:
+            filters = [
+                ListFilter(state=one, action=action, prefix=prefix) for one in ([status] if status else LIVE_STATES)
+            ]
         items, following = self._walk(filters, int(position.get("i", 0)), position.get("k") or None, limit)
         return SchedulePage(items=items, cursor=encode_ledger_cursor(following, binding) if following else None)
 
@@ -501,12 +563,14 @@ class ScheduleService:
         repaired by sending the same PATCH again (it merges into the same request).
         """
         changes = patch_changes(patch)
+        self._guard(task_id)
         current = self._schedule_of(task_id)
         request = parse_schedule_request(apply_patch(request_fields(current), changes))
         # A start date already in the past is the schedule's own; only a new one must be recent.
         unchanged_start = request.start_at is not None and request.start_at == current.start
         now = self._clock()
         plan = plan_schedule(request, now, check_start=not unchanged_start)
+        self._check_interval(plan, now)
         digest = fingerprint(request)
         spec = self._spec(request, plan, digest, state=current.state, name=task_id)
         self.schedules.update(spec)
@@ -528,6 +592,7 @@ class ScheduleService:
         return self._set_state(task_id, "ENABLED")
 
     def _set_state(self, task_id: str, state: str) -> ScheduleView:
+        self._guard(task_id)
         current = self._schedule_of(task_id)
         if current.state != state:
             self.schedules.set_state(current, state)
@@ -552,6 +617,7 @@ class ScheduleService:
 
     def delete(self, task_id: str) -> None:
         """Cancel the task: schedule deleted, record kept as cancelled; ScheduleNotFound when neither is live."""
+        self._guard(task_id)
         now = self._clock()
         try:
             self.schedules.delete(task_id)
@@ -715,6 +781,28 @@ class ScheduleService:
             end=stored.end,
             created_at=stored.created,
         )
+
+
+#: How far ahead, and over how many occurrences, a recurring schedule's closest two are looked for.
+INTERVAL_HORIZON = timedelta(days=400)
+INTERVAL_OCCURRENCES = 2_000
+
+
+def closest_occurrences(plan: Plan, now: datetime) -> tuple[datetime, datetime] | None:
+    """The two consecutive occurrences closest together within the horizon (a year and DST's changes)."""
+    parsed = parse_expression(plan.expression)
+    if isinstance(parsed, RateExpression):
+        first = plan.next_run_at or now
+        return first, first + parsed.interval
+    times = fire_times(
+        parsed, after=now, until=now + INTERVAL_HORIZON, timezone=plan.timezone, start=plan.start, end=plan.end
+    )
+    previous, closest = None, None
+    for moment in itertools.islice(times, INTERVAL_OCCURRENCES):
+        if previous is not None and (closest is None or moment - previous < closest[1] - closest[0]):
+            closest = (previous, moment)
+        previous = moment
+    return closest
 
 
 def status_filter(state: str | None, status: str | None) -> str | None:

@@ -6,9 +6,10 @@ The ledger is one DynamoDB table (`TaskLedgerTable`) with one partition per task
                             sk = "RUN#<scheduled time>"     one item per occurrence: attempts, outcome, result, error
                             sk = "RUN#direct"               the occurrence of an invocation without a scheduled time
 
-so one Query (newest first) reads a task and its latest runs. Two sparse global secondary indexes
-hold only task items: `ByUser` (`user_key`, `created_key`) and `ByState` (`state_key`,
-`created_key`), newest first. Values that come from the user (`data`, `user_id`, an action's
+so one Query (newest first) reads a task and its latest runs. Sparse global secondary indexes hold
+only task items, newest first: `ByUser` (`user_key`, `created_key`), `ByState` (`state_key`,
+`created_key`), `ByOwner` (`owner_key`, `created_key`) and `LiveByOwner` (`live_owner_key`, keys
+only: an owner's live tasks, counted for its quota). Values that come from the user (`data`, `user_id`, an action's
 result) are stored as JSON text, so every JSON value round-trips exactly (DynamoDB numbers would
 turn 1.5 into Decimal and refuse NaN; its maps stop at 32 levels of nesting).
 
@@ -30,6 +31,9 @@ DIRECT_OCCURRENCE = "direct"
 
 BY_USER_INDEX = "ByUser"
 BY_STATE_INDEX = "ByState"
+#: An owner's tasks (`owner_key`), and its live ones only (`live_owner_key`, keys only: its quota).
+BY_OWNER_INDEX = "ByOwner"
+LIVE_BY_OWNER_INDEX = "LiveByOwner"
 
 # A task's state. `scheduled` and `paused` have a schedule; the others are final and expire with
 # the retention period. (`ended`, a recurring task past its end, is derived when it is read.)
@@ -49,6 +53,7 @@ STATES = (*LIVE_STATES, *FINAL_STATES, ENDED)
 LISTED_ATTRIBUTES = (
     "task_id",
     "user_id",
+    "user_key",
     "action",
     "kind",
     "expression",
@@ -91,6 +96,11 @@ def run_sk(scheduled_time: str | None) -> str:
 def user_key(user_id: Any) -> str:
     """`ByUser`'s partition: the user id as text, so 456 and "456" are one user."""
     return f"USER#{user_id}"
+
+
+def owner_key(owner: str) -> str:
+    """`ByOwner`'s and `LiveByOwner`'s partition: the owner's IAM principal."""
+    return f"OWNER#{owner}"
 
 
 def state_key(state: str) -> str:
@@ -230,6 +240,7 @@ def expired(item: Mapping[str, Any], now_epoch: int) -> bool:
 
 
 __all__ = [
+    "BY_OWNER_INDEX",
     "BY_STATE_INDEX",
     "BY_USER_INDEX",
     "CANCELLED",
@@ -238,6 +249,7 @@ __all__ = [
     "FAILED",
     "FINAL_STATES",
     "LISTED_ATTRIBUTES",
+    "LIVE_BY_OWNER_INDEX",
     "LIVE_STATES",
     "MAX_ERROR_CHARACTERS",
     "MAX_STORED_DATA_BYTES",
@@ -260,6 +272,7 @@ __all__ = [
     "json_of",
     "n",
     "number_of",
+    "owner_key",
     "run_sk",
     "s",
     "state_key",
