@@ -185,6 +185,8 @@ def resume(request: Request, console: ConsoleDep, task_id: str) -> Response:
     return _switch(request, console, task_id, "resume")
 
 
+# A form shown again with the API's messages is answered 200: the page is what the browser asked for, and an
+# error status on a document makes the browser log a console error for a page that works as intended.
 def _refused(exc: ApiError) -> FormErrors:
     """The API's refusal beside the fields (a 422), or on top (anything else)."""
     return api_errors(exc.detail, exc.errors, CONTROLS) if exc.status == 422 else FormErrors(general=[exc.detail])
@@ -202,7 +204,7 @@ def reschedule(request: Request, console: ConsoleDep, task_id: str, values: Form
             errors = _refused(exc)
         else:
             return see_other(f"/tasks/{task_id}", f"rescheduled: {changed.get('expression', 'done')}")
-    return _task_page(request, console, task_id, values=values, errors=errors, status=422)
+    return _task_page(request, console, task_id, values=values, errors=errors)
 
 
 @router.get("/tasks/{task_id}/cancel", response_class=HTMLResponse)
@@ -272,11 +274,11 @@ def create(request: Request, console: ConsoleDep, values: FormDep) -> Response:
     """Create the task; the API's 422 messages are shown beside the fields they are about."""
     body, errors = create_body(values, _actions(console.api))
     if errors:
-        return _create_page(request, console, values, errors, 422)
+        return _create_page(request, console, values, errors)
     try:
         created = console.api.create(body)
     except ApiError as exc:
-        return _create_page(request, console, values, _refused(exc), exc.status)
+        return _create_page(request, console, values, _refused(exc))
     return see_other(f"/tasks/{created['task_id']}", f"created task {created['task_id']}")
 
 
