@@ -100,21 +100,18 @@ def _desk(session: Any, region: str, outputs: dict[str, str], stack: str | None)
 
 def serve(setup: Setup, host: str, port: int) -> Any:
     """Serve the console on `host:port` in the background (the local cloud's HTTP server); `close()` it."""
-    from mangum import Mangum
-
-    from console.app import create_app
+    from console.app import create_app, lambda_handler_for
     from localcloud.apiserver import serve_function
 
-    return serve_function(
-        Mangum(create_app(setup.console), lifespan="off"), function_name="Console", host=host, port=port, log=None
-    )
+    app = lambda_handler_for(create_app(setup.console))
+    return serve_function(app, function_name="Console", host=host, port=port, log=None)
 
 
-def main(argv: list[str] | None = None, *, stop: threading.Event | None = None) -> int:
+def main(argv: list[str] | None = None, *, session: Any = None, stop: threading.Event | None = None) -> int:
     """Run until Ctrl-C (or `stop` is set); 2 when the console cannot be set up."""
     args = parse_args(argv)
     try:
-        setup = build(args)
+        setup = build(args, session)
     except ConsoleConfigError as exc:
         print(f"make console: {exc}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -11,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from console.pages import router
 from console.web import HERE, PREFIX, Console, same_origin
 
-__all__ = ["Console", "create_app"]
+__all__ = ["Console", "create_app", "lambda_handler_for"]
 
 
 def create_app(console: Console) -> FastAPI:
@@ -32,3 +33,22 @@ def create_app(console: Console) -> FastAPI:
         return RedirectResponse(PREFIX + "/tasks", status_code=307)
 
     return app
+
+
+def lambda_handler_for(app: FastAPI) -> Callable[[Any, Any], Any]:
+    """`app` as a Lambda entry point for the local API server (REST proxy events, through Mangum).
+
+    The adapter is made on the first invocation, on the worker thread that runs them all: Mangum takes the
+    event loop of the thread it is made on, and makes (and leaves open) one for a thread that has none.
+    """
+    adapter: Any = None
+
+    def handle(event: Any, context: Any) -> Any:
+        nonlocal adapter
+        if adapter is None:
+            from mangum import Mangum
+
+            adapter = Mangum(app, lifespan="off")
+        return adapter(event, context)
+
+    return handle

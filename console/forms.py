@@ -265,7 +265,10 @@ def api_errors(detail: str, errors: list[dict[str, Any]], known: set[str]) -> Fo
             control = f"{loc[0]}.{loc[1]}"
         found.add(control if control in known else None, message if control in known else _prefixed(loc, message))
     if not errors:
-        found.add(None, detail)
+        # Some 422s (a PATCH's) give only `detail`, "field: message": put it beside that field all the same.
+        name, _, message = detail.partition(": ")
+        control = _CONTROL_OF.get(name, name)
+        found.add(control if message and control in known else None, message if control in known else detail)
     return found
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from console.api import SchedulerApi
-from console.app import create_app
+from console.app import create_app, lambda_handler_for
 from console.deadletters import DeadLetterDesk
 from console.web import Console
 from localcloud.apiserver import FunctionWorker
@@ -27,7 +27,6 @@ class LocalConsole:
 
     def __init__(self, api_url: Callable[[], str], environment: Mapping[str, str]) -> None:
         import boto3
-        from mangum import Mangum
 
         # The callback's Mangum adapter needs a thread with its own event loop: one container, as for the API.
         self._callback = FunctionWorker(_redrive_handler, function_name="CallbackFunction")
@@ -40,7 +39,7 @@ class LocalConsole:
         )
         self.api = SchedulerApi(api_url)
         self.app = create_app(Console(self.api, desk, where="local cloud"))
-        self.handler = Mangum(self.app, lifespan="off")
+        self.handler = lambda_handler_for(self.app)
 
     def _invoker(self) -> Invoker:
         return self._callback.invoke

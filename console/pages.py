@@ -76,7 +76,12 @@ def tasks(
 ) -> HTMLResponse:
     """Every task, filtered by user, status and action, searched by id, a page at a time."""
     filters = {"user_id": user_id.strip(), "status": status, "action": action, "q": q.strip()}
-    context: dict[str, Any] = {"section": "tasks", "filters": filters, "actions": _actions(console.api)}
+    context: dict[str, Any] = {
+        "section": "tasks",
+        "filters": filters,
+        "actions": _actions(console.api),
+        "paged": bool(cursor),
+    }
     try:
         found = console.api.list_tasks(_list_params(filters, cursor, console.page_size))
     except ApiError as exc:
@@ -86,9 +91,7 @@ def tasks(
         row["status_shown"] = _status(row)
     next_cursor = found.get("cursor")
     next_query = {**{k: v for k, v in filters.items() if v}, "cursor": next_cursor} if next_cursor else None
-    return page(
-        request, "tasks.html", {**context, "rows": rows, "error": None, "next_query": next_query, "paged": bool(cursor)}
-    )
+    return page(request, "tasks.html", {**context, "rows": rows, "error": None, "next_query": next_query})
 
 
 def _live(console: ConsoleDep, task_id: str, task: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -187,9 +190,11 @@ def resume(request: Request, console: ConsoleDep, task_id: str) -> Response:
 
 # A form shown again with the API's messages is answered 200: the page is what the browser asked for, and an
 # error status on a document makes the browser log a console error for a page that works as intended.
-def _refused(exc: ApiError) -> FormErrors:
+def _refused(exc: ApiError, spec: ActionSpec | None = None) -> FormErrors:
     """The API's refusal beside the fields (a 422), or on top (anything else)."""
-    return api_errors(exc.detail, exc.errors, CONTROLS) if exc.status == 422 else FormErrors(general=[exc.detail])
+    if exc.status != 422:
+        return FormErrors(general=[exc.detail])
+    return api_errors(exc.detail, exc.errors, CONTROLS | {f.control for f in spec.fields} if spec else CONTROLS)
 
 
 @router.post("/tasks/{task_id}/reschedule")
@@ -272,13 +277,14 @@ def create_fields(request: Request, console: ConsoleDep, action: str = "") -> HT
 @router.post("/create", response_class=HTMLResponse)
 def create(request: Request, console: ConsoleDep, values: FormDep) -> Response:
     """Create the task; the API's 422 messages are shown beside the fields they are about."""
-    body, errors = create_body(values, _actions(console.api))
+    specs = _actions(console.api)
+    body, errors = create_body(values, specs)
     if errors:
         return _create_page(request, console, values, errors)
     try:
         created = console.api.create(body)
     except ApiError as exc:
-        return _create_page(request, console, values, _refused(exc))
+        return _create_page(request, console, values, _refused(exc, specs.get(values.get("action", ""))))
     return see_other(f"/tasks/{created['task_id']}", f"created task {created['task_id']}")
 
 
