@@ -7,7 +7,6 @@ The scheduler API gets no SQS or invoke permission for this (docs/console.md say
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from localcloud.dlq import DeadLetter, Invoker, Replay, discard, held_letters, replay
@@ -18,35 +17,6 @@ KINDS = {
     "delivery": "Scheduler could not deliver (ScheduleDeliveryDLQ)",
     "rejected": "Rejected by the callback (RejectedTaskQueue)",
 }
-
-
-@dataclass(frozen=True)
-class Letter:
-    """What the page shows of one dead letter."""
-
-    kind: str
-    queue: str
-    message_id: str
-    task_id: str | None
-    action: str | None
-    scheduled_time: str | None
-    error: str
-    attempts: int | None
-    condition: str | None
-
-
-def _row(letter: DeadLetter) -> Letter:
-    return Letter(
-        kind=letter.kind,
-        queue=letter.message.queue,
-        message_id=letter.message.message_id,
-        task_id=letter.task_id,
-        action=letter.action,
-        scheduled_time=letter.scheduled_time,
-        error=letter.error,
-        attempts=letter.attempts,
-        condition=letter.condition,
-    )
 
 
 class DeadLetterDesk:
@@ -77,10 +47,10 @@ class DeadLetterDesk:
             self._client = self._sqs()
         return self._client
 
-    def letters(self) -> list[Letter]:
+    def letters(self) -> list[DeadLetter]:
         """Every dead letter now (read, then released at once for other readers)."""
         with held_letters(self.client, self.queues) as found:
-            return [_row(letter) for letter in found]
+            return found
 
     def replay(self, kind: str | None = None, message_id: str | None = None) -> list[Replay]:
         """Replay one letter (kind and message id) or all of them (None); each deleted only if its replay succeeded."""

@@ -138,10 +138,12 @@ def test_a_replay_on_aws_invokes_the_callback_synchronously_as_a_redrive_and_del
     [letter] = desk.letters()
     assert (letter.task_id, letter.error) == ("pay-42", "TaskInvocationFailed: status 500")
 
-    [replayed] = desk.replay("invocation", letter.message_id)
+    [replayed] = desk.replay("invocation", letter.message.message_id)
 
     stubber.assert_no_pending_responses()
-    assert replayed.describe() == f"redriven and deleted: task pay-42 (message {letter.message_id}) (status 200)"
+    assert (
+        replayed.describe() == f"redriven and deleted: task pay-42 (message {letter.message.message_id}) (status 200)"
+    )
     assert desk.letters() == []
 
 
