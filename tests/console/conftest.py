@@ -20,9 +20,14 @@ CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = ROOT / "docs" / "console"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless chromium per test process."""
+    """A headless chromium for one module's tests.
+
+    Not per session: while Playwright's sync API is alive it marks the main thread's event loop as running, and
+    every other test that runs a Mangum adapter on the main thread would fail ("This event loop is already
+    running"). Module scope ends it before the worker moves on to another module.
+    """
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (as root), or run `apt-get install -y chromium`")
     with sync_playwright() as playwright:
