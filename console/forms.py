@@ -260,9 +260,7 @@ def api_errors(detail: str, errors: list[dict[str, Any]], known: set[str]) -> Fo
         if loc == ["data"] and (matched := _DATA_ERROR.match(message)):
             _data_errors(matched.group("rest"), known, found)
             continue
-        control = _CONTROL_OF.get(loc[0], loc[0]) if loc else None
-        if len(loc) > 1 and loc[0] in ("retry", "data"):
-            control = f"{loc[0]}.{loc[1]}"
+        control = _control(loc)
         found.add(control if control in known else None, message if control in known else _prefixed(loc, message))
     if not errors:
         # Some 422s (a PATCH's) give only `detail`, "field: message": put it beside that field all the same.
@@ -270,6 +268,15 @@ def api_errors(detail: str, errors: list[dict[str, Any]], known: set[str]) -> Fo
         control = _CONTROL_OF.get(name, name)
         found.add(control if message and control in known else None, message if control in known else detail)
     return found
+
+
+def _control(loc: list[str]) -> str | None:
+    """The form control an error's `loc` is about (`retry.max_attempts`, `delay_amount`), None for the body."""
+    if not loc:
+        return None
+    if len(loc) > 1 and loc[0] in ("retry", "data"):
+        return f"{loc[0]}.{loc[1]}"
+    return _CONTROL_OF.get(loc[0], loc[0])
 
 
 def _prefixed(loc: list[str], message: str) -> str:

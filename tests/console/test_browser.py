@@ -90,7 +90,9 @@ def test_a_recurring_task_shows_its_next_fire_times_and_is_paused_resumed_resche
     expect(page.get_by_role("heading", name="Cancel task browser-daily-report?")).to_be_visible()
     page.get_by_role("button", name="Yes, cancel the task").click()
     expect(page.get_by_role("status").first).to_have_text("cancelled task browser-daily-report")
-    assert httpx.get(f"{dev['api_url']}/api/v1/schedules/browser-daily-report", timeout=10).status_code == 404
+    after = httpx.get(f"{dev['api_url']}/api/v1/schedules/browser-daily-report", timeout=10)
+    # Today's API forgets a cancelled task (404); the ledger's keeps it, cancelled.
+    assert after.status_code == 404 or after.json()["status"] == "cancelled"
 
 
 def test_the_create_page_shows_the_apis_own_messages_beside_the_fields(page: Page, dev: dict[str, Any]) -> None:
