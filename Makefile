@@ -15,6 +15,9 @@ PY      := $(VENV)/bin/python
 EVENT   ?= events/callback.json
 PORT    ?= 3000
 ARGS    ?=
+CONSOLE_PORT ?= 8001
+# Debian's chromium for the console's browser tests (Playwright's own browser download is unreachable here).
+export CHROMIUM ?= /usr/bin/chromium
 
 # The Lambda runtime is python3.13: use it where it exists (PATH, then pyenv), else say so.
 # (pyenv's shim for python3.13 exists but fails when 3.13 is not the selected version.)
@@ -52,7 +55,7 @@ lint: install ## ruff, mypy, bandit, complexity (radon, at most 12 per function)
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy
-	@$(VENV)/bin/bandit --quiet --recursive layers/shared/taskcore functions localcloud
+	@$(VENV)/bin/bandit --quiet --recursive layers/shared/taskcore functions localcloud console
 	@$(PY) scripts/complexity.py
 	@$(PY) scripts/export_requirements.py --check
 
@@ -70,8 +73,21 @@ artifact-test-deps: install
 	  "boto3==$$(sed -n '/^name = "boto3"/{n;s/version = "\(.*\)"/\1/p}' uv.lock)" && touch $(RUNTIME_SITE)/.done; }
 	@rm -rf $(HOST_NATIVE) && $(PY) scripts/host_native_overlay.py .aws-sam/build/SharedLayer/python $(HOST_NATIVE) >/dev/null
 
+.PHONY: browser
+browser: ## Debian's chromium for the console's browser tests (installed with apt-get when missing, as root)
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "==> installing chromium (apt-get) for the console's browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "error: $(CHROMIUM) is missing and installing it needs root. Run: sudo apt-get update && sudo apt-get install -y chromium" >&2; \
+	    echo "       (or point CHROMIUM=/path/to/chromium at another build; the browser tests are never skipped)" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
 .PHONY: test
-test: lint check-template ## lint, type checks, template checks, build (with python3.13), every test with coverage: what CI runs
+test: lint check-template browser ## lint, type checks, template checks, build (with python3.13), every test with coverage: what CI runs
 	@if [ -n "$(PYTHON313)" ]; then \
 	  $(MAKE) build artifact-test-deps && \
 	  BUILT_ARTIFACTS=$(ROOT)/.aws-sam/build PYTHON313=$(PYTHON313) LAMBDA_RUNTIME_SITE=$(RUNTIME_SITE) HOST_NATIVE_SITE=$(HOST_NATIVE) \
@@ -100,6 +116,10 @@ dev: install ## the local cloud: scheduler API on http://127.0.0.1:3000 (PORT=..
 .PHONY: api
 api: install ## the scheduler API alone on http://127.0.0.1:3000 (PORT=...); schedules are stored, nothing fires
 	@$(PY) -m localcloud.dev --port $(PORT) --api-only $(ARGS)
+
+.PHONY: console
+console: install ## the console against a deployed stack: STACK=<name> or API_URL=<url>, every request SigV4-signed with your AWS credentials (CONSOLE_PORT=8001)
+	@$(PY) -m console $(if $(STACK),--stack "$(STACK)",$(if $(API_URL),--api-url "$(API_URL)",$(error give STACK=<stack name> or API_URL=<the API's URL>))) --port $(CONSOLE_PORT)
 
 .PHONY: dlq
 dlq: install ## list the running local cloud's dead-lettered tasks with their errors

@@ -8,7 +8,8 @@ query strings single- and multi-valued, `pathParameters.proxy`, a string body or
 
 The function runs on its own thread with its own event loop (Mangum asks for the current thread's
 loop), one request at a time, like one Lambda container. Paths under `/_localcloud/` are the local
-cloud's own (read-only status), not the function's.
+cloud's own (read-only status), not the function's. Other functions can be mounted at a path prefix
+(`mount`): the console is, at `/console`, served by its own worker.
 """
 
 from __future__ import annotations
@@ -224,7 +225,16 @@ class ApiServer(ThreadingHTTPServer):
         self.log = log
         self.after_request = after_request
         self.local_routes = dict(local_routes or {})
+        self.mounts: dict[str, FunctionWorker] = {}
         self._thread: threading.Thread | None = None
+
+    def mount(self, prefix: str, worker: FunctionWorker) -> None:
+        """Serve `prefix` and the paths under it by `worker` instead (no access lines: they would drown the API's)."""
+        self.mounts[prefix.rstrip("/")] = worker
+
+    def mounted(self, path: str) -> FunctionWorker | None:
+        """The worker mounted at a prefix of `path`, if any."""
+        return next((w for p, w in self.mounts.items() if path == p or path.startswith(p + "/")), None)
 
     @property
     def url(self) -> str:
@@ -247,6 +257,8 @@ class ApiServer(ThreadingHTTPServer):
             self._thread = None
         self.server_close()
         self.worker.close()
+        for worker in self.mounts.values():
+            worker.close()
 
 
 class _ProxyHandler(BaseHTTPRequestHandler):
@@ -264,6 +276,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         event = proxy_event(
             self.command, self.path, self.headers, body, source_ip=self.client_address[0], stage=self.server.stage
         )
+        mounted = self.server.mounted(path)
+        if mounted is not None:
+            self._mounted(mounted, event)
+            return
         try:
             response = self.server.worker.invoke(event)
             status = int(response.get("statusCode", 200))
@@ -289,6 +305,14 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             )
         if self.server.after_request is not None and self.command not in ("GET", "HEAD", "OPTIONS"):
             self.server.after_request(path)
+
+    def _mounted(self, worker: FunctionWorker, event: dict[str, Any]) -> None:
+        try:
+            response = worker.invoke(event)
+        except Exception as exc:
+            self._write(502, {"headers": {"content-type": "text/plain"}, "body": f"{type(exc).__name__}: {exc}"})
+            return
+        self._write(int(response.get("statusCode", 200)), response)
 
     def _local(self, path: str) -> None:
         route = self.server.local_routes.get(path)

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from localcloud.apiserver import ApiServer, Handler, serve_function
+from localcloud.apiserver import ApiServer, FunctionWorker, Handler, serve_function
 from localcloud.clock import Clock, SystemClock
 from localcloud.dispatcher import DeliveryFault, Dispatcher, ScheduleDeleter
 from localcloud.endpoint import LocalEndpoint, moto_endpoint, patched_environ
@@ -91,6 +91,8 @@ class CloudOptions:
     callback_timeout: float | None = None
     #: Print the callback's CloudWatch EMF metric lines too (`--metrics`).
     metrics: bool = False
+    #: Serve the console at /console on the API's port (console/local.py).
+    console: bool = True
 
 
 class LocalCloud:
@@ -174,8 +176,18 @@ class LocalCloud:
             local_routes={"/_localcloud/stats": self.stats},
         )
         self._stack.callback(self.api.close)
+        if options.console:
+            self._mount_console(self.api)
         if options.persist is not None and clients is not None:
             self._persist(options.persist, clients, saved)
+
+    def _mount_console(self, api: ApiServer) -> None:
+        """The console at /console, talking to this API and reading this cloud's dead letters."""
+        from console.local import LocalConsole
+
+        console = LocalConsole(lambda: api.url, self.environment)
+        self._stack.callback(console.close)
+        api.mount("/console", FunctionWorker(console.handler, function_name="Console"))
 
     def _persist(self, path: Path, clients: Clients, saved: dict[str, Any] | None) -> None:
         """Save the state every `persist_interval` seconds and at the stop (first of the stop's steps)."""

@@ -103,6 +103,7 @@ def banner(cloud: LocalCloud, args: argparse.Namespace) -> str:
         "",
         "Local cloud ready (no AWS, no Docker)",
         f"  API (SchedulerFunction)  {api}    docs: {api}/docs",
+        *([f"  Console                  {api}/console"] if cloud.options.console else []),
         f"  AWS endpoint (moto)      {cloud.moto_url}    (AWS_ENDPOINT_URL for boto3 and the aws CLI)",
         f"  schedule group           {env.get('SCHEDULE_GROUP_NAME')}",
         f"  state                    {state}",

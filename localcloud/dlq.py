@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,19 +117,39 @@ def _attribute_failure(attributes: dict[str, str]) -> _Failure:
     return _Failure(error, attempts, attributes.get("EXHAUSTED_RETRY_CONDITION"))
 
 
-def dead_letter_queues(state: RunState) -> list[tuple[str, str]]:
+def dead_letter_queues(environment: Mapping[str, str]) -> list[tuple[str, str]]:
     """(queue name, kind) of the three queues the template declares for tasks that did not run."""
     queues: list[tuple[str, str]] = []
     on_failure = InvokeConfig.from_template("CallbackFunction").on_failure_arn
     if on_failure:
         queues.append((queue_name(on_failure), "invocation"))
-    delivery = state.environment.get("SCHEDULER_DLQ_ARN")
+    delivery = environment.get("SCHEDULER_DLQ_ARN")
     if delivery:
         queues.append((queue_name(delivery), "delivery"))
-    rejected = state.environment.get("REJECTED_TASK_QUEUE_URL")
+    rejected = environment.get("REJECTED_TASK_QUEUE_URL")
     if rejected:
         queues.append((rejected.rstrip("/").rsplit("/", 1)[-1], "rejected"))
     return queues
+
+
+@contextmanager
+def held_letters(
+    client: Any, queues: Iterable[tuple[str, str]], *, only: str | None = None
+) -> Iterator[list[DeadLetter]]:
+    """The dead letters of `queues` ((name or URL, kind) pairs), held until the block ends (deleted ones stay
+    deleted). The one reader behind `make dlq`, `make redrive` and the console, locally and on AWS."""
+    with ExitStack() as stack:
+        found: list[DeadLetter] = []
+        for queue, kind in queues:
+            if only is not None and kind != only:
+                continue
+            if "/" in queue:
+                name, url = queue.rstrip("/").rsplit("/", 1)[-1], queue
+            else:
+                name, url = queue, client.get_queue_url(QueueName=queue)["QueueUrl"]
+            messages = stack.enter_context(held_messages(client, name, url))
+            found.extend(describe(message, kind) for message in messages)
+        yield found
 
 
 @contextmanager
@@ -137,16 +157,10 @@ def dead_letters(state: RunState, *, only: str | None = None) -> Iterator[list[D
     """Every dead letter in the running local cloud, held until the block ends (deleted ones stay deleted)."""
     import boto3
 
-    with patched_environ(state.environment), ExitStack() as stack:
+    with patched_environ(state.environment):
         client = boto3.client("sqs")  # AWS_ENDPOINT_URL from the state: the local cloud's moto
-        found: list[DeadLetter] = []
-        for name, kind in dead_letter_queues(state):
-            if only is not None and kind != only:
-                continue
-            url = client.get_queue_url(QueueName=name)["QueueUrl"]
-            messages = stack.enter_context(held_messages(client, name, url))
-            found.extend(describe(message, kind) for message in messages)
-        yield found
+        with held_letters(client, dead_letter_queues(state.environment), only=only) as found:
+            yield found
 
 
 def print_list(letters: list[DeadLetter]) -> None:
@@ -184,9 +198,90 @@ class RedriveResult:
         """Letters still in their queues."""
         return self.rejected + self.failed
 
+    def count(self, replay: Replay) -> None:
+        """Add one replay's outcome."""
+        setattr(self, replay.outcome, getattr(self, replay.outcome) + 1)
+
 
 #: The ClientContext a redrive invokes with: the callback keeps no copy of a rejection the caller keeps.
 REDRIVE_CONTEXT = ClientContext(custom={"redrive": True})
+
+#: Runs an event through the callback and returns its proxy response; raises when the invocation failed.
+Invoker = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Replay:
+    """One letter's replay: `succeeded` (2xx, and the letter deleted), `rejected` (4xx) or `failed`; both kept."""
+
+    outcome: str
+    label: str
+    status: int | None = None
+    detail: str = ""
+
+    def describe(self) -> str:
+        """The line `make redrive` prints, and the console shows."""
+        if self.outcome == "succeeded":
+            return f"redriven and deleted: {self.label} (status {self.status})"
+        if self.outcome == "rejected":
+            return f"rejected, message kept: {self.label}: {self.status} {self.detail}"
+        return f"failed again, message kept: {self.label}: {self.detail}"
+
+
+def replay(letter: DeadLetter, invoke: Invoker, *, client: Any) -> Replay:
+    """Run one letter's event through `invoke`; delete the letter only when the replay succeeded (2xx)."""
+    label = f"task {letter.task_id or '?'} (message {letter.message.message_id})"
+    try:
+        response = invoke(letter.event)
+    except Exception as exc:  # the invocation failed (5xx): Lambda would retry it
+        return Replay("failed", label, detail=f"{type(exc).__name__}: {exc}")
+    status = int(response.get("statusCode", 500)) if isinstance(response, dict) else 500
+    if not 200 <= status < 300:
+        return Replay("rejected", label, status, _detail(response))
+    delete_message(client, letter.message)
+    return Replay("succeeded", label, status)
+
+
+def discard(letter: DeadLetter, *, client: Any) -> None:
+    """Delete a letter without replaying it (the operator decided the task is not to run)."""
+    delete_message(client, letter.message)
+
+
+def in_process_invoker() -> Invoker:
+    """The callback's real entry point in this process, invoked as a redrive (the environment is the caller's)."""
+    from callback_app.handler import lambda_handler
+
+    def invoke(event: Any) -> Any:
+        return lambda_handler(event, LocalLambdaContext(client_context=REDRIVE_CONTEXT))
+
+    return invoke
+
+
+class InvocationFailed(RuntimeError):
+    """Raise when Lambda reports that the replayed invocation failed (the entry point raised)."""
+
+
+def lambda_invoker(client: Any, function: str) -> Invoker:
+    """The deployed callback (`function`: name, ARN or alias ARN) invoked synchronously as a redrive, through
+    Lambda's Invoke API with the caller's credentials."""
+    import base64
+
+    client_context = base64.b64encode(json.dumps({"custom": REDRIVE_CONTEXT.custom}).encode()).decode("ascii")
+
+    def invoke(event: Any) -> Any:
+        answer = client.invoke(
+            FunctionName=function,
+            InvocationType="RequestResponse",
+            ClientContext=client_context,
+            Payload=json.dumps(event).encode("utf-8"),
+        )
+        payload = answer["Payload"].read()
+        if answer.get("FunctionError"):
+            error = json.loads(payload or b"{}")
+            raise InvocationFailed(f"{error.get('errorType', 'Error')}: {error.get('errorMessage', '')}")
+        return json.loads(payload or b"null")
+
+    return invoke
 
 
 def redrive(state: RunState, letters: list[DeadLetter], *, client: Any) -> RedriveResult:
@@ -196,24 +291,11 @@ def redrive(state: RunState, letters: list[DeadLetter], *, client: Any) -> Redri
     result = RedriveResult()
     with patched_environ(state.environment):
         reset_function_caches()
-        from callback_app.handler import lambda_handler
-
+        invoke = in_process_invoker()
         for letter in letters:
-            label = f"task {letter.task_id or '?'} (message {letter.message.message_id})"
-            try:
-                response = lambda_handler(letter.event, LocalLambdaContext(client_context=REDRIVE_CONTEXT))
-            except Exception as exc:  # the invocation failed (5xx): Lambda would retry it
-                result.failed += 1
-                print(f"failed again, message kept: {label}: {type(exc).__name__}: {exc}")
-                continue
-            status = int(response.get("statusCode", 500)) if isinstance(response, dict) else 500
-            if not 200 <= status < 300:
-                result.rejected += 1
-                print(f"rejected, message kept: {label}: {status} {_detail(response)}")
-                continue
-            delete_message(client, letter.message)
-            result.succeeded += 1
-            print(f"redriven and deleted: {label} (status {status})")
+            outcome = replay(letter, invoke, client=client)
+            result.count(outcome)
+            print(outcome.describe())
         reset_function_caches()
     return result
 

@@ -1,0 +1,136 @@
+"""`make console STACK=<name>` (or `API_URL=...`): the console on this machine against a deployed stack.
+
+Every API request is signed with your AWS credentials (SigV4, service `execute-api`), so the deployed API
+stays IAM-only. With STACK, the API URL, the dead-letter queues and the callback come from the stack's
+outputs; the dead letters are read, replayed (Lambda Invoke) and discarded with your credentials too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from console.api import SchedulerApi
+from console.deadletters import DeadLetterDesk
+from console.signing import SigV4, StackNotFound, region_of, stack_outputs
+from console.web import PREFIX, Console
+
+#: Stack output -> the kind of dead letter its queue holds.
+QUEUE_OUTPUTS = {
+    "CallbackFailureQueueUrl": "invocation",
+    "ScheduleDeliveryDLQUrl": "delivery",
+    "RejectedTaskQueueUrl": "rejected",
+}
+
+
+class ConsoleConfigError(RuntimeError):
+    """Raise when the console cannot be set up (no stack, no credentials, no region): says what to do."""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m console", description=__doc__.split("\n\n")[0])
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--stack", help="the deployed stack's name (its outputs give the API URL and the queues)")
+    target.add_argument(
+        "--api-url", help="the API's URL (stage included), e.g. https://abc.execute-api.eu-west-1.amazonaws.com/v1"
+    )
+    parser.add_argument("--region", help="AWS region (default: your profile's, or the one in the API URL)")
+    parser.add_argument("--profile", help="AWS profile (default: the usual credential chain)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default: loopback only)")
+    parser.add_argument("--port", type=int, default=8001, help="port to serve on (default 8001; 0 picks a free one)")
+    return parser.parse_args(argv)
+
+
+@dataclass
+class Setup:
+    """The console for one deployed API, and what it was built from."""
+
+    console: Console
+    api_url: str
+    region: str
+    access_key: str
+
+
+def build(args: argparse.Namespace, session: Any = None) -> Setup:
+    """The console for `--stack` or `--api-url`, signing with the session's credentials."""
+    import boto3
+
+    session = session or boto3.Session(profile_name=args.profile, region_name=args.region)
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise ConsoleConfigError(
+            "no AWS credentials found: configure them (aws configure, AWS_PROFILE, or environment variables)"
+        )
+    outputs: dict[str, str] = {}
+    if args.stack:
+        try:
+            outputs = stack_outputs(session.client("cloudformation"), args.stack)
+        except StackNotFound as exc:
+            raise ConsoleConfigError(str(exc)) from exc
+    api_url = args.api_url or outputs["ApiUrl"]
+    try:
+        region = region_of(api_url, args.region or session.region_name)
+    except ValueError as exc:
+        raise ConsoleConfigError(str(exc)) from exc
+    api = SchedulerApi(api_url, auth=SigV4(credentials, region))
+    console = Console(
+        api, _desk(session, region, outputs, args.stack), where=f"stack {args.stack}" if args.stack else api_url
+    )
+    return Setup(console, api_url, region, credentials.get_frozen_credentials().access_key)
+
+
+def _desk(session: Any, region: str, outputs: dict[str, str], stack: str | None) -> DeadLetterDesk | None:
+    queues = [(outputs[key], kind) for key, kind in QUEUE_OUTPUTS.items() if key in outputs]
+    callback = outputs.get("CallbackTargetArn") or outputs.get("CallbackFunctionArn")
+    if not queues or not callback:
+        return None
+    from localcloud.dlq import lambda_invoker
+
+    return DeadLetterDesk(
+        queues,
+        sqs=lambda: session.client("sqs", region_name=region),
+        invoker=lambda: lambda_invoker(session.client("lambda", region_name=region), callback),
+        where=f"stack {stack}",
+    )
+
+
+def serve(setup: Setup, host: str, port: int) -> Any:
+    """Serve the console on `host:port` in the background (the local cloud's HTTP server); `close()` it."""
+    from console.app import create_app, lambda_handler_for
+    from localcloud.apiserver import serve_function
+
+    app = lambda_handler_for(create_app(setup.console))
+    return serve_function(app, function_name="Console", host=host, port=port, log=None)
+
+
+def main(argv: list[str] | None = None, *, session: Any = None, stop: threading.Event | None = None) -> int:
+    """Run until Ctrl-C (or `stop` is set); 2 when the console cannot be set up."""
+    args = parse_args(argv)
+    try:
+        setup = build(args, session)
+    except ConsoleConfigError as exc:
+        print(f"make console: {exc}", file=sys.stderr)
+        return 2
+    server = serve(setup, args.host, args.port)
+    print(
+        f"Console for {setup.api_url} ({setup.region})\n"
+        f"  {server.url}{PREFIX}\n"
+        f"  every API request is signed (SigV4, execute-api) as {setup.access_key[:4]}…; Ctrl-C stops.",
+        flush=True,
+    )
+    try:
+        (stop or threading.Event()).wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        setup.console.api.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""Dead letters in the console: listed, replayed and discarded by the console's own server, with the
+operator's credentials (locally: the local cloud's), through the same code as `make dlq` / `make redrive`.
+
+The scheduler API gets no SQS or invoke permission for this (docs/console.md says why).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from localcloud.dlq import DeadLetter, Invoker, Replay, discard, held_letters, replay
+
+#: The console's words for the three kinds of queue.
+KINDS = {
+    "invocation": "Lambda gave up (CallbackFailureQueue)",
+    "delivery": "Scheduler could not deliver (ScheduleDeliveryDLQ)",
+    "rejected": "Rejected by the callback (RejectedTaskQueue)",
+}
+
+
+class DeadLetterDesk:
+    """The three queues of one stack (local or deployed) and the callback to replay into.
+
+    `queues` are (queue name or URL, kind) pairs; `sqs` makes the SQS client; `invoker` makes the Invoker
+    (both made on first use, with the credentials of the process).
+    """
+
+    def __init__(
+        self,
+        queues: Iterable[tuple[str, str]],
+        *,
+        sqs: Callable[[], Any],
+        invoker: Callable[[], Invoker],
+        where: str,
+    ) -> None:
+        self.queues = list(queues)
+        self.where = where
+        self._sqs = sqs
+        self._invoker = invoker
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        """The SQS client (made once)."""
+        if self._client is None:
+            self._client = self._sqs()
+        return self._client
+
+    def letters(self) -> list[DeadLetter]:
+        """Every dead letter now (read, then released at once for other readers)."""
+        with held_letters(self.client, self.queues) as found:
+            return found
+
+    def replay(self, kind: str | None = None, message_id: str | None = None) -> list[Replay]:
+        """Replay one letter (kind and message id) or all of them (None); each deleted only if its replay succeeded."""
+        invoke = self._invoker()
+        with held_letters(self.client, self.queues) as found:
+            return [replay(letter, invoke, client=self.client) for letter in _chosen(found, kind, message_id)]
+
+    def discard(self, kind: str | None = None, message_id: str | None = None) -> int:
+        """Delete one letter or all of them without replaying; how many were deleted."""
+        with held_letters(self.client, self.queues) as found:
+            chosen = _chosen(found, kind, message_id)
+            for letter in chosen:
+                discard(letter, client=self.client)
+            return len(chosen)
+
+
+def _chosen(found: list[DeadLetter], kind: str | None, message_id: str | None) -> list[DeadLetter]:
+    if message_id is None:
+        return found
+    return [x for x in found if x.message.message_id == message_id and (kind is None or x.kind == kind)]

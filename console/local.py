@@ -1,0 +1,50 @@
+"""The console inside the local cloud (`make dev`): mounted at /console on the API's own port, talking to that
+API, with the dead letters of the local cloud's queues replayed through the callback in this process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from console.api import SchedulerApi
+from console.app import create_app, lambda_handler_for
+from console.deadletters import DeadLetterDesk
+from console.web import Console
+from localcloud.apiserver import FunctionWorker
+from localcloud.dlq import REDRIVE_CONTEXT, Invoker, dead_letter_queues
+from localcloud.lambda_context import LocalLambdaContext
+
+
+def _redrive_handler(event: Any, context: Any) -> Any:
+    """The callback's entry point, invoked as a redrive (no second copy of a rejection is kept)."""
+    from callback_app.handler import lambda_handler
+
+    return lambda_handler(event, LocalLambdaContext(client_context=REDRIVE_CONTEXT))
+
+
+class LocalConsole:
+    """The console's handler for the local API server, and the callback container its replays run in."""
+
+    def __init__(self, api_url: Callable[[], str], environment: Mapping[str, str]) -> None:
+        import boto3
+
+        # The callback's Mangum adapter needs a thread with its own event loop: one container, as for the API.
+        self._callback = FunctionWorker(_redrive_handler, function_name="CallbackFunction")
+        desk = DeadLetterDesk(
+            dead_letter_queues(environment),
+            # A session of its own: boto3's default session must not build clients from two threads at once.
+            sqs=lambda: boto3.session.Session().client("sqs"),
+            invoker=self._invoker,
+            where="the local cloud",
+        )
+        self.api = SchedulerApi(api_url)
+        self.app = create_app(Console(self.api, desk, where="local cloud"))
+        self.handler = lambda_handler_for(self.app)
+
+    def _invoker(self) -> Invoker:
+        return self._callback.invoke
+
+    def close(self) -> None:
+        """Stop the callback's container and the API client."""
+        self._callback.close()
+        self.api.close()
