@@ -8,8 +8,8 @@ during iteration", seen under the local cloud's concurrent execution environment
 
 `install()` keeps moto's own transaction logic and changes two things around it:
 
-- the backup copies the table's item index (references) and deep-copies only the items the
-  transaction names, which is all a cancelled transaction can have changed;
+- instead of copying the tables, it saves a copy of only the items the transaction names (all a
+  cancelled transaction can have changed) and puts them back when moto cancels it;
 - every DynamoDB write of the backend (and the backup) holds one lock, so a copy never races a write.
 
 tests/localcloud/test_moto_transactions.py checks the rollback, the thread safety, and the moto
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -44,8 +43,14 @@ def install() -> None:
     original = backend.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        with LOCK, _cheap_backups(models, self, transact_items):
-            original(self, transact_items)
+        with LOCK:
+            saved = _snapshot(self, transact_items)
+            with _no_table_copies(models, self):
+                try:
+                    original(self, transact_items)
+                except Exception:
+                    _restore(saved)  # moto "restored" the table itself: put back what the transaction named
+                    raise
 
     setattr(transact_write_items, _MARK, True)
     transact_write_items.__wrapped__ = original  # type: ignore[attr-defined]
@@ -64,23 +69,56 @@ def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-@contextmanager
-def _cheap_backups(models: Any, backend: Any, transact_items: list[dict[str, Any]]) -> Iterator[None]:
-    """While moto's transaction runs, its `copy.deepcopy(table)` copies only what the transaction names."""
-    touched: dict[str, list[dict[str, Any]]] = defaultdict(list)
+Saved = list[tuple[Any, Any, Any, Any]]
+
+
+def _snapshot(backend: Any, transact_items: list[dict[str, Any]]) -> Saved:
+    """Each item the transaction names, as it is now (a deep copy, or None when it does not exist)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    saved: Saved = []
     for entry in transact_items:
         op: Any = next(iter(entry.values()), {})
-        if isinstance(op, dict) and "TableName" in op:
-            touched[op["TableName"]].append(op.get("Key") or op.get("Item") or {})
-    tables = {id(table): name for name, table in backend.tables.items()}
+        table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+        key = (op.get("Key") or op.get("Item")) if table is not None else None
+        if table is None or not key or table.hash_key_attr not in key:
+            continue
+        hash_value = DynamoType(key[table.hash_key_attr])
+        range_value = DynamoType(key[table.range_key_attr]) if table.has_range_key else None
+        if table.has_range_key and table.range_key_attr not in key:
+            continue
+        item = table.get_item(hash_value, range_value)
+        saved.append((table, hash_value, range_value, copy.deepcopy(item) if item is not None else None))
+    return saved
+
+
+def _restore(saved: Saved) -> None:
+    """Put every named item back as it was before the transaction (in reverse, so the first copy wins)."""
+    for table, hash_value, range_value, item in reversed(saved):
+        if range_value is None:
+            if item is None:
+                table.items.pop(hash_value, None)
+            else:
+                table.items[hash_value] = item
+            continue
+        if item is not None:
+            table.items[hash_value][range_value] = item
+        elif hash_value in table.items:
+            table.items[hash_value].pop(range_value, None)
+            if not table.items[hash_value]:
+                del table.items[hash_value]
+
+
+@contextmanager
+def _no_table_copies(models: Any, backend: Any) -> Iterator[None]:
+    """While moto's transaction runs, its `copy.deepcopy(table)` backup is the table itself (`_snapshot` saved
+    what matters), so a cancelled transaction's "restore" changes nothing and `_restore` does the work."""
+    tables = {id(table) for table in backend.tables.values()}
 
     class _Copy:
         @staticmethod
         def deepcopy(value: Any, memo: Any = None) -> Any:
-            name = tables.get(id(value))
-            if name is None:
-                return copy.deepcopy(value, memo)
-            return _table_backup(value, touched.get(name, []))
+            return value if id(value) in tables else copy.deepcopy(value, memo)
 
     real = models.copy
     models.copy = _Copy
@@ -88,25 +126,3 @@ def _cheap_backups(models: Any, backend: Any, transact_items: list[dict[str, Any
         yield
     finally:
         models.copy = real
-
-
-def _table_backup(table: Any, keys: list[dict[str, Any]]) -> Any:
-    """A copy of `table` to restore after a cancelled transaction: its item index, and copies of `keys`' items."""
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
-    backup = copy.copy(table)
-    items: Any = defaultdict(dict)
-    for hash_value, value in table.items.items():
-        items[hash_value] = dict(value) if table.has_range_key else value
-    for key in keys:
-        hash_value = DynamoType(key[table.hash_key_attr])
-        range_value = DynamoType(key[table.range_key_attr]) if table.has_range_key else None
-        item = table.get_item(hash_value, range_value)
-        if item is None:
-            continue
-        if range_value is not None:
-            items[hash_value][range_value] = copy.deepcopy(item)
-        else:
-            items[hash_value] = copy.deepcopy(item)
-    backup.items = items
-    return backup

@@ -74,6 +74,27 @@ def test_a_cancelled_transaction_changes_nothing_also_items_written_before_its_f
     assert (_count(dynamodb, "a"), _count(dynamodb, "b")) == (1, 1)
 
 
+def test_an_item_a_cancelled_transaction_created_is_gone_again(dynamodb: Any) -> None:
+    dynamodb.put_item(TableName=TABLE, Item={**_key("b"), "n": {"N": "1"}})
+
+    with pytest.raises(ClientError, match="TransactionCanceled"):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": TABLE, "Item": {**_key("new", "RUN#1"), "n": {"N": "1"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": TABLE,
+                        "Key": _key("b"),
+                        "ConditionExpression": "n = :five",
+                        "ExpressionAttributeValues": {":five": {"N": "5"}},
+                    }
+                },
+            ]
+        )
+
+    assert "Item" not in dynamodb.get_item(TableName=TABLE, Key=_key("new", "RUN#1"), ConsistentRead=True)
+
+
 def test_a_transaction_copies_only_the_items_it_names(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     for i in range(200):
         dynamodb.put_item(TableName=TABLE, Item={**_key(f"t{i}"), "n": {"N": "0"}})
