@@ -75,11 +75,12 @@ IDEMPOTENCY_WRITES_PER_TASK = 2
 #: run and the task), and a transactional write costs two units per KB of each item.
 LEDGER_TRANSACTION_ITEMS = 2
 TRANSACTIONAL_UNITS = 2
-#: The task item is in both indexes (ByUser, ByState): each change of it writes each index once, and a
-#: one-time task's final run moves it to another ByState partition (a delete and a put: one more).
-LEDGER_INDEX_WRITES_PER_RUN = 3
-#: A create writes the task item (one conditional PutItem) and its two index entries.
-LEDGER_INDEX_WRITES_PER_CREATE = 2
+#: A task item (on AWS every task has an owner) is in ByUser, ByState and ByOwner: each change of it
+#: writes each of them once; a one-time task's final run also moves it to another ByState partition (a
+#: delete and a put: one more) and leaves LiveByOwner (one more).
+LEDGER_INDEX_WRITES_PER_RUN = 5
+#: A create writes the task item (one conditional PutItem) and its four index entries.
+LEDGER_INDEX_WRITES_PER_CREATE = 4
 
 
 @dataclass(frozen=True)
@@ -202,9 +203,10 @@ ITEM_OVERHEAD_BYTES = 100
 
 
 def _ledger_storage(ledger_bytes: dict[str, int | None]) -> Line:
-    """A million tasks' items (task, run, the task's two index entries) kept for the retention period."""
+    """A million tasks' items (task, run, the task's three projected index entries) kept for the retention period."""
     task, run = ledger_bytes.get("TASK") or 1024, ledger_bytes.get("RUN#") or 1024
-    per_task = 3 * (task + ITEM_OVERHEAD_BYTES) + run + ITEM_OVERHEAD_BYTES  # the indexes project most of it
+    # The table's task item, its copies in ByUser, ByState and ByOwner (they project most of it), the run.
+    per_task = 4 * (task + ITEM_OVERHEAD_BYTES) + run + ITEM_OVERHEAD_BYTES
     gb = per_task * 1e6 / 1e9
     usd = PRICES["dynamodb_storage_gb_month"].usd
     return Line(

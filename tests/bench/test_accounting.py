@@ -103,9 +103,10 @@ def test_delivery_bill_shows_its_arithmetic() -> None:
     assert by_item["DynamoDB writes (idempotency record)"].usd == pytest.approx(2 * 0.625)
     # The run's transaction: the task item (1 KB: 1 unit) and the run item (1.5 KB: 2 units), each doubled.
     assert by_item["DynamoDB writes (task ledger: the run, one transaction)"].usd == pytest.approx(6 * 0.625)
-    assert by_item["DynamoDB writes (task ledger indexes)"].usd == pytest.approx(3 * 0.625)
-    # (3 x (600 + 100) + 1500 + 100) B = 3.7 GB for a million tasks, a week of 30-day months at $0.25.
-    assert by_item["DynamoDB storage (task ledger, 7 days)"].usd == pytest.approx(3.7 * 7 / 30 * 0.25)
+    # ByUser, ByState (twice: the task moves partition), ByOwner, and out of LiveByOwner.
+    assert by_item["DynamoDB writes (task ledger indexes)"].usd == pytest.approx(5 * 0.625)
+    # (4 x (600 + 100) + 1500 + 100) B = 4.4 GB for a million tasks, a week of 30-day months at $0.25.
+    assert by_item["DynamoDB storage (task ledger, 7 days)"].usd == pytest.approx(4.4 * 7 / 30 * 0.25)
     assert by_kind["CloudWatch Logs"].usd == pytest.approx(1.0 * 0.50)
     assert cost.total(lines) == pytest.approx(sum(line.usd for line in lines))
 
@@ -120,6 +121,6 @@ def test_a_create_pays_for_its_task_item_and_index_entries() -> None:
     lines = cost.create_lines(duration_ms=5, log_bytes=500, memory_mb=512, task_bytes=1100)
     (ledger,) = [line for line in lines if line.item.startswith("DynamoDB writes (task ledger")]
 
-    # One conditional PutItem of 1,100 B (2 units) and an entry in each of the two indexes.
-    assert ledger.usd == pytest.approx(4 * 0.625)
+    # One conditional PutItem of 1,100 B (2 units) and an entry in each of the four indexes.
+    assert ledger.usd == pytest.approx(6 * 0.625)
     assert "1 conditional PutItem of 1,100 B: 2 WRU" in ledger.quantity
