@@ -135,27 +135,12 @@ def _api(handler: Callable[..., Any]) -> Callable[..., Any]:
 
 def _fill(client: Any, table: str) -> None:
     """LISTED_TASKS task items, one in a hundred of user 456, written straight into the ledger."""
-    from taskcore.ledger import created_key, state_key, task_pk, to_json, user_key
+    from tests.scheduler.helpers import ledger_task_item
 
     items = []
     for i in range(LISTED_TASKS):
-        task_id, user = f"bench-{i:05d}", 456 if i % 100 == 0 else i
-        created = f"2030-01-01T00:00:{i % 60:02d}.000Z"
-        item = {
-            "pk": task_pk(task_id),
-            "sk": "TASK",
-            "task_id": task_id,
-            "user_id": to_json(user),
-            "user_key": user_key(user),
-            "state": "scheduled",
-            "state_key": state_key("scheduled"),
-            "kind": "one-time",
-            "expression": "at(2030-02-01T00:00:00)",
-            "timezone": "UTC",
-            "created_at": created,
-            "created_key": created_key(created, task_id),
-            "updated_at": created,
-        }
+        user = 456 if i % 100 == 0 else i
+        item = ledger_task_item(f"bench-{i:05d}", user, f"2030-01-01T00:00:{i % 60:02d}.000Z")
         items.append({"PutRequest": {"Item": {k: {"S": v} for k, v in item.items()}}})
     for start in range(0, len(items), 25):
         client.batch_write_item(RequestItems={table: items[start : start + 25]})

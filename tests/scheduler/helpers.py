@@ -144,3 +144,24 @@ def api_event(
 def response_json(response: dict[str, Any]) -> Any:
     """The JSON body of a Lambda proxy response."""
     return json.loads(response["body"]) if response.get("body") else None
+
+
+def ledger_task_item(task_id: str, user: int | str, created: str) -> dict[str, str]:
+    """A scheduled one-time task item of the task ledger, every attribute a string, as if the API had written it."""
+    from taskcore.ledger import created_key, state_key, task_pk, to_json, user_key
+
+    return {
+        "pk": task_pk(task_id),
+        "sk": "TASK",
+        "task_id": task_id,
+        "user_id": to_json(user),
+        "user_key": user_key(user),
+        "state": "scheduled",
+        "state_key": state_key("scheduled"),
+        "kind": "one-time",
+        "expression": "at(2030-02-01T00:00:00)",
+        "timezone": "UTC",
+        "created_at": created,
+        "created_key": created_key(created, task_id),
+        "updated_at": created,
+    }

@@ -17,8 +17,8 @@ import pytest
 
 from scheduler_app.clients import get_dynamodb_client
 from scheduler_app.deps import get_service
-from taskcore.ledger import created_key, state_key, task_pk, to_json, user_key
-from tests.scheduler.helpers import FaultInjector, task
+from taskcore.ledger import task_pk
+from tests.scheduler.helpers import FaultInjector, ledger_task_item, task
 from tests.scheduler.test_full_loop import deliver
 
 
@@ -267,26 +267,8 @@ def test_one_users_page_among_10000_tasks_is_one_query(api: Any, aws: Any, dynam
     table = boto3.resource("dynamodb").Table(aws.names["TaskLedgerTable"])
     with table.batch_writer() as batch:
         for i in range(10_000):
-            task_id, user = f"bulk-{i:05d}", 456 if i % 100 == 0 else i
-            created = f"2030-01-01T00:00:00.{i % 1000:03d}Z"
-            batch.put_item(
-                Item={
-                    "pk": task_pk(task_id),
-                    "sk": "TASK",
-                    "task_id": task_id,
-                    "user_id": to_json(user),
-                    "user_key": user_key(user),
-                    "state": "scheduled",
-                    "state_key": state_key("scheduled"),
-                    "kind": "one-time",
-                    "expression": "at(2030-02-01T00:00:00)",
-                    "timezone": "UTC",
-                    "created_at": created,
-                    "created_key": created_key(created, task_id),
-                    "updated_at": created,
-                    "run_count": 0,
-                }
-            )
+            user = 456 if i % 100 == 0 else i
+            batch.put_item(Item=ledger_task_item(f"bulk-{i:05d}", user, f"2030-01-01T00:00:00.{i % 1000:03d}Z"))
     dynamodb_calls.clear()
 
     page = api.get("/api/v1/schedules", params={"user_id": 456, "limit": 100}).json()
