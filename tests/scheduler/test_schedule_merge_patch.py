@@ -122,3 +122,14 @@ def test_the_openapi_document_offers_both_content_types(api: Any) -> None:
     operation = api.get("/openapi.json").json()["paths"]["/api/v1/schedules/{task_id}"]["patch"]
 
     assert set(operation["requestBody"]["content"]) == {"application/json", MERGE_PATCH}
+
+
+def test_a_patch_that_makes_the_request_invalid_names_the_field_as_a_create_would(api: Any) -> None:
+    api.post("/api/v1/schedules", json=task("t-bad-patch", rate="rate(5 minutes)"))
+
+    response = api.patch("/api/v1/schedules/t-bad-patch", json={"rate": "rate(2 weeks)"})
+    created = api.post("/api/v1/schedules", json=task("t-bad-create", rate="rate(2 weeks)"))
+
+    assert response.status_code == 422
+    assert [error["loc"] for error in response.json()["errors"]] == [["body", "rate"]]
+    assert response.json()["errors"] == created.json()["errors"]

@@ -60,6 +60,14 @@ _UNREADABLE: dict[type[BaseException], str] = {
 }
 
 
+def error_body(exc: SchedulerError) -> dict[str, Any]:
+    """`{"detail": ...}`, and for invalid input its field errors too (the one 422 shape, docs/api.md)."""
+    body: dict[str, Any] = {"detail": str(exc)}
+    if isinstance(exc, InvalidSchedule) and exc.errors:
+        body["errors"] = exc.errors
+    return body
+
+
 def error_status(exc: SchedulerError) -> int:
     """The status a domain error is answered with (never a bare 500)."""
     return next((status for kind, status in ERROR_STATUS if isinstance(exc, kind)), 502)
@@ -93,7 +101,7 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     log = logger.warning if status >= 500 or status == 429 else logger.info
     log("request refused", extra={"status_code": status, "error": type(exc).__name__, "path": request.url.path})
     headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, Throttled) else {}
-    return JSONResponse(status_code=status, content={"detail": str(exc)}, headers=headers)
+    return JSONResponse(status_code=status, content=error_body(exc), headers=headers)
 
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:

@@ -11,7 +11,14 @@ class SchedulerError(Exception):
 
 
 class InvalidSchedule(SchedulerError):
-    """Raise when a request cannot become a schedule (bad timing, data, cursor...); nothing was created."""
+    """Raise when a request cannot become a schedule (bad timing, data, cursor...); nothing was created.
+
+    `errors` are the field errors, as a 422 lists them (`taskcore.errors.error_list`), when it has any.
+    """
+
+    def __init__(self, message: str, *, errors: list[dict[str, object]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors
 
 
 class PayloadTooLarge(InvalidSchedule):

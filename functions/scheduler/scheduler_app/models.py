@@ -27,7 +27,7 @@ from pydantic.fields import FieldInfo
 
 from scheduler_app.errors import InvalidSchedule
 from taskcore.envelope import TaskEnvelope, TaskId, require_whole_number
-from taskcore.errors import describe_errors
+from taskcore.errors import describe_errors, error_list
 from taskcore.expressions import CronExpression, RateExpression, parse_expression, parse_timezone
 
 ONE_TIME_FIELDS = ("delay_seconds", "delay_minutes", "run_at")
@@ -194,7 +194,9 @@ def parse_schedule_request(raw: Any) -> ScheduleRequest:
     try:
         return ScheduleRequest.model_validate(raw)
     except ValidationError as exc:
-        raise InvalidSchedule(describe_errors(exc)) from None
+        # Located as a create's are: in the body (for a PATCH, the body merged into the task's request).
+        located = [{**error, "loc": ("body", *error.get("loc", ()))} for error in exc.errors()]
+        raise InvalidSchedule(describe_errors(exc), errors=error_list(located)) from None
 
 
 #: What identifies a task: a PATCH may repeat these members but not change them.

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response
 
-from scheduler_app.api_errors import error_status, errors
+from scheduler_app.api_errors import error_body, error_status, errors
 from scheduler_app.deps import SchedulerDep, TaskIdPath
 from scheduler_app.examples import CREATE_EXAMPLES, PATCH_EXAMPLES
 from scheduler_app.models import (
@@ -65,7 +65,8 @@ async def create_schedules(body: BatchRequest, service: SchedulerDep) -> BatchRe
 def _batch_result(outcome: BatchOutcome) -> BatchItemResult:
     if outcome.error is not None or outcome.view is None:
         status = error_status(outcome.error) if outcome.error is not None else 502
-        return BatchItemResult(index=outcome.index, status=status, body={"detail": str(outcome.error)})
+        body = error_body(outcome.error) if outcome.error is not None else {"detail": "no answer"}
+        return BatchItemResult(index=outcome.index, status=status, body=body)
     status = 201 if outcome.created else 200
     return BatchItemResult(index=outcome.index, status=status, body=outcome.view.model_dump(mode="json"))
 
