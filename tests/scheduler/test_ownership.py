@@ -60,6 +60,9 @@ def test_every_task_records_its_owner(isolation: str, aws: Any) -> None:
         TableName=aws.names["TaskLedgerTable"], Key={"pk": {"S": "TASK#own-1"}, "sk": {"S": "TASK"}}
     )["Item"]
     assert item["owner"]["S"] == "arn:aws:iam::123456789012:role/orders-service"
+    read = as_(ORDERS_OTHER_INSTANCE)("GET", "/api/v1/schedules/own-1")[1]
+    listed = as_(ORDERS)("GET", "/api/v1/schedules")[1]["items"]
+    assert read["owner"] == listed[0]["owner"] == "arn:aws:iam::123456789012:role/orders-service"
 
 
 def test_another_owners_task_is_a_404_under_owner_isolation_and_visible_when_shared(isolation: str) -> None:

@@ -392,6 +392,7 @@ class ScheduleView(BaseModel):
     run_count: int = Field(default=0, description="Occurrences run so far")
     last_run: LastRun | None = None
     runs: list[RunView] = Field(default_factory=list, description="The latest runs, newest first (at most 5)")
+    owner: str | None = Field(default=None, description="The IAM principal that created the task (docs/security.md)")
 
 
 class ScheduleSummary(BaseModel):
@@ -411,6 +412,7 @@ class ScheduleSummary(BaseModel):
     action: str | None = None
     run_count: int = 0
     last_run: LastRun | None = None
+    owner: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
 

@@ -98,6 +98,7 @@ def task_view(
         run_count=record.run_count,
         last_run=last_run(record),
         runs=[run_view(run) for run in runs],
+        owner=record.owner,
     )
 
 
@@ -119,6 +120,7 @@ def summary(record: TaskRecord, *, group: str, arn: str, now: datetime) -> Sched
         action=record.action,
         run_count=record.run_count,
         last_run=last_run(record),
+        owner=record.owner,
         created_at=when(record.created_at),
         updated_at=when(record.updated_at),
     )
