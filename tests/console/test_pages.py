@@ -71,6 +71,20 @@ def test_a_task_page_shows_the_next_five_times_in_its_zone_and_in_utc(cloud: Loc
     assert ("No run history" in page) or ("No runs yet." in page)
 
 
+def test_a_task_page_names_the_principal_that_created_the_task(cloud: LocalCloud) -> None:
+    alice = "arn:aws:iam::123456789012:user/alice"
+    httpx.post(
+        f"{cloud.api_url}/api/v1/schedules",
+        json={"task_id": "owned", "user_id": 1, "action": "spy", "data": {}, "delay_minutes": 5},
+        headers={"x-local-principal": alice},
+        timeout=10,
+    )
+
+    page = httpx.get(f"{cloud.api_url}/console/tasks/owned", timeout=10).text
+
+    assert f"<dt>Owner</dt><dd>{alice}</dd>" in page
+
+
 def test_pause_and_resume_answer_the_live_part_to_htmx_and_redirect_a_plain_form(cloud: LocalCloud) -> None:
     create(cloud, task_id="switch", action="spy", rate="rate(1 hour)")
 
