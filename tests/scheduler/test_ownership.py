@@ -217,3 +217,21 @@ def test_a_cancelled_task_no_longer_counts_against_the_quota(quotas: None) -> No
     orders("DELETE", "/api/v1/schedules/quota-8")
 
     assert orders("POST", "/api/v1/schedules", task("quota-10", delay_minutes=5))[0] == 201
+
+
+def test_a_schedule_whose_first_runs_are_far_ahead_is_still_held_to_the_minimum_interval(quotas: None) -> None:
+    status, body = as_(ORDERS)(
+        "POST", "/api/v1/schedules", task("quota-12", cron="cron(* * * * ? *)", start_at="2035-01-01T00:00:00+00:00")
+    )
+
+    assert status == 422
+    assert "runs 60 s apart" in body["detail"]
+
+
+def test_the_same_create_again_at_the_quota_returns_the_task(quotas: None) -> None:
+    orders = as_(ORDERS)
+    orders("POST", "/api/v1/schedules", task("quota-13", delay_minutes=5))
+    request = task("quota-14", run_at="2030-01-01T00:00:00+00:00")
+    assert orders("POST", "/api/v1/schedules", request)[0] == 201  # the owner's second and last
+
+    assert orders("POST", "/api/v1/schedules", request)[0] == 200  # a retry, not a third task

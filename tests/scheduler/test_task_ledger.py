@@ -308,3 +308,37 @@ def test_the_stored_request_is_the_one_given(api: Any, aws: Any) -> None:
 
     assert json.loads(item["request"]["S"]) == request
     assert "expiration" not in item  # a live task does not expire
+
+
+def test_the_same_run_at_request_after_its_time_passed_returns_the_task(api: Any, clock: Any) -> None:
+    now = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
+    clock.set(now)
+    request = task("pay-late-retry", run_at=(now + timedelta(seconds=10)).isoformat())
+    assert api.post("/api/v1/schedules", json=request).status_code == 201
+    clock.advance(seconds=30)  # the client's retry comes after the time
+
+    again = api.post("/api/v1/schedules", json=request)
+    other = api.post("/api/v1/schedules", json=task("pay-late-other", run_at=(now + timedelta(seconds=10)).isoformat()))
+
+    assert (again.status_code, again.json()["task_id"]) == (200, "pay-late-retry")
+    assert other.status_code == 422  # a new request for a past time is still refused
+
+
+def test_a_patch_that_removes_the_end_removes_it_from_the_task(api: Any) -> None:
+    api.post("/api/v1/schedules", json=task("pay-no-end", rate="rate(1 day)", end_at="2031-01-01T00:00:00+00:00"))
+
+    api.patch("/api/v1/schedules/pay-no-end", json={"end_at": None})
+
+    assert api.get("/api/v1/schedules/pay-no-end").json()["end_at"] is None
+
+
+def test_a_cursor_pointing_past_the_listings_queries_is_a_422(api: Any) -> None:
+    import base64
+
+    binding = {"user_id": None, "status": None, "action": None, "prefix": None}
+    forged = base64.urlsafe_b64encode(json.dumps({"k": {"i": 7}, "b": binding}).encode()).decode().rstrip("=")
+
+    response = api.get("/api/v1/schedules", params={"cursor": forged})
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == "cursor: not a cursor this API issued; start again without it"

@@ -238,7 +238,7 @@ class TaskLedger:
                 "put_item",
                 TableName=self.table_name,
                 Item=record.item(),
-                ConditionExpression="attribute_not_exists(pk) OR #expiration < :now",
+                ConditionExpression="attribute_not_exists(pk) OR #expiration <= :now",  # as `expired` reads it
                 ExpressionAttributeNames={"#expiration": "expiration"},
                 ExpressionAttributeValues={":now": n(int(now.timestamp()))},
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -254,13 +254,15 @@ class TaskLedger:
     def put(self, record: TaskRecord) -> None:
         """Write the task item as it is now (PATCH: the new request; the counters the callback keeps stay)."""
         update = Expression()
-        for name, value in record.item().items():
+        item = record.item()
+        for name, value in item.items():
             if name in ("created_at", "created_key"):
                 update.set_default(name, value)
             elif name not in ("pk", "sk", "run_count", "last_run", "owner", "owner_key", "live_owner_key"):
                 update.set(name, value)  # (a task keeps its owner: a PATCH by an admin does not take it)
-        if record.request is not None and record.data_bytes is None:
-            update.remove("data_bytes")
+        for optional in ("start_at", "end_at", "action", "schedule_arn", "data_bytes"):
+            if optional not in item:  # what the new request no longer has (`{"end_at": null}`, cron -> run_at)
+                update.remove(optional)
         self._update(record.task_id, update)
 
     def set_state(self, task_id: str, state: str, now: datetime) -> None:

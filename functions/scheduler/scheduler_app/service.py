@@ -274,13 +274,20 @@ class ScheduleService:
         two steps) and the task is still to run, it makes it then (the same ClientToken: once).
         """
         now = self._clock()
-        plan = plan_schedule(request, now)
-        self._check_interval(plan, now)
         digest = fingerprint(request)
-        spec = self._spec(request, plan, digest, state="ENABLED")  # refuses an oversized task before any write
+        try:
+            plan = plan_schedule(request, now)
+            self._check_interval(plan, now)
+            spec = self._spec(request, plan, digest, state="ENABLED")  # refuses an oversized task before any write
+            self._check_quota()
+        except (InvalidSchedule, QuotaExceeded):
+            # The same request again, after its time passed or its owner's quota filled: the task, not a refusal.
+            held, _ = self.ledger.read(request.task_id, runs=0, now=now)
+            if held is None or held.fingerprint != digest:
+                raise
+            return self._claimed(request, held, digest, now)
         record = self._record(request, plan, digest, now)
         record.owner = self.caller.principal
-        self._check_quota()
         held = self.ledger.claim(record, now)
         if held is not None:
             return self._claimed(request, held, digest, now)
@@ -288,8 +295,10 @@ class ScheduleService:
             self.schedules.create(spec)
         except ScheduleExists:  # a schedule older than the ledger (or the guide's) holds the name
             return self._adopt(request, digest), False
-        except SchedulerError:
-            self.ledger.forget(request.task_id, digest)  # nothing was scheduled: the id stays free
+        except (InvalidSchedule, Throttled):
+            # Refused: nothing was scheduled, so the id stays free. (After a timeout or a 5xx the schedule may
+            # exist: the claim stays, and the same request again completes it.)
+            self.ledger.forget(request.task_id, digest)
             raise
         logger.info(
             "schedule created",
@@ -338,7 +347,7 @@ class ScheduleService:
             )
         created = False
         if held.state == SCHEDULED and self._still_to_run(held, now):
-            stored = parse_schedule_request(held.request or {})
+            stored = request  # the same fingerprint: the same request the claim was made for
             plan = Plan(
                 expression=held.expression,
                 timezone=held.timezone,
@@ -400,8 +409,8 @@ class ScheduleService:
 
     def _still_to_run(self, held: TaskRecord, now: datetime) -> bool:
         """Whether a claimed task can still fire: a recurring one before its end, a one-time one before its time."""
-        if held.request is None or held.data_bytes is not None:
-            return False  # not made by this API, or its data is only in the schedule: nothing to rebuild it from
+        if held.request is None:
+            return False  # not made by this API (the callback recorded a schedule made elsewhere)
         return views.next_run(held, now) is not None
 
     def _adopt(self, request: ScheduleRequest, digest: str) -> ScheduleView:
@@ -519,22 +528,31 @@ class ScheduleService:
         binding = {"user_id": None if user_id is None else str(user_id), "status": status, "action": action}
         binding["prefix"] = prefix
         position: dict[str, Any] = decode_ledger_cursor(cursor, binding) if cursor is not None else {"i": 0}
-        # One user: one Query of ByUser. Otherwise one state's ByState partition at a time, in order:
-        # the live tasks (scheduled, then paused) unless a status is named.
-        if not self.caller.sees_all:  # owner isolation: the caller's own tasks, from its index
-            filters = [
-                ListFilter(
-                    owner=self.caller.principal or "", user_id=user_id, state=status, action=action, prefix=prefix
-                )
-            ]
-        elif user_id is not None:
-            filters = [ListFilter(user_id=user_id, state=status, action=action, prefix=prefix)]
-        else:
-            filters = [
-                ListFilter(state=one, action=action, prefix=prefix) for one in ([status] if status else LIVE_STATES)
-            ]
-        items, following = self._walk(filters, int(position.get("i", 0)), position.get("k") or None, limit)
+        filters = self._filters(status=status, user_id=user_id, action=action, prefix=prefix)
+        index, start = position.get("i", 0), position.get("k") or None
+        if not isinstance(index, int) or not 0 <= index < len(filters) or not isinstance(start, dict | None):
+            raise InvalidSchedule("cursor: not a cursor this API issued; start again without it")
+        items, following = self._walk(filters, index, start, limit)
         return SchedulePage(items=items, cursor=encode_ledger_cursor(following, binding) if following else None)
+
+    def _filters(
+        self, *, status: str | None, user_id: int | str | None, action: str | None, prefix: str | None
+    ) -> list[ListFilter]:
+        """The Queries of a listing, in order, each one index partition.
+
+        One user: one Query of ByUser. Otherwise one state's ByState partition at a time: the live tasks
+        (scheduled, then paused) unless a status is named. Under owner isolation the same, on the caller's
+        ByOwner partition.
+        """
+        states: list[str | None] = [status] if status is not None else list(LIVE_STATES)
+        if user_id is not None and status is None:
+            states = [None]  # every state of the user's (ByUser holds them all, as does ByOwner)
+        if not self.caller.sees_all:
+            owner = self.caller.principal or ""
+            return [ListFilter(owner=owner, user_id=user_id, state=one, action=action, prefix=prefix) for one in states]
+        if user_id is not None:
+            return [ListFilter(user_id=user_id, state=status, action=action, prefix=prefix)]
+        return [ListFilter(state=one, action=action, prefix=prefix) for one in states]
 
     def _walk(
         self, filters: list[ListFilter], index: int, start: dict[str, Any] | None, limit: int
@@ -794,8 +812,9 @@ def closest_occurrences(plan: Plan, now: datetime) -> tuple[datetime, datetime] 
     if isinstance(parsed, RateExpression):
         first = plan.next_run_at or now
         return first, first + parsed.interval
+    first = (plan.next_run_at or now) - _TICK  # from its first occurrence, however far ahead that is
     times = fire_times(
-        parsed, after=now, until=now + INTERVAL_HORIZON, timezone=plan.timezone, start=plan.start, end=plan.end
+        parsed, after=first, until=first + INTERVAL_HORIZON, timezone=plan.timezone, start=plan.start, end=plan.end
     )
     previous, closest = None, None
     for moment in itertools.islice(times, INTERVAL_OCCURRENCES):
