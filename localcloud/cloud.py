@@ -32,6 +32,7 @@ from localcloud.paths import ensure_import_paths
 from localcloud.persist import Clients, Persister, capture, read_state_file, restore
 from localcloud.queues import SqsSender
 from localcloud.schedules import MotoScheduleStore
+from localcloud.static_files import SWAGGER_UI_PATH, swagger_ui
 from localcloud.stats import LogSink, stdout_sink
 from localcloud.template import api_stage_name
 
@@ -43,6 +44,7 @@ def reset_function_caches() -> None:
     from callback_app.rejections import get_rejection_queue
     from callback_app.service import get_dynamodb_client, get_task_runner
     from callback_app.settings import get_settings as callback_settings
+    from scheduler_app.apidocs import get_docs_settings
     from scheduler_app.clients import get_dynamodb_client as scheduler_dynamodb
     from scheduler_app.clients import get_scheduler_client
     from scheduler_app.settings import get_settings as scheduler_settings
@@ -56,6 +58,7 @@ def reset_function_caches() -> None:
         scheduler_settings,
         get_scheduler_client,
         scheduler_dynamodb,
+        get_docs_settings,
     )
     for cached in caches:
         cached.cache_clear()
@@ -143,7 +146,8 @@ class LocalCloud:
         self._stack.callback(fresh_moto_state)  # in memory only: nothing outlives the local cloud
         self.endpoint = endpoint
         saved = read_state_file(options.persist) if options.persist is not None else None
-        env = endpoint.environment()
+        # The scheduler's /docs loads Swagger UI from this server, not from the CDN: it works offline.
+        env = {**endpoint.environment(), "API_DOCS_ASSETS_URL": SWAGGER_UI_PATH}
         self.environment = env
         self._stack.enter_context(patched_environ(env))
         reset_function_caches()
@@ -174,6 +178,7 @@ class LocalCloud:
             log=self._log if options.access_log else None,
             after_request=self._changed,
             local_routes={"/_localcloud/stats": self.stats},
+            static=[swagger_ui()],
         )
         self._stack.callback(self.api.close)
         if options.console:
