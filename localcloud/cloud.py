@@ -96,6 +96,10 @@ class CloudOptions:
     metrics: bool = False
     #: Serve the console at /console on the API's port (console/local.py).
     console: bool = True
+    #: Re-import the actions when their files change, without a restart (`make dev`; `--no-reload` turns it off).
+    reload_actions: bool = False
+    #: More directories of action modules, as if in layers/shared/taskcore/actions (`--actions-dir`).
+    action_dirs: tuple[Path, ...] = ()
 
 
 class LocalCloud:
@@ -125,6 +129,8 @@ class LocalCloud:
         self.dispatcher: Dispatcher | None = None
         #: CallbackFunction as its execution environments run it (None when it runs in process).
         self.callback: FunctionSpec | None = None
+        #: What else caches something built from the actions (the console's copy of the OpenAPI document).
+        self._action_caches: list[Callable[[], None]] = []
 
     def __enter__(self) -> LocalCloud:
         try:
@@ -152,6 +158,8 @@ class LocalCloud:
         self._stack.enter_context(patched_environ(env))
         reset_function_caches()
         self._stack.callback(reset_function_caches)
+        if options.action_dirs:
+            self._add_action_dirs(options.action_dirs)
 
         if self._scheduler_handler is None:
             from scheduler_app.handler import lambda_handler as scheduler_handler
@@ -169,8 +177,17 @@ class LocalCloud:
             self.dispatcher = self._dispatcher(endpoint)
             if saved is not None:
                 self.dispatcher.restore(saved.get("dispatcher", {}))
-        self.api = serve_function(
-            self._scheduler_handler,
+        self.api = self._serve_api(self._scheduler_handler)
+        if options.reload_actions:
+            self._watch_actions()
+        if options.persist is not None and clients is not None:
+            self._persist(options.persist, clients, saved)
+
+    def _serve_api(self, handler: Handler) -> ApiServer:
+        """SchedulerFunction behind the local API Gateway, with the local cloud's own paths and the console."""
+        options = self.options
+        api = serve_function(
+            handler,
             function_name="SchedulerFunction",
             host=options.host,
             port=options.port,
@@ -180,11 +197,10 @@ class LocalCloud:
             local_routes={"/_localcloud/stats": self.stats},
             static=[swagger_ui()],
         )
-        self._stack.callback(self.api.close)
+        self._stack.callback(api.close)
         if options.console:
-            self._mount_console(self.api)
-        if options.persist is not None and clients is not None:
-            self._persist(options.persist, clients, saved)
+            self._mount_console(api)
+        return api
 
     def _mount_console(self, api: ApiServer) -> None:
         """The console at /console, talking to this API and reading this cloud's dead letters."""
@@ -192,7 +208,35 @@ class LocalCloud:
 
         console = LocalConsole(lambda: api.url, self.environment)
         self._stack.callback(console.close)
+        self._action_caches.append(console.api.forget_openapi)
         api.mount("/console", FunctionWorker(console.handler, function_name="Console"))
+
+    def _add_action_dirs(self, directories: tuple[Path, ...]) -> None:
+        """Import actions from `directories` too, here and in the execution environments (FunctionSpec)."""
+        from localcloud.actions_reload import add_action_directories
+        from taskcore.registry import registry
+
+        remove = add_action_directories(directories)
+        registry.reload()  # already loaded in a test's process: the added directories count now
+
+        def restore() -> None:
+            remove()
+            registry.reload()
+
+        self._stack.callback(restore)
+
+    def _watch_actions(self) -> None:
+        """Reload the actions when their files change (localcloud/actions_reload.py)."""
+        from localcloud import actions_reload
+
+        lambda_ = self.dispatcher.lambda_ if self.dispatcher is not None else None
+        reloader = actions_reload.ActionReloader(
+            recycle=lambda_.recycle if isinstance(lambda_, ConcurrentLambda) else None,
+            forget=[actions_reload.forget_scheduler_openapi, *self._action_caches],
+            log=self._log,
+        )
+        watcher = actions_reload.ActionWatcher(actions_reload.action_directories(), reloader.reload).start()
+        self._stack.callback(watcher.close)
 
     def _persist(self, path: Path, clients: Clients, saved: dict[str, Any] | None) -> None:
         """Save the state every `persist_interval` seconds and at the stop (first of the stop's steps)."""
@@ -227,6 +271,7 @@ class LocalCloud:
                 handler=options.callback_handler_path,
                 timeout_seconds=options.callback_timeout,
                 metric_lines=options.metrics,
+                action_dirs=tuple(str(path.resolve()) for path in options.action_dirs),
             )
             lambda_ = ConcurrentLambda({callback_arn: spec}, concurrency=options.concurrency, **common)
             self.callback = spec
