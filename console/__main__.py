@@ -8,6 +8,7 @@ outputs; the dead letters are read, replayed (Lambda Invoke) and discarded with 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 from dataclasses import dataclass
@@ -38,7 +39,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     target.add_argument(
         "--api-url", help="the API's URL (stage included), e.g. https://abc.execute-api.eu-west-1.amazonaws.com/v1"
     )
-    parser.add_argument("--region", help="AWS region (default: your profile's, or the one in the API URL)")
+    parser.add_argument(
+        "--region",
+        help="AWS region (default: the one in the API URL, else AWS_REGION, AWS_DEFAULT_REGION or your profile's)",
+    )
     parser.add_argument("--profile", help="AWS profile (default: the usual credential chain)")
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default: loopback only)")
     parser.add_argument("--port", type=int, default=8001, help="port to serve on (default 8001; 0 picks a free one)")
@@ -59,7 +63,9 @@ def build(args: argparse.Namespace, session: Any = None) -> Setup:
     """The console for `--stack` or `--api-url`, signing with the session's credentials."""
     import boto3
 
-    session = session or boto3.Session(profile_name=args.profile, region_name=args.region)
+    # boto3 reads AWS_DEFAULT_REGION but not AWS_REGION, which the AWS CLI and the other SDKs honour first.
+    region = args.region or os.environ.get("AWS_REGION") or None
+    session = session or boto3.Session(profile_name=args.profile, region_name=region)
     credentials = session.get_credentials()
     if credentials is None:
         raise ConsoleConfigError(

@@ -115,11 +115,17 @@ class SchedulerApi:
         return resumed
 
     def openapi(self) -> dict[str, Any]:
-        """The API's OpenAPI document (read once: the actions do not change while the API runs)."""
-        if self._openapi is None:
-            document = self.request("GET", "/openapi.json")
-            self._openapi = document if isinstance(document, dict) else {}
-        return self._openapi
+        """The API's OpenAPI document (read once: the actions change only with a deployment, or a reload of
+        `make dev`, which calls `forget_openapi`)."""
+        document = self._openapi
+        if document is None:
+            fetched = self.request("GET", "/openapi.json")
+            document = self._openapi = fetched if isinstance(fetched, dict) else {}
+        return document
+
+    def forget_openapi(self) -> None:
+        """Read the document again on the next use (the actions changed)."""
+        self._openapi = None
 
 
 def _task_path(task_id: str) -> str:

@@ -8,8 +8,9 @@ query strings single- and multi-valued, `pathParameters.proxy`, a string body or
 
 The function runs on its own thread with its own event loop (Mangum asks for the current thread's
 loop), one request at a time, like one Lambda container. Paths under `/_localcloud/` are the local
-cloud's own (read-only status), not the function's. Other functions can be mounted at a path prefix
-(`mount`): the console is, at `/console`, served by its own worker.
+cloud's own (read-only status, and the files `static` serves: Swagger UI for `/docs`), not the
+function's. Other functions can be mounted at a path prefix (`mount`): the console is, at `/console`,
+served by its own worker.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +31,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from localcloud.lambda_context import LocalLambdaContext
+from localcloud.static_files import StaticFiles
 from localcloud.stats import LogSink, log_record, stdout_sink
 from localcloud.template import LOCAL_ACCOUNT
 
@@ -218,6 +220,7 @@ class ApiServer(ThreadingHTTPServer):
         log: LogSink | None = stdout_sink,
         after_request: Callable[[str], None] | None = None,
         local_routes: Mapping[str, Callable[[], Any]] | None = None,
+        static: Sequence[StaticFiles] = (),
     ) -> None:
         super().__init__(address, _ProxyHandler)
         self.worker = worker
@@ -225,6 +228,7 @@ class ApiServer(ThreadingHTTPServer):
         self.log = log
         self.after_request = after_request
         self.local_routes = dict(local_routes or {})
+        self.static = tuple(static)
         self.mounts: dict[str, FunctionWorker] = {}
         self._thread: threading.Thread | None = None
 
@@ -315,6 +319,11 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self._write(int(response.get("statusCode", 200)), response)
 
     def _local(self, path: str) -> None:
+        found = next((f for files in self.server.static if (f := files.find(path)) is not None), None)
+        if found is not None and self.command in ("GET", "HEAD"):
+            content_type, payload = found
+            self._send(200, {"headers": {"content-type": content_type}}, payload)
+            return
         route = self.server.local_routes.get(path)
         if route is None or self.command != "GET":
             self._write(404, {"headers": {"content-type": "application/json"}, "body": '{"message": "Not Found"}'})
@@ -324,6 +333,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     def _write(self, status: int, response: Mapping[str, Any]) -> None:
         raw_body = response.get("body") or ""
         payload = base64.b64decode(raw_body) if response.get("isBase64Encoded") else str(raw_body).encode("utf-8")
+        self._send(status, response, payload)
+
+    def _send(self, status: int, response: Mapping[str, Any], payload: bytes) -> None:
         self.send_response(status)
         skip = {"content-length", "connection", "transfer-encoding"}
         for key, value in (response.get("headers") or {}).items():
@@ -355,12 +367,19 @@ def serve_function(
     log: LogSink | None = stdout_sink,
     after_request: Callable[[str], None] | None = None,
     local_routes: Mapping[str, Callable[[], Any]] | None = None,
+    static: Sequence[StaticFiles] = (),
 ) -> ApiServer:
     """Start serving `handler` on `host:port` (0: a free port) in the background; `close()` it when done."""
     worker = FunctionWorker(handler, function_name=function_name)
     try:
         server = ApiServer(
-            (host, port), worker, stage=stage, log=log, after_request=after_request, local_routes=local_routes
+            (host, port),
+            worker,
+            stage=stage,
+            log=log,
+            after_request=after_request,
+            local_routes=local_routes,
+            static=static,
         )
     except BaseException:
         worker.close()

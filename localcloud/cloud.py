@@ -32,6 +32,7 @@ from localcloud.paths import ensure_import_paths
 from localcloud.persist import Clients, Persister, capture, read_state_file, restore
 from localcloud.queues import SqsSender
 from localcloud.schedules import MotoScheduleStore
+from localcloud.static_files import SWAGGER_UI_PATH, swagger_ui
 from localcloud.stats import LogSink, stdout_sink
 from localcloud.template import api_stage_name
 
@@ -43,6 +44,7 @@ def reset_function_caches() -> None:
     from callback_app.rejections import get_rejection_queue
     from callback_app.service import get_dynamodb_client, get_task_runner
     from callback_app.settings import get_settings as callback_settings
+    from scheduler_app.apidocs import get_docs_settings
     from scheduler_app.clients import get_dynamodb_client as scheduler_dynamodb
     from scheduler_app.clients import get_scheduler_client
     from scheduler_app.settings import get_settings as scheduler_settings
@@ -56,6 +58,7 @@ def reset_function_caches() -> None:
         scheduler_settings,
         get_scheduler_client,
         scheduler_dynamodb,
+        get_docs_settings,
     )
     for cached in caches:
         cached.cache_clear()
@@ -93,6 +96,10 @@ class CloudOptions:
     metrics: bool = False
     #: Serve the console at /console on the API's port (console/local.py).
     console: bool = True
+    #: Re-import the actions when their files change, without a restart (`make dev`; `--no-reload` turns it off).
+    reload_actions: bool = False
+    #: More directories of action modules, as if in layers/shared/taskcore/actions (`--actions-dir`).
+    action_dirs: tuple[Path, ...] = ()
 
 
 class LocalCloud:
@@ -122,6 +129,8 @@ class LocalCloud:
         self.dispatcher: Dispatcher | None = None
         #: CallbackFunction as its execution environments run it (None when it runs in process).
         self.callback: FunctionSpec | None = None
+        #: What else caches something built from the actions (the console's copy of the OpenAPI document).
+        self._action_caches: list[Callable[[], None]] = []
 
     def __enter__(self) -> LocalCloud:
         try:
@@ -143,11 +152,14 @@ class LocalCloud:
         self._stack.callback(fresh_moto_state)  # in memory only: nothing outlives the local cloud
         self.endpoint = endpoint
         saved = read_state_file(options.persist) if options.persist is not None else None
-        env = endpoint.environment()
+        # The scheduler's /docs loads Swagger UI from this server, not from the CDN: it works offline.
+        env = {**endpoint.environment(), "API_DOCS_ASSETS_URL": SWAGGER_UI_PATH}
         self.environment = env
         self._stack.enter_context(patched_environ(env))
         reset_function_caches()
         self._stack.callback(reset_function_caches)
+        if options.action_dirs:
+            self._add_action_dirs(options.action_dirs)
 
         if self._scheduler_handler is None:
             from scheduler_app.handler import lambda_handler as scheduler_handler
@@ -165,8 +177,17 @@ class LocalCloud:
             self.dispatcher = self._dispatcher(endpoint)
             if saved is not None:
                 self.dispatcher.restore(saved.get("dispatcher", {}))
-        self.api = serve_function(
-            self._scheduler_handler,
+        self.api = self._serve_api(self._scheduler_handler)
+        if options.reload_actions:
+            self._watch_actions()
+        if options.persist is not None and clients is not None:
+            self._persist(options.persist, clients, saved)
+
+    def _serve_api(self, handler: Handler) -> ApiServer:
+        """SchedulerFunction behind the local API Gateway, with the local cloud's own paths and the console."""
+        options = self.options
+        api = serve_function(
+            handler,
             function_name="SchedulerFunction",
             host=options.host,
             port=options.port,
@@ -174,12 +195,12 @@ class LocalCloud:
             log=self._log if options.access_log else None,
             after_request=self._changed,
             local_routes={"/_localcloud/stats": self.stats},
+            static=[swagger_ui()],
         )
-        self._stack.callback(self.api.close)
+        self._stack.callback(api.close)
         if options.console:
-            self._mount_console(self.api)
-        if options.persist is not None and clients is not None:
-            self._persist(options.persist, clients, saved)
+            self._mount_console(api)
+        return api
 
     def _mount_console(self, api: ApiServer) -> None:
         """The console at /console, talking to this API and reading this cloud's dead letters."""
@@ -187,7 +208,35 @@ class LocalCloud:
 
         console = LocalConsole(lambda: api.url, self.environment)
         self._stack.callback(console.close)
+        self._action_caches.append(console.api.forget_openapi)
         api.mount("/console", FunctionWorker(console.handler, function_name="Console"))
+
+    def _add_action_dirs(self, directories: tuple[Path, ...]) -> None:
+        """Import actions from `directories` too, here and in the execution environments (FunctionSpec)."""
+        from localcloud.actions_reload import add_action_directories
+        from taskcore.registry import registry
+
+        remove = add_action_directories(directories)
+        registry.reload()  # already loaded in a test's process: the added directories count now
+
+        def restore() -> None:
+            remove()
+            registry.reload()
+
+        self._stack.callback(restore)
+
+    def _watch_actions(self) -> None:
+        """Reload the actions when their files change (localcloud/actions_reload.py)."""
+        from localcloud import actions_reload
+
+        lambda_ = self.dispatcher.lambda_ if self.dispatcher is not None else None
+        reloader = actions_reload.ActionReloader(
+            recycle=lambda_.recycle if isinstance(lambda_, ConcurrentLambda) else None,
+            forget=[actions_reload.forget_scheduler_openapi, *self._action_caches],
+            log=self._log,
+        )
+        watcher = actions_reload.ActionWatcher(actions_reload.action_directories(), reloader.reload).start()
+        self._stack.callback(watcher.close)
 
     def _persist(self, path: Path, clients: Clients, saved: dict[str, Any] | None) -> None:
         """Save the state every `persist_interval` seconds and at the stop (first of the stop's steps)."""
@@ -222,6 +271,7 @@ class LocalCloud:
                 handler=options.callback_handler_path,
                 timeout_seconds=options.callback_timeout,
                 metric_lines=options.metrics,
+                action_dirs=tuple(str(path.resolve()) for path in options.action_dirs),
             )
             lambda_ = ConcurrentLambda({callback_arn: spec}, concurrency=options.concurrency, **common)
             self.callback = spec

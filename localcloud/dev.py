@@ -4,7 +4,9 @@
 - SchedulerFunction's real Lambda entry point behind a local API Gateway (REST proxy events) on --port;
 - unless --api-only, a dispatcher firing due schedules into CallbackFunction's real entry point, with
   Scheduler's and Lambda's retries and dead-letter queues (see localcloud/dispatcher.py), run in up to
-  --concurrency execution environments (child processes) with the function's Timeout.
+  --concurrency execution environments (child processes) with the function's Timeout;
+- a watch on the actions (layers/shared/taskcore/actions/*.py): a new or changed action is taken at once,
+  without a restart and so without losing the in-memory state (--no-reload: off).
 
 State lives in memory and is gone on exit, unless --persist PATH. Ctrl-C stops everything.
 """
@@ -27,7 +29,7 @@ from localcloud.stats import MetricLineFilter
 if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
 
-__all__ = ["MetricLineFilter", "banner", "main", "parse_args", "run"]
+__all__ = ["MetricLineFilter", "banner", "build_parser", "main", "parse_args", "run"]
 
 
 def _delays(text: str) -> tuple[float, ...]:
@@ -52,6 +54,11 @@ def _positive(text: str) -> int:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
+    return build_parser().parse_args(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser (docs/local-cloud.md's Options table lists each of its flags)."""
     parser = argparse.ArgumentParser(prog="python -m localcloud.dev", description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default: loopback only)")
     parser.add_argument("--port", type=int, default=3000, help="API port (default 3000; 0 picks a free one)")
@@ -77,9 +84,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="execution environments the callback may run at once (default 10; more wait in Lambda's queue)",
     )
     parser.add_argument("--metrics", action="store_true", help="also print the functions' EMF metric lines")
+    parser.add_argument(
+        "--no-reload",
+        dest="reload",
+        action="store_false",
+        help="do not reload the actions when their files change (default: reload, keeping the state)",
+    )
+    parser.add_argument(
+        "--actions-dir",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also load actions from DIR (modules as in layers/shared/taskcore/actions; watched like them)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no access line per API request")
     parser.add_argument("--state-file", type=Path, default=DEFAULT_STATE_FILE, help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    return parser
 
 
 def banner(cloud: LocalCloud, args: argparse.Namespace) -> str:
@@ -116,6 +137,11 @@ def banner(cloud: LocalCloud, args: argparse.Namespace) -> str:
             else []
         ),
         f"  {firing}",
+        (
+            "  actions                  reloaded when their files change, the state kept (--no-reload: off)"
+            if args.reload
+            else "  actions                  not reloaded (--no-reload): a changed action needs a restart"
+        ),
         "",
         "  Schedule a task 10 s ahead:",
         f"    {example}",
@@ -142,6 +168,8 @@ def run(args: argparse.Namespace) -> int:
         access_log=not args.quiet,
         concurrency=args.concurrency,
         metrics=args.metrics,
+        reload_actions=args.reload,
+        action_dirs=tuple(args.actions_dir),
     )
     try:
         with LocalCloud(options) as cloud:

@@ -39,11 +39,13 @@ from localcloud.queues import DeadLetterEnding, SqsSender
 from localcloud.schedules import MotoScheduleStore, Schedule
 from localcloud.stats import DispatchStats, LogSink, log_record, stdout_sink
 from taskcore.expressions import AtExpression, Expression, next_fire_time, parse_expression, parse_timezone
-from taskcore.limits import LAMBDA_ASYNC_PAYLOAD_BYTES, SQS_DEFAULT_MESSAGE_BYTES
+from taskcore.limits import LAMBDA_ASYNC_PAYLOAD_BYTES, SQS_MAX_MESSAGE_BYTES
 from taskcore.proxy import format_scheduled_time, substitute_context_attributes
 
-#: SQS's limit for a message in the schedule's DLQ; a larger dead-lettered payload is truncated (IS_PAYLOAD_TRUNCATED).
-MAX_SQS_MESSAGE_BYTES = SQS_DEFAULT_MESSAGE_BYTES
+#: The most of a dead-lettered payload that goes into the schedule's DLQ: one SQS message (1 MiB), less room for
+#: the message attributes. A larger payload (only an event over Lambda's own limit is) is truncated to it and
+#: flagged IS_PAYLOAD_TRUNCATED.
+MAX_DEAD_LETTER_BODY_BYTES = SQS_MAX_MESSAGE_BYTES - 8_192
 #: A delivery that failed for good goes to the schedule's DeadLetterConfig queue (ScheduleDeliveryDLQ).
 DELIVERY_ENDING = DeadLetterEnding(
     component="dispatcher",
@@ -458,7 +460,7 @@ class Dispatcher:
         self, delivery: Delivery, payload: str, execution_id: str, error: DeliveryError, condition: str | None
     ) -> None:
         schedule = delivery.schedule
-        truncated = len(payload.encode("utf-8")) > MAX_SQS_MESSAGE_BYTES - 8_192
+        truncated = len(payload.encode("utf-8")) > MAX_DEAD_LETTER_BODY_BYTES
         attributes = {
             "ERROR_CODE": error.code,
             "ERROR_MESSAGE": error.message[:1000],
@@ -473,7 +475,7 @@ class Dispatcher:
             attributes["EXHAUSTED_RETRY_CONDITION"] = condition
         body = payload
         if truncated:
-            body = payload.encode("utf-8")[: MAX_SQS_MESSAGE_BYTES - 8_192].decode("utf-8", "ignore")
+            body = payload.encode("utf-8")[:MAX_DEAD_LETTER_BODY_BYTES].decode("utf-8", "ignore")
         fields = {
             "schedule": schedule.name,
             "scheduled_time": format_scheduled_time(delivery.scheduled_time),

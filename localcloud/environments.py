@@ -69,6 +69,8 @@ class FunctionSpec:
     #: Lambda limits Init to 10 s, then retries it within the invocation under the function's timeout:
     #: here Init may take the longer of the two, and fails the invocation as a timeout after that.
     init_limit_seconds: float = 10.0
+    #: Directories added to the `taskcore.actions` package (`make dev --actions-dir`), as in the local cloud.
+    action_dirs: tuple[str, ...] = ()
 
     @classmethod
     def from_template(
@@ -78,6 +80,7 @@ class FunctionSpec:
         handler: str | None = None,
         timeout_seconds: float | None = None,
         metric_lines: bool = False,
+        action_dirs: tuple[str, ...] = (),
     ) -> FunctionSpec:
         """The function as template.yaml declares it; `handler` and `timeout_seconds` override (tests)."""
         from localcloud.template import function_settings
@@ -91,6 +94,7 @@ class FunctionSpec:
             memory_mb=settings.memory_mb,
             paths=tuple(str((ROOT / path).resolve()) for path in paths),
             metric_lines=metric_lines,
+            action_dirs=action_dirs,
         )
 
 
@@ -191,6 +195,10 @@ def _prepare_process(spec: FunctionSpec) -> None:
         from localcloud.stats import MetricLineFilter
 
         sys.stdout = MetricLineFilter(sys.stdout)
+    if spec.action_dirs:
+        import taskcore.actions
+
+        taskcore.actions.__path__.extend(d for d in spec.action_dirs if d not in taskcore.actions.__path__)
 
 
 def environment_main(conn: Connection, spec: FunctionSpec) -> None:
@@ -247,9 +255,11 @@ class Outcome:
 class Environment:
     """One execution environment: a child process that runs the function, one invocation at a time."""
 
-    def __init__(self, spec: FunctionSpec, number: int) -> None:
+    def __init__(self, spec: FunctionSpec, number: int, *, generation: int = 0) -> None:
         self.spec = spec
         self.number = number
+        #: Which code it runs: environments started before the function's code changed are of an older one.
+        self.generation = generation
         self.init_ms: float | None = None
         self.invocations = 0
         self._conn, child = _SPAWN.Pipe()

@@ -379,6 +379,8 @@ class ConcurrentLambda(LambdaService):
         self._idle: list[tuple[str, Environment]] = []
         self._environments: set[Environment] = set()
         self._numbers = itertools.count(1)
+        #: Raised by `recycle`: an environment of an older generation runs old code and is not reused.
+        self._generation = 0
         # A cold start is CPU work (imports): two at once only make each one slower, the first invocations
         # wait longer, and the deliveries share the cores with them (measured with bench.dispatch).
         self._cold_start = threading.Lock()
@@ -412,6 +414,19 @@ class ConcurrentLambda(LambdaService):
         for env in leftover:
             env.stop()
 
+    def recycle(self) -> int:
+        """Retire every environment (the function's code changed): idle ones stop now, busy ones after their
+        invocation; later invocations start new ones. Answers how many were alive."""
+        with self._changed:
+            self._generation += 1
+            idle = [env for _, env in self._idle]
+            self._idle.clear()
+            alive = len(self._environments)
+            self._environments.difference_update(idle)
+        for env in idle:
+            env.stop()
+        return alive
+
     def _work(self) -> None:
         while True:
             with self._changed:
@@ -442,7 +457,7 @@ class ConcurrentLambda(LambdaService):
                 self._environments.discard(evicted)
             else:
                 evicted = None
-            env = Environment(self._specs[arn], next(self._numbers))
+            env = Environment(self._specs[arn], next(self._numbers), generation=self._generation)
             self._environments.add(env)
         if evicted is not None:
             evicted.stop()
@@ -450,7 +465,7 @@ class ConcurrentLambda(LambdaService):
 
     def _release(self, arn: str, env: Environment, *, lost: bool) -> None:
         with self._changed:
-            if lost or self._closed:
+            if lost or self._closed or env.generation != self._generation:
                 self._environments.discard(env)
             else:
                 self._idle.append((arn, env))

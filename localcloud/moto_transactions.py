@@ -12,6 +12,11 @@ during iteration", seen under the local cloud's concurrent execution environment
   cancelled transaction can have changed) and puts them back when moto cancels it;
 - every DynamoDB write of the backend (and the backup) holds one lock, so a copy never races a write.
 
+`LOCK` is the only lock around these methods, and it is reentrant: a transaction holds it while moto's own
+`transact_write_items` calls `put_item`/`update_item`/`delete_item`. Whoever needs moto's writes serialised
+(a test that wants DynamoDB's per-item atomicity) uses it, never a second lock of its own around the same
+methods: two locks taken in both orders deadlock (tests/reliability/test_concurrent_deliveries.py).
+
 tests/localcloud/test_moto_transactions.py checks the rollback, the thread safety, and the moto
 internals this relies on (it fails when they change).
 """

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from localcloud.apiserver import ApiServer, proxy_event, serve_function
+from localcloud.static_files import SWAGGER_UI_DIR, SWAGGER_UI_PATH, swagger_ui
 
 
 def test_proxy_event_has_what_mangum_and_api_gateway_put_in_it() -> None:
@@ -94,6 +95,7 @@ def served() -> Iterator[tuple[ApiServer, Recorder, list[str]]]:
         log=None,
         after_request=changed.append,
         local_routes={"/_localcloud/stats": lambda: {"ok": 1}},
+        static=[swagger_ui()],
     )
     yield server, handler, changed
     server.close()
@@ -157,6 +159,26 @@ def test_local_routes_are_not_sent_to_the_function(served: tuple[ApiServer, Reco
     assert httpx.get(f"{server.url}/_localcloud/nothing").status_code == 404
     assert handler.events == []
     assert changed == []
+
+
+def test_the_vendored_swagger_ui_files_are_served_with_their_types_and_nothing_else_is(
+    served: tuple[ApiServer, Recorder, list[str]],
+) -> None:
+    server, handler, _ = served
+
+    script = httpx.get(f"{server.url}{SWAGGER_UI_PATH}/swagger-ui-bundle.js")
+    style = httpx.get(f"{server.url}{SWAGGER_UI_PATH}/swagger-ui.css")
+    icon = httpx.head(f"{server.url}{SWAGGER_UI_PATH}/favicon-32x32.png")
+
+    assert script.status_code == 200
+    assert script.content == (SWAGGER_UI_DIR / "swagger-ui-bundle.js").read_bytes()
+    assert script.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert style.headers["content-type"] == "text/css; charset=utf-8"
+    assert (icon.status_code, icon.headers["content-type"], icon.content) == (200, "image/png", b"")
+    for path in ("/missing.js", "/../apiserver.py", "/%2e%2e/apiserver.py", "/", ""):
+        assert httpx.get(f"{server.url}{SWAGGER_UI_PATH}{path}").status_code == 404, path
+    assert httpx.post(f"{server.url}{SWAGGER_UI_PATH}/swagger-ui.css").status_code == 404
+    assert handler.events == []
 
 
 def test_closing_frees_the_port() -> None:

@@ -141,6 +141,53 @@ def test_a_restart_runs_only_what_is_due_never_an_occurrence_twice(
     assert [run.scheduled_time for run in spy_action.runs] == [first, first + timedelta(minutes=1)]
 
 
+def test_after_a_restart_a_one_time_task_overdue_within_its_max_event_age_runs_late(
+    restartable: Restartable, spy_action: ActionSpy
+) -> None:
+    # Scheduler keeps trying to deliver an occurrence until its MaximumEventAgeInSeconds: so does a restart.
+    with restartable() as cloud:
+        created = post(cloud, {"task_id": "late-1", "user_id": 1, "action": "spy", "delay_seconds": 60})
+    due = datetime.fromisoformat(created["next_run_at"])
+
+    with restartable(at=due + timedelta(seconds=77.5)) as cloud:
+        run_until(cloud, due + timedelta(seconds=80))
+
+    assert [run.scheduled_time for run in spy_action.runs] == [due]
+
+
+def test_after_a_restart_a_one_time_task_overdue_past_its_max_event_age_is_skipped(
+    restartable: Restartable, spy_action: ActionSpy
+) -> None:
+    with restartable() as cloud:
+        body = {"task_id": "late-2", "user_id": 1, "action": "spy", "delay_seconds": 60}
+        created = post(cloud, {**body, "retry": {"max_event_age_seconds": 60}})
+    due = datetime.fromisoformat(created["next_run_at"])
+
+    with restartable(at=due + timedelta(seconds=77.5)) as cloud:
+        run_until(cloud, due + timedelta(seconds=120))
+
+    assert spy_action.runs == []
+
+
+@pytest.mark.parametrize(("overdue", "runs"), [(30.0, True), (77.5, False)])
+def test_after_a_restart_a_recurring_occurrence_runs_only_when_at_most_60_s_overdue(
+    restartable: Restartable, spy_action: ActionSpy, overdue: float, runs: bool
+) -> None:
+    start = datetime.now(UTC)
+    with restartable(at=start) as cloud:
+        post(cloud, {"task_id": "late-3", "user_id": 1, "action": "spy", "rate": "rate(1 hour)"})
+        run_until(cloud, start + timedelta(seconds=10))
+    # The occurrence at creation, as the dispatcher fired it (from the schedule's CreationDate).
+    (first,) = [run.scheduled_time for run in spy_action.runs]
+    assert first is not None
+    missed = first + timedelta(hours=1)
+
+    with restartable(at=missed + timedelta(seconds=overdue)) as cloud:
+        run_until(cloud, missed + timedelta(minutes=5))
+
+    assert [run.scheduled_time for run in spy_action.runs] == [first, *([missed] if runs else [])]
+
+
 def test_idempotency_records_survive_a_restart(restartable: Restartable, spy_action: ActionSpy) -> None:
     with restartable() as cloud:
         post(cloud, {"task_id": "once-1", "user_id": 1, "action": "spy", "delay_seconds": 1})

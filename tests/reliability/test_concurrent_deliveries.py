@@ -6,24 +6,31 @@ loopback) and are released at the same moment; the action takes a while, so they
 it; the others fail their invocation (503: "already running in another invocation", so Lambda retries), and
 their retry, once the first has finished, replays the stored result without running the action.
 
-moto applies a conditional write in two steps; DynamoDB applies it atomically per item. The test serialises
-moto's DynamoDB writes so that it measures the application, not a race in the emulator.
+moto applies a conditional write in two steps; DynamoDB applies it atomically per item. The local cloud
+serialises moto's DynamoDB writes (localcloud/moto_transactions.py), so the test measures the application,
+not a race in the emulator.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import sys
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 
 import callback_app.handler  # noqa: F401  (imported before the containers fork: they start warm)
-from localcloud.endpoint import LocalEndpoint, moto_endpoint
+from localcloud import moto_transactions
+from localcloud.endpoint import LOCAL_ENV, LocalEndpoint, moto_endpoint
+from localcloud.template import LOCAL_REGION
 from taskcore.envelope import TaskEnvelope
 from taskcore.proxy import delivered_event
 from tests.reliability.containers import container
@@ -39,19 +46,15 @@ OCCURRENCE = datetime(2031, 1, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalEndpoint]:
-    """moto's server on loopback with the template's table; its DynamoDB writes atomic, as DynamoDB's are."""
-    from moto.dynamodb.models import DynamoDBBackend
+def endpoint() -> Iterator[LocalEndpoint]:
+    """moto's server on loopback with the template's table; its DynamoDB writes atomic, as DynamoDB's are.
 
-    lock = threading.Lock()
-    for name in ("put_item", "update_item", "delete_item"):
-        original = getattr(DynamoDBBackend, name)
-
-        def atomic(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return __original(self, *args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, atomic)
+    One lock makes them atomic: `localcloud.moto_transactions.LOCK`, which `moto_endpoint()` installs around
+    every write of moto's DynamoDB backend and holds for a whole transaction. Never a second lock around the
+    same methods: this fixture once wrapped them in its own, and when the local cloud had installed LOCK first
+    in the worker process, the locks were taken in both orders (a transaction held LOCK and waited for the
+    fixture's lock in moto's put_item; a put_item held the fixture's lock and waited for LOCK): `make test` hung.
+    """
     with moto_endpoint() as running:
         yield running
 
@@ -116,3 +119,78 @@ def test_concurrent_duplicate_deliveries_run_the_action_once_and_the_others_repl
     figures.count("concurrency", "containers", CONTAINERS)
     figures.count("concurrency", "action_runs", len(runs))
     figures.count("concurrency", "failed_then_replayed", len(replays))
+
+
+@pytest.fixture
+def earlier_local_cloud() -> None:
+    """moto's writes already serialised by an earlier local cloud in this worker process, as under `make test`."""
+    moto_transactions.install()
+
+
+#: How long the two writers race; each request has a short read timeout, so a deadlock fails the test.
+RACE_SECONDS = 2.0
+ITEMS = 25
+
+
+@pytest.mark.integration
+def test_writes_racing_transactions_on_the_endpoint_never_deadlock_whatever_ran_before(
+    earlier_local_cloud: None, endpoint: LocalEndpoint
+) -> None:
+    table = endpoint.resources.names["IdempotencyTable"]
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint.url,
+        region_name=LOCAL_REGION,
+        aws_access_key_id=LOCAL_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_ENV["AWS_SECRET_ACCESS_KEY"],
+        config=Config(read_timeout=5, connect_timeout=5, retries={"max_attempts": 1}),
+    )
+    errors: list[BaseException] = []
+    done: list[str] = []
+    deadline = time.monotonic() + RACE_SECONDS
+
+    def transactions() -> None:
+        n = 0
+        while time.monotonic() < deadline:
+            n += 1
+            # Many items: moto writes each in turn, with the transaction's lock held throughout.
+            items: Any = [{"Put": {"TableName": table, "Item": {"id": {"S": f"tx-{n}-{i}"}}}} for i in range(ITEMS)]
+            client.transact_write_items(TransactItems=items)
+        done.append("transactions")
+
+    def puts() -> None:
+        n = 0
+        while time.monotonic() < deadline:
+            n += 1
+            client.put_item(TableName=table, Item={"id": {"S": f"put-{n}"}})
+            client.update_item(
+                TableName=table,
+                Key={"id": {"S": f"put-{n}"}},
+                UpdateExpression="SET n = :n",
+                ExpressionAttributeValues={":n": {"N": str(n)}},
+            )
+        done.append("puts")
+
+    def guarded(work: Any) -> Any:
+        def run() -> None:
+            try:
+                work()
+            except BaseException as error:  # a read timeout: the server's write never returned
+                errors.append(error)
+
+        return run
+
+    threads = [threading.Thread(target=guarded(work), daemon=True) for work in (transactions, puts, puts)]
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often, so that the writers interleave within the race
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(RACE_SECONDS + 30)
+    finally:
+        sys.setswitchinterval(switch_interval)
+
+    assert not [thread for thread in threads if thread.is_alive()]
+    assert errors == []
+    assert sorted(done) == ["puts", "puts", "transactions"]

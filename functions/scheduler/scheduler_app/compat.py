@@ -100,7 +100,12 @@ class CancelScheduleResponse(BaseModel):
 router = APIRouter(prefix="/api/v1/scheduler", tags=["scheduler (guide)"])
 
 
-@router.post("/schedule", response_model=ScheduleTaskResponse, responses=errors(409, 413, 422, 429, 502))
+@router.post(
+    "/schedule",
+    operation_id="guideScheduleTask",
+    response_model=ScheduleTaskResponse,
+    responses=errors(409, 413, 422, 429, 502),
+)
 async def schedule_task(request: ScheduleTaskRequest, service: SchedulerDep) -> ScheduleTaskResponse:
     """The guide's create: run `action` in `delay_minutes` minutes. The schedule is named after `task_id`."""
     view, created = service.create(request.to_schedule_request())
@@ -117,7 +122,10 @@ async def schedule_task(request: ScheduleTaskRequest, service: SchedulerDep) -> 
 
 
 @router.delete(
-    "/schedule/{schedule_arn:path}", response_model=CancelScheduleResponse, responses=errors(404, 422, 429, 502)
+    "/schedule/{schedule_arn:path}",
+    operation_id="guideCancelSchedule",
+    response_model=CancelScheduleResponse,
+    responses=errors(404, 422, 429, 502),
 )
 async def cancel_schedule(schedule_arn: str, request: Request, service: SchedulerDep) -> CancelScheduleResponse:
     """The guide's cancel, by schedule ARN: 404 unless it is this stack's schedule, 429/502 when cancelling failed."""

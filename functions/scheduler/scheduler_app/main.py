@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from scheduler_app import api_errors, compat
+from scheduler_app import api_errors, apidocs, compat
 from scheduler_app.openapi import build_openapi
 from scheduler_app.routers import health, schedules
 
@@ -21,11 +21,15 @@ app = FastAPI(
     version="1.0.0",
     # No 307 to the path without its slash (to https://, which a plain-HTTP client cannot follow): a 404 naming it.
     redirect_slashes=False,
+    # /docs is scheduler_app.apidocs' (its Swagger UI files from a setting); no ReDoc.
+    docs_url=None,
+    redoc_url=None,
 )
 api_errors.install(app)
 app.include_router(health.router)
 app.include_router(schedules.router)
 app.include_router(compat.router)
+app.include_router(apidocs.router)
 
 
 def openapi() -> dict[str, Any]:

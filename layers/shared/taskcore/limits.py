@@ -13,10 +13,9 @@ MAX_TASK_EVENT_BYTES = 1_000_000
 #: Lambda's synchronous request payload limit: API Gateway cannot hand the scheduler function more.
 LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
 
-#: An SQS queue's default MaximumMessageSize; EventBridge Scheduler's dead-letter queue takes no more.
-SQS_DEFAULT_MESSAGE_BYTES = 262_144
-
-#: SQS's largest message (RejectedTaskQueue sets its MaximumMessageSize to it in template.yaml).
+#: SQS's largest message, 1 MiB, and since 2025 also a queue's default MaximumMessageSize (it was 256 KiB):
+#: "Default: 1,048,576 bytes (1 MiB)" (SQS API reference, CreateQueue). Every queue of template.yaml takes it;
+#: RejectedTaskQueue also sets it explicitly.
 SQS_MAX_MESSAGE_BYTES = 1_048_576
 
 #: Deeper `data` is refused: JSON-serialisable everywhere it goes (pydantic stops at ~255 levels).
@@ -27,6 +26,5 @@ __all__ = [
     "LAMBDA_SYNC_PAYLOAD_BYTES",
     "MAX_DATA_DEPTH",
     "MAX_TASK_EVENT_BYTES",
-    "SQS_DEFAULT_MESSAGE_BYTES",
     "SQS_MAX_MESSAGE_BYTES",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -68,6 +69,8 @@ class ActionRegistry:
     _actions: dict[str, Action[Any]] = field(default_factory=dict)
     _loaded: bool = False
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    #: Where registrations go while `reload` imports the modules afresh (readers keep the old actions meanwhile).
+    _staging: dict[str, Action[Any]] | None = field(default=None, repr=False)
 
     def action(
         self, name: str, model: type[DataT], *, description: str = ""
@@ -75,11 +78,12 @@ class ActionRegistry:
         """Register the decorated function as action `name` whose `data` is validated by `model`."""
 
         def decorate(fn: Callable[[DataT, TaskContext], ActionResult]) -> Callable[[DataT, TaskContext], ActionResult]:
-            existing = self._actions.get(name)
+            actions = self._actions if self._staging is None else self._staging
+            existing = actions.get(name)
             if existing is not None and existing.run is not fn:
                 raise ValueError(f"action {name!r} is registered twice ({existing.run.__module__} and {fn.__module__})")
             summary = description or (fn.__doc__ or "").strip().split("\n", 1)[0]
-            self._actions[name] = Action(name, model, fn, summary)
+            actions[name] = Action(name, model, fn, summary)
             return fn
 
         return decorate
@@ -95,11 +99,45 @@ class ActionRegistry:
         with self._lock:
             if self._loaded:
                 return
-            pkg = importlib.import_module(self.package)
-            for module in pkgutil.iter_modules(pkg.__path__):
-                if not module.name.startswith("_"):
-                    importlib.import_module(f"{self.package}.{module.name}")
+            self._import_modules(self.package)
             self._loaded = True
+
+    @staticmethod
+    def _import_modules(package: str) -> None:
+        pkg = importlib.import_module(package)
+        for module in pkgutil.iter_modules(pkg.__path__):
+            if not module.name.startswith("_"):
+                importlib.import_module(f"{package}.{module.name}")
+
+    def reload(self) -> None:
+        """Import the package's modules afresh: added, changed and removed files take effect.
+
+        The local cloud calls it when an action file changes (on Lambda, a deployment starts new containers).
+        Readers see the old actions until all the new ones are imported; when an import fails, it raises and
+        nothing changes.
+        """
+        if self.package is None:
+            return
+        prefix = f"{self.package}."
+        with self._lock:
+            self._load()
+            previous = {name: module for name, module in sys.modules.items() if name.startswith(prefix)}
+            for name in previous:
+                del sys.modules[name]
+            importlib.invalidate_caches()  # a file added since the last import is found
+            # Actions registered from elsewhere (not by the package's modules) stay.
+            self._staging = {n: a for n, a in self._actions.items() if not a.run.__module__.startswith(prefix)}
+            try:
+                self._import_modules(self.package)
+            except BaseException:
+                for name in [name for name in sys.modules if name.startswith(prefix)]:
+                    del sys.modules[name]
+                sys.modules.update(previous)
+                raise
+            else:
+                self._actions = self._staging
+            finally:
+                self._staging = None
 
     def names(self) -> list[str]:
         """Registered action names, sorted."""

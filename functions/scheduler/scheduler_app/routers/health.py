@@ -10,7 +10,7 @@ from taskcore.registry import registry
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", response_model=HealthResponse)
+@router.get("/health", operation_id="getHealth", response_model=HealthResponse)
 async def health() -> HealthResponse:
     """Liveness, and which actions can be scheduled (touches neither configuration nor AWS)."""
     return HealthResponse(status="ok", service="scheduled-tasks-scheduler", actions=registry.names())

@@ -32,6 +32,7 @@ PATCH_CONTENT = {
 
 @router.post(
     "",
+    operation_id="createSchedule",
     status_code=201,
     response_model=ScheduleView,
     responses={
@@ -50,7 +51,7 @@ async def create_schedule(
     return view
 
 
-@router.post("/batch", response_model=BatchResponse, responses=errors(422))
+@router.post("/batch", operation_id="createSchedulesBatch", response_model=BatchResponse, responses=errors(422))
 async def create_schedules(body: BatchRequest, service: SchedulerDep) -> BatchResponse:
     """Up to 100 creates at once: each item gets the status and body its own POST would have had."""
     results = [_batch_result(outcome) for outcome in service.create_batch(body.items)]
@@ -71,7 +72,7 @@ def _batch_result(outcome: BatchOutcome) -> BatchItemResult:
     return BatchItemResult(index=outcome.index, status=status, body=outcome.view.model_dump(mode="json"))
 
 
-@router.get("", response_model=SchedulePage, responses=errors(422, 429, 502))
+@router.get("", operation_id="listSchedules", response_model=SchedulePage, responses=errors(422, 429, 502))
 async def list_schedules(
     service: SchedulerDep,
     user_id: Annotated[
@@ -98,13 +99,15 @@ async def list_schedules(
     )
 
 
-@router.get("/{task_id}", response_model=ScheduleView, responses=errors(404, 422, 429, 502))
+@router.get("/{task_id}", operation_id="getSchedule", response_model=ScheduleView, responses=errors(404, 422, 429, 502))
 async def get_schedule(task_id: TaskIdPath, service: SchedulerDep) -> ScheduleView:
     """The task for its whole life: its request, schedule, state, next run (UTC) and latest runs."""
     return service.get(task_id)
 
 
-@router.get("/{task_id}/runs", response_model=RunPage, responses=errors(404, 422, 429, 502))
+@router.get(
+    "/{task_id}/runs", operation_id="listScheduleRuns", response_model=RunPage, responses=errors(404, 422, 429, 502)
+)
 async def list_runs(
     task_id: TaskIdPath,
     service: SchedulerDep,
@@ -117,6 +120,7 @@ async def list_runs(
 
 @router.patch(
     "/{task_id}",
+    operation_id="updateSchedule",
     response_model=ScheduleView,
     responses=errors(404, 409, 413, 422, 429, 502),
     openapi_extra={"requestBody": {"required": True, "content": PATCH_CONTENT}},
@@ -132,20 +136,33 @@ async def update_schedule(
     return service.update(task_id, body)
 
 
-@router.delete("/{task_id}", status_code=204, response_class=Response, responses=errors(404, 422, 429, 502))
+@router.delete(
+    "/{task_id}",
+    operation_id="deleteSchedule",
+    status_code=204,
+    response_class=Response,
+    responses=errors(404, 422, 429, 502),
+)
 async def delete_schedule(task_id: TaskIdPath, service: SchedulerDep) -> Response:
     """Cancel the task."""
     service.delete(task_id)
     return Response(status_code=204)
 
 
-@router.post("/{task_id}/pause", response_model=ScheduleView, responses=errors(404, 422, 429, 502))
+@router.post(
+    "/{task_id}/pause", operation_id="pauseSchedule", response_model=ScheduleView, responses=errors(404, 422, 429, 502)
+)
 async def pause_schedule(task_id: TaskIdPath, service: SchedulerDep) -> ScheduleView:
     """Disable the schedule; it keeps everything and does not run until resumed."""
     return service.pause(task_id)
 
 
-@router.post("/{task_id}/resume", response_model=ScheduleView, responses=errors(404, 422, 429, 502))
+@router.post(
+    "/{task_id}/resume",
+    operation_id="resumeSchedule",
+    response_model=ScheduleView,
+    responses=errors(404, 422, 429, 502),
+)
 async def resume_schedule(task_id: TaskIdPath, service: SchedulerDep) -> ScheduleView:
     """Enable the schedule again."""
     return service.resume(task_id)
