@@ -184,6 +184,22 @@ def test_the_guides_routes_keep_each_owners_task_apart(owners: None) -> None:
     assert billing("GET", f"/api/v1/schedules/{ID}")[1]["status"] == "scheduled"
 
 
+def test_the_guides_cancel_finds_the_task_of_a_long_id_and_an_admin_cancels_any_owners(owners: None) -> None:
+    orders, billing, operator = call_as(ORDERS), call_as(BILLING), call_as(OPERATOR)
+    long_id = "invoice-" + "9" * 56  # 64 characters: its schedule's name is the digest form
+    guide = {"task_id": long_id, "user_id": 1, "action": "send_notification", "delay_minutes": 5, "data": {}}
+    mine = orders("POST", "/api/v1/scheduler/schedule", guide)[1]["schedule_arn"]
+    theirs = billing("POST", "/api/v1/scheduler/schedule", guide)[1]["schedule_arn"]
+    assert len(mine.rsplit("/", 1)[-1]) == 64
+
+    assert billing("DELETE", f"/api/v1/scheduler/schedule/{mine}")[0] == 404
+    assert orders("DELETE", f"/api/v1/scheduler/schedule/{mine}")[0] == 200
+    assert operator("DELETE", f"/api/v1/scheduler/schedule/{theirs}")[0] == 200
+
+    assert orders("GET", f"/api/v1/schedules/{long_id}")[1]["status"] == "cancelled"
+    assert billing("GET", f"/api/v1/schedules/{long_id}")[1]["status"] == "cancelled"
+
+
 # -- an admin names the owner it addresses ---------------------------------------------------------------------------
 
 
