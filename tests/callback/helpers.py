@@ -51,13 +51,15 @@ def delivery(
     scheduled: datetime | None = OCCURRENCE,
     attempt: int = 1,
     kind: str | None = "one-time",
+    scope: str | None = None,
 ) -> dict[str, Any]:
     """The event the callback receives for one delivery of one occurrence (None: a direct invocation).
 
     `kind` is the `X-Task-Kind` the scheduler API puts on its schedules; None for one made elsewhere.
+    `scope` is the `X-Task-Scope` it puts on an owner's task under `Isolation=owner` (None: none).
     """
     envelope = TaskEnvelope.model_construct(task_id=task_id, user_id=user_id, action=action, data=data or {})
-    target_input = build_target_input(envelope, kind=kind)
+    target_input = build_target_input(envelope, kind=kind, scope=scope)
     if scheduled is None:
         event: dict[str, Any] = json.loads(target_input)
         event["headers"] = {"content-type": "application/json"}
@@ -73,8 +75,11 @@ def body_of(response: dict[str, Any]) -> dict[str, Any]:
     return decoded
 
 
-def ledger_partition(table_name: str, task_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """The task ledger's items for one task, as plain values: the task item, and its runs oldest first."""
+def ledger_partition(
+    table_name: str, task_id: str, scope: str | None = None
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The task ledger's items for one task (in its owner's `scope`), as plain values: the task item, and its runs
+    oldest first."""
     import boto3
     from boto3.dynamodb.types import TypeDeserializer
 
@@ -84,7 +89,7 @@ def ledger_partition(table_name: str, task_id: str) -> tuple[dict[str, Any] | No
     response = boto3.client("dynamodb").query(
         TableName=table_name,
         KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": task_pk(task_id)}},
+        ExpressionAttributeValues={":pk": {"S": task_pk(task_id, scope)}},
         ConsistentRead=True,
     )
     items = [{k: decode(v) for k, v in item.items()} for item in response["Items"]]

@@ -49,6 +49,7 @@ def test_env_local_names_the_resources_the_local_cloud_creates() -> None:
         "TASK_LEDGER_TABLE": local.physical_name("TaskLedgerTable"),
         "TASK_RETENTION_SECONDS": str(TEMPLATE["Parameters"]["TaskRetentionSeconds"]["Default"]),
         "TASK_ISOLATION": TEMPLATE["Parameters"]["Isolation"]["Default"],
+        "ASSUMED_ROLE_OWNER": TEMPLATE["Parameters"]["AssumedRoleOwner"]["Default"],
         "ADMIN_PRINCIPALS": TEMPLATE["Parameters"]["AdminPrincipals"]["Default"],
         "MIN_SCHEDULE_INTERVAL_SECONDS": str(TEMPLATE["Parameters"]["MinimumScheduleIntervalSeconds"]["Default"]),
         "MAX_ACTIVE_SCHEDULES_PER_OWNER": str(TEMPLATE["Parameters"]["MaxActiveSchedulesPerOwner"]["Default"]),

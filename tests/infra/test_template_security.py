@@ -406,6 +406,20 @@ def test_who_may_do_what_and_how_much_are_stack_parameters() -> None:
     assert variables["MAX_ACTIVE_SCHEDULES_PER_OWNER"] == {"Ref": "MaxActiveSchedulesPerOwner"}
 
 
+def test_the_owner_of_an_assumed_role_session_is_a_stack_parameter() -> None:
+    parameter = TEMPLATE["Parameters"]["AssumedRoleOwner"]
+    groups = TEMPLATE["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    who = next(group["Parameters"] for group in groups if "Isolation" in group["Parameters"])
+
+    assert (parameter["Type"], parameter["Default"], parameter["AllowedValues"]) == (
+        "String",
+        "role",
+        ["role", "session"],
+    )
+    assert who[: who.index("AdminPrincipals") + 1] == ["Isolation", "AssumedRoleOwner", "AdminPrincipals"]
+    assert props("SchedulerFunction")["Environment"]["Variables"]["ASSUMED_ROLE_OWNER"] == {"Ref": "AssumedRoleOwner"}
+
+
 def test_the_callbacks_reserved_concurrency_is_optional_and_its_throttles_alarm() -> None:
     reserved = props("CallbackFunction")["ReservedConcurrentExecutions"]
     alarm = props("CallbackThrottlesAlarm")

@@ -165,3 +165,14 @@ def ledger_task_item(task_id: str, user: int | str, created: str) -> dict[str, s
         "created_key": created_key(created, task_id),
         "updated_at": created,
     }
+
+
+def call_as(principal: str | None) -> Callable[..., tuple[int, Any]]:
+    """Requests to the scheduler's Lambda entry point made by `principal` (None: a request without one)."""
+    from scheduler_app.handler import lambda_handler
+
+    def call(method: str, path: str, body: Any = None, query: dict[str, str] | None = None) -> tuple[int, Any]:
+        response = lambda_handler(api_event(method, path, body=body, query=query, principal=principal), None)
+        return int(response["statusCode"]), response_json(response)
+
+    return call

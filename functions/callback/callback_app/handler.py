@@ -17,6 +17,7 @@ per invocation (callback_app.outcome).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -36,8 +37,9 @@ from callback_app.rejections import Rejection, get_rejection_queue, is_redrive
 from callback_app.service import get_task_runner
 from taskcore.envelope import TASK_ID_PATTERN
 from taskcore.lambda_context import lambda_context
+from taskcore.ledger import SCOPE_PATTERN
 from taskcore.limits import MAX_TASK_EVENT_BYTES
-from taskcore.proxy import SchedulerContext, oversized_body_response, task_fields
+from taskcore.proxy import TASK_SCOPE_HEADER, SchedulerContext, oversized_body_response, task_fields
 from taskcore.redaction import redact
 from taskcore.registry import registry
 
@@ -45,6 +47,7 @@ from taskcore.registry import registry
 MAX_BODY_BYTES = MAX_TASK_EVENT_BYTES
 REQUIRED_PROXY_KEYS = ("resource", "path", "httpMethod", "requestContext")
 _TASK_ID = re.compile(TASK_ID_PATTERN)
+_SCOPE = re.compile(SCOPE_PATTERN)
 #: Initialization that happens before any request, so its work costs no request anything.
 AHEAD_OF_TIME_INITIALIZATION = ("snap-start", "provisioned-concurrency")
 
@@ -94,10 +97,10 @@ def _handle(event: Any, context: Any) -> dict[str, Any]:
         emit_outcome(report, "failed", started, status=None, reason=str(exc))
         raise
     scheduler = report.scheduler = SchedulerContext.from_headers(normalized["headers"])
-    too_large = oversized_body_response(normalized, MAX_BODY_BYTES)
-    if too_large is not None:  # refused unread: a body this size cannot have come from a schedule
-        _reject(report, event, context, started, status=413, reason=detail_of(too_large))
-        return too_large
+    refused = oversized_body_response(normalized, MAX_BODY_BYTES) or foreign_scope_response(scheduler)
+    if refused is not None:  # refused unread: neither can have come from a schedule of the scheduler API
+        _reject(report, event, context, started, status=int(refused["statusCode"]), reason=detail_of(refused))
+        return refused
     report.task_id, report.action = _peek_task(normalized)
     logger.set_correlation_id(report.task_id)
     normalized[SCHEDULER_CONTEXT] = scheduler  # read once: the route takes it from here
@@ -155,6 +158,7 @@ def _record_run(
             result=body.get("result"),
             error_type=error_type,
             error_message=error_message,
+            scope=scheduler.task_scope,
         )
     )
     report.lambda_attempt = recorded.attempts
@@ -192,6 +196,24 @@ def _reject(report: RunReport, received: Any, context: Any, started: float, *, s
             emit_outcome(report, "failed", started, status=status, reason=why)
             raise TaskInvocationFailed(f"task {report.task_id or '(unknown)'} was {why}") from exc
     emit_outcome(report, "rejected", started, status=status, reason=reason)
+
+
+def foreign_scope_response(scheduler: SchedulerContext) -> dict[str, Any] | None:
+    """A 422 proxy response for an `X-Task-Scope` the scheduler API never issues, else None.
+
+    The scope names the task's partition of the ledger and is part of the idempotency key: a malformed one
+    must neither run the task under another key nor record it anywhere.
+    """
+    if scheduler.task_scope is None or _SCOPE.fullmatch(scheduler.task_scope):
+        return None
+    detail = f"{TASK_SCOPE_HEADER}: not a task scope the scheduler API issues (16 of a-z and 2-7); the task was not run"
+    return {
+        "statusCode": 422,
+        "headers": {"content-type": "application/json"},
+        "multiValueHeaders": {},
+        "body": json.dumps({"detail": detail}),
+        "isBase64Encoded": False,
+    }
 
 
 def normalize_event(event: Any) -> dict[str, Any]:

@@ -84,6 +84,8 @@ class Attempt:
     result: Any = None
     error_type: str | None = None
     error_message: str | None = None
+    #: The owner's scope (`X-Task-Scope`) of a task in its owner's namespace; None in the shared one.
+    scope: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,7 @@ class RunLedger:
             )
         return {
             "TableName": self.table_name,
-            "Key": {"pk": s(task_pk(attempt.task_id)), "sk": s(run_sk(attempt.scheduled_time))},
+            "Key": {"pk": s(task_pk(attempt.task_id, attempt.scope)), "sk": s(run_sk(attempt.scheduled_time))},
             "UpdateExpression": update.update(),
             "ConditionExpression": condition,
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
@@ -227,7 +229,7 @@ class RunLedger:
             update.add("run_count", 1)
         return {
             "TableName": self.table_name,
-            "Key": {"pk": s(task_pk(attempt.task_id)), "sk": s(TASK_SK)},
+            "Key": {"pk": s(task_pk(attempt.task_id, attempt.scope)), "sk": s(TASK_SK)},
             "UpdateExpression": update.update(),
             **update.placeholders(),
         }

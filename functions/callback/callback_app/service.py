@@ -60,9 +60,14 @@ class _Attempt:
 
 
 def occurrence_of(task_id: str, scheduler: SchedulerContext) -> dict[str, str | None]:
-    """The idempotency payload: task id and scheduled time (None for a direct invocation)."""
+    """The idempotency payload: task id and scheduled time (None for a direct invocation), and the owner's scope
+    for a task of an owner's own namespace (`Isolation=owner`: two owners may use one task id for one time).
+    Without a scope the payload, and so the key, is what it always was."""
     scheduled = format_scheduled_time(scheduler.scheduled_time.astimezone(UTC)) if scheduler.scheduled_time else None
-    return {"task_id": task_id, "scheduled_time": scheduled}
+    occurrence = {"task_id": task_id, "scheduled_time": scheduled}
+    if scheduler.task_scope is not None:
+        occurrence["scope"] = scheduler.task_scope
+    return occurrence
 
 
 class TaskRunner:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 from pydantic import ValidationError
 
 from scheduler_app.clients import get_dynamodb_client, get_scheduler_client
@@ -54,11 +54,35 @@ async def schedule_service(request: Request) -> ScheduleService:
         settings = get_settings()
     except ValidationError:
         return get_service()  # raises the misconfiguration it found
-    caller = caller_of(request.scope.get("aws.event"), isolation=settings.task_isolation, admins=settings.admins)
+    caller = caller_of(
+        request.scope.get("aws.event"),
+        isolation=settings.task_isolation,
+        admins=settings.admins,
+        assumed_role_owner=settings.assumed_role_owner,
+    )
     return get_service(caller)
 
 
 SchedulerDep = Annotated[ScheduleService, Depends(schedule_service)]
+
+OwnerQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=2048,
+        description="Isolation=owner, AdminPrincipals only: the owner (IAM ARN, as listings show it) whose task "
+        "this is, or whose tasks to list; default: the caller's own",
+    ),
+]
+
+
+async def addressed_service(service: SchedulerDep, owner: OwnerQuery = None) -> ScheduleService:
+    """The engine for the tasks the request addresses: the caller's, or (`?owner=`, an admin) another owner's."""
+    return service if owner is None else service.acting_for(owner)
+
+
+#: For the routes that address existing tasks (read, list, change, cancel): they take `?owner=`.
+AddressedSchedulerDep = Annotated[ScheduleService, Depends(addressed_service)]
 TaskIdPath = Annotated[
     str, Path(pattern=TASK_ID_PATTERN, max_length=64, description="The task id (also the schedule's name)")
 ]

@@ -28,7 +28,7 @@ from scheduler_app.errors import (
     Throttled,
     UpstreamError,
 )
-from taskcore.proxy import task_fields
+from taskcore.proxy import TASK_SCOPE_HEADER, task_fields
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
@@ -97,6 +97,17 @@ class StoredSchedule:
         """The request fingerprint the API wrote into the Description, if any."""
         match = FINGERPRINT.search(self.description)
         return match.group(1) if match else None
+
+    @property
+    def scope(self) -> str | None:
+        """The owner scope the Input's event names (`X-Task-Scope`: Isolation=owner); None in the shared namespace."""
+        try:
+            event = json.loads(self.target_input or "{}")
+        except (ValueError, TypeError):
+            return None
+        headers = event.get("headers") if isinstance(event, dict) else None
+        scope = headers.get(TASK_SCOPE_HEADER) if isinstance(headers, dict) else None
+        return scope if isinstance(scope, str) else None
 
     @property
     def task(self) -> dict[str, Any]:
@@ -187,14 +198,14 @@ class EventBridgeSchedules:
         kept = {k: stored.raw[k] for k in KEPT_ON_STATE_CHANGE if stored.raw.get(k) is not None}
         self._call("update_schedule", stored.name, Name=stored.name, GroupName=self.group, State=state, **kept)
 
-    def get(self, name: str) -> StoredSchedule:
-        """The schedule called `name`; raise ScheduleNotFound."""
-        described = self._call("get_schedule", name, Name=name, GroupName=self.group)
+    def get(self, name: str, *, task_id: str | None = None) -> StoredSchedule:
+        """The schedule called `name` (task `task_id`'s, for the errors; default: the name); raise ScheduleNotFound."""
+        described = self._call("get_schedule", task_id or name, Name=name, GroupName=self.group)
         return StoredSchedule.from_description(described, self.group)
 
-    def delete(self, name: str) -> None:
+    def delete(self, name: str, *, task_id: str | None = None) -> None:
         """Delete the schedule; raise ScheduleNotFound when there is none."""
-        self._call("delete_schedule", name, Name=name, GroupName=self.group)
+        self._call("delete_schedule", task_id or name, Name=name, GroupName=self.group)
 
     def _params(self, spec: ScheduleSpec) -> dict[str, Any]:
         """CreateSchedule/UpdateSchedule parameters of `spec` (no ClientToken)."""

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scheduler_app.errors import InvalidSchedule, SchedulerError, Throttled, UpstreamError
+from scheduler_app.namespaces import TaskAddress
 from taskcore.ledger import (
     BY_OWNER_INDEX,
     BY_STATE_INDEX,
@@ -40,6 +41,7 @@ from taskcore.ledger import (
     number_of,
     owner_key,
     s,
+    scope_of_pk,
     state_key,
     task_pk,
     text_of,
@@ -72,6 +74,13 @@ class TaskRecord:
     run_count: int = 0
     last_run: dict[str, Any] | None = None
     expiration: int | None = None
+    #: The owner's scope of a task in its owner's namespace (`Isolation=owner`); None in the shared one.
+    scope: str | None = None
+
+    @property
+    def address(self) -> TaskAddress:
+        """Where the task lives: its id in its namespace (its partition, its schedule's name)."""
+        return TaskAddress(self.task_id, self.scope)
 
     @property
     def ended(self) -> bool:
@@ -85,7 +94,7 @@ class TaskRecord:
     def item(self) -> dict[str, Any]:
         """The DynamoDB item."""
         item: dict[str, Any] = {
-            "pk": s(task_pk(self.task_id)),
+            "pk": s(task_pk(self.task_id, self.scope)),
             "sk": s(TASK_SK),
             "task_id": s(self.task_id),
             "state": s(self.state),
@@ -144,6 +153,7 @@ class TaskRecord:
             run_count=number_of(item, "run_count") or 0,
             last_run=json_of(item, "last_run"),
             expiration=number_of(item, "expiration"),
+            scope=scope_of_pk(text_of(item, "pk") or ""),
         )
 
 
@@ -263,9 +273,9 @@ class TaskLedger:
         for optional in ("start_at", "end_at", "action", "schedule_arn", "data_bytes"):
             if optional not in item:  # what the new request no longer has (`{"end_at": null}`, cron -> run_at)
                 update.remove(optional)
-        self._update(record.task_id, update)
+        self._update(record.task_id, update, scope=record.scope)
 
-    def set_state(self, task_id: str, state: str, now: datetime) -> None:
+    def set_state(self, task_id: str, state: str, now: datetime, *, scope: str | None = None) -> None:
         """Change the task's state (pause, resume, cancel); a final state starts its retention."""
         update = Expression().set("state", s(state)).set("state_key", s(state_key(state)))
         update.set("updated_at", s(_iso(now)))
@@ -274,9 +284,9 @@ class TaskLedger:
             update.remove("live_owner_key")  # no longer counts against its owner's quota
         else:
             update.remove("expiration")
-        self._update(task_id, update)
+        self._update(task_id, update, scope=scope)
 
-    def forget(self, task_id: str, fingerprint: str) -> None:
+    def forget(self, task_id: str, fingerprint: str, *, scope: str | None = None) -> None:
         """Remove a task item this request claimed (its schedule could not be made), unless another request's."""
         from botocore.exceptions import ClientError
 
@@ -284,7 +294,7 @@ class TaskLedger:
             self._call(
                 "delete_item",
                 TableName=self.table_name,
-                Key=_task_key(task_id),
+                Key=_task_key(task_id, scope),
                 ConditionExpression="#fingerprint = :fingerprint",
                 ExpressionAttributeNames={"#fingerprint": "fingerprint"},
                 ExpressionAttributeValues={":fingerprint": s(fingerprint)},
@@ -294,24 +304,26 @@ class TaskLedger:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise _unavailable("DeleteItem", exc, self.retry_after_seconds) from None
 
-    def _update(self, task_id: str, update: Expression) -> None:
+    def _update(self, task_id: str, update: Expression, *, scope: str | None) -> None:
         self._call(
             "update_item",
             TableName=self.table_name,
-            Key=_task_key(task_id),
+            Key=_task_key(task_id, scope),
             UpdateExpression=update.update(),
             **update.placeholders(),
         )
 
     # -- reads --------------------------------------------------------------------------------------------------------
 
-    def read(self, task_id: str, *, runs: int, now: datetime) -> tuple[TaskRecord | None, list[RunRecord]]:
-        """The task and its `runs` latest runs, in one Query (strongly consistent: a write is seen at once)."""
+    def read(
+        self, task_id: str, *, runs: int, now: datetime, scope: str | None = None
+    ) -> tuple[TaskRecord | None, list[RunRecord]]:
+        """The task (in `scope`'s namespace) and its `runs` latest runs, in one Query (strongly consistent)."""
         response = self._call(
             "query",
             TableName=self.table_name,
             KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": s(task_pk(task_id))},
+            ExpressionAttributeValues={":pk": s(task_pk(task_id, scope))},
             ScanIndexForward=False,
             Limit=1 + runs,
             ConsistentRead=True,
@@ -321,12 +333,14 @@ class TaskLedger:
         found = [RunRecord.from_item(i) for i in items if (text_of(i, "sk") or "").startswith(RUN_PREFIX)]
         return task, found[:runs]
 
-    def runs(self, task_id: str, *, limit: int, start: dict[str, Any] | None, now: datetime) -> Page:
+    def runs(
+        self, task_id: str, *, limit: int, start: dict[str, Any] | None, now: datetime, scope: str | None = None
+    ) -> Page:
         """A page of the task's runs (RunRecord), newest first."""
         params: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :run)",
-            "ExpressionAttributeValues": {":pk": s(task_pk(task_id)), ":run": s(RUN_PREFIX)},
+            "ExpressionAttributeValues": {":pk": s(task_pk(task_id, scope)), ":run": s(RUN_PREFIX)},
             "ScanIndexForward": False,
             "Limit": limit,
         }
@@ -432,8 +446,8 @@ def _filters(
     return filters
 
 
-def _task_key(task_id: str) -> dict[str, Any]:
-    return {"pk": s(task_pk(task_id)), "sk": s(TASK_SK)}
+def _task_key(task_id: str, scope: str | None) -> dict[str, Any]:
+    return {"pk": s(task_pk(task_id, scope)), "sk": s(TASK_SK)}
 
 
 #: DynamoDB's words for "too many requests": answered 429 with Retry-After, as the scheduler's own throttling.

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import hashlib
 import itertools
 import json
@@ -55,6 +56,8 @@ from scheduler_app.models import (
     parse_schedule_request,
     patch_changes,
 )
+from scheduler_app.namespaces import TaskAddress
+from scheduler_app.ownership import Ownership, acting_for
 from scheduler_app.principals import Caller
 from scheduler_app.settings import SchedulerSettings
 from taskcore.expressions import (
@@ -263,6 +266,17 @@ class ScheduleService:
             max_seconds=settings.batch_backoff_max_seconds,
         )
 
+    @property
+    def owners(self) -> Ownership:
+        """Which task a request addresses, in whose namespace, and whether its caller may act on it."""
+        return Ownership(self.caller, self.ledger, self.schedules)
+
+    def acting_for(self, owner: str) -> ScheduleService:
+        """This engine for the tasks of `owner` (`?owner=`: an admin's; anyone else may name only itself)."""
+        addressed = copy.copy(self)
+        addressed.caller = acting_for(self.caller, owner)
+        return addressed
+
     # -- create ---------------------------------------------------------------------------------
 
     def create(self, request: ScheduleRequest) -> tuple[ScheduleView, bool]:
@@ -275,18 +289,23 @@ class ScheduleService:
         """
         now = self._clock()
         digest = fingerprint(request)
+        address = self.owners.home(request.task_id)  # the caller's own namespace under owner isolation
         try:
             plan = plan_schedule(request, now)
             self._check_interval(plan, now)
-            spec = self._spec(request, plan, digest, state="ENABLED")  # refuses an oversized task before any write
+            spec = self._spec(request, plan, digest, state="ENABLED", address=address)  # refuses an oversized task
             self._check_quota()
         except (InvalidSchedule, QuotaExceeded):
             # The same request again, after its time passed or its owner's quota filled: the task, not a refusal.
-            held, _ = self.ledger.read(request.task_id, runs=0, now=now)
+            held = self.owners.held(request.task_id, now)
             if held is None or held.fingerprint != digest:
                 raise
             return self._claimed(request, held, digest, now)
-        record = self._record(request, plan, digest, now)
+        # Its own task made before owner isolation was turned on holds the id too (a retry across the switch).
+        held = self.owners.made_before(request.task_id, now)
+        if held is not None:
+            return self._claimed(request, held, digest, now)
+        record = self._record(request, plan, digest, now, address)
         record.owner = self.caller.principal
         held = self.ledger.claim(record, now)
         if held is not None:
@@ -294,11 +313,11 @@ class ScheduleService:
         try:
             self.schedules.create(spec)
         except ScheduleExists:  # a schedule older than the ledger (or the guide's) holds the name
-            return self._adopt(request, digest), False
+            return self._adopt(request, digest, address), False
         except (InvalidSchedule, Throttled):
             # Refused: nothing was scheduled, so the id stays free. (After a timeout or a 5xx the schedule may
             # exist: the claim stays, and the same request again completes it.)
-            self.ledger.forget(request.task_id, digest)
+            self.ledger.forget(request.task_id, digest, scope=address.scope)
             raise
         logger.info(
             "schedule created",
@@ -311,7 +330,9 @@ class ScheduleService:
         )
         return self._task_view(record, []), True
 
-    def _record(self, request: ScheduleRequest, plan: Plan, digest: str, now: datetime) -> TaskRecord:
+    def _record(
+        self, request: ScheduleRequest, plan: Plan, digest: str, now: datetime, address: TaskAddress
+    ) -> TaskRecord:
         return TaskRecord(
             task_id=request.task_id,
             state=SCHEDULED,
@@ -326,7 +347,8 @@ class ScheduleService:
             request=request.model_dump(mode="json", exclude_none=True),
             start_at=iso(plan.start),
             end_at=iso(plan.end),
-            schedule_arn=self.schedules.arn_of(request.task_id),
+            schedule_arn=self.schedules.arn_of(address.schedule_name),
+            scope=address.scope,
         )
 
     def _claimed(
@@ -357,14 +379,16 @@ class ScheduleService:
                 end=views.when(held.end_at),
             )
             try:
-                self.schedules.create(self._spec(stored, plan, digest, state="ENABLED"))
+                self.schedules.create(self._spec(stored, plan, digest, state="ENABLED", address=held.address))
                 created = True
                 logger.info("schedule of a claimed task made on its retry", extra={"task_id": request.task_id})
             except ScheduleExists:
                 pass
         else:
             logger.info("same request again: the task returned", extra={"task_id": request.task_id})
-        record, runs = self.ledger.read(request.task_id, runs=RECENT_RUNS, now=now) if not created else (held, [])
+        if created:
+            return self._task_view(held, []), created
+        record, runs = self.ledger.read(request.task_id, runs=RECENT_RUNS, now=now, scope=held.scope)
         return self._task_view(record or held, runs), created
 
     def _check_interval(self, plan: Plan, now: datetime) -> None:
@@ -392,20 +416,9 @@ class ScheduleService:
                 "(MaxActiveSchedulesPerOwner); cancel some, or wait for one-time tasks to run"
             )
 
-    def _guard(self, task_id: str) -> None:
-        """Under owner isolation: a task the caller does not own does not exist for it (404, never 403)."""
-        if self.caller.sees_all:
-            return
-        record, _ = self.ledger.read(task_id, runs=0, now=self._clock())
-        if record is None or not self.caller.may_see(record.owner):
-            raise self._not_found(task_id)
-
-    def _not_found(self, task_id: str) -> ScheduleNotFound:
-        """The 404 of a task that does not exist, word for word (a hidden task must read the same)."""
-        group = self.schedules.group
-        return ScheduleNotFound(
-            f"no schedule for task {task_id!r} in group {group!r} (never created, cancelled, or already run)"
-        )
+    def _address(self, task_id: str) -> TaskAddress:
+        """Where the caller's task is; under owner isolation one it does not own does not exist for it (404)."""
+        return self.owners.address(task_id, self._clock())
 
     def _still_to_run(self, held: TaskRecord, now: datetime) -> bool:
         """Whether a claimed task can still fire: a recurring one before its end, a one-time one before its time."""
@@ -413,15 +426,15 @@ class ScheduleService:
             return False  # not made by this API (the callback recorded a schedule made elsewhere)
         return views.next_run(held, now) is not None
 
-    def _adopt(self, request: ScheduleRequest, digest: str) -> ScheduleView:
+    def _adopt(self, request: ScheduleRequest, digest: str, address: TaskAddress) -> ScheduleView:
         """A schedule made before the ledger holds the name: the same request keeps it (and its new record)."""
         try:
-            stored = self.schedules.get(request.task_id)
+            stored = self.schedules.get(address.schedule_name, task_id=request.task_id)
         except ScheduleNotFound:  # it ran or was cancelled between the two calls
-            self.ledger.forget(request.task_id, digest)
+            self.ledger.forget(request.task_id, digest, scope=address.scope)
             raise ScheduleConflict(f"task {request.task_id!r} changed while it was being scheduled; retry") from None
         if stored.fingerprint != digest:
-            self.ledger.forget(request.task_id, digest)
+            self.ledger.forget(request.task_id, digest, scope=address.scope)
             raise ScheduleConflict(
                 f"task {request.task_id!r} is already scheduled by a different request; "
                 "PATCH it to change it, or DELETE it first"
@@ -483,15 +496,14 @@ class ScheduleService:
         yet) is read from EventBridge Scheduler instead, as is `data` too large for the ledger.
         """
         now = self._clock()
-        record, runs = self.ledger.read(task_id, runs=RECENT_RUNS, now=now)
-        if not self.caller.may_see(record.owner if record is not None else None):
-            raise self._not_found(task_id)  # another owner's task, or a schedule older than the ledger (no owner)
+        # Another owner's task, or a schedule older than the ledger (no owner) for a non-admin: the 404 of none.
+        address, record, runs = self.owners.locate(task_id, runs=RECENT_RUNS, now=now)
         if record is None:
-            return self._view(self.schedules.get(task_id))
+            return self._view(self.schedules.get(address.schedule_name, task_id=task_id))
         view = self._task_view(record, runs)
         if record.state in LIVE_STATES and (record.request is None or record.data_bytes is not None):
             try:
-                live = self._view(self.schedules.get(task_id))
+                live = self._view(self.schedules.get(address.schedule_name, task_id=task_id))
             except ScheduleNotFound:
                 return view
             keep = {"status", "run_count", "last_run", "runs"}
@@ -500,12 +512,12 @@ class ScheduleService:
 
     def runs(self, task_id: str, *, limit: int = 20, cursor: str | None = None) -> RunPage:
         """The task's runs, newest first, a page at a time; raise ScheduleNotFound for a task the ledger lacks."""
-        self._guard(task_id)
+        scope = self._address(task_id).scope
         now = self._clock()
-        binding = {"task": task_id}
+        binding = {"task": task_id} | ({"scope": scope} if scope is not None else {})
         start = decode_ledger_cursor(cursor, binding) if cursor is not None else None
-        page = self.ledger.runs(task_id, limit=limit, start=start, now=now)
-        if not page.items and cursor is None and self.ledger.read(task_id, runs=0, now=now)[0] is None:
+        page = self.ledger.runs(task_id, limit=limit, start=start, now=now, scope=scope)
+        if not page.items and cursor is None and self.ledger.read(task_id, runs=0, now=now, scope=scope)[0] is None:
             raise ScheduleNotFound(f"no task {task_id!r} in the task ledger (never created, or its records expired)")
         return RunPage(
             items=[views.run_view(run) for run in page.items],
@@ -527,6 +539,8 @@ class ScheduleService:
         status = status_filter(state, status)
         binding = {"user_id": None if user_id is None else str(user_id), "status": status, "action": action}
         binding["prefix"] = prefix
+        if not self.caller.sees_all:  # an owner's listing (or an admin's of one owner): for that owner only
+            binding["owner"] = self.caller.principal
         position: dict[str, Any] = decode_ledger_cursor(cursor, binding) if cursor is not None else {"i": 0}
         filters = self._filters(status=status, user_id=user_id, action=action, prefix=prefix)
         index, start = position.get("i", 0), position.get("k") or None
@@ -563,7 +577,7 @@ class ScheduleService:
         items: list[ScheduleSummary] = []
         while True:
             page = self.ledger.page(filters[index], limit=limit - len(items), start=start, now=now)
-            items += [views.summary(r, group=group, arn=arn_of(r.task_id), now=now) for r in page.items]
+            items += [views.summary(r, group=group, arn=arn_of(r.address.schedule_name), now=now) for r in page.items]
             if page.following is not None:
                 return items, {"i": index, "k": page.following}
             if index + 1 >= len(filters):
@@ -581,8 +595,8 @@ class ScheduleService:
         repaired by sending the same PATCH again (it merges into the same request).
         """
         changes = patch_changes(patch)
-        self._guard(task_id)
-        current = self._schedule_of(task_id)
+        address = self._address(task_id)
+        current = self._schedule_of(address)
         request = parse_schedule_request(apply_patch(request_fields(current), changes))
         # A start date already in the past is the schedule's own; only a new one must be recent.
         unchanged_start = request.start_at is not None and request.start_at == current.start
@@ -590,14 +604,14 @@ class ScheduleService:
         plan = plan_schedule(request, now, check_start=not unchanged_start)
         self._check_interval(plan, now)
         digest = fingerprint(request)
-        spec = self._spec(request, plan, digest, state=current.state, name=task_id)
+        spec = self._spec(request, plan, digest, state=current.state, address=address)
         self.schedules.update(spec)
-        record = self._record(request, plan, digest, current.created or now)
+        record = self._record(request, plan, digest, current.created or now, address)
         record.state, record.updated_at = SCHEDULE_STATES.get(current.state, SCHEDULED), iso(now) or ""
         self.ledger.put(record)
         logger.info("schedule updated", extra={"task_id": task_id, "changed": sorted(changes)})
         view = self._planned_view(
-            request, plan, name=task_id, arn=current.arn, state=spec.state, created_at=current.created, updated_at=now
+            request, plan, name=spec.name, arn=current.arn, state=spec.state, created_at=current.created, updated_at=now
         )
         return view.model_copy(update={"status": record.state})
 
@@ -610,23 +624,24 @@ class ScheduleService:
         return self._set_state(task_id, "ENABLED")
 
     def _set_state(self, task_id: str, state: str) -> ScheduleView:
-        self._guard(task_id)
-        current = self._schedule_of(task_id)
+        address = self._address(task_id)
+        current = self._schedule_of(address)
         if current.state != state:
             self.schedules.set_state(current, state)
             logger.info("schedule state changed", extra={"task_id": task_id, "state": state})
             current = StoredSchedule.from_description(
                 {**current.raw, "State": state, "LastModificationDate": self._clock()}, current.group
             )
-        self.ledger.set_state(task_id, SCHEDULE_STATES[state], self._clock())  # also when unchanged: it converges
+        # Also when unchanged: it converges.
+        self.ledger.set_state(task_id, SCHEDULE_STATES[state], self._clock(), scope=address.scope)
         return self._view(current).model_copy(update={"status": SCHEDULE_STATES[state]})
 
-    def _schedule_of(self, task_id: str) -> StoredSchedule:
+    def _schedule_of(self, address: TaskAddress) -> StoredSchedule:
         """The task's schedule; for a task that has none any more, a 404 that says what became of it."""
         try:
-            return self.schedules.get(task_id)
+            return self.schedules.get(address.schedule_name, task_id=address.task_id)
         except ScheduleNotFound as missing:
-            record, _ = self.ledger.read(task_id, runs=0, now=self._clock())
+            record, _ = self.ledger.read(address.task_id, runs=0, now=self._clock(), scope=address.scope)
             if record is not None and record.ended:
                 raise ScheduleNotFound(_ended(record)) from None
             raise missing from None
@@ -635,18 +650,20 @@ class ScheduleService:
 
     def delete(self, task_id: str) -> None:
         """Cancel the task: schedule deleted, record kept as cancelled; ScheduleNotFound when neither is live."""
-        self._guard(task_id)
-        now = self._clock()
+        self._cancel(self._address(task_id))
+
+    def _cancel(self, address: TaskAddress) -> None:
+        task_id, now = address.task_id, self._clock()
         try:
-            self.schedules.delete(task_id)
+            self.schedules.delete(address.schedule_name, task_id=task_id)
         except ScheduleNotFound as missing:
-            record, _ = self.ledger.read(task_id, runs=0, now=now)
+            record, _ = self.ledger.read(task_id, runs=0, now=now, scope=address.scope)
             if record is None:
                 raise missing from None
             if record.ended:
                 raise ScheduleNotFound(_ended(record)) from None
             # A record without its schedule (a one-time task that just fired, or a create cut short): cancelled.
-        self.ledger.set_state(task_id, CANCELLED, now)
+        self.ledger.set_state(task_id, CANCELLED, now, scope=address.scope)
         logger.info("schedule deleted", extra={"task_id": task_id})
 
     def delete_by_arn(self, schedule_arn: str) -> None:
@@ -658,16 +675,20 @@ class ScheduleService:
         name = schedule_arn.rsplit("/", 1)[-1]
         if not name or schedule_arn != self.schedules.arn_of(name):
             raise ScheduleNotFound(f"{schedule_arn!r} is not the ARN of a schedule in this stack's group")
-        self.delete(name)
+        if not self.caller.isolated:
+            self.delete(name)
+            return
+        self._cancel(self.owners.of_schedule(name, self._clock()))  # under owner isolation a name is no task id
 
     # -- building blocks ------------------------------------------------------------------------
 
     def _spec(
-        self, request: ScheduleRequest, plan: Plan, digest: str, *, state: str, name: str | None = None
+        self, request: ScheduleRequest, plan: Plan, digest: str, *, state: str, address: TaskAddress
     ) -> ScheduleSpec:
-        """The schedule the request becomes (the name defaults to the task id); refuse an Input that is too large."""
-        name = name or request.task_id
-        target_input = build_target_input(request.envelope(), kind="one-time" if plan.one_time else "recurring")
+        """The schedule the request becomes at `address`; refuse an Input that is too large."""
+        name = address.schedule_name
+        kind = "one-time" if plan.one_time else "recurring"
+        target_input = build_target_input(request.envelope(), kind=kind, scope=address.scope)
         self._check_input_size(target_input, name)
         retry = self._retry(request)
         return ScheduleSpec(
@@ -724,7 +745,7 @@ class ScheduleService:
             record,
             runs,
             group=self.schedules.group,
-            arn=self.schedules.arn_of(record.task_id),
+            arn=self.schedules.arn_of(record.address.schedule_name),
             retry=self._retry(request) if request is not None else None,
             now=self._clock(),
         )

@@ -61,16 +61,19 @@ class SchedulerSettings(AwsClientSettings, BatchSettings):
     task_retention_seconds: int = Field(default=7 * 86_400, ge=3_600, alias="TASK_RETENTION_SECONDS")
     # Who may do what, and how much (docs/security.md).
     task_isolation: Literal["shared", "owner"] = Field(default="shared", alias="TASK_ISOLATION")
+    assumed_role_owner: Literal["role", "session"] = Field(default="role", alias="ASSUMED_ROLE_OWNER")
     admin_principals: str = Field(default="", alias="ADMIN_PRINCIPALS", description="Comma-separated IAM ARNs")
     min_schedule_interval_seconds: int = Field(default=60, ge=60, alias="MIN_SCHEDULE_INTERVAL_SECONDS")
     max_active_schedules_per_owner: int = Field(default=10_000, ge=1, alias="MAX_ACTIVE_SCHEDULES_PER_OWNER")
 
     @property
     def admins(self) -> frozenset[str]:
-        """ADMIN_PRINCIPALS as normalised principals (an assumed-role ARN counts as its role)."""
+        """ADMIN_PRINCIPALS as normalised principals: a role without its path; an assumed-role ARN as its role,
+        or (ASSUMED_ROLE_OWNER=session) as that session."""
         from scheduler_app.principals import normalise
 
-        return frozenset(normalise(arn.strip()) for arn in self.admin_principals.split(",") if arn.strip())
+        entries = (arn.strip() for arn in self.admin_principals.split(","))
+        return frozenset(normalise(arn, self.assumed_role_owner) for arn in entries if arn)
 
     def client_settings(self) -> ClientSettings:
         """How the EventBridge Scheduler client retries and waits (the batch calls from several threads)."""

@@ -77,7 +77,7 @@ def task_view(
     upcoming = next_run(record, now)
     return ScheduleView(
         task_id=record.task_id,
-        schedule_name=record.task_id,
+        schedule_name=record.address.schedule_name,
         schedule_arn=record.schedule_arn or arn,
         group=group,
         kind="recurring" if record.kind == "recurring" else "one-time",
@@ -107,7 +107,7 @@ def summary(record: TaskRecord, *, group: str, arn: str, now: datetime) -> Sched
     upcoming = next_run(record, now)
     return ScheduleSummary(
         task_id=record.task_id,
-        schedule_name=record.task_id,
+        schedule_name=record.address.schedule_name,
         schedule_arn=record.schedule_arn or arn,
         group=group,
         state=SCHEDULE_STATE.get(record.state),

@@ -6,9 +6,13 @@ The ledger is one DynamoDB table (`TaskLedgerTable`) with one partition per task
                             sk = "RUN#<scheduled time>"     one item per occurrence: attempts, outcome, result, error
                             sk = "RUN#direct"               the occurrence of an invocation without a scheduled time
 
-so one Query (newest first) reads a task and its latest runs. Sparse global secondary indexes hold
-only task items, newest first: `ByUser` (`user_key`, `created_key`), `ByState` (`state_key`,
-`created_key`), `ByOwner` (`owner_key`, `created_key`) and `LiveByOwner` (`live_owner_key`, keys
+so one Query (newest first) reads a task and its latest runs. Under `Isolation=owner` each owner has its
+own task ids: its tasks' partitions are `TASK#<scope>#<task_id>`, the scope derived from the owner
+(scheduler_app.namespaces), and the schedule's event carries the scope (`X-Task-Scope`) so that the
+callback writes to the same partition. A task id has no `#`, so the two forms never meet.
+
+Sparse global secondary indexes hold only task items, newest first: `ByUser` (`user_key`, `created_key`),
+`ByState` (`state_key`, `created_key`), `ByOwner` (`owner_key`, `created_key`) and `LiveByOwner` (`live_owner_key`, keys
 only: an owner's live tasks, counted for its quota). Values that come from the user (`data`, `user_id`, an action's
 result) are stored as JSON text, so every JSON value round-trips exactly (DynamoDB numbers would
 turn 1.5 into Decimal and refuse NaN; its maps stop at 32 levels of nesting).
@@ -83,9 +87,19 @@ RESULT_PREVIEW_BYTES = 1_024
 MAX_ERROR_CHARACTERS = 500
 
 
-def task_pk(task_id: str) -> str:
-    """The partition of a task and its runs."""
-    return f"{TASK_PREFIX}{task_id}"
+#: An owner's scope, as the scheduler API derives it from the owner's principal: 16 of base32's alphabet.
+SCOPE_PATTERN = r"^[a-z2-7]{16}$"
+
+
+def task_pk(task_id: str, scope: str | None = None) -> str:
+    """The partition of a task and its runs: in the shared namespace, or (`scope`) in its owner's."""
+    return f"{TASK_PREFIX}{scope}#{task_id}" if scope else f"{TASK_PREFIX}{task_id}"
+
+
+def scope_of_pk(pk: str) -> str | None:
+    """The owner scope a task's partition key names (None: the shared namespace)."""
+    rest = pk.removeprefix(TASK_PREFIX)
+    return rest.split("#", 1)[0] if "#" in rest else None
 
 
 def run_sk(scheduled_time: str | None) -> str:
@@ -260,6 +274,7 @@ __all__ = [
     "RESULT_PREVIEW_BYTES",
     "RUN_PREFIX",
     "SCHEDULED",
+    "SCOPE_PATTERN",
     "STATES",
     "SUCCEEDED",
     "TASK_SK",
@@ -275,6 +290,7 @@ __all__ = [
     "owner_key",
     "run_sk",
     "s",
+    "scope_of_pk",
     "state_key",
     "task_pk",
     "text_of",

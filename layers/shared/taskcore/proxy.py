@@ -26,6 +26,9 @@ ATTEMPT_HEADER = "X-Scheduler-Attempt"
 #: knows whether a run's end is the task's end (a schedule without it, the guide's, is one-time).
 TASK_KIND_HEADER = "X-Task-Kind"
 TASK_KINDS = ("one-time", "recurring")
+#: Set by the scheduler API under `Isolation=owner` on an owner's task: the owner's scope, which names the
+#: task's partition of the ledger (taskcore.ledger.task_pk). Absent in the shared namespace.
+TASK_SCOPE_HEADER = "X-Task-Scope"
 
 SCHEDULE_ARN_ATTR = "<aws.scheduler.schedule-arn>"
 SCHEDULED_TIME_ATTR = "<aws.scheduler.scheduled-time>"
@@ -48,6 +51,7 @@ def build_proxy_event(
     stage: str = "scheduler",
     source_ip: str = "127.0.0.1",
     kind: str | None = None,
+    scope: str | None = None,
 ) -> dict[str, Any]:
     """The REST v1 proxy event that makes Mangum call `POST path` with the envelope as JSON.
 
@@ -58,6 +62,8 @@ def build_proxy_event(
     headers = {"content-type": "application/json", **CONTEXT_HEADERS}
     if kind is not None:
         headers[TASK_KIND_HEADER] = kind
+    if scope is not None:
+        headers[TASK_SCOPE_HEADER] = scope
     return {
         "resource": path,
         "path": path,
@@ -223,6 +229,8 @@ class SchedulerContext:
     attempt: int | None = None
     #: `X-Task-Kind`: `one-time`, `recurring`, or None when the schedule did not say.
     task_kind: str | None = None
+    #: `X-Task-Scope` as sent (an owner's task under `Isolation=owner`), None when absent; check it before use.
+    task_scope: str | None = None
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> SchedulerContext:
@@ -245,6 +253,7 @@ class SchedulerContext:
             execution_id=value(EXECUTION_ID_HEADER),
             attempt=int(attempt_raw) if attempt_raw is not None and attempt_raw.isdigit() else None,
             task_kind=kind if (kind := value(TASK_KIND_HEADER)) in TASK_KINDS else None,
+            task_scope=value(TASK_SCOPE_HEADER),
         )
 
 

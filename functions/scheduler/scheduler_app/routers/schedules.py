@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Query, Response
 
 from scheduler_app.api_errors import error_body, error_status, errors
-from scheduler_app.deps import SchedulerDep, TaskIdPath
+from scheduler_app.deps import AddressedSchedulerDep, SchedulerDep, TaskIdPath
 from scheduler_app.examples import CREATE_EXAMPLES, PATCH_EXAMPLES
 from scheduler_app.models import (
     BatchItemResult,
@@ -74,7 +74,7 @@ def _batch_result(outcome: BatchOutcome) -> BatchItemResult:
 
 @router.get("", operation_id="listSchedules", response_model=SchedulePage, responses=errors(422, 429, 502))
 async def list_schedules(
-    service: SchedulerDep,
+    service: AddressedSchedulerDep,
     user_id: Annotated[
         str | None, Query(min_length=1, max_length=128, description="Only this user's tasks (every status)")
     ] = None,
@@ -100,7 +100,7 @@ async def list_schedules(
 
 
 @router.get("/{task_id}", operation_id="getSchedule", response_model=ScheduleView, responses=errors(404, 422, 429, 502))
-async def get_schedule(task_id: TaskIdPath, service: SchedulerDep) -> ScheduleView:
+async def get_schedule(task_id: TaskIdPath, service: AddressedSchedulerDep) -> ScheduleView:
     """The task for its whole life: its request, schedule, state, next run (UTC) and latest runs."""
     return service.get(task_id)
 
@@ -110,7 +110,7 @@ async def get_schedule(task_id: TaskIdPath, service: SchedulerDep) -> ScheduleVi
 )
 async def list_runs(
     task_id: TaskIdPath,
-    service: SchedulerDep,
+    service: AddressedSchedulerDep,
     limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 20,
     cursor: Annotated[str | None, Query(max_length=4096, description="From the previous page")] = None,
 ) -> RunPage:
@@ -126,7 +126,7 @@ async def list_runs(
     openapi_extra={"requestBody": {"required": True, "content": PATCH_CONTENT}},
 )
 async def update_schedule(
-    task_id: TaskIdPath, body: Annotated[Any, Body(openapi_examples=PATCH_EXAMPLES)], service: SchedulerDep
+    task_id: TaskIdPath, body: Annotated[Any, Body(openapi_examples=PATCH_EXAMPLES)], service: AddressedSchedulerDep
 ) -> ScheduleView:
     """Change the task with a JSON Merge Patch (RFC 7396) of its create request, validated exactly as a create.
 
@@ -143,7 +143,7 @@ async def update_schedule(
     response_class=Response,
     responses=errors(404, 422, 429, 502),
 )
-async def delete_schedule(task_id: TaskIdPath, service: SchedulerDep) -> Response:
+async def delete_schedule(task_id: TaskIdPath, service: AddressedSchedulerDep) -> Response:
     """Cancel the task."""
     service.delete(task_id)
     return Response(status_code=204)
@@ -152,7 +152,7 @@ async def delete_schedule(task_id: TaskIdPath, service: SchedulerDep) -> Respons
 @router.post(
     "/{task_id}/pause", operation_id="pauseSchedule", response_model=ScheduleView, responses=errors(404, 422, 429, 502)
 )
-async def pause_schedule(task_id: TaskIdPath, service: SchedulerDep) -> ScheduleView:
+async def pause_schedule(task_id: TaskIdPath, service: AddressedSchedulerDep) -> ScheduleView:
     """Disable the schedule; it keeps everything and does not run until resumed."""
     return service.pause(task_id)
 
@@ -163,6 +163,6 @@ async def pause_schedule(task_id: TaskIdPath, service: SchedulerDep) -> Schedule
     response_model=ScheduleView,
     responses=errors(404, 422, 429, 502),
 )
-async def resume_schedule(task_id: TaskIdPath, service: SchedulerDep) -> ScheduleView:
+async def resume_schedule(task_id: TaskIdPath, service: AddressedSchedulerDep) -> ScheduleView:
     """Enable the schedule again."""
     return service.resume(task_id)
