@@ -49,5 +49,9 @@ class QuotaExceeded(SchedulerError):
     """Raise when an owner already has as many live schedules as MAX_ACTIVE_SCHEDULES_PER_OWNER allows."""
 
 
+class ScheduleQuotaFull(SchedulerError):
+    """Raise when the account's EventBridge Scheduler schedule-count quota is full: retrying never helps."""
+
+
 class UpstreamError(SchedulerError):
     """Raise when EventBridge Scheduler fails in any other way (internal error, access denied, network)."""

@@ -39,6 +39,7 @@ from scheduler_app.errors import (
     ScheduleConflict,
     ScheduleExists,
     ScheduleNotFound,
+    ScheduleQuotaFull,
     SchedulerError,
     Throttled,
 )
@@ -295,7 +296,7 @@ class ScheduleService:
             self.schedules.create(spec)
         except ScheduleExists:  # a schedule older than the ledger (or the guide's) holds the name
             return self._adopt(request, digest), False
-        except (InvalidSchedule, Throttled):
+        except (InvalidSchedule, Throttled, ScheduleQuotaFull):
             # Refused: nothing was scheduled, so the id stays free. (After a timeout or a 5xx the schedule may
             # exist: the claim stays, and the same request again completes it.)
             self.ledger.forget(request.task_id, digest)
