@@ -43,8 +43,8 @@ def reset_function_caches() -> None:
     from callback_app.rejections import get_rejection_queue
     from callback_app.service import get_dynamodb_client, get_task_runner
     from callback_app.settings import get_settings as callback_settings
+    from scheduler_app.clients import get_cursor_seal, get_scheduler_client, get_secrets_client
     from scheduler_app.clients import get_dynamodb_client as scheduler_dynamodb
-    from scheduler_app.clients import get_scheduler_client
     from scheduler_app.settings import get_settings as scheduler_settings
 
     caches = (
@@ -56,6 +56,8 @@ def reset_function_caches() -> None:
         scheduler_settings,
         get_scheduler_client,
         scheduler_dynamodb,
+        get_secrets_client,
+        get_cursor_seal,
     )
     for cached in caches:
         cached.cache_clear()

@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from scheduler_app.deps import ConfigurationError
 from scheduler_app.errors import (
+    ConfigurationError,
     InvalidSchedule,
     PayloadTooLarge,
     QuotaExceeded,

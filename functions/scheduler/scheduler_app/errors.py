@@ -6,6 +6,10 @@ The HTTP layer (main.py) maps them to status codes; the engine knows nothing of 
 from __future__ import annotations
 
 
+class ConfigurationError(RuntimeError):
+    """Raise when the function's environment lacks what template.yaml sets."""
+
+
 class SchedulerError(Exception):
     """Base of the engine's errors; `str(error)` is the message for the client."""
 
