@@ -187,9 +187,22 @@ class LocalCloud:
         """The console at /console, talking to this API and reading this cloud's dead letters."""
         from console.local import LocalConsole
 
-        console = LocalConsole(lambda: api.url, self.environment)
+        console = LocalConsole(lambda: api.url, self.environment, callback=self.callback_for_replays())
         self._stack.callback(console.close)
         api.mount("/console", FunctionWorker(console.handler, function_name="Console"))
+
+    def callback_for_replays(self) -> FunctionSpec | None:
+        """CallbackFunction as replays of dead letters run it (the console's, `make redrive`'s): in execution
+        environments with the cloud's Handler and Timeout (also with `--api-only`); None when a test runs the
+        callback in process (its actions live there), where replays run too."""
+        if self._callback_handler is not None:
+            return None
+        return self.callback or FunctionSpec.from_template(
+            "CallbackFunction",
+            handler=self.options.callback_handler_path,
+            timeout_seconds=self.options.callback_timeout,
+            metric_lines=self.options.metrics,
+        )
 
     def _persist(self, path: Path, clients: Clients, saved: dict[str, Any] | None) -> None:
         """Save the state every `persist_interval` seconds and at the stop (first of the stop's steps)."""
