@@ -43,8 +43,9 @@ def reset_function_caches() -> None:
     from callback_app.rejections import get_rejection_queue
     from callback_app.service import get_dynamodb_client, get_task_runner
     from callback_app.settings import get_settings as callback_settings
-    from scheduler_app.clients import get_cursor_seal, get_scheduler_client, get_secrets_client
     from scheduler_app.clients import get_dynamodb_client as scheduler_dynamodb
+    from scheduler_app.clients import get_scheduler_client, get_secrets_client
+    from scheduler_app.keys import get_cursor_seal
     from scheduler_app.settings import get_settings as scheduler_settings
 
     caches = (

@@ -117,6 +117,8 @@ def replay_all(
         return outcome
 
     workers = max(1, min(concurrency, len(letters)))
+    if workers == 1:  # on this thread: an in-process callback runs its Mangum adapter on this thread's event loop
+        return [one(letter) for letter in letters]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replay") as pool:
         return list(pool.map(one, letters))
 

@@ -13,8 +13,9 @@ from moto import mock_aws
 
 from localcloud.endpoint import LOCAL_ENV
 from localcloud.template import LOCAL_REGION, LocalResources, provision
-from scheduler_app.clients import get_cursor_seal, get_dynamodb_client, get_scheduler_client, get_secrets_client
+from scheduler_app.clients import get_dynamodb_client, get_scheduler_client, get_secrets_client
 from scheduler_app.deps import get_service, schedule_service
+from scheduler_app.keys import get_cursor_seal
 from scheduler_app.main import app
 from scheduler_app.service import ScheduleService
 from scheduler_app.settings import get_settings

@@ -20,8 +20,9 @@ from typing import Any
 import boto3
 import pytest
 
-from scheduler_app.clients import get_cursor_seal, get_secrets_client
+from scheduler_app.clients import get_secrets_client
 from scheduler_app.handler import lambda_handler
+from scheduler_app.keys import get_cursor_seal
 from scheduler_app.settings import get_settings
 from tests.scheduler.helpers import FaultInjector, api_event, response_json, task
 from tests.scheduler.test_full_loop import deliver

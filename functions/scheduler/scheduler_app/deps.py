@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from pydantic import ValidationError
 
-from scheduler_app.clients import get_cursor_seal, get_dynamodb_client, get_scheduler_client
+from scheduler_app.clients import get_dynamodb_client, get_scheduler_client
 from scheduler_app.errors import ConfigurationError
 from scheduler_app.eventbridge import EventBridgeSchedules
+from scheduler_app.keys import get_cursor_seal
 from scheduler_app.ledger import TaskLedger
 from scheduler_app.principals import Caller, caller_of
 from scheduler_app.service import ScheduleService
