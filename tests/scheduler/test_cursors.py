@@ -254,6 +254,36 @@ def test_a_cursor_key_that_cannot_be_read_is_a_502_that_says_so(api: Any, code: 
     )
 
 
+def test_a_throttled_key_read_is_a_429_to_retry(api: Any) -> None:
+    seed(api, "cur-slow-1", "cur-slow-2")
+    faults = FaultInjector(get_secrets_client())
+    faults.fail("GetSecretValue", "ThrottlingException")
+    try:
+        response = api.get("/api/v1/schedules", params={"limit": 1})
+    finally:
+        faults.clear()
+    again = api.get("/api/v1/schedules", params={"limit": 1})  # the failed read was not cached
+
+    assert (response.status_code, response.json()["code"], response.headers["Retry-After"]) == (429, "throttled", "1")
+    assert again.status_code == 200
+
+
+def test_without_the_key_only_a_listing_that_pages_is_refused_and_the_log_says_why(
+    api: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed(api, "cur-none-1", "cur-none-2")
+    monkeypatch.delenv("CURSOR_SECRET_ID")
+    get_settings.cache_clear()
+
+    whole = api.get("/api/v1/schedules")
+    paged = api.get("/api/v1/schedules", params={"limit": 1})
+
+    assert whole.status_code == 200
+    assert (paged.status_code, paged.json()["code"]) == (503, "service_unavailable")
+    (logged,) = [r for r in caplog.records if r.getMessage() == "misconfigured"]
+    assert "CURSOR_SECRET_ID is not set" in logged.reason  # type: ignore[attr-defined]
+
+
 def test_the_local_cloud_creates_the_cursor_key_from_template_yaml(aws: Any) -> None:
     from localcloud.template import load_template
 

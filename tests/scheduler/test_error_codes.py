@@ -180,7 +180,9 @@ def test_docs_api_md_lists_every_code_with_its_status() -> None:
 
 
 def test_the_openapi_document_describes_the_code(api: Any) -> None:
-    schema = api.get("/openapi.json").json()["components"]["schemas"]["ErrorBody"]
+    spec = api.get("/openapi.json").json()
+    schema = spec["components"]["schemas"]["ErrorBody"]
+    assert "507" in spec["paths"]["/api/v1/schedules"]["post"]["responses"]
 
     assert schema["required"] == ["detail", "code"]
     assert sorted(schema["properties"]["code"]["enum"]) == sorted(DOCUMENTED)

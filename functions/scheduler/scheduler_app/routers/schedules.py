@@ -36,7 +36,7 @@ PATCH_CONTENT = {
     response_model=ScheduleView,
     responses={
         200: {"model": ScheduleView, "description": "The same task and request again: the existing schedule"},
-        **errors(409, 413, 422, 429, 502),
+        **errors(409, 413, 422, 429, 502, 507),
     },
 )
 async def create_schedule(
