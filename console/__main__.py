@@ -95,11 +95,12 @@ def _desk(session: Any, region: str, outputs: dict[str, str], stack: str | None)
     if not queues or not callback:
         return None
     from localcloud.dlq import lambda_invoker
+    from localcloud.replays import replay_lambda_client
 
     return DeadLetterDesk(
         queues,
         sqs=lambda: session.client("sqs", region_name=region),
-        invoker=lambda: lambda_invoker(session.client("lambda", region_name=region), callback),
+        invoker=lambda: lambda_invoker(replay_lambda_client(session, region), callback),
         where=f"stack {stack}",
     )
 

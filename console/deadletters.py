@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from localcloud.dlq import DeadLetter, Invoker, Replay, discard, held_letters, replay
+from localcloud.dlq import DeadLetter, Invoker, Replay, discard, held_letters
+from localcloud.replays import HOLD_MARGIN_SECONDS, LAMBDA_LONGEST_TIMEOUT_SECONDS, REPLAY_CONCURRENCY, replay_all
 
 #: The console's words for the three kinds of queue.
 KINDS = {
@@ -23,7 +24,8 @@ class DeadLetterDesk:
     """The three queues of one stack (local or deployed) and the callback to replay into.
 
     `queues` are (queue name or URL, kind) pairs; `sqs` makes the SQS client; `invoker` makes the Invoker
-    (both made on first use, with the credentials of the process).
+    (both made on first use, with the credentials of the process). Replays run a few at a time, each letter
+    held for `hold_seconds` while its replay runs (default: as long as any Lambda invocation can take).
     """
 
     def __init__(
@@ -33,11 +35,13 @@ class DeadLetterDesk:
         sqs: Callable[[], Any],
         invoker: Callable[[], Invoker],
         where: str,
+        hold_seconds: int = LAMBDA_LONGEST_TIMEOUT_SECONDS + HOLD_MARGIN_SECONDS,
     ) -> None:
         self.queues = list(queues)
         self.where = where
         self._sqs = sqs
         self._invoker = invoker
+        self._hold_seconds = hold_seconds
         self._client: Any = None
 
     @property
@@ -56,7 +60,10 @@ class DeadLetterDesk:
         """Replay one letter (kind and message id) or all of them (None); each deleted only if its replay succeeded."""
         invoke = self._invoker()
         with held_letters(self.client, self.queues) as found:
-            return [replay(letter, invoke, client=self.client) for letter in _chosen(found, kind, message_id)]
+            chosen = _chosen(found, kind, message_id)
+            return replay_all(
+                chosen, invoke, client=self.client, concurrency=REPLAY_CONCURRENCY, hold_seconds=self._hold_seconds
+            )
 
     def discard(self, kind: str | None = None, message_id: str | None = None) -> int:
         """Delete one letter or all of them without replaying; how many were deleted."""

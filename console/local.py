@@ -1,5 +1,6 @@
 """The console inside the local cloud (`make dev`): mounted at /console on the API's own port, talking to that
-API, with the dead letters of the local cloud's queues replayed through the callback in this process."""
+API, with the dead letters of the local cloud's queues replayed through the callback as the cloud runs it: in
+execution environments under its Timeout (`callback`), or in this process (a test's in-process callback)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from console.deadletters import DeadLetterDesk
 from console.web import Console
 from localcloud.apiserver import FunctionWorker
 from localcloud.dlq import REDRIVE_CONTEXT, Invoker, dead_letter_queues
+from localcloud.environments import FunctionSpec
 from localcloud.lambda_context import LocalLambdaContext
+from localcloud.replays import EnvironmentInvoker
 
 
 def _redrive_handler(event: Any, context: Any) -> Any:
@@ -25,26 +28,35 @@ def _redrive_handler(event: Any, context: Any) -> Any:
 class LocalConsole:
     """The console's handler for the local API server, and the callback container its replays run in."""
 
-    def __init__(self, api_url: Callable[[], str], environment: Mapping[str, str]) -> None:
+    def __init__(
+        self, api_url: Callable[[], str], environment: Mapping[str, str], *, callback: FunctionSpec | None = None
+    ) -> None:
         import boto3
 
-        # The callback's Mangum adapter needs a thread with its own event loop: one container, as for the API.
+        # Replays under the callback's Timeout, in its execution environments; without a spec, in this process
+        # (its Mangum adapter needs a thread with its own event loop: one container, as for the API).
+        self._environments = EnvironmentInvoker(callback) if callback is not None else None
         self._callback = FunctionWorker(_redrive_handler, function_name="CallbackFunction")
+        hold = {"hold_seconds": self._environments.hold_seconds} if self._environments is not None else {}
         desk = DeadLetterDesk(
             dead_letter_queues(environment),
             # A session of its own: boto3's default session must not build clients from two threads at once.
             sqs=lambda: boto3.session.Session().client("sqs"),
             invoker=self._invoker,
             where="the local cloud",
+            **hold,
         )
         self.api = SchedulerApi(api_url)
-        self.app = create_app(Console(self.api, desk, where="local cloud"))
+        self.console = Console(self.api, desk, where="local cloud")
+        self.app = create_app(self.console)
         self.handler = lambda_handler_for(self.app)
 
     def _invoker(self) -> Invoker:
-        return self._callback.invoke
+        return self._environments if self._environments is not None else self._callback.invoke
 
     def close(self) -> None:
-        """Stop the callback's container and the API client."""
+        """Stop the callback's containers and the API client."""
         self._callback.close()
+        if self._environments is not None:
+            self._environments.close()
         self.api.close()

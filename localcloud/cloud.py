@@ -46,7 +46,8 @@ def reset_function_caches() -> None:
     from callback_app.settings import get_settings as callback_settings
     from scheduler_app.apidocs import get_docs_settings
     from scheduler_app.clients import get_dynamodb_client as scheduler_dynamodb
-    from scheduler_app.clients import get_scheduler_client
+    from scheduler_app.clients import get_scheduler_client, get_secrets_client
+    from scheduler_app.keys import get_cursor_seal
     from scheduler_app.settings import get_settings as scheduler_settings
 
     caches = (
@@ -59,6 +60,8 @@ def reset_function_caches() -> None:
         get_scheduler_client,
         scheduler_dynamodb,
         get_docs_settings,
+        get_secrets_client,
+        get_cursor_seal,
     )
     for cached in caches:
         cached.cache_clear()
@@ -206,7 +209,7 @@ class LocalCloud:
         """The console at /console, talking to this API and reading this cloud's dead letters."""
         from console.local import LocalConsole
 
-        console = LocalConsole(lambda: api.url, self.environment)
+        console = LocalConsole(lambda: api.url, self.environment, callback=self.callback_for_replays())
         self._stack.callback(console.close)
         self._action_caches.append(console.api.forget_openapi)
         api.mount("/console", FunctionWorker(console.handler, function_name="Console"))
@@ -237,6 +240,18 @@ class LocalCloud:
         )
         watcher = actions_reload.ActionWatcher(actions_reload.action_directories(), reloader.reload).start()
         self._stack.callback(watcher.close)
+    def callback_for_replays(self) -> FunctionSpec | None:
+        """CallbackFunction as replays of dead letters run it (the console's, `make redrive`'s): in execution
+        environments with the cloud's Handler and Timeout (also with `--api-only`); None when a test runs the
+        callback in process (its actions live there), where replays run too."""
+        if self._callback_handler is not None:
+            return None
+        return self.callback or FunctionSpec.from_template(
+            "CallbackFunction",
+            handler=self.options.callback_handler_path,
+            timeout_seconds=self.options.callback_timeout,
+            metric_lines=self.options.metrics,
+        )
 
     def _persist(self, path: Path, clients: Clients, saved: dict[str, Any] | None) -> None:
         """Save the state every `persist_interval` seconds and at the stop (first of the stop's steps)."""

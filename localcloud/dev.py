@@ -18,6 +18,7 @@ import errno
 import os
 import signal
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -190,6 +191,7 @@ def run(args: argparse.Namespace) -> int:
                         queues=cloud.queue_urls,
                         persist=str(args.persist) if args.persist else None,
                         dispatcher=cloud.dispatcher is not None,
+                        callback=asdict(replays) if (replays := cloud.callback_for_replays()) else None,
                     ),
                 )
                 print(banner(cloud, args), flush=True)

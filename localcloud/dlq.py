@@ -8,10 +8,12 @@ Three queues hold them (all from template.yaml):
 - RejectedTaskQueue: the callback rejected the task (4xx: unknown action, invalid data, TaskRejected),
   which Lambda never retries; the callback's record has the shape of Lambda's, with the reason.
 
-`redrive` runs each event through the callback's real entry point (in this process, against the
-running local cloud's endpoint, as a redrive: the callback then keeps no second copy of a rejection)
-and deletes the message only when the replay succeeded (2xx, a replayed duplicate included). A
-replay that is rejected (4xx) or fails keeps its message, says why, and the exit status is 1.
+`redrive` runs each event through the callback's real entry point as a redrive (the callback then
+keeps no second copy of a rejection), against the running local cloud's endpoint, under the same limits
+as a delivery: in an execution environment with the function's Timeout (the running cloud's, else
+template.yaml's), a few letters at a time (`localcloud.replays`). It deletes the message only when the
+replay succeeded (2xx, a replayed duplicate included). A replay that is rejected (4xx), fails or times
+out keeps its message, says why, and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -228,9 +231,22 @@ class Replay:
         return f"failed again, message kept: {self.label}: {self.detail}"
 
 
-def replay(letter: DeadLetter, invoke: Invoker, *, client: Any) -> Replay:
-    """Run one letter's event through `invoke`; delete the letter only when the replay succeeded (2xx)."""
+def replay(letter: DeadLetter, invoke: Invoker, *, client: Any, hold_seconds: int | None = None) -> Replay:
+    """Run one letter's event through `invoke`; delete the letter only when the replay succeeded (2xx).
+
+    With `hold_seconds`, the letter is first held that long (its visibility timeout), so that no other
+    reader takes it while a long replay runs.
+    """
     label = f"task {letter.task_id or '?'} (message {letter.message.message_id})"
+    if hold_seconds is not None:
+        try:
+            client.change_message_visibility(
+                QueueUrl=letter.message.queue_url,
+                ReceiptHandle=letter.message.receipt_handle,
+                VisibilityTimeout=hold_seconds,
+            )
+        except Exception as exc:  # deleted or taken meanwhile: not ours to replay any more
+            return Replay("failed", label, detail=f"the letter could not be held for its replay ({type(exc).__name__})")
     try:
         response = invoke(letter.event)
     except Exception as exc:  # the invocation failed (5xx): Lambda would retry it
@@ -263,7 +279,11 @@ class InvocationFailed(RuntimeError):
 
 def lambda_invoker(client: Any, function: str) -> Invoker:
     """The deployed callback (`function`: name, ARN or alias ARN) invoked synchronously as a redrive, through
-    Lambda's Invoke API with the caller's credentials."""
+    Lambda's Invoke API with the caller's credentials (`localcloud.replays.replay_lambda_client`).
+
+    A synchronous Invoke runs under the function's own Timeout, as every invocation does: one that outlives
+    it comes back with `FunctionError` ("Task timed out after ... seconds"), and the letter is kept.
+    """
     import base64
 
     client_context = base64.b64encode(json.dumps({"custom": REDRIVE_CONTEXT.custom}).encode()).decode("ascii")
@@ -284,19 +304,40 @@ def lambda_invoker(client: Any, function: str) -> Invoker:
     return invoke
 
 
-def redrive(state: RunState, letters: list[DeadLetter], *, client: Any) -> RedriveResult:
-    """Run each letter's event through the callback; delete it only when the replay succeeded (2xx)."""
+def redrive(
+    state: RunState, letters: list[DeadLetter], *, client: Any, concurrency: int | None = None
+) -> RedriveResult:
+    """Run each letter's event through the callback, a few at a time; delete it only when the replay succeeded.
+
+    The callback runs as the local cloud runs it (`state.callback`): in execution environments with its Handler
+    and Timeout, or, for a test's cloud whose actions live in this interpreter, in this process, one at a time.
+    """
     from localcloud.cloud import reset_function_caches
+    from localcloud.environments import FunctionSpec
+    from localcloud.replays import REPLAY_CONCURRENCY, EnvironmentInvoker, replay_all
 
     result = RedriveResult()
-    with patched_environ(state.environment):
-        reset_function_caches()
-        invoke = in_process_invoker()
-        for letter in letters:
-            outcome = replay(letter, invoke, client=client)
+    printed = threading.Lock()
+
+    def done(outcome: Replay) -> None:
+        with printed:
             result.count(outcome)
-            print(outcome.describe())
+            print(outcome.describe(), flush=True)
+
+    spec = state.callback
+    with patched_environ(state.environment):  # the environments inherit it: the running cloud's endpoint
         reset_function_caches()
+        runner = EnvironmentInvoker(FunctionSpec(**{**spec, "paths": tuple(spec["paths"])})) if spec else None
+        try:
+            invoke: Invoker = runner if runner is not None else in_process_invoker()
+            hold = runner.hold_seconds if runner is not None else None
+            # In process, the callback's Mangum adapter runs on this thread's event loop: one letter at a time.
+            workers = (concurrency or REPLAY_CONCURRENCY) if runner is not None else 1
+            replay_all(letters, invoke, client=client, concurrency=workers, hold_seconds=hold, done=done)
+        finally:
+            if runner is not None:
+                runner.close()
+            reset_function_caches()
     return result
 
 
@@ -318,6 +359,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=["invocation", "delivery", "rejected"],
         help="only Lambda's failures, Scheduler's, or the callback's rejections",
     )
+    parser.add_argument("--concurrency", type=int, default=None, help="redrive: letters replayed at once (default 4)")
     parser.add_argument("--state-file", type=Path, default=DEFAULT_STATE_FILE, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -349,7 +391,7 @@ def run(args: argparse.Namespace) -> int:
         terminal = sys.stdout
         sys.stdout = MetricLineFilter(terminal)
         try:
-            result = redrive(state, letters, client=client)
+            result = redrive(state, letters, client=client, concurrency=args.concurrency)
         finally:
             sys.stdout.flush()
             sys.stdout = terminal

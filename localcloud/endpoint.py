@@ -51,6 +51,7 @@ class LocalEndpoint:
             ("CALLBACK_FUNCTION_ARN", "CallbackFunction"),
             ("SCHEDULER_ROLE_ARN", "SchedulerInvokeRole"),
             ("SCHEDULER_DLQ_ARN", "ScheduleDeliveryDLQ"),
+            ("CURSOR_SECRET_ID", "CursorKeySecret"),
         ):
             if logical_id in arns:
                 env[var] = arns[logical_id]

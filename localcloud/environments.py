@@ -204,7 +204,7 @@ def _prepare_process(spec: FunctionSpec) -> None:
 def environment_main(conn: Connection, spec: FunctionSpec) -> None:
     """The runtime of one environment: Init (import the handler), then invocations until told to stop."""
     _prepare_process(spec)
-    from localcloud.lambda_context import LocalLambdaContext
+    from localcloud.lambda_context import ClientContext, LocalLambdaContext
 
     started = time.perf_counter()
     with handler_event_loop():  # Mangum runs the app on this (the main) thread's event loop
@@ -221,12 +221,14 @@ def environment_main(conn: Connection, spec: FunctionSpec) -> None:
                 return
             if message is None:
                 return
-            request_id, event = message
+            request_id, event, custom = message
             context = LocalLambdaContext(
                 function_name=spec.name,
                 aws_request_id=request_id,
                 timeout_seconds=spec.timeout_seconds,
                 memory_limit_in_mb=spec.memory_mb,
+                # A synchronous invoke's ClientContext (a redrive's `{"redrive": true}`); None for an asynchronous one.
+                client_context=ClientContext(custom=custom) if custom is not None else None,
             )
             try:
                 reply: tuple[str, Any] = ("result", handler(event, context))
@@ -297,11 +299,12 @@ class Environment:
         self.init_ms = float(value)
         return None
 
-    def invoke(self, request_id: str, event: Any) -> Outcome:
-        """Run one invocation; stop the process when it outlives the function's timeout."""
+    def invoke(self, request_id: str, event: Any, *, client_context: dict[str, Any] | None = None) -> Outcome:
+        """Run one invocation (with a synchronous invoke's ClientContext `custom`, if given); stop the process
+        when it outlives the function's timeout."""
         self.invocations += 1
         try:
-            self._conn.send((request_id, event))
+            self._conn.send((request_id, event, client_context))
             done = self._conn.poll(self.spec.timeout_seconds)
         except (OSError, ValueError):
             done = True

@@ -30,6 +30,9 @@ class RunState:
     queues: dict[str, str] = field(default_factory=dict)
     persist: str | None = None
     dispatcher: bool = True
+    #: CallbackFunction as the cloud runs it in execution environments (a FunctionSpec's fields: its Handler,
+    #: Timeout, ...), so that `make redrive` replays under the same limits; None: in process (a test's cloud).
+    callback: dict[str, Any] | None = None
 
 
 def write_state(path: Path, state: RunState) -> None:

@@ -1,4 +1,4 @@
-"""Read `template.yaml` and create what it declares (tables, queues, schedule groups) on an endpoint.
+"""Read `template.yaml` and create what it declares (tables, queues, schedule groups, secrets) on an endpoint.
 
 The tests and the local cloud build their AWS resources from the template itself, so local and
 deployed infrastructure cannot drift: change the table's key schema there and the tests see it.
@@ -6,6 +6,7 @@ deployed infrastructure cannot drift: change the table's key schema there and th
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -183,7 +184,7 @@ class LocalResources:
 def provision(
     session: Any, *, template: Mapping[str, Any] | None = None, endpoint_url: str | None = None
 ) -> LocalResources:
-    """Create the template's tables, queues and schedule groups with `session` (a boto3 Session)."""
+    """Create the template's tables, queues, schedule groups and secrets with `session` (a boto3 Session)."""
     template = template or load_template()
     resolver = Resolver(template)
 
@@ -193,22 +194,25 @@ def provision(
     tables = resources_of_type(template, "AWS::DynamoDB::Table")
     queues = resources_of_type(template, "AWS::SQS::Queue")
     groups = resources_of_type(template, "AWS::Scheduler::ScheduleGroup")
+    secrets = resources_of_type(template, "AWS::SecretsManager::Secret")
     if tables:
         _create_tables(client("dynamodb"), resolver, tables)
     urls = _create_queues(client("sqs"), resolver, queues) if queues else {}
     if groups:
         _create_schedule_groups(client("scheduler"), resolver, groups)
+    secret_arns = _create_secrets(client("secretsmanager"), resolver, secrets) if secrets else {}
     # Functions and roles are not created (the local cloud runs the functions itself), only named.
     named = (
         *tables,
         *queues,
         *groups,
+        *secrets,
         *resources_of_type(template, "AWS::Serverless::Function"),
         *resources_of_type(template, "AWS::IAM::Role"),
     )
     return LocalResources(
         names={lid: resolver.physical_name(lid) for lid in named},
-        arns={lid: resolver.arn(lid) for lid in named},
+        arns={lid: resolver.arn(lid) for lid in named} | secret_arns,
         queue_urls=urls,
     )
 
@@ -249,6 +253,42 @@ def _create_schedule_groups(scheduler: Any, resolver: Resolver, groups: Mapping[
     """Each schedule group, by name."""
     for lid in groups:
         scheduler.create_schedule_group(Name=resolver.physical_name(lid))
+
+
+#: GenerateSecretString's options that GetRandomPassword takes under the same names.
+PASSWORD_OPTIONS = (
+    "PasswordLength",
+    "ExcludeCharacters",
+    "ExcludeNumbers",
+    "ExcludePunctuation",
+    "ExcludeUppercase",
+    "ExcludeLowercase",
+    "IncludeSpace",
+    "RequireEachIncludedType",
+)
+
+
+def _create_secrets(secrets: Any, resolver: Resolver, declared: Mapping[str, dict[str, Any]]) -> dict[str, str]:
+    """Each secret, its value generated as its `GenerateSecretString` says (or its `SecretString`); logical id -> ARN.
+
+    The value is drawn by the endpoint's own GetRandomPassword, as CloudFormation draws it at deploy time.
+    """
+    arns: dict[str, str] = {}
+    for lid, res in declared.items():
+        props = resolver.resolve(res.get("Properties", {}))
+        generate = props.get("GenerateSecretString")
+        if generate is not None:
+            options = {key: generate[key] for key in PASSWORD_OPTIONS if key in generate}
+            value = secrets.get_random_password(**options)["RandomPassword"]
+            if "SecretStringTemplate" in generate:  # a JSON object with the password under GenerateStringKey
+                value = json.dumps(
+                    {**json.loads(generate["SecretStringTemplate"]), generate["GenerateStringKey"]: value}
+                )
+        else:
+            value = str(props.get("SecretString", ""))
+        created = secrets.create_secret(Name=resolver.physical_name(lid), SecretString=value)
+        arns[lid] = created["ARN"]
+    return arns
 
 
 def event_invoke_config(logical_id: str, template: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -5,7 +5,11 @@ execution role with its policies, the published version and `live` alias, the AP
 stage and invoke permissions. Linters and checkov on template.yaml cannot see them; run on this
 output they can (scripts/template-checks.sh), and tests/infra asserts on it.
 
-    .tools/sam/bin/python scripts/sam_translate.py [--template template.yaml] --output translated.json
+    .tools/sam/bin/python scripts/sam_translate.py [--template template.yaml] [--parameter NAME=VALUE ...] \
+        --output translated.json
+
+Parameters take their defaults unless given: the transform writes some values into what it generates
+(the API's resource policy, from AllowedCallers), as it does at deploy time with the stack's values.
 
 Runs with the aws-sam-translator that aws-sam-cli brings (.tools/sam: it pins a pydantic the app's
 .venv cannot share). Nothing here talks to AWS: the session has a region and no credentials, and
@@ -50,13 +54,15 @@ class OfflineManagedPolicyLoader:
         )
 
 
-def translate(template_path: Path) -> dict[str, Any]:
-    """The CloudFormation template that the SAM transform makes of `template_path`."""
+def translate(template_path: Path, parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    """The CloudFormation template that the SAM transform makes of `template_path` (with these parameter values)."""
     sam_template = yaml_parse(template_path.read_text(encoding="utf-8"))
     # What `sam validate` runs (local CodeUri/ContentUri become placeholder S3 URIs, then the
     # Translator), with the offline loader. The session has a region and no profile or
     # credentials: nothing is ever signed, let alone sent.
-    validator = SamTemplateValidator(sam_template, OfflineManagedPolicyLoader(), region=TRANSLATION_REGION)
+    validator = SamTemplateValidator(
+        sam_template, OfflineManagedPolicyLoader(), region=TRANSLATION_REGION, parameter_overrides=parameters or {}
+    )
     translated: dict[str, Any] = yaml_parse(validator.get_translated_template_if_valid())
     return translated
 
@@ -65,10 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--template", type=Path, default=ROOT / "template.yaml")
     parser.add_argument("--output", type=Path, required=True, help="where to write the CloudFormation (JSON)")
+    parser.add_argument(
+        "--parameter", action="append", default=[], metavar="NAME=VALUE", help="a parameter's value (repeatable)"
+    )
     args = parser.parse_args(argv)
+    parameters = dict(given.split("=", 1) for given in args.parameter)
     # The translator warns about each feature its (absent) toggle config lacks: noise, not a finding.
     logging.getLogger("samtranslator.feature_toggle").setLevel(logging.ERROR)
-    translated = translate(args.template)
+    translated = translate(args.template, parameters)
     args.output.write_text(json.dumps(translated, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return 0
 

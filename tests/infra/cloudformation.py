@@ -40,13 +40,14 @@ def _ensure_sam_tool() -> None:
 
 
 @cache
-def _translated_json() -> str:
+def _translated_json(parameters: tuple[tuple[str, str], ...] = ()) -> str:
     _ensure_sam_tool()
     with tempfile.TemporaryDirectory() as tmp:
         output = Path(tmp) / "translated.json"
         env = {"PATH": os.environ.get("PATH", ""), "SAM_CLI_TELEMETRY": "0"}
+        given = [f"--parameter={name}={value}" for name, value in parameters]
         done = subprocess.run(  # noqa: S603 - our script, in the project's tool environment
-            [str(SAM_PYTHON), str(ROOT / "scripts" / "sam_translate.py"), "--output", str(output)],
+            [str(SAM_PYTHON), str(ROOT / "scripts" / "sam_translate.py"), "--output", str(output), *given],
             cwd=ROOT,
             env=env,
             check=False,
@@ -58,9 +59,10 @@ def _translated_json() -> str:
         return output.read_text(encoding="utf-8")
 
 
-def translated() -> dict[str, Any]:
-    """A fresh copy of template.yaml after the SAM transform (conditions and parameters unresolved)."""
-    template: dict[str, Any] = json.loads(_translated_json())
+def translated(**parameters: str) -> dict[str, Any]:
+    """A fresh copy of template.yaml after the SAM transform (conditions unresolved; parameters at their defaults,
+    or these values, where the transform writes them into what it generates)."""
+    template: dict[str, Any] = json.loads(_translated_json(tuple(sorted(parameters.items()))))
     return template
 
 
@@ -122,11 +124,16 @@ def deployed(template: Mapping[str, Any], **overrides: str) -> dict[str, Any]:
 
 
 def statements(node: Any) -> Iterator[dict[str, Any]]:
-    """Every IAM statement under `node`: role policies, trust policies, queue policies."""
+    """Every IAM statement under `node`: role policies, trust policies, queue policies, the API's resource
+    policy (both branches of a statement that is an `Fn::If`)."""
     if isinstance(node, dict):
         found = node.get("Statement")
         if isinstance(found, list):
-            yield from (s for s in found if isinstance(s, dict))
+            for statement in found:
+                branches = (
+                    statement["Fn::If"][1:] if isinstance(statement, dict) and "Fn::If" in statement else [statement]
+                )
+                yield from (s for s in branches if isinstance(s, dict) and "Effect" in s)
         for value in node.values():
             yield from statements(value)
     elif isinstance(node, list):

@@ -53,6 +53,8 @@ def test_env_local_names_the_resources_the_local_cloud_creates() -> None:
         "ADMIN_PRINCIPALS": TEMPLATE["Parameters"]["AdminPrincipals"]["Default"],
         "MIN_SCHEDULE_INTERVAL_SECONDS": str(TEMPLATE["Parameters"]["MinimumScheduleIntervalSeconds"]["Default"]),
         "MAX_ACTIVE_SCHEDULES_PER_OWNER": str(TEMPLATE["Parameters"]["MaxActiveSchedulesPerOwner"]["Default"]),
+        # A secret is found by its name as well as its ARN (whose random suffix only the endpoint knows).
+        "CURSOR_SECRET_ID": local.physical_name("CursorKeySecret"),
     }
     assert ENV_LOCAL["CallbackFunction"]["TASK_LEDGER_TABLE"] == local.physical_name("TaskLedgerTable")
     endpoint = ENV_LOCAL["Parameters"]["AWS_ENDPOINT_URL"]

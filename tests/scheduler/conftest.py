@@ -13,8 +13,9 @@ from moto import mock_aws
 
 from localcloud.endpoint import LOCAL_ENV
 from localcloud.template import LOCAL_REGION, LocalResources, provision
-from scheduler_app.clients import get_dynamodb_client, get_scheduler_client
+from scheduler_app.clients import get_dynamodb_client, get_scheduler_client, get_secrets_client
 from scheduler_app.deps import get_service, schedule_service
+from scheduler_app.keys import get_cursor_seal
 from scheduler_app.main import app
 from scheduler_app.service import ScheduleService
 from scheduler_app.settings import get_settings
@@ -74,7 +75,8 @@ def scheduler_env(aws: LocalResources, monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.setenv("SCHEDULER_ROLE_ARN", aws.arns["SchedulerInvokeRole"])
     monkeypatch.setenv("SCHEDULER_DLQ_ARN", aws.arns["ScheduleDeliveryDLQ"])
     monkeypatch.setenv("TASK_LEDGER_TABLE", aws.names["TaskLedgerTable"])
-    caches = (get_settings, get_scheduler_client, get_dynamodb_client)
+    monkeypatch.setenv("CURSOR_SECRET_ID", aws.arns["CursorKeySecret"])
+    caches = (get_settings, get_scheduler_client, get_dynamodb_client, get_secrets_client, get_cursor_seal)
     for cached in caches:
         cached.cache_clear()
     yield aws
@@ -123,7 +125,13 @@ def clock(scheduler_env: LocalResources) -> Clock:
     def service() -> ScheduleService:
         real = get_service()
         return ScheduleService(
-            real.schedules, get_settings(), real.ledger, clock=fake.now, sleep=fake.sleep, jitter=lambda: 1.0
+            real.schedules,
+            get_settings(),
+            real.ledger,
+            cursors=real.cursors,
+            clock=fake.now,
+            sleep=fake.sleep,
+            jitter=lambda: 1.0,
         )
 
     app.dependency_overrides[schedule_service] = service

@@ -97,7 +97,7 @@ def test_guide_cancel_by_arn_answers_the_guides_body_then_404(scheduler_env: Any
     }
     assert schedules() == []
     assert again["statusCode"] == 404
-    assert response_json(again) == {"detail": "Schedule not found or already executed"}
+    assert response_json(again) == {"detail": "Schedule not found or already executed", "code": "not_found"}
 
 
 def test_guide_cancel_of_a_throttled_delete_is_a_429_not_a_404(
@@ -135,7 +135,7 @@ def test_guide_cancel_of_something_that_is_not_a_schedule_arn_is_a_404(scheduler
     response = invoke(api_event("DELETE", "/api/v1/scheduler/schedule/task-123"))
 
     assert response["statusCode"] == 404
-    assert response_json(response) == {"detail": "Schedule not found or already executed"}
+    assert response_json(response) == {"detail": "Schedule not found or already executed", "code": "not_found"}
 
 
 @pytest.mark.parametrize(
@@ -157,7 +157,7 @@ def test_guide_cancel_cancels_only_this_stacks_own_schedule_arn(
     response = invoke(api_event("DELETE", f"/api/v1/scheduler/schedule/{foreign.format(group=group)}"))
 
     assert response["statusCode"] == 404
-    assert response_json(response) == {"detail": "Schedule not found or already executed"}
+    assert response_json(response) == {"detail": "Schedule not found or already executed", "code": "not_found"}
     assert schedules() == ["task-123"]
 
 

@@ -42,7 +42,7 @@ def test_batch_with_a_mix_of_good_and_bad_items_answers_each(api: Any, schedules
     assert "different request" in body["items"][2]["body"]["detail"]
     assert "cannot both be set" in body["items"][3]["body"]["detail"]
     assert body["items"][4]["body"]["detail"].startswith("action: unknown action 'nope'")
-    assert body["items"][5]["body"] == {"detail": "expected a JSON object, got str"}
+    assert body["items"][5]["body"] == {"detail": "expected a JSON object, got str", "code": "invalid"}
     assert (body["created"], body["existing"], body["failed"]) == (2, 1, 4)
     assert schedules() == ["b-existing", "b-new", "b-recurring", "b-taken"]
 

@@ -22,7 +22,7 @@ def test_health_needs_no_configuration() -> None:
     assert response.json() == {"status": "ok", "service": "scheduled-tasks-scheduler", "actions": registry.names()}
 
 
-def test_missing_configuration_is_a_500_whose_log_names_what_is_missing(
+def test_missing_configuration_is_a_503_whose_log_names_what_is_missing(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     for var in ("SCHEDULE_GROUP_NAME", "CALLBACK_FUNCTION_ARN", "SCHEDULER_ROLE_ARN", "SCHEDULER_DLQ_ARN"):
@@ -34,9 +34,12 @@ def test_missing_configuration_is_a_500_whose_log_names_what_is_missing(
     finally:
         get_settings.cache_clear()
 
-    assert response.status_code == 500
+    assert response.status_code == 503
     # The caller learns that it is the deployment, not the request; the log says exactly what.
-    assert response.json() == {"detail": "the scheduler function is misconfigured; its log says what to fix"}
+    assert response.json() == {
+        "detail": "the scheduler function is misconfigured; its log says what to fix",
+        "code": "service_unavailable",
+    }
     (logged,) = [r for r in caplog.records if r.getMessage() == "misconfigured"]
     assert "SCHEDULE_GROUP_NAME: Field required" in logged.reason  # type: ignore[attr-defined]
     assert "SCHEDULER_DLQ_ARN: Field required" in logged.reason  # type: ignore[attr-defined]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from scheduler_app.settings import get_settings
 from taskcore.clients import aws_client
@@ -23,3 +23,9 @@ def get_scheduler_client() -> EventBridgeSchedulerClient:
 def get_dynamodb_client() -> DynamoDBClient:
     """DynamoDB's client, for the task ledger (tests call `get_dynamodb_client.cache_clear()`)."""
     return cast("DynamoDBClient", aws_client("dynamodb", get_settings().client_settings()))
+
+
+@cache
+def get_secrets_client() -> Any:
+    """Secrets Manager's client, for the listing cursors' key (tests call `get_secrets_client.cache_clear()`)."""
+    return aws_client("secretsmanager", get_settings().client_settings())

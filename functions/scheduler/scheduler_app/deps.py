@@ -8,17 +8,15 @@ from fastapi import Depends, Path, Query, Request
 from pydantic import ValidationError
 
 from scheduler_app.clients import get_dynamodb_client, get_scheduler_client
+from scheduler_app.errors import ConfigurationError
 from scheduler_app.eventbridge import EventBridgeSchedules
+from scheduler_app.keys import get_cursor_seal
 from scheduler_app.ledger import TaskLedger
 from scheduler_app.principals import Caller, caller_of
 from scheduler_app.service import ScheduleService
 from scheduler_app.settings import SchedulerSettings, get_settings
 from taskcore.envelope import TASK_ID_PATTERN
 from taskcore.errors import describe_errors
-
-
-class ConfigurationError(RuntimeError):
-    """Raise when the function's environment lacks what template.yaml sets."""
 
 
 def get_service(caller: Caller | None = None) -> ScheduleService:
@@ -44,7 +42,7 @@ def get_service(caller: Caller | None = None) -> ScheduleService:
         retention_seconds=settings.task_retention_seconds,
         retry_after_seconds=settings.retry_after_seconds,
     )
-    return ScheduleService(schedules, settings, ledger, caller=caller or Caller())
+    return ScheduleService(schedules, settings, ledger, caller=caller or Caller(), cursors=get_cursor_seal)
 
 
 async def schedule_service(request: Request) -> ScheduleService:

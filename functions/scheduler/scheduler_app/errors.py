@@ -6,6 +6,10 @@ The HTTP layer (main.py) maps them to status codes; the engine knows nothing of 
 from __future__ import annotations
 
 
+class ConfigurationError(RuntimeError):
+    """Raise when the function's environment lacks what template.yaml sets."""
+
+
 class SchedulerError(Exception):
     """Base of the engine's errors; `str(error)` is the message for the client."""
 
@@ -47,6 +51,10 @@ class Throttled(SchedulerError):
 
 class QuotaExceeded(SchedulerError):
     """Raise when an owner already has as many live schedules as MAX_ACTIVE_SCHEDULES_PER_OWNER allows."""
+
+
+class ScheduleQuotaFull(SchedulerError):
+    """Raise when the account's EventBridge Scheduler schedule-count quota is full: retrying never helps."""
 
 
 class UpstreamError(SchedulerError):

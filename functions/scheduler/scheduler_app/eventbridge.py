@@ -24,6 +24,7 @@ from scheduler_app.errors import (
     ScheduleConflict,
     ScheduleExists,
     ScheduleNotFound,
+    ScheduleQuotaFull,
     SchedulerError,
     Throttled,
     UpstreamError,
@@ -36,8 +37,17 @@ if TYPE_CHECKING:
 logger = Logger(child=True)
 
 #: Codes that mean "slow down". Scheduler's rate quotas answer ServiceQuotaExceededException too
-#: (EventBridge Scheduler User Guide, "Troubleshooting quotas").
+#: (EventBridge Scheduler User Guide, "Troubleshooting quotas"), but so does its quota on the number of
+#: schedules in the account, which no wait clears: `schedule_count_full` tells the two apart.
 THROTTLING_CODES = frozenset({"ThrottlingException", "ServiceQuotaExceededException"})
+#: The error carries only a Message (botocore's model: no QuotaCode, no ServiceCode), so its words decide.
+#: A rate ("Rate exceeded", "requests per second", "throttled", "TPS") is throttling, whatever else it says.
+RATE_WORDS = re.compile(r"\brate\b|throttl|per second|\btps\b|too many requests|slow down", re.IGNORECASE)
+#: The number of schedules: "schedule(s)" with "number", "count", "limit", "maximum" or "quota" either side.
+COUNT_WORDS = re.compile(
+    r"\bschedules?\b.*\b(number|count|limit|maximum|quota)\b|\b(number|count|limit|maximum|quota)\b.*\bschedules?\b",
+    re.IGNORECASE,
+)
 FINGERPRINT = re.compile(r"request-sha256:([0-9a-f]{64})")
 LAMBDA_ARN = re.compile(r"^arn:(?P<partition>[\w-]+):lambda:(?P<region>[\w-]+):(?P<account>\d+):")
 #: What UpdateSchedule must be sent back to change only the state (it replaces the whole schedule).
@@ -269,12 +279,38 @@ class EventBridgeSchedules:
         if code == "ConflictException":
             subject = f"task {task_id!r}" if task_id is not None else "the schedule"
             return ScheduleConflict(f"{subject} is being changed by another request ({code} on {operation}); retry")
+        if schedule_count_full(code, operation, exc.response.get("Error", {}).get("Message")):
+            logger.error(
+                "schedule quota full",
+                extra={
+                    "error_code": "schedule_quota_full",
+                    "operation": operation,
+                    "aws_request_id": exc.response.get("ResponseMetadata", {}).get("RequestId"),
+                    "task_id": task_id,
+                },
+            )
+            return ScheduleQuotaFull(
+                f"EventBridge Scheduler refused {operation}: the account's quota of schedules in this region is "
+                f"full ({code}); nothing was created. Retrying does not help: delete unused schedules or ask AWS "
+                "for a higher 'Number of schedules' quota"
+            )
         if code in THROTTLING_CODES:
             return Throttled(
                 f"EventBridge Scheduler is throttling {operation} ({code}); retry later",
                 retry_after_seconds=self._retry_after,
             )
         return _answer_for(code, operation)
+
+
+def schedule_count_full(code: str, operation: str, message: object) -> bool:
+    """Whether a ServiceQuotaExceededException is the account's schedule-count quota rather than a rate.
+
+    Only CreateSchedule adds a schedule, and only a message that names the number of schedules and no
+    rate counts; anything else stays throttling (docs/api.md, "AWS errors", says why).
+    """
+    if code != "ServiceQuotaExceededException" or operation != "CreateSchedule" or not isinstance(message, str):
+        return False
+    return not RATE_WORDS.search(message) and COUNT_WORDS.search(message) is not None
 
 
 def _answer_for(code: str, operation: str) -> SchedulerError:

@@ -38,7 +38,9 @@ def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request_id = request_context.get("requestId") if isinstance(request_context, dict) else None
     # The API Gateway request id: the one the caller and the access log know.
     logger.set_correlation_id(str(request_id) if request_id else None)
-    too_large = oversized_body_response(event, MAX_BODY_BYTES) if isinstance(event, dict) else None
+    too_large = (
+        oversized_body_response(event, MAX_BODY_BYTES, code="payload_too_large") if isinstance(event, dict) else None
+    )
     if too_large is not None:
         return too_large
     response: dict[str, Any] = _mangum(event, context)

@@ -467,12 +467,6 @@ class BatchResponse(BaseModel):
     failed: int
 
 
-class ErrorBody(BaseModel):
-    """Every error: a message that says what is wrong."""
-
-    detail: str
-
-
 class HealthResponse(BaseModel):
     """Liveness, and the actions this deployment can schedule."""
 
@@ -485,7 +479,6 @@ __all__ = [
     "BatchItemResult",
     "BatchRequest",
     "BatchResponse",
-    "ErrorBody",
     "HealthResponse",
     "RetryPolicy",
     "RetryPolicyView",

@@ -15,8 +15,6 @@ the two leaves a record without a schedule, which the next identical request com
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import hashlib
 import itertools
@@ -33,13 +31,16 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger
 
 from scheduler_app import views
+from scheduler_app.cursors import CursorSeal, caller_digest
 from scheduler_app.errors import (
+    ConfigurationError,
     InvalidSchedule,
     PayloadTooLarge,
     QuotaExceeded,
     ScheduleConflict,
     ScheduleExists,
     ScheduleNotFound,
+    ScheduleQuotaFull,
     SchedulerError,
     Throttled,
 )
@@ -167,27 +168,33 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(UTC).isoformat()
 
 
-def encode_ledger_cursor(position: dict[str, Any], binding: dict[str, Any]) -> str:
-    """An opaque cursor: where the next page starts in the ledger, bound to the filters it was issued for."""
-    raw = json.dumps({"k": position, "b": binding}, separators=(",", ":"), sort_keys=True).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+#: What a listing says of a cursor it cannot read: forged, changed, cut, of another kind, or made with another key.
+FOREIGN_CURSOR = "cursor: not a cursor this API issued; start again without it"
 
 
-def decode_ledger_cursor(cursor: str, binding: dict[str, Any]) -> dict[str, Any]:
-    """The position inside `cursor`; raise InvalidSchedule for a foreign cursor or other filters."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        position = data["k"]
-        if not isinstance(position, dict) or not position or not isinstance(data["b"], dict):
-            raise TypeError
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise InvalidSchedule("cursor: not a cursor this API issued; start again without it") from None
+def encode_ledger_cursor(position: dict[str, Any], binding: dict[str, Any], *, seal: CursorSeal, caller: str) -> str:
+    """An opaque cursor: where the next page starts, bound to the filters and the caller it was issued for.
+
+    Sealed (scheduler_app.cursors): no caller can read the ledger's keys in it or make one of its own.
+    """
+    return seal.seal({"k": position, "b": binding, "c": caller})
+
+
+def decode_ledger_cursor(cursor: str, binding: dict[str, Any], *, seal: CursorSeal, caller: str) -> dict[str, Any]:
+    """The position inside `cursor`; raise InvalidSchedule for a foreign cursor, another caller's or other filters."""
+    data = seal.open(cursor)
+    if not isinstance(data, dict) or not isinstance(data.get("k"), dict) or not isinstance(data.get("b"), dict):
+        raise InvalidSchedule(FOREIGN_CURSOR)
+    if set(data["b"]) != set(binding):  # another kind of listing's (the runs of a task, or the tasks)
+        raise InvalidSchedule(FOREIGN_CURSOR)
+    if data.get("c") != caller:
+        raise InvalidSchedule("cursor: it was issued to another caller; start again without it")
     if data["b"] != binding:
         given = ", ".join(f"{name}={data['b'].get(name)!r}" for name in binding)
         raise InvalidSchedule(
             f"cursor: it was issued for {given}; pass the same filters with it, or start again without it"
         )
-    return dict(position)
+    return dict(data["k"])
 
 
 def plan_schedule(request: ScheduleRequest, now: datetime, *, check_start: bool = True) -> Plan:
@@ -249,6 +256,7 @@ class ScheduleService:
         ledger: TaskLedger,
         *,
         caller: Caller | None = None,
+        cursors: Callable[[], CursorSeal] | None = None,
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
@@ -256,6 +264,8 @@ class ScheduleService:
         self.schedules = schedules
         self.ledger = ledger
         self.caller = caller or Caller()
+        #: The listing cursors' seal (the stack's key, read on first use); None: listings cannot page.
+        self.cursors = cursors
         self._settings = settings
         self._clock = clock
         self._sleep = sleep
@@ -314,7 +324,7 @@ class ScheduleService:
             self.schedules.create(spec)
         except ScheduleExists:  # a schedule older than the ledger (or the guide's) holds the name
             return self._adopt(request, digest, address), False
-        except (InvalidSchedule, Throttled):
+        except (InvalidSchedule, Throttled, ScheduleQuotaFull):
             # Refused: nothing was scheduled, so the id stays free. (After a timeout or a 5xx the schedule may
             # exist: the claim stays, and the same request again completes it.)
             self.ledger.forget(request.task_id, digest, scope=address.scope)
@@ -515,13 +525,13 @@ class ScheduleService:
         scope = self._address(task_id).scope
         now = self._clock()
         binding = {"task": task_id} | ({"scope": scope} if scope is not None else {})
-        start = decode_ledger_cursor(cursor, binding) if cursor is not None else None
+        start = self._decode_cursor(cursor, binding) if cursor is not None else None
         page = self.ledger.runs(task_id, limit=limit, start=start, now=now, scope=scope)
         if not page.items and cursor is None and self.ledger.read(task_id, runs=0, now=now, scope=scope)[0] is None:
             raise ScheduleNotFound(f"no task {task_id!r} in the task ledger (never created, or its records expired)")
         return RunPage(
             items=[views.run_view(run) for run in page.items],
-            cursor=encode_ledger_cursor(page.following, binding) if page.following else None,
+            cursor=self._encode_cursor(page.following, binding) if page.following else None,
         )
 
     def list_schedules(
@@ -541,13 +551,24 @@ class ScheduleService:
         binding["prefix"] = prefix
         if not self.caller.sees_all:  # an owner's listing (or an admin's of one owner): for that owner only
             binding["owner"] = self.caller.principal
-        position: dict[str, Any] = decode_ledger_cursor(cursor, binding) if cursor is not None else {"i": 0}
+        position: dict[str, Any] = self._decode_cursor(cursor, binding) if cursor is not None else {"i": 0}
         filters = self._filters(status=status, user_id=user_id, action=action, prefix=prefix)
         index, start = position.get("i", 0), position.get("k") or None
         if not isinstance(index, int) or not 0 <= index < len(filters) or not isinstance(start, dict | None):
-            raise InvalidSchedule("cursor: not a cursor this API issued; start again without it")
+            raise InvalidSchedule(FOREIGN_CURSOR)
         items, following = self._walk(filters, index, start, limit)
-        return SchedulePage(items=items, cursor=encode_ledger_cursor(following, binding) if following else None)
+        return SchedulePage(items=items, cursor=self._encode_cursor(following, binding) if following else None)
+
+    def _encode_cursor(self, position: dict[str, Any], binding: dict[str, Any]) -> str:
+        return encode_ledger_cursor(position, binding, seal=self._seal(), caller=caller_digest(self.caller.principal))
+
+    def _decode_cursor(self, cursor: str, binding: dict[str, Any]) -> dict[str, Any]:
+        return decode_ledger_cursor(cursor, binding, seal=self._seal(), caller=caller_digest(self.caller.principal))
+
+    def _seal(self) -> CursorSeal:
+        if self.cursors is None:
+            raise ConfigurationError("no key for the listing cursors: CURSOR_SECRET_ID (template.yaml sets it)")
+        return self.cursors()
 
     def _filters(
         self, *, status: str | None, user_id: int | str | None, action: str | None, prefix: str | None

@@ -89,6 +89,9 @@ class SchedulerSettings(AwsClientSettings, BatchSettings):
     default_max_event_age_seconds: int = Field(default=86_400, ge=60, le=86_400, alias="SCHEDULE_MAX_EVENT_AGE_SECONDS")
     max_target_input_bytes: int = Field(default=MAX_TARGET_INPUT_BYTES, ge=1024, alias="MAX_TARGET_INPUT_BYTES")
     retry_after_seconds: int = Field(default=1, ge=1, le=3600, alias="SCHEDULER_RETRY_AFTER_SECONDS")
+    #: The secret holding the listing cursors' key (CursorKeySecret: its ARN, or locally its name); read
+    #: only when a listing first needs a cursor, so nothing else depends on it.
+    cursor_secret_id: str | None = Field(default=None, min_length=1, alias="CURSOR_SECRET_ID")
 
 
 @cache

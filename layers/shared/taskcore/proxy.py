@@ -86,11 +86,11 @@ def build_proxy_event(
     }
 
 
-def oversized_body_response(event: Mapping[str, Any], limit: int) -> dict[str, Any] | None:
+def oversized_body_response(event: Mapping[str, Any], limit: int, *, code: str | None = None) -> dict[str, Any] | None:
     """A 413 proxy response when the event's body is over `limit` bytes, else None.
 
-    Checked by the entry points before Mangum, so the answer is the API's JSON `{"detail": ...}`
-    and the body is never parsed.
+    Checked by the entry points before Mangum, so the answer is the API's JSON `{"detail": ...}` (with
+    the API's error `code` when one is given) and the body is never parsed.
     """
     body = event.get("body")
     if not isinstance(body, str):
@@ -108,7 +108,7 @@ def oversized_body_response(event: Mapping[str, Any], limit: int) -> dict[str, A
         "statusCode": 413,
         "headers": {"content-type": "application/json"},
         "multiValueHeaders": {},
-        "body": json.dumps({"detail": detail}),
+        "body": json.dumps({"detail": detail} | ({"code": code} if code is not None else {})),
         "isBase64Encoded": False,
     }
 

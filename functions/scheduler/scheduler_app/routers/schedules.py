@@ -37,7 +37,7 @@ PATCH_CONTENT = {
     response_model=ScheduleView,
     responses={
         200: {"model": ScheduleView, "description": "The same task and request again: the existing schedule"},
-        **errors(409, 413, 422, 429, 502),
+        **errors(409, 413, 422, 429, 502, 507),
     },
 )
 async def create_schedule(
@@ -66,7 +66,11 @@ async def create_schedules(body: BatchRequest, service: SchedulerDep) -> BatchRe
 def _batch_result(outcome: BatchOutcome) -> BatchItemResult:
     if outcome.error is not None or outcome.view is None:
         status = error_status(outcome.error) if outcome.error is not None else 502
-        body = error_body(outcome.error) if outcome.error is not None else {"detail": "no answer"}
+        body = (
+            error_body(outcome.error)
+            if outcome.error is not None
+            else {"detail": "no answer", "code": "upstream_error"}
+        )
         return BatchItemResult(index=outcome.index, status=status, body=body)
     status = 201 if outcome.created else 200
     return BatchItemResult(index=outcome.index, status=status, body=outcome.view.model_dump(mode="json"))
