@@ -240,6 +240,7 @@ class LocalCloud:
         )
         watcher = actions_reload.ActionWatcher(actions_reload.action_directories(), reloader.reload).start()
         self._stack.callback(watcher.close)
+
     def callback_for_replays(self) -> FunctionSpec | None:
         """CallbackFunction as replays of dead letters run it (the console's, `make redrive`'s): in execution
         environments with the cloud's Handler and Timeout (also with `--api-only`); None when a test runs the
