@@ -46,9 +46,10 @@ def client(api: Api) -> Iterator[TestClient]:
 
 def choose(client: TestClient, principal: str, back: str = "/console/tasks") -> httpx.Response:
     token = csrf_token(client)
-    return client.post(
+    answer: httpx.Response = client.post(
         "/console/act-as", data={"principal": principal, "back": back, "csrf_token": token}, follow_redirects=False
     )
+    return answer
 
 
 def test_the_chosen_principal_goes_with_every_api_call_of_this_browser_only(client: TestClient, api: Api) -> None:
