@@ -91,11 +91,15 @@ test: lint check-template browser ## lint, type checks, template checks, build (
 	@if [ -n "$(PYTHON313)" ]; then \
 	  $(MAKE) build artifact-test-deps && \
 	  BUILT_ARTIFACTS=$(ROOT)/.aws-sam/build PYTHON313=$(PYTHON313) LAMBDA_RUNTIME_SITE=$(RUNTIME_SITE) HOST_NATIVE_SITE=$(HOST_NATIVE) \
-	    $(VENV)/bin/pytest -n 2 --cov --cov-report=term; \
+	    env -u CONSOLE_SCREENSHOTS $(VENV)/bin/pytest -n 2 --cov --cov-report=term; \
 	else \
 	  echo "note: no python3.13: skipping sam build and the built-artifact test" >&2; \
-	  $(VENV)/bin/pytest -n 2 --cov --cov-report=term; \
+	  env -u CONSOLE_SCREENSHOTS $(VENV)/bin/pytest -n 2 --cov --cov-report=term; \
 	fi
+
+.PHONY: screenshots
+screenshots: install browser ## retake the console's screenshots in docs/console (the browser tests, against make dev)
+	@CONSOLE_SCREENSHOTS=$(ROOT)/docs/console $(VENV)/bin/pytest tests/console/test_browser.py -p no:cacheprovider -q
 
 .PHONY: build
 build: install ## sam build with python3.13, then precompile the artifacts to bytecode (.aws-sam/build)
@@ -118,8 +122,8 @@ api: install ## the scheduler API alone on http://127.0.0.1:3000 (PORT=...); sch
 	@$(PY) -m localcloud.dev --port $(PORT) --api-only $(ARGS)
 
 .PHONY: console
-console: install ## the console against a deployed stack: STACK=<name> or API_URL=<url>, every request SigV4-signed with your AWS credentials (CONSOLE_PORT=8001)
-	@$(PY) -m console $(if $(STACK),--stack "$(STACK)",$(if $(API_URL),--api-url "$(API_URL)",$(error give STACK=<stack name> or API_URL=<the API's URL>))) --port $(CONSOLE_PORT)
+console: install ## the console against a deployed stack: STACK=<name> or API_URL=<url>, every request SigV4-signed with your AWS credentials (CONSOLE_PORT=8001; loopback only)
+	@$(PY) -m console $(if $(STACK),--stack "$(STACK)",$(if $(API_URL),--api-url "$(API_URL)",$(error give STACK=<stack name> or API_URL=<the API's URL>))) --port $(CONSOLE_PORT) $(ARGS)
 
 .PHONY: dlq
 dlq: install ## list the running local cloud's dead-lettered tasks with their errors

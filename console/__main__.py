@@ -16,6 +16,7 @@ from typing import Any
 
 from console.api import SchedulerApi
 from console.deadletters import DeadLetterDesk
+from console.guard import is_loopback
 from console.signing import SigV4, StackNotFound, region_of, stack_outputs
 from console.web import PREFIX, Console
 
@@ -45,6 +46,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--profile", help="AWS profile (default: the usual credential chain)")
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default: loopback only)")
+    parser.add_argument(
+        "--allow-remote-host",
+        action="store_true",
+        help="serve on a --host other than loopback: anyone who reaches it acts with your AWS credentials",
+    )
     parser.add_argument("--port", type=int, default=8001, help="port to serve on (default 8001; 0 picks a free one)")
     return parser.parse_args(argv)
 
@@ -111,18 +117,39 @@ def serve(setup: Setup, host: str, port: int) -> Any:
     from localcloud.apiserver import serve_function
 
     app = lambda_handler_for(create_app(setup.console))
-    return serve_function(app, function_name="Console", host=host, port=port, log=None)
+    server = serve_function(app, function_name="Console", host=host, port=port, log=None)
+    setup.console.served_at = lambda: server.url  # from now on, only this Host (and loopback names for its port)
+    return server
+
+
+def host_refusal(host: str, allowed: bool) -> str | None:
+    """Why the console must not be served on `host` (None: it may), or the warning when it is allowed to."""
+    if is_loopback(host):
+        return None
+    says = (
+        f"the console on {host} can be reached from the network, and it has no authentication of its own: "
+        "whoever reaches it acts with your AWS credentials"
+    )
+    if allowed:
+        return f"warning: {says}. Stop it (Ctrl-C) when you are done."
+    return f"refusing to serve the console on {host}: {says}. Use loopback (the default), or pass --allow-remote-host."
 
 
 def main(argv: list[str] | None = None, *, session: Any = None, stop: threading.Event | None = None) -> int:
     """Run until Ctrl-C (or `stop` is set); 2 when the console cannot be set up."""
     args = parse_args(argv)
+    refusal = host_refusal(args.host, args.allow_remote_host)
+    if refusal is not None and not args.allow_remote_host:
+        print(f"make console: {refusal}", file=sys.stderr)
+        return 2
     try:
         setup = build(args, session)
     except ConsoleConfigError as exc:
         print(f"make console: {exc}", file=sys.stderr)
         return 2
     server = serve(setup, args.host, args.port)
+    if refusal is not None:
+        print(f"make console: {refusal}", file=sys.stderr, flush=True)
     print(
         f"Console for {setup.api_url} ({setup.region})\n"
         f"  {server.url}{PREFIX}\n"

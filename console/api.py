@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -41,7 +42,14 @@ class SchedulerApi:
     ) -> None:
         self._base_url = base_url
         self._client = httpx.Client(auth=auth, timeout=timeout, transport=transport)
-        self._openapi: dict[str, Any] | None = None
+        self._cache: dict[str, Any] = {}  # the OpenAPI document, shared with every `with_headers` copy
+        self._headers: dict[str, str] = {}
+
+    def with_headers(self, headers: Mapping[str, str]) -> SchedulerApi:
+        """The same API (its connections, its cached document) with `headers` on every request."""
+        other = copy.copy(self)  # shallow: one client, one cache
+        other._headers = {**self._headers, **headers}
+        return other
 
     @property
     def base_url(self) -> str:
@@ -56,7 +64,9 @@ class SchedulerApi:
     def request(self, method: str, path: str, *, params: Mapping[str, str] | None = None, body: Any = None) -> Any:
         """One call: the decoded JSON body (None for 204), or ApiError."""
         try:
-            response = self._client.request(method, self.base_url + path, params=params, json=body)
+            response = self._client.request(
+                method, self.base_url + path, params=params, json=body, headers=self._headers or None
+            )
         except httpx.HTTPError as exc:
             raise ApiError(502, f"the API at {self.base_url} did not answer: {type(exc).__name__}: {exc}") from exc
         if response.status_code == 204 or not response.content:
@@ -117,15 +127,15 @@ class SchedulerApi:
     def openapi(self) -> dict[str, Any]:
         """The API's OpenAPI document (read once: the actions change only with a deployment, or a reload of
         `make dev`, which calls `forget_openapi`)."""
-        document = self._openapi
-        if document is None:
-            fetched = self.request("GET", "/openapi.json")
-            document = self._openapi = fetched if isinstance(fetched, dict) else {}
-        return document
+        if "openapi" not in self._cache:
+            document = self.request("GET", "/openapi.json")
+            self._cache["openapi"] = document if isinstance(document, dict) else {}
+        found: dict[str, Any] = self._cache["openapi"]
+        return found
 
     def forget_openapi(self) -> None:
         """Read the document again on the next use (the actions changed)."""
-        self._openapi = None
+        self._cache.pop("openapi", None)
 
 
 def _task_path(task_id: str) -> str:

@@ -21,6 +21,8 @@ TIMINGS = {
 #: API field -> the form control its errors are shown beside.
 _CONTROL_OF = {"delay_seconds": "delay_amount", "delay_minutes": "delay_amount"}
 _INTEGER = re.compile(r"^-?\d+$")
+#: A whole number as JSON writes it: the only digits sent as a number where text is accepted too (007 is text).
+_CANONICAL_INTEGER = re.compile(r"^(0|-?[1-9]\d*)$")
 
 
 @dataclass(frozen=True)
@@ -128,8 +130,21 @@ class FormErrors:
 
 
 def _one_id(text: str) -> int | str:
-    """An id as typed: digits are sent as a JSON integer (the API keeps 456 and "456" apart), else as text."""
-    return int(text) if _INTEGER.match(text) else text
+    """An id as typed, where the field takes an integer or text: a whole number written as JSON writes it (456) is
+    sent as a number (the API keeps 456 and "456" apart), anything else as the text typed (`007`, `00123`, `u-42`):
+    a number would change it."""
+    return int(text) if _CANONICAL_INTEGER.match(text) else text
+
+
+#: The create request's `user_id` when the API's document does not describe it: an integer or text.
+USER_ID = DataField("user_id", "User id", "id")
+
+
+def user_field(openapi: Mapping[str, Any]) -> DataField:
+    """The create request's `user_id` as the API's OpenAPI document types it (integer, text, or either)."""
+    schema = openapi.get("components", {}).get("schemas", {}).get("ScheduleRequest", {})
+    found = (schema.get("properties") or {}).get("user_id")
+    return _field("user_id", found, True) if isinstance(found, Mapping) else USER_ID
 
 
 def _aware(text: str, zone_name: str, control: str, errors: FormErrors) -> str | None:
@@ -149,8 +164,9 @@ def _aware(text: str, zone_name: str, control: str, errors: FormErrors) -> str |
     return moment.isoformat()
 
 
-def timing_body(form: Mapping[str, str], errors: FormErrors) -> dict[str, Any]:
-    """The request's timing members from the form's chosen kind (create and reschedule share it)."""
+def timing_body(form: Mapping[str, str], errors: FormErrors, *, clear_blank_bounds: bool = False) -> dict[str, Any]:
+    """The request's timing members from the form's chosen kind (create and reschedule share it); for a
+    reschedule (a merge patch), a start or end left blank is sent as null, which removes it."""
     kind = form.get("timing", "delay")
     body: dict[str, Any] = {}
     zone = form.get("timezone", "").strip()
@@ -170,21 +186,22 @@ def timing_body(form: Mapping[str, str], errors: FormErrors) -> dict[str, Any]:
         body["timezone"] = zone or "UTC"
         for bound in ("start_at", "end_at"):
             text = form.get(bound, "").strip()
-            moment = _aware(text, zone, bound, errors) if text else None
-            if moment is not None:
-                body[bound] = moment
+            if text:
+                body[bound] = _aware(text, zone, bound, errors)
+            elif clear_blank_bounds:
+                body[bound] = None
     else:
         errors.add("timing", f"unknown timing {kind!r}; choose one of {', '.join(TIMINGS)}")
     return body
 
 
-def _data_value(spec: DataField, text: str, errors: FormErrors) -> Any:
+def _data_value(spec: DataField, text: str, errors: FormErrors, control: str | None = None) -> Any:
     converters = {"integer": int, "number": float}
     if spec.kind in converters:
         try:
             return converters[spec.kind](text)
         except ValueError:
-            errors.add(spec.control, f"give a {spec.kind}, e.g. 5 (got {text!r})")
+            errors.add(control or spec.control, f"give a {spec.kind}, e.g. 5 (got {text!r})")
             return None
     if spec.kind == "id":
         return _one_id(text)
@@ -192,7 +209,7 @@ def _data_value(spec: DataField, text: str, errors: FormErrors) -> Any:
         try:
             return json.loads(text)
         except ValueError as exc:
-            errors.add(spec.control, f"not valid JSON: {exc}")
+            errors.add(control or spec.control, f"not valid JSON: {exc}")
             return None
     return text
 
@@ -223,16 +240,20 @@ def _optional_int(form: Mapping[str, str], control: str, errors: FormErrors) -> 
     return int(text)
 
 
-def create_body(form: Mapping[str, str], specs: Mapping[str, ActionSpec]) -> tuple[dict[str, Any], FormErrors]:
+def create_body(
+    form: Mapping[str, str], specs: Mapping[str, ActionSpec], user: DataField = USER_ID
+) -> tuple[dict[str, Any], FormErrors]:
     """The create request the form describes, and what is wrong before the API is even asked."""
     errors = FormErrors()
     action = form.get("action", "")
     body: dict[str, Any] = {"action": action}
     if form.get("task_id", "").strip():
         body["task_id"] = form["task_id"].strip()
-    user = form.get("user_id", "").strip()
-    if user:
-        body["user_id"] = _one_id(user)
+    typed = form.get("user_id", "").strip()
+    if typed:
+        value = _data_value(user, typed, errors, control="user_id")
+        if value is not None:
+            body["user_id"] = value
     body["data"] = data_body(form, specs.get(action), errors)
     body.update(timing_body(form, errors))
     retry = {

@@ -1,17 +1,20 @@
 """The console inside the local cloud (`make dev`): mounted at /console on the API's own port, talking to that
 API, with the dead letters of the local cloud's queues replayed through the callback as the cloud runs it: in
-execution environments under its Timeout (`callback`), or in this process (a test's in-process callback)."""
+execution environments under its Timeout (`callback`), or in this process (a test's in-process callback). It
+answers only to that port's Host, and lets the operator act as any principal (`X-Local-Principal`), an
+administrator among them, as only the local cloud allows."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from console.api import SchedulerApi
 from console.app import create_app, lambda_handler_for
 from console.deadletters import DeadLetterDesk
-from console.web import Console
-from localcloud.apiserver import FunctionWorker
+from console.web import ActAs, Console
+from localcloud.apiserver import LOCAL_PRINCIPAL_HEADER, FunctionWorker
 from localcloud.dlq import REDRIVE_CONTEXT, Invoker, dead_letter_queues
 from localcloud.environments import FunctionSpec
 from localcloud.lambda_context import LocalLambdaContext
@@ -23,6 +26,13 @@ def _redrive_handler(event: Any, context: Any) -> Any:
     from callback_app.handler import lambda_handler
 
     return lambda_handler(event, LocalLambdaContext(client_context=REDRIVE_CONTEXT))
+
+
+def local_act_as(environ: Mapping[str, str] | None = None) -> ActAs:
+    """Whom the local console may act as: the isolation and administrators the scheduler function reads too."""
+    env = os.environ if environ is None else environ
+    admins = tuple(arn.strip() for arn in env.get("ADMIN_PRINCIPALS", "").split(",") if arn.strip())
+    return ActAs(LOCAL_PRINCIPAL_HEADER, isolation=env.get("TASK_ISOLATION", "shared") or "shared", admins=admins)
 
 
 class LocalConsole:
@@ -47,7 +57,7 @@ class LocalConsole:
             **hold,
         )
         self.api = SchedulerApi(api_url)
-        self.console = Console(self.api, desk, where="local cloud")
+        self.console = Console(self.api, desk, where="local cloud", act_as=local_act_as(), served_at=api_url)
         self.app = create_app(self.console)
         self.handler = lambda_handler_for(self.app)
 

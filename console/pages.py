@@ -10,9 +10,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from console.api import ApiError, SchedulerApi
-from console.forms import ActionSpec, FormErrors, action_specs, api_errors, create_body, timing_body
-from console.timing import next_fire_times
-from console.web import CONTROLS, STATE_OF, STATUS_OF, ConsoleDep, FormDep, page, see_other
+from console.forms import ActionSpec, FormErrors, action_specs, api_errors, create_body, timing_body, user_field
+from console.listing import api_statuses, list_page, phases, status_choices, status_of
+from console.timing import next_fire_times, wall_clock
+from console.web import CONTROLS, ENDED, ConsoleDep, FormDep, page, see_other
 from taskcore.expressions import ExpressionError
 
 router = APIRouter()
@@ -20,46 +21,16 @@ router = APIRouter()
 _CREATE_DEFAULTS = {"timing": "delay", "delay_amount": "10", "delay_unit": "seconds", "timezone": "UTC"}
 
 
-def _status(row: Mapping[str, Any]) -> str | None:
-    """The ledger's status, else what today's API's state says (ENABLED: scheduled, DISABLED: paused)."""
-    status = row.get("status")
-    return str(status) if status else STATUS_OF.get(str(row.get("state")))
-
-
-def _enriched(api: SchedulerApi, item: dict[str, Any]) -> dict[str, Any]:
-    """A list item with the task's timing: read from the task itself when the list does not give it."""
-    if "kind" in item or not item.get("task_id"):
-        return item
-    try:
-        return {**item, **api.task(str(item["task_id"]))}
-    except ApiError:
-        return item
-
-
-def _matches(row: Mapping[str, Any], filters: Mapping[str, str]) -> bool:
-    """The filters applied on the page too (a no-op where the API already filtered; today's API does not)."""
-    for key in ("user_id", "action"):
-        if filters.get(key) and key in row and str(row[key]) != filters[key]:
-            return False
-    wanted = filters.get("status")
-    return not wanted or _status(row) in (None, wanted)
-
-
-def _list_params(filters: Mapping[str, str], cursor: str, limit: int) -> dict[str, str]:
-    params = {"limit": str(limit)}
-    if filters.get("q"):
-        params["prefix"] = filters["q"]
-    if filters.get("status") in STATE_OF:
-        params["state"] = STATE_OF[filters["status"]]
-    params.update({key: filters[key] for key in ("status", "user_id", "action") if filters.get(key)})
-    if cursor:
-        params["cursor"] = cursor
-    return params
-
-
 def _actions(api: SchedulerApi) -> dict[str, ActionSpec]:
     try:
         return action_specs(api.openapi())
+    except ApiError:
+        return {}
+
+
+def _openapi(api: SchedulerApi) -> dict[str, Any]:
+    try:
+        return api.openapi()
     except ApiError:
         return {}
 
@@ -73,45 +44,57 @@ def tasks(
     action: str = "",
     q: str = "",
     cursor: str = "",
+    phase: int = 0,
 ) -> HTMLResponse:
     """Every task, filtered by user, status and action, searched by id, a page at a time."""
-    filters = {"user_id": user_id.strip(), "status": status, "action": action, "q": q.strip()}
+    statuses = api_statuses(_openapi(console.api))
+    choices = status_choices(statuses)
+    choice = next((c for c in choices if c.value == status), choices[0])
+    filters = {"user_id": user_id.strip(), "status": choice.value, "action": action, "q": q.strip()}
     context: dict[str, Any] = {
         "section": "tasks",
         "filters": filters,
+        "choices": choices,
         "actions": _actions(console.api),
-        "paged": bool(cursor),
+        "paged": bool(cursor or phase),
     }
+    walk = phases(choice.value, filters["user_id"], statuses)
     try:
-        found = console.api.list_tasks(_list_params(filters, cursor, console.page_size))
+        found = list_page(console.api, filters, choice, walk, (max(phase, 0), cursor or None), console.page_size)
     except ApiError as exc:
         return page(request, "tasks.html", {**context, "rows": [], "error": exc, "next_query": None}, exc.status)
-    rows = [row for row in (_enriched(console.api, item) for item in found.get("items", [])) if _matches(row, filters)]
-    for row in rows:
-        row["status_shown"] = _status(row)
-    next_cursor = found.get("cursor")
-    next_query = {**{k: v for k, v in filters.items() if v}, "cursor": next_cursor} if next_cursor else None
-    return page(request, "tasks.html", {**context, "rows": rows, "error": None, "next_query": next_query})
+    next_query = None
+    if found.following is not None:
+        following_phase, following_cursor = found.following
+        next_query = {k: v for k, v in filters.items() if v}
+        next_query |= {"phase": str(following_phase)} if following_phase else {}
+        next_query |= {"cursor": following_cursor} if following_cursor else {}
+    return page(request, "tasks.html", {**context, "rows": found.rows, "error": None, "next_query": next_query})
 
 
-def _live(console: ConsoleDep, task_id: str, task: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The part of a task page that updates while it is open: its state, next run and runs."""
+def _live(console: ConsoleDep, task_id: str, task: dict[str, Any] | None = None, *, oob: bool) -> dict[str, Any]:
+    """The part of a task page that updates while it is open: its state, next run and runs, and (`oob`, for htmx)
+    its next fire times and, once it has ended, the note that replaces its operations."""
     live: dict[str, Any] = {"task_id": task_id, "task": task, "gone": None, "runs": None, "runs_error": None}
     if task is None:
         try:
             live["task"] = console.api.task(task_id)
         except ApiError as exc:
             live["gone"] = exc
+    live["status"] = status_of(live["task"]) if live["task"] is not None else None
+    live["ended"] = live["status"] in ENDED
     if live["task"] is not None:
-        live["status"] = _status(live["task"])
         try:
             live["runs"] = console.api.runs(task_id)
         except ApiError as exc:
             live["runs_error"] = exc.detail
-    return {**live, "poll": console.poll_seconds}
+        live |= _fires(console, live["task"], ended=live["ended"])
+    return {**live, "poll": console.poll_seconds, "oob": oob and live["task"] is not None}
 
 
-def _fires(console: ConsoleDep, task: Mapping[str, Any]) -> dict[str, Any]:
+def _fires(console: ConsoleDep, task: Mapping[str, Any], *, ended: bool) -> dict[str, Any]:
+    if ended:
+        return {"fires": [], "fires_error": None}
     try:
         return {"fires": next_fire_times(task, now=console.now()), "fires_error": None}
     except (ExpressionError, ValueError) as exc:
@@ -131,11 +114,11 @@ def _task_page(
         task = console.api.task(task_id)
     except ApiError as exc:
         return page(request, "gone.html", {"section": "tasks", "task_id": task_id, "error": exc}, exc.status)
+    live = _live(console, task_id, task, oob=False)
     context = {
         "section": "tasks",
         "task": task,
-        "live": _live(console, task_id, task),
-        **_fires(console, task),
+        "live": live,
         "values": values or _reschedule_defaults(task),
         "errors": errors or FormErrors(),
     }
@@ -143,12 +126,13 @@ def _task_page(
 
 
 def _reschedule_defaults(task: Mapping[str, Any]) -> dict[str, str]:
-    """The reschedule form starts from the task's own recurrence (a one-time task: a delay)."""
+    """The reschedule form starts from the task's own recurrence and bounds (a one-time task: a delay)."""
     expression = str(task.get("expression") or "")
     zone = str(task.get("timezone") or "UTC")
     for kind in ("cron", "rate"):
         if expression.startswith(kind + "("):
-            return {"timing": kind, kind: expression, "timezone": zone}
+            bounds = {bound: wall_clock(task.get(bound), zone) for bound in ("start_at", "end_at")}
+            return {"timing": kind, kind: expression, "timezone": zone, **bounds}
     return {**_CREATE_DEFAULTS, "timezone": zone}
 
 
@@ -160,8 +144,11 @@ def task_page(request: Request, console: ConsoleDep, task_id: str) -> HTMLRespon
 
 @router.get("/tasks/{task_id}/live", response_class=HTMLResponse)
 def task_live(request: Request, console: ConsoleDep, task_id: str) -> HTMLResponse:
-    """The live part alone, for htmx to poll."""
-    return page(request, "_live.html", {"live": _live(console, task_id)})
+    """The live part alone, for htmx to poll (with the fire times, swapped in out of band); a page of its own when
+    a browser opens it."""
+    if request.headers.get("hx-request") != "true":
+        return page(request, "live_page.html", {"section": "tasks", "live": _live(console, task_id, oob=False)})
+    return page(request, "_live.html", {"live": _live(console, task_id, oob=True)})
 
 
 def _switch(request: Request, console: ConsoleDep, task_id: str, verb: str) -> Response:
@@ -171,9 +158,9 @@ def _switch(request: Request, console: ConsoleDep, task_id: str, verb: str) -> R
     except ApiError as exc:
         error = exc
     if request.headers.get("hx-request") == "true":
-        return page(request, "_live.html", {"live": {**_live(console, task_id), "action_error": error}})
+        return page(request, "_live.html", {"live": {**_live(console, task_id, oob=True), "action_error": error}})
     notice = f"{verb} failed: {error.detail}" if error else ("paused" if verb == "pause" else "resumed")
-    return see_other(f"/tasks/{task_id}", notice)
+    return see_other(request, f"/tasks/{task_id}", notice)
 
 
 @router.post("/tasks/{task_id}/pause")
@@ -201,14 +188,14 @@ def _refused(exc: ApiError, spec: ActionSpec | None = None) -> FormErrors:
 def reschedule(request: Request, console: ConsoleDep, task_id: str, values: FormDep) -> Response:
     """PATCH the task's timing (a merge patch: the new timing replaces the old)."""
     errors = FormErrors()
-    patch = timing_body(values, errors)
+    patch = timing_body(values, errors, clear_blank_bounds=True)
     if not errors:
         try:
             changed = console.api.patch(task_id, patch)
         except ApiError as exc:
             errors = _refused(exc)
         else:
-            return see_other(f"/tasks/{task_id}", f"rescheduled: {changed.get('expression', 'done')}")
+            return see_other(request, f"/tasks/{task_id}", f"rescheduled: {changed.get('expression', 'done')}")
     return _task_page(request, console, task_id, values=values, errors=errors)
 
 
@@ -239,7 +226,7 @@ def cancel(request: Request, console: ConsoleDep, task_id: str) -> Response:
         console.api.cancel(task_id)
     except ApiError as exc:
         return page(request, "confirm.html", _cancel_question(task_id, exc), exc.status)
-    return see_other("/tasks", f"cancelled task {task_id}")
+    return see_other(request, "/tasks", f"cancelled task {task_id}")
 
 
 def _create_page(
@@ -255,6 +242,7 @@ def _create_page(
         "section": "create",
         "specs": specs,
         "spec": specs.get(chosen or ""),
+        "user": user_field(_openapi(console.api)),
         "values": {**values, "action": chosen},
         "errors": errors or FormErrors(),
     }
@@ -278,14 +266,14 @@ def create_fields(request: Request, console: ConsoleDep, action: str = "") -> HT
 def create(request: Request, console: ConsoleDep, values: FormDep) -> Response:
     """Create the task; the API's 422 messages are shown beside the fields they are about."""
     specs = _actions(console.api)
-    body, errors = create_body(values, specs)
+    body, errors = create_body(values, specs, user_field(_openapi(console.api)))
     if errors:
         return _create_page(request, console, values, errors)
     try:
         created = console.api.create(body)
     except ApiError as exc:
         return _create_page(request, console, values, _refused(exc, specs.get(values.get("action", ""))))
-    return see_other(f"/tasks/{created['task_id']}", f"created task {created['task_id']}")
+    return see_other(request, f"/tasks/{created['task_id']}", f"created task {created['task_id']}")
 
 
 _AWS_ERRORS = (BotoCoreError, ClientError)

@@ -1,4 +1,5 @@
-"""A task's next fire times, from taskcore's own expression engine (the API's and the dispatcher's)."""
+"""A task's next fire times, from taskcore's own expression engine (the API's and the dispatcher's), and how the
+console writes a moment: to the second, with its zone, and how far off it is ("in 3 min", "2 min ago")."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ class FireTime:
     utc: datetime
 
 
-def _instant(value: Any) -> datetime | None:
+def instant(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
@@ -44,12 +45,47 @@ def next_fire_times(task: Mapping[str, Any], *, now: datetime, count: int = 5) -
             parsed,
             after=after,
             timezone=zone,
-            start=_instant(task.get("start_at")),
-            end=_instant(task.get("end_at")),
-            created_at=_instant(task.get("created_at")),
+            start=instant(task.get("start_at")),
+            end=instant(task.get("end_at")),
+            created_at=instant(task.get("created_at")),
         )
         if moment is None:
             break
         found.append(FireTime(moment.astimezone(zone), moment.astimezone(UTC)))
         after = moment
     return found
+
+
+def wall_clock(value: Any, zone_name: str) -> str:
+    """An instant as a `datetime-local` value on `zone_name`'s wall clock (2030-01-01T09:00:00), '' when none."""
+    moment = instant(value)
+    if moment is None:
+        return ""
+    return moment.astimezone(parse_timezone(zone_name or "UTC")).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def relative(moment: datetime, now: datetime) -> str:
+    """How far `moment` is from `now`: "in 45 s", "3 min ago", "in 2 h 5 min", "in 3 days"."""
+    seconds = round((moment - now).total_seconds())
+    size = abs(seconds)
+    if size < 1:
+        return "now"
+    if size < 60:
+        amount = f"{size} s"
+    elif size < 3600:
+        amount = f"{size // 60} min"
+    elif size < 2 * 86400:
+        hours, minutes = divmod(size // 60, 60)
+        amount = f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    else:
+        amount = f"{size // 86400} days"
+    return f"in {amount}" if seconds > 0 else f"{amount} ago"
+
+
+def moment_text(value: Any, now: datetime) -> tuple[str, str, str] | None:
+    """(ISO 8601 in UTC, "2026-12-07 12:51:51 UTC", "in 3 min") for an API time; None when it is not one."""
+    moment = instant(value)
+    if moment is None:
+        return None
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ"), utc.strftime("%Y-%m-%d %H:%M:%S UTC"), relative(utc, now)

@@ -1,9 +1,13 @@
 """Console fixtures: Debian's chromium driven by Playwright, pages that fail a test on any console error,
-and `make dev` itself (a subprocess on free ports) for the browser to use."""
+and `make dev` itself (a subprocess on free ports) for the browser to use.
+
+Screenshots for the docs are taken only when CONSOLE_SCREENSHOTS names a directory (`make screenshots` names
+docs/console): a test run leaves the tracked images alone."""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,12 +16,33 @@ import boto3
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
-from localcloud.template import ROOT
 from tests.localcloud.test_dev_process import DevProcess
 
 #: Debian's package (`apt-get install -y chromium`; `make test` installs it): Playwright's own download is unreachable.
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-SCREENSHOTS = ROOT / "docs" / "console"
+SCREENSHOTS_VARIABLE = "CONSOLE_SCREENSHOTS"
+
+
+def screenshot(page: Page, name: str) -> Path | None:
+    """A full-page screenshot into the directory CONSOLE_SCREENSHOTS names (`make screenshots`); none without it."""
+    directory = os.environ.get(SCREENSHOTS_VARIABLE, "").strip()
+    if not directory:
+        return None
+    path = Path(directory) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=path, full_page=True)
+    return path
+
+
+_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client: Any, path: str = "/console/create") -> str:
+    """The CSRF token a console page gives this client (an httpx or test client that keeps its cookies)."""
+    page = client.get(path)
+    found = _TOKEN.search(page.text)
+    assert found is not None, f"no CSRF token on {path} ({page.status_code})"
+    return found.group(1)
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """The console in a real browser (Debian's chromium, Playwright) against `make dev`: every page, no console errors.
 
-The screenshots in docs/console/ are taken here, so the docs show what the tests saw.
+The screenshots in docs/console/ are taken here by `make screenshots` (CONSOLE_SCREENSHOTS), so the docs show what
+the tests saw; a plain test run takes none.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from playwright.sync_api import Page, expect
 
 from taskcore.envelope import TaskEnvelope
 from taskcore.proxy import build_target_input, substitute_context_attributes
-from tests.console.conftest import SCREENSHOTS
+from tests.console.conftest import screenshot
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +44,7 @@ def test_a_task_created_on_the_create_page_fires_and_the_page_follows_it_live(pa
     page.get_by_label("Message").fill("Hello from the browser")
     page.get_by_label("Delay (one-time)").check()
     page.get_by_label("Delay", exact=True).fill("2")
-    page.screenshot(path=SCREENSHOTS / "create.png", full_page=True)
+    screenshot(page, "create.png")
     page.get_by_role("button", name="Create task").click()
 
     expect(page.get_by_role("status").first).to_have_text("created task browser-fires-1")
@@ -71,7 +72,7 @@ def test_a_recurring_task_shows_its_next_fire_times_and_is_paused_resumed_resche
     expect(fires.locator("tbody tr")).to_have_count(5)
     expect(fires.locator("tbody tr").first).to_contain_text("09:00:00 KST")
     expect(fires.locator("tbody tr").first).to_contain_text("00:00:00Z")
-    page.screenshot(path=SCREENSHOTS / "task.png", full_page=True)
+    screenshot(page, "task.png")
 
     live = page.locator("#live")
     live.get_by_role("button", name="Pause").click()
@@ -139,7 +140,7 @@ def test_a_dead_letter_is_listed_with_its_error_and_replayed_after_confirmation(
     page.goto(console_url(dev, "/dead-letters"))
     row = page.locator("tr.letter", has_text="browser-letter-1")
     expect(row).to_contain_text("AccessDeniedException: the role cannot invoke the function")
-    page.screenshot(path=SCREENSHOTS / "dead-letters.png", full_page=True)
+    screenshot(page, "dead-letters.png")
 
     row.get_by_role("link", name="Replay task browser-letter-1").click()
     expect(page.get_by_role("heading")).to_contain_text("Replay the letter of delivery message")
@@ -175,7 +176,7 @@ def test_the_task_list_filters_by_action_searches_by_id_and_pages_with_the_apis_
 
     page.goto(console_url(dev, "/tasks?q=browser-list"))
     expect(page.locator("tbody tr")).to_have_count(20)  # the console's page size
-    page.screenshot(path=SCREENSHOTS / "tasks.png", full_page=True)
+    screenshot(page, "tasks.png")
     page.get_by_role("link", name="Next page").click()
     expect(page.locator("tbody tr")).to_have_count(3)
 
@@ -205,7 +206,7 @@ def test_every_page_fits_a_phone_labels_every_control_and_starts_with_a_skip_lin
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     if path == "/tasks":
-        page.screenshot(path=SCREENSHOTS / "tasks-phone.png", full_page=True)
+        screenshot(page, "tasks-phone.png")
 
 
 def test_the_create_page_swaps_in_the_chosen_actions_data_fields(page: Page, dev: dict[str, Any]) -> None:

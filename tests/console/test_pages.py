@@ -16,6 +16,7 @@ from console import Console, SchedulerApi, create_app
 from localcloud.clock import FakeClock
 from localcloud.cloud import CloudOptions, LocalCloud
 from tests.callback.helpers import ActionSpy
+from tests.console.conftest import csrf_token
 
 pytestmark = pytest.mark.integration
 
@@ -30,6 +31,27 @@ def cloud(spy_action: ActionSpy) -> Iterator[LocalCloud]:
         CloudOptions(port=0), clock=clock, log=lambda line: None, callback_handler=lambda_handler
     ) as running:
         yield running
+
+
+class Browser:
+    """Posts as the console's own pages do: with this client's cookie and the CSRF token its pages carry."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.client = httpx.Client(timeout=30)
+        self.token = ""
+
+    def post(self, url: str, *, data: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+        # The token is read when first needed: a test's FakeClock starts with the cloud, and the first page costs time.
+        self.token = self.token or csrf_token(self.client, f"{self.base_url}/console/create")
+        return self.client.post(url, data={**(data or {}), "csrf_token": self.token}, **kwargs)
+
+
+@pytest.fixture
+def browser(cloud: LocalCloud) -> Iterator[Browser]:
+    opened = Browser(cloud.api_url)
+    yield opened
+    opened.client.close()
 
 
 def create(cloud: LocalCloud, **body: Any) -> httpx.Response:
@@ -85,11 +107,13 @@ def test_a_task_page_names_the_principal_that_created_the_task(cloud: LocalCloud
     assert f"<dt>Owner</dt><dd>{alice}</dd>" in page
 
 
-def test_pause_and_resume_answer_the_live_part_to_htmx_and_redirect_a_plain_form(cloud: LocalCloud) -> None:
+def test_pause_and_resume_answer_the_live_part_to_htmx_and_redirect_a_plain_form(
+    cloud: LocalCloud, browser: Browser
+) -> None:
     create(cloud, task_id="switch", action="spy", rate="rate(1 hour)")
 
-    paused = httpx.post(f"{cloud.api_url}/console/tasks/switch/pause", headers={"hx-request": "true"}, timeout=10)
-    resumed = httpx.post(f"{cloud.api_url}/console/tasks/switch/resume", timeout=10)
+    paused = browser.post(f"{cloud.api_url}/console/tasks/switch/pause", headers={"hx-request": "true"}, timeout=10)
+    resumed = browser.post(f"{cloud.api_url}/console/tasks/switch/resume", timeout=10)
 
     assert 'id="live"' in paused.text
     assert ">paused<" in paused.text
@@ -99,10 +123,12 @@ def test_pause_and_resume_answer_the_live_part_to_htmx_and_redirect_a_plain_form
     assert httpx.get(f"{cloud.api_url}/api/v1/schedules/switch", timeout=10).json()["state"] == "ENABLED"
 
 
-def test_a_reschedule_the_api_refuses_keeps_the_task_and_says_why_beside_the_field(cloud: LocalCloud) -> None:
+def test_a_reschedule_the_api_refuses_keeps_the_task_and_says_why_beside_the_field(
+    cloud: LocalCloud, browser: Browser
+) -> None:
     create(cloud, task_id="resched", action="spy", rate="rate(1 hour)")
 
-    page = httpx.post(
+    page = browser.post(
         f"{cloud.api_url}/console/tasks/resched/reschedule",
         data={"timing": "rate", "rate": "rate(2 weeks)", "timezone": "UTC"},
         timeout=10,
@@ -113,17 +139,21 @@ def test_a_reschedule_the_api_refuses_keeps_the_task_and_says_why_beside_the_fie
     assert httpx.get(f"{cloud.api_url}/api/v1/schedules/resched", timeout=10).json()["expression"] == "rate(1 hour)"
 
 
-def test_cancel_asks_first_and_cancelling_an_unknown_task_says_what_the_api_said(cloud: LocalCloud) -> None:
+def test_cancel_asks_first_and_cancelling_an_unknown_task_says_what_the_api_said(
+    cloud: LocalCloud, browser: Browser
+) -> None:
     question = httpx.get(f"{cloud.api_url}/console/tasks/ghost/cancel", timeout=10)
-    answer = httpx.post(f"{cloud.api_url}/console/tasks/ghost/cancel", timeout=10)
+    answer = browser.post(f"{cloud.api_url}/console/tasks/ghost/cancel", timeout=10)
 
     assert "Yes, cancel the task" in question.text
     assert answer.status_code == 404
     assert "no schedule for task &#39;ghost&#39;" in answer.text
 
 
-def test_a_form_error_found_before_the_api_is_asked_is_shown_beside_its_field(cloud: LocalCloud) -> None:
-    page = httpx.post(
+def test_a_form_error_found_before_the_api_is_asked_is_shown_beside_its_field(
+    cloud: LocalCloud, browser: Browser
+) -> None:
+    page = browser.post(
         f"{cloud.api_url}/console/create",
         data={"action": "process_payment", "timing": "delay", "delay_amount": "soon", "data.payment_id": "9"},
         timeout=10,
@@ -133,8 +163,10 @@ def test_a_form_error_found_before_the_api_is_asked_is_shown_beside_its_field(cl
     assert "give a whole number of seconds" in page
 
 
-def test_invalid_action_data_is_shown_beside_the_data_field_the_action_model_named(cloud: LocalCloud) -> None:
-    page = httpx.post(
+def test_invalid_action_data_is_shown_beside_the_data_field_the_action_model_named(
+    cloud: LocalCloud, browser: Browser
+) -> None:
+    page = browser.post(
         f"{cloud.api_url}/console/create",
         data={
             "action": "send_notification",
@@ -151,7 +183,7 @@ def test_invalid_action_data_is_shown_beside_the_data_field_the_action_model_nam
 
 
 def test_a_failed_task_is_replayed_from_the_dead_letters_page_once_its_cause_is_fixed(
-    cloud: LocalCloud, spy_action: ActionSpy
+    cloud: LocalCloud, spy_action: ActionSpy, browser: Browser
 ) -> None:
     spy_action.behaviour = fail
     create(cloud, task_id="dead-1", action="spy", delay_seconds=1)
@@ -161,16 +193,18 @@ def test_a_failed_task_is_replayed_from_the_dead_letters_page_once_its_cause_is_
     assert "dead-1" in listed
     assert "RetriesExhausted" in listed
 
-    again = httpx.post(f"{cloud.api_url}/console/dead-letters/replay", data={}, timeout=30).text
+    again = browser.post(f"{cloud.api_url}/console/dead-letters/replay", data={}, timeout=30).text
     assert "failed again, message kept: task dead-1" in again or "rejected, message kept: task dead-1" in again
 
     spy_action.behaviour = succeed
-    fixed = httpx.post(f"{cloud.api_url}/console/dead-letters/replay", data={}, timeout=30).text
+    fixed = browser.post(f"{cloud.api_url}/console/dead-letters/replay", data={}, timeout=30).text
     assert "redriven and deleted: task dead-1" in fixed
     assert "dead-1" not in httpx.get(f"{cloud.api_url}/console/dead-letters", timeout=10).text
 
 
-def test_discard_all_deletes_every_letter_without_running_it(cloud: LocalCloud, spy_action: ActionSpy) -> None:
+def test_discard_all_deletes_every_letter_without_running_it(
+    cloud: LocalCloud, spy_action: ActionSpy, browser: Browser
+) -> None:
     spy_action.behaviour = fail
     create(cloud, task_id="dead-2", action="spy", delay_seconds=1)
     assert cloud.dispatcher is not None
@@ -178,17 +212,17 @@ def test_discard_all_deletes_every_letter_without_running_it(cloud: LocalCloud, 
     runs = len(spy_action.runs)
 
     confirm = httpx.get(f"{cloud.api_url}/console/dead-letters/confirm", params={"op": "discard"}, timeout=10).text
-    done = httpx.post(f"{cloud.api_url}/console/dead-letters/discard", data={}, timeout=10).text
+    done = browser.post(f"{cloud.api_url}/console/dead-letters/discard", data={}, timeout=10).text
 
     assert "Discard every dead letter?" in confirm
     assert "discarded 1 letter(s)" in done
     assert len(spy_action.runs) == runs
 
 
-def test_a_cross_site_post_is_refused(cloud: LocalCloud) -> None:
+def test_a_cross_site_post_is_refused(cloud: LocalCloud, browser: Browser) -> None:
     create(cloud, task_id="csrf", action="spy", rate="rate(1 hour)")
 
-    answer = httpx.post(
+    answer = browser.post(
         f"{cloud.api_url}/console/tasks/csrf/pause", headers={"origin": "https://evil.example"}, timeout=10
     )
 
@@ -245,7 +279,7 @@ def ledger_api(request: httpx.Request) -> httpx.Response:
 @pytest.fixture
 def ledger() -> Iterator[TestClient]:
     api = SchedulerApi("http://ledger.test", transport=httpx.MockTransport(ledger_api))
-    with TestClient(create_app(Console(api, where="ledger stand-in"))) as client:
+    with TestClient(create_app(Console(api, where="ledger stand-in")), base_url="http://127.0.0.1:8001") as client:
         yield client
 
 

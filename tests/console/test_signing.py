@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from console import Console, SchedulerApi, create_app
 from console.signing import SigV4, region_of
+from tests.console.conftest import csrf_token
 
 pytestmark = pytest.mark.integration
 
@@ -111,7 +112,7 @@ def endpoint() -> Iterator[VerifyingEndpoint]:
 
 def console_for(endpoint: VerifyingEndpoint, secret: str) -> TestClient:
     api = SchedulerApi(endpoint.url, auth=SigV4(Credentials(ACCESS_KEY, secret), REGION))
-    return TestClient(create_app(Console(api, where="stack test")))
+    return TestClient(create_app(Console(api, where="stack test")), base_url="http://127.0.0.1:8001")
 
 
 def test_the_console_signs_reads_and_writes_so_that_the_endpoint_recomputes_the_same_signature(
@@ -119,9 +120,17 @@ def test_the_console_signs_reads_and_writes_so_that_the_endpoint_recomputes_the_
 ) -> None:
     with console_for(endpoint, SECRET) as client:
         listed = client.get("/console/tasks")
+        token = csrf_token(client)
         created = client.post(
             "/console/create",
-            data={"action": "noop", "task_id": "signed-2", "user_id": "1", "timing": "delay", "delay_amount": "30"},
+            data={
+                "action": "noop",
+                "task_id": "signed-2",
+                "user_id": "1",
+                "timing": "delay",
+                "delay_amount": "30",
+                "csrf_token": token,
+            },
             follow_redirects=False,
         )
 
