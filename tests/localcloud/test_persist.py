@@ -132,7 +132,12 @@ def test_a_restart_runs_only_what_is_due_never_an_occurrence_twice(
     start = datetime.now(UTC)
     with restartable(at=start) as cloud:
         created = post(cloud, {"task_id": "rate-2", "user_id": 1, "action": "spy", "rate": "rate(1 minute)"})
-        first = datetime.fromisoformat(created["next_run_at"])
+        run_until(cloud, start + timedelta(seconds=10))  # the first occurrence: at the schedule's creation
+        first = spy_action.runs[0].scheduled_time
+        assert first is not None
+        # The API plans from its clock and Scheduler (moto) anchors the rate on its own CreationDate, a few
+        # milliseconds later: whole seconds apart at most (Scheduler's own precision is 60 s).
+        assert abs(first - datetime.fromisoformat(created["next_run_at"])) <= timedelta(seconds=1)
         run_until(cloud, first + timedelta(seconds=10))
 
     with restartable(at=first + timedelta(seconds=30)) as cloud:  # the next occurrence has not come yet

@@ -263,3 +263,19 @@ def test_a_rate_without_start_first_runs_at_creation_in_whole_seconds(
     assert created["next_run_at"] == "2030-03-14T01:02:04Z"
     # GET anchors on EventBridge Scheduler's own CreationDate (moto's wall clock here), in whole seconds too.
     assert datetime.fromisoformat(read["next_run_at"]).microsecond == 0
+
+
+def test_a_rate_created_just_before_a_whole_second_reports_its_first_run_whatever_the_clock_reads_next(
+    api: Any, clock: Clock
+) -> None:
+    # One request reads the clock once: a later reading (the view, after CreateSchedule returned) must not
+    # move the first run of a rate() one interval on, nor may the ledger's millisecond timestamps move it back.
+    readings = iter(
+        [datetime(2030, 3, 14, 1, 2, 3, 999_600, tzinfo=UTC), datetime(2030, 3, 14, 1, 2, 4, 500_000, tzinfo=UTC)]
+    )
+    last = datetime(2030, 3, 14, 1, 2, 4, 500_000, tzinfo=UTC)
+    clock.now = lambda: next(readings, last)  # type: ignore[method-assign]
+
+    created = api.post("/api/v1/schedules", json=task("t-rate-edge", rate="rate(5 minutes)")).json()
+
+    assert created["next_run_at"] == "2030-03-14T01:02:04Z"

@@ -297,7 +297,8 @@ class ScheduleService:
         scheduled, also after it ran); when the claim's schedule was never made (a crash between the
         two steps) and the task is still to run, it makes it then (the same ClientToken: once).
         """
-        now = self._clock()
+        # One reading, in the ledger's precision (milliseconds): the plan, the record and the view agree on it.
+        now = _milliseconds(self._clock())
         digest = fingerprint(request)
         address = self.owners.home(request.task_id)  # the caller's own namespace under owner isolation
         try:
@@ -338,7 +339,7 @@ class ScheduleService:
                 "timezone": plan.timezone,
             },
         )
-        return self._task_view(record, []), True
+        return self._task_view(record, [], now=now), True
 
     def _record(
         self, request: ScheduleRequest, plan: Plan, digest: str, now: datetime, address: TaskAddress
@@ -755,7 +756,7 @@ class ScheduleService:
             max_event_age_seconds=age if age is not None else self._settings.default_max_event_age_seconds,
         )
 
-    def _task_view(self, record: TaskRecord, runs: list[Any]) -> ScheduleView:
+    def _task_view(self, record: TaskRecord, runs: list[Any], *, now: datetime | None = None) -> ScheduleView:
         request = None
         if record.request is not None:
             try:
@@ -768,7 +769,7 @@ class ScheduleService:
             group=self.schedules.group,
             arn=self.schedules.arn_of(record.address.schedule_name),
             retry=self._retry(request) if request is not None else None,
-            now=self._clock(),
+            now=now or self._clock(),
         )
 
     def _planned_view(
@@ -914,6 +915,12 @@ def _ceil_second(moment: datetime) -> datetime:
     utc = moment.astimezone(UTC)
     whole = utc.replace(microsecond=0)
     return whole if whole == utc else whole + timedelta(seconds=1)
+
+
+def _milliseconds(moment: datetime) -> datetime:
+    """`moment` in the ledger's precision, rounded up to the millisecond (never earlier than the clock read)."""
+    whole = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    return whole if whole == moment else whole + timedelta(milliseconds=1)
 
 
 def _whole_seconds(moment: datetime | None) -> datetime | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from scheduler_app.ledger import RunRecord, TaskRecord
@@ -10,6 +10,7 @@ from scheduler_app.models import LastRun, RetryPolicyView, RunError, RunView, Sc
 from taskcore.expressions import ExpressionError, next_fire_time, parse_expression
 from taskcore.ledger import ENDED, PAUSED, SCHEDULED
 
+_TICK = timedelta(microseconds=1)
 #: EventBridge Scheduler's state of a task's schedule, by ledger state (none once the task has ended).
 SCHEDULE_STATE = {SCHEDULED: "ENABLED", PAUSED: "DISABLED"}
 
@@ -29,7 +30,7 @@ def next_run(record: TaskRecord, now: datetime) -> datetime | None:
         return None
     return next_fire_time(
         parsed,
-        after=now,
+        after=now - _TICK,  # an occurrence at this very moment is still to come
         timezone=record.timezone,
         start=when(record.start_at),
         end=when(record.end_at),
