@@ -264,10 +264,9 @@ class Core:
             raise unavailable from exc
 
     def _again_or_raise(self, error: TaskError, attempt: int) -> Again:
-        retry_after = error.retry_after if isinstance(error, Throttled) else None
         retryable = isinstance(error, (Throttled, ServiceUnavailable))
         if not retryable or attempt >= self.max_retries:
             raise error
-        if retry_after is not None and retry_after > self.backoff.max_retry_after:
+        if error.retry_after is not None and error.retry_after > self.backoff.max_retry_after:
             raise error
-        return Again(self.backoff.delay(attempt, retry_after))
+        return Again(self.backoff.delay(attempt, error.retry_after))

@@ -26,7 +26,8 @@ class TaskError(Exception):
     """Base of every error the client raises for an answer (or no answer) from the API.
 
     `status` is the HTTP status (None when there was no answer), `code` the API's machine-readable code
-    when it sent one, `request_id` API Gateway's request id when it sent one (quote it to AWS support).
+    when it sent one, `retry_after` its Retry-After in seconds, `request_id` API Gateway's request id
+    when it sent one (quote it to AWS support).
     """
 
     def __init__(
@@ -35,6 +36,7 @@ class TaskError(Exception):
         *,
         status: int | None = None,
         code: str | None = None,
+        retry_after: float | None = None,
         request_id: str | None = None,
         body: Any = None,
     ) -> None:
@@ -42,6 +44,7 @@ class TaskError(Exception):
         self.message = message
         self.status = status
         self.code = code
+        self.retry_after = retry_after
         self.request_id = request_id
         self.body = body
 
@@ -77,11 +80,7 @@ class QuotaExceeded(TaskError):
 
 
 class Throttled(TaskError):
-    """429 with Retry-After (or API Gateway's own throttling), still so after the client's retries."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
+    """429 with Retry-After (or API Gateway's own throttling), still so after the client's retries (`retry_after`)."""
 
 
 class ServiceUnavailable(TaskError):
@@ -161,6 +160,7 @@ def error_for(status: int, headers: Mapping[str, str], raw: bytes) -> TaskError:
     common: dict[str, Any] = {
         "status": status,
         "code": error.code if error is not None else None,
+        "retry_after": retry_after,
         "request_id": headers.get("x-amzn-requestid") or headers.get("x-amz-apigw-id"),
         "body": decoded,
     }
@@ -172,8 +172,6 @@ def error_for(status: int, headers: Mapping[str, str], raw: bytes) -> TaskError:
         kind = ServiceUnavailable
     else:
         kind = _BY_STATUS.get(status, TaskError)
-    if kind is Throttled:
-        return Throttled(message, retry_after=retry_after, **common)
     if issubclass(kind, InvalidTask):
         return kind(message, errors=list(error.errors or []) if error is not None else [], **common)
     return kind(message, **common)
