@@ -4,7 +4,7 @@ fake clock), each client test run through `TaskClient` and through `AsyncTaskCli
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,11 +14,8 @@ from localcloud.clock import FakeClock
 from localcloud.cloud import CloudOptions, LocalCloud
 from scheduler_app.clients import get_scheduler_client
 from taskclient import AsyncTaskClient, Backoff, TaskClient
-from tests.client.helpers import Both, Faults
+from tests.client.helpers import OWNER_QUOTA, Both, Faults, MakeClient
 from tests.scheduler.helpers import FaultInjector
-
-#: The owner quota of the module's cloud (MaxActiveSchedulesPerOwner): small, so a test can reach it.
-OWNER_QUOTA = 2
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +37,6 @@ def api_url(cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch) -> str:
     for name, value in cloud.environment.items():
         monkeypatch.setenv(name, value)
     return cloud.api_url
-
-
-MakeClient = Callable[..., Both]
 
 
 @pytest.fixture(params=["sync", "async"])

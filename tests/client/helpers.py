@@ -110,6 +110,10 @@ def run_until_due(cloud: LocalCloud, seconds: float) -> None:
     cloud.dispatcher.run_until(start + timedelta(seconds=seconds))
 
 
+#: The owner quota of the tests' local cloud (MaxActiveSchedulesPerOwner): small, so a test can reach it.
+OWNER_QUOTA = 2
+
+
 class Both:
     """One client's methods as plain calls: a sync client's as they are, an async client's run to completion.
 
@@ -139,3 +143,7 @@ class Both:
 
 async def _collect(items: Any) -> list[Any]:
     return [item async for item in items]
+
+
+#: The `make_client` fixture: `make_client(url=..., faults=..., sleeps=..., **client_options)` -> `Both`.
+MakeClient = Callable[..., Both]

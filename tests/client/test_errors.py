@@ -21,8 +21,7 @@ from taskclient import (
     Throttled,
 )
 from tests.callback.helpers import ActionSpy
-from tests.client.conftest import OWNER_QUOTA, MakeClient
-from tests.client.helpers import Both, Faults
+from tests.client.helpers import OWNER_QUOTA, Both, Faults, MakeClient
 from tests.scheduler.helpers import FaultInjector
 
 pytestmark = pytest.mark.integration
@@ -93,7 +92,7 @@ def test_a_task_too_large_for_lambda_is_payload_too_large(tasks: Both, spy_actio
 
 
 def test_an_owner_past_its_quota_is_quota_exceeded_and_not_retried(make_client: MakeClient) -> None:
-    faults, sleeps = Faults(), []
+    faults, sleeps = Faults(), list[float]()
     owner = f"arn:aws:iam::123456789012:user/{unique('quota')}"
     tasks = make_client(faults=faults, sleeps=sleeps, headers={"x-local-principal": owner})
     for _ in range(OWNER_QUOTA):
@@ -168,7 +167,7 @@ def test_no_server_at_all_is_service_unavailable_without_a_status(make_client: M
 def test_each_answer_becomes_its_error_type_and_what_cannot_help_is_not_retried(
     make_client: MakeClient, status: int, body: object, headers: dict[str, str], kind: type[TaskError]
 ) -> None:
-    faults, sleeps = Faults(), []
+    faults, sleeps = Faults(), list[float]()
     faults.answer("GET", "/health", status, body=body, times=5, **headers)
     tasks = make_client(faults=faults, sleeps=sleeps)
 

@@ -10,7 +10,7 @@ import pytest
 
 from localcloud.cloud import LocalCloud
 from taskclient import BatchResult, DeliveryRetry, NewTask, Task, TaskSummary
-from tests.client.helpers import Both, run_until_due
+from tests.client.helpers import Both, Faults, MakeClient, run_until_due
 
 pytestmark = pytest.mark.integration
 
@@ -125,17 +125,24 @@ def test_schedule_many_sends_more_than_a_hundred_in_several_requests_and_counts_
     assert tasks.schedule_many([]) == BatchResult(items=[], created=0, existing=0, failed=0)
 
 
-def test_list_follows_every_cursor_and_filters(tasks: Both) -> None:
+def test_list_follows_every_cursor_and_filters(make_client: MakeClient) -> None:
+    faults = Faults()
+    tasks = make_client(faults=faults)
     prefix = unique("page")
     for i in range(5):
         tasks.schedule("send_notification", user_id=f"lister-{prefix}", task_id=f"{prefix}-{i}", delay=600)
     tasks.schedule("cleanup", user_id=f"lister-{prefix}", task_id=f"{prefix}-c", delay=600, data={"resource_id": "r"})
 
-    listed = tasks.list(prefix=prefix, page_size=2)
+    paged = tasks.list(user_id=f"lister-{prefix}", page_size=2)
+    pages = [path for method, path, _ in faults.log if method == "GET"]
+    by_prefix = tasks.list(prefix=f"{prefix}-")
     by_user = tasks.list(user_id=f"lister-{prefix}", action="cleanup", status="scheduled")
 
-    assert sorted(t.task_id for t in listed) == sorted([*(f"{prefix}-{i}" for i in range(5)), f"{prefix}-c"])
-    assert all(isinstance(t, TaskSummary) for t in listed)
+    every = sorted([*(f"{prefix}-{i}" for i in range(5)), f"{prefix}-c"])
+    assert sorted(t.task_id for t in paged) == every
+    assert len(pages) >= 3  # pages of two, each cursor followed to the end
+    assert sorted(t.task_id for t in by_prefix) == every
+    assert all(isinstance(t, TaskSummary) for t in paged)
     assert [t.task_id for t in by_user] == [f"{prefix}-c"]
 
 

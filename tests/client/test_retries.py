@@ -13,8 +13,7 @@ import pytest
 from localcloud.cloud import LocalCloud
 from taskclient import Backoff, NewTask, ServiceUnavailable, Throttled
 from taskclient.errors import retry_after_seconds
-from tests.client.conftest import MakeClient
-from tests.client.helpers import Faults
+from tests.client.helpers import Faults, MakeClient
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +34,7 @@ def schedules_named(cloud: LocalCloud, name: str) -> list[str]:
 def test_a_create_whose_answer_was_lost_is_retried_with_its_generated_id_and_schedules_once(
     make_client: MakeClient, cloud: LocalCloud
 ) -> None:
-    faults, sleeps = Faults(), []
+    faults, sleeps = Faults(), list[float]()
     faults.drop_after_sending("POST", SCHEDULES)
     tasks = make_client(faults=faults, sleeps=sleeps)
 
@@ -114,7 +113,7 @@ def test_a_change_whose_answer_was_lost_is_applied_once(make_client: MakeClient)
 
 
 def test_a_503_then_success_answers_the_task_after_one_backoff(make_client: MakeClient) -> None:
-    faults, sleeps = Faults(), []
+    faults, sleeps = Faults(), list[float]()
     tasks = make_client(faults=faults, sleeps=sleeps, backoff=Backoff(base=0.5, cap=8, jitter=lambda: 0.5))
     task_id = unique("flaky")
     tasks.schedule("send_notification", user_id=1, task_id=task_id, delay=600)
@@ -128,7 +127,7 @@ def test_a_503_then_success_answers_the_task_after_one_backoff(make_client: Make
 
 
 def test_retry_after_is_honoured_before_the_create_is_sent_again(make_client: MakeClient) -> None:
-    faults, sleeps = Faults(), []
+    faults, sleeps = Faults(), list[float]()
     faults.answer("POST", SCHEDULES, 429, body={"detail": "slow down", "code": "throttled"}, retry_after="7")
     tasks = make_client(faults=faults, sleeps=sleeps)
 
@@ -140,7 +139,7 @@ def test_retry_after_is_honoured_before_the_create_is_sent_again(make_client: Ma
 
 
 def test_a_retry_after_as_an_http_date_is_honoured_too(make_client: MakeClient) -> None:
-    faults, sleeps = Faults(), []
+    faults, sleeps = Faults(), list[float]()
     later = (datetime.now(UTC) + timedelta(seconds=20)).strftime("%a, %d %b %Y %H:%M:%S GMT")
     faults.answer("GET", "/health", 503, body={"message": "busy"}, retry_after=later)
     tasks = make_client(faults=faults, sleeps=sleeps)
@@ -152,7 +151,7 @@ def test_a_retry_after_as_an_http_date_is_honoured_too(make_client: MakeClient) 
 
 
 def test_a_retry_after_longer_than_the_client_waits_is_raised_at_once(make_client: MakeClient) -> None:
-    faults, sleeps = Faults(), []
+    faults, sleeps = Faults(), list[float]()
     faults.answer("GET", "/health", 429, body={"detail": "later", "code": "throttled"}, retry_after="3600")
     tasks = make_client(faults=faults, sleeps=sleeps)
 

@@ -22,7 +22,7 @@ from botocore.credentials import Credentials
 
 from taskclient import AccessDenied, NewTask, TaskClient
 from taskclient.signing import region_in_url, should_sign
-from tests.client.conftest import MakeClient
+from tests.client.helpers import MakeClient
 
 pytestmark = pytest.mark.integration
 
