@@ -212,8 +212,8 @@ def test_the_client_works_as_a_context_manager_and_names_its_url(api_url: str) -
         assert sync.base_url == api_url
         assert sync.health().status == "ok"
 
-    async def use() -> str:
-        async with AsyncTaskClient(api_url) as client:
-            return (await client.health()).status
+    async def use() -> tuple[str, str]:
+        async with AsyncTaskClient(api_url + "/") as client:
+            return client.base_url, (await client.health()).status
 
-    assert asyncio.run(use(), loop_factory=asyncio.new_event_loop) == "ok"
+    assert asyncio.run(use(), loop_factory=asyncio.new_event_loop) == (api_url, "ok")
