@@ -4,6 +4,7 @@ Retry-After is honoured (the sleep is injected, so no test waits)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -32,8 +33,9 @@ def schedules_named(cloud: LocalCloud, name: str) -> list[str]:
 
 
 def test_a_create_whose_answer_was_lost_is_retried_with_its_generated_id_and_schedules_once(
-    make_client: MakeClient, cloud: LocalCloud
+    make_client: MakeClient, cloud: LocalCloud, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="taskclient")
     faults, sleeps = Faults(), list[float]()
     faults.drop_after_sending("POST", SCHEDULES)
     tasks = make_client(faults=faults, sleeps=sleeps)
@@ -45,6 +47,8 @@ def test_a_create_whose_answer_was_lost_is_retried_with_its_generated_id_and_sch
     assert len(sleeps) == 1
     assert schedules_named(cloud, task.task_id) == [task.task_id]
     assert [t.task_id for t in tasks.list(prefix=task.task_id)] == [task.task_id]
+    logged = [r.getMessage() for r in caplog.records if r.name == "taskclient"]
+    assert logged == [f"retrying POST {SCHEDULES} in {sleeps[0]:.2f} s (attempt 2 of 4): no answer"]  # no task data
 
 
 def test_without_retries_the_lost_answer_is_an_error_though_the_task_was_created(
@@ -112,7 +116,10 @@ def test_a_change_whose_answer_was_lost_is_applied_once(make_client: MakeClient)
     assert [what for method, _, what in faults.log if method == "PATCH"] == ["dropped after api 200", "api 200"]
 
 
-def test_a_503_then_success_answers_the_task_after_one_backoff(make_client: MakeClient) -> None:
+def test_a_503_then_success_answers_the_task_after_one_backoff(
+    make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="taskclient")
     faults, sleeps = Faults(), list[float]()
     tasks = make_client(faults=faults, sleeps=sleeps, backoff=Backoff(base=0.5, cap=8, jitter=lambda: 0.5))
     task_id = unique("flaky")
@@ -124,6 +131,10 @@ def test_a_503_then_success_answers_the_task_after_one_backoff(make_client: Make
 
     assert [what for method, _, what in faults.log if method == "GET"] == ["injected 503", "injected 504", "api 200"]
     assert sleeps == [0.25, 0.5]  # jitter 0.5 of 0.5 * 2**n: exponential, never the full step
+    assert [r.getMessage() for r in caplog.records if r.name == "taskclient"] == [
+        f"retrying GET {SCHEDULES}/{task_id} in 0.25 s (attempt 2 of 4): HTTP 503",
+        f"retrying GET {SCHEDULES}/{task_id} in 0.50 s (attempt 3 of 4): HTTP 504",
+    ]
 
 
 def test_retry_after_is_honoured_before_the_create_is_sent_again(make_client: MakeClient) -> None:

@@ -12,6 +12,7 @@ every retry. A cancel whose earlier attempt went through reads "was cancelled" o
 from __future__ import annotations
 
 import json
+import logging
 import random
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -42,6 +43,7 @@ BATCH_LIMIT = 100
 #: Transport failures worth another attempt: no connection, a timeout, a connection dropped mid-answer.
 TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 _RANDOM = random.SystemRandom()
+logger = logging.getLogger("taskclient")
 
 
 def _jitter() -> float:
@@ -250,7 +252,7 @@ class Core:
         error = error_for(response.status_code, response.headers, response.content)
         if call.cancels and attempt > 0 and isinstance(error, TaskNotFound) and "was cancelled" in error.message:
             return Done(call.parse(b""))
-        return self._again_or_raise(error, attempt)
+        return self._again_or_raise(error, attempt, call)
 
     def after_failure(self, exc: Exception, request: httpx.Request, attempt: int) -> Again:
         """Again after a delay for a transient transport failure; ServiceUnavailable once retries are used up."""
@@ -259,14 +261,25 @@ class Core:
             f"{type(exc).__name__}: {exc}"
         )
         try:
-            return self._again_or_raise(error, attempt)
+            return self._again_or_raise(error, attempt, Call(request.method, request.url.path, _nothing))
         except ServiceUnavailable as unavailable:
             raise unavailable from exc
 
-    def _again_or_raise(self, error: TaskError, attempt: int) -> Again:
+    def _again_or_raise(self, error: TaskError, attempt: int, call: Call[Any]) -> Again:
         retryable = isinstance(error, (Throttled, ServiceUnavailable))
         if not retryable or attempt >= self.max_retries:
             raise error
         if error.retry_after is not None and error.retry_after > self.backoff.max_retry_after:
             raise error
-        return Again(self.backoff.delay(attempt, error.retry_after))
+        delay = self.backoff.delay(attempt, error.retry_after)
+        # The method, path and why; never a body (task data) or a header (credentials).
+        logger.info(
+            "retrying %s %s in %.2f s (attempt %d of %d): %s",
+            call.method,
+            call.path,
+            delay,
+            attempt + 2,
+            self.max_retries + 1,
+            f"HTTP {error.status}" if error.status is not None else "no answer",
+        )
+        return Again(delay)
