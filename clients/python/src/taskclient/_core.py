@@ -206,10 +206,10 @@ class Core:
         bodies = [task.body(task.task_id or new_task_id()) for task in tasks]
         for body in bodies:
             task_path(body["task_id"])
+        chunks = [(start, bodies[start : start + BATCH_LIMIT]) for start in range(0, len(bodies), BATCH_LIMIT)]
         return [
-            (start, Call("POST", f"{SCHEDULES}/batch", model(BatchResult), body={"items": bodies[start:end]}))
-            for start in range(0, len(bodies), BATCH_LIMIT)
-            for end in [start + BATCH_LIMIT]
+            (start, Call("POST", f"{SCHEDULES}/batch", model(BatchResult), body={"items": items}))
+            for start, items in chunks
         ]
 
     merge_batches = staticmethod(_merge_batches)
