@@ -13,7 +13,13 @@ from pathlib import Path
 from radon.complexity import cc_visit
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKED = (ROOT / "functions", ROOT / "layers" / "shared" / "taskcore", ROOT / "localcloud", ROOT / "console")
+CHECKED = (
+    ROOT / "functions",
+    ROOT / "layers" / "shared" / "taskcore",
+    ROOT / "localcloud",
+    ROOT / "console",
+    ROOT / "clients" / "python" / "src",
+)
 LIMIT = 12
 
 
