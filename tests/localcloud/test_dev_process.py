@@ -6,7 +6,6 @@ import json
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -94,6 +93,23 @@ def dev(tmp_path: Path) -> Iterator[DevProcess]:
     process.stop()
 
 
+def listeners(port: int) -> set[int]:
+    """The pids of the processes listening on loopback TCP `port` (Linux: /proc/net/tcp and each process's fds)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # 0A: LISTEN
+            inodes.add(f"socket:[{fields[9]}]")
+    pids = set()
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            if any(os.readlink(fd) in inodes for fd in fd_dir.iterdir()):
+                pids.add(int(fd_dir.parent.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return pids
+
+
 def port_of(url: str) -> int:
     port = urlsplit(url).port
     assert port is not None
@@ -134,14 +150,13 @@ def test_make_dev_runs_a_task_scheduled_over_http_and_stops_cleanly_on_ctrl_c(de
     assert listing.returncode == 0, listing.stderr
     assert "No dead-lettered tasks." in listing.stdout
 
+    assert dev.process.pid in listeners(port_of(api))  # (so the check after the stop can see a listener)
     dev.process.send_signal(signal.SIGINT)
     assert dev.process.wait(timeout=15) == 0
     assert not dev.state_file.exists()
     assert not Path(f"/proc/{started['pid']}").exists()  # the execution environment stopped with it
-    for url in (api, state["moto_url"]):
-        with socket.socket() as probe:  # the ports are free again
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind(("127.0.0.1", port_of(url)))
+    for url in (api, state["moto_url"]):  # nothing of the local cloud listens any more (another test may, since)
+        assert not listeners(port_of(url)) & {dev.process.pid, started["pid"]}
 
     after = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
         [sys.executable, "-m", "localcloud.dlq", "list", "--state-file", str(dev.state_file)],
