@@ -12,7 +12,7 @@ from taskcore.ledger import ENDED, PAUSED, SCHEDULED
 
 _TICK = timedelta(microseconds=1)
 #: EventBridge Scheduler's state of a task's schedule, by ledger state (none once the task has ended).
-SCHEDULE_STATE = {SCHEDULED: "ENABLED", PAUSED: "DISABLED"}
+SCHEDULE_STATE: dict[str, str] = {SCHEDULED: "ENABLED", PAUSED: "DISABLED"}
 
 
 def when(text: str | None) -> datetime | None:

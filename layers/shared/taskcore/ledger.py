@@ -28,6 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from taskcore.states import FINAL_STATES, LIVE_STATES, TaskState
+
 TASK_PREFIX = "TASK#"
 TASK_SK = "TASK"
 RUN_PREFIX = "RUN#"
@@ -39,17 +41,15 @@ BY_STATE_INDEX = "ByState"
 BY_OWNER_INDEX = "ByOwner"
 LIVE_BY_OWNER_INDEX = "LiveByOwner"
 
-# A task's state. `scheduled` and `paused` have a schedule; the others are final and expire with
-# the retention period. (`ended`, a recurring task past its end, is derived when it is read.)
-SCHEDULED = "scheduled"
-PAUSED = "paused"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-REJECTED = "rejected"
-CANCELLED = "cancelled"
-ENDED = "ended"
-LIVE_STATES = (SCHEDULED, PAUSED)
-FINAL_STATES = (SUCCEEDED, FAILED, REJECTED, CANCELLED)
+# A task's state (taskcore.states names them). `scheduled` and `paused` have a schedule; the others are
+# final and expire with the retention period. (`ended`, a recurring task past its end, is derived when read.)
+SCHEDULED = TaskState.SCHEDULED
+PAUSED = TaskState.PAUSED
+SUCCEEDED = TaskState.SUCCEEDED
+FAILED = TaskState.FAILED
+REJECTED = TaskState.REJECTED
+CANCELLED = TaskState.CANCELLED
+ENDED = TaskState.ENDED
 #: What a state filter can name: the stored states, and `ended`.
 STATES = (*LIVE_STATES, *FINAL_STATES, ENDED)
 
