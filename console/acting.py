@@ -27,7 +27,7 @@ def act_as(request: Request, console: ConsoleDep, values: FormDep) -> Response:
     if console.act_as is None:
         return page(request, "act_as.html", {"section": "", "act_as_error": "not offered here"}, 404)
     principal = values.get("principal", "").strip()
-    if principal and not PRINCIPAL.match(principal):
+    if principal and not PRINCIPAL.fullmatch(principal):
         error = (
             f"give an IAM ARN such as arn:aws:iam::123456789012:user/alice (got {principal[:80]!r}), "
             "or nothing to act as no principal"

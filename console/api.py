@@ -84,15 +84,15 @@ class SchedulerApi:
         page = self.request("GET", "/api/v1/schedules", params=params)
         return page if isinstance(page, dict) else {"items": [], "cursor": None}
 
-    def task(self, task_id: str) -> dict[str, Any]:
-        """One task (ScheduleView)."""
-        found: dict[str, Any] = self.request("GET", _task_path(task_id))
+    def task(self, task_id: str, owner: str | None = None) -> dict[str, Any]:
+        """One task (ScheduleView); `owner`: another owner's task, addressed by an admin (`?owner=`)."""
+        found: dict[str, Any] = self.request("GET", _task_path(task_id), params=_owner(owner))
         return found
 
-    def runs(self, task_id: str, *, limit: int = 20) -> list[dict[str, Any]] | None:
+    def runs(self, task_id: str, owner: str | None = None, *, limit: int = 20) -> list[dict[str, Any]] | None:
         """The task's newest runs; None when the API has no run history (no such route)."""
         try:
-            page = self.request("GET", _task_path(task_id) + "/runs", params={"limit": str(limit)})
+            page = self.request("GET", _task_path(task_id) + "/runs", params={"limit": str(limit), **_owner(owner)})
         except ApiError as exc:
             if exc.no_route:
                 return None
@@ -105,23 +105,23 @@ class SchedulerApi:
         created: dict[str, Any] = self.request("POST", "/api/v1/schedules", body=dict(body))
         return created
 
-    def patch(self, task_id: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+    def patch(self, task_id: str, patch: Mapping[str, Any], owner: str | None = None) -> dict[str, Any]:
         """Reschedule (a JSON Merge Patch of the create request)."""
-        changed: dict[str, Any] = self.request("PATCH", _task_path(task_id), body=dict(patch))
+        changed: dict[str, Any] = self.request("PATCH", _task_path(task_id), params=_owner(owner), body=dict(patch))
         return changed
 
-    def cancel(self, task_id: str) -> None:
+    def cancel(self, task_id: str, owner: str | None = None) -> None:
         """Delete the task's schedule."""
-        self.request("DELETE", _task_path(task_id))
+        self.request("DELETE", _task_path(task_id), params=_owner(owner))
 
-    def pause(self, task_id: str) -> dict[str, Any]:
+    def pause(self, task_id: str, owner: str | None = None) -> dict[str, Any]:
         """Disable the schedule."""
-        paused: dict[str, Any] = self.request("POST", _task_path(task_id) + "/pause")
+        paused: dict[str, Any] = self.request("POST", _task_path(task_id) + "/pause", params=_owner(owner))
         return paused
 
-    def resume(self, task_id: str) -> dict[str, Any]:
+    def resume(self, task_id: str, owner: str | None = None) -> dict[str, Any]:
         """Enable the schedule again."""
-        resumed: dict[str, Any] = self.request("POST", _task_path(task_id) + "/resume")
+        resumed: dict[str, Any] = self.request("POST", _task_path(task_id) + "/resume", params=_owner(owner))
         return resumed
 
     def openapi(self) -> dict[str, Any]:
@@ -140,6 +140,11 @@ class SchedulerApi:
 
 def _task_path(task_id: str) -> str:
     return "/api/v1/schedules/" + quote(task_id, safe="")
+
+
+def _owner(owner: str | None) -> dict[str, str]:
+    """The query that names the task's owner (an admin's `?owner=`), or none: the caller's own task."""
+    return {"owner": owner} if owner else {}
 
 
 def _error(status: int, payload: Any, text: str) -> ApiError:

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from console import acting, guard
 from console.pages import router
-from console.web import HERE, PREFIX, Console
+from console.web import HERE, PREFIX, BadOwner, Console, page
 
 __all__ = ["Console", "create_app", "lambda_handler_for"]
 
@@ -33,6 +33,11 @@ def create_app(console: Console) -> FastAPI:
     @app.exception_handler(guard.BadForm)
     async def bad_form(request: Request, exc: guard.BadForm) -> Response:
         return PlainTextResponse(str(exc), status_code=400)
+
+    @app.exception_handler(BadOwner)
+    async def bad_owner(request: Request, exc: BadOwner) -> Response:
+        task_id = str(request.path_params.get("task_id", ""))
+        return page(request, "refused.html", {"section": "tasks", "task_id": task_id, "message": str(exc)}, 422)
 
     @app.middleware("http")
     async def guarded(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

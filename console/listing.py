@@ -7,7 +7,7 @@ OpenAPI document names (succeeded, failed, rejected, cancelled), a page at a tim
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,14 +106,20 @@ def _params(filters: Mapping[str, str], status: str | None, cursor: str | None, 
     return params
 
 
-def _enriched(api: SchedulerApi, item: dict[str, Any]) -> dict[str, Any]:
-    """A list item with the task's timing: read from the task itself when the list does not give it."""
+#: The owner a row's task is addressed by (`?owner=`, console.web.owner_to_name), or None: the caller's own.
+OwnerOf = Callable[[Mapping[str, Any]], str | None]
+
+
+def _enriched(api: SchedulerApi, item: dict[str, Any], owner_of: OwnerOf) -> dict[str, Any]:
+    """A list item with the task's timing (read from the task itself when the list does not give it), and the owner
+    its links name (`link_owner`)."""
+    owner = owner_of(item)
     if "kind" in item or not item.get("task_id"):
-        return item
+        return {**item, "link_owner": owner}
     try:
-        return {**item, **api.task(str(item["task_id"]))}
+        return {**item, **api.task(str(item["task_id"]), owner), "link_owner": owner}
     except ApiError:
-        return item
+        return {**item, "link_owner": owner}
 
 
 def list_page(
@@ -123,15 +129,17 @@ def list_page(
     walk: list[str | None],
     start: tuple[int, str | None],
     size: int,
+    owner_of: OwnerOf = lambda row: None,
 ) -> Page:
-    """Up to `size` tasks from `walk[start[0]]` on (at cursor `start[1]`); raises ApiError."""
+    """Up to `size` tasks from `walk[start[0]]` on (at cursor `start[1]`), each with the owner its links name
+    (`owner_of`); raises ApiError."""
     phase, cursor = start
     rows: list[dict[str, Any]] = []
     calls = 0
     while phase < len(walk) and len(rows) < size and calls < MAX_CALLS:
         found = api.list_tasks(_params(filters, walk[phase], cursor, size - len(rows)))
         calls += 1
-        items = (_enriched(api, item) for item in found.get("items", []))
+        items = (_enriched(api, item, owner_of) for item in found.get("items", []))
         rows += [row for row in items if matches(row, filters, choice)]
         cursor = found.get("cursor")
         if not cursor:

@@ -13,7 +13,7 @@ from console.api import ApiError, SchedulerApi
 from console.forms import ActionSpec, FormErrors, action_specs, api_errors, create_body, timing_body, user_field
 from console.listing import api_statuses, list_page, phases, status_choices, status_of
 from console.timing import next_fire_times, wall_clock
-from console.web import CONTROLS, ENDED, ConsoleDep, FormDep, page, see_other
+from console.web import CONTROLS, ENDED, ConsoleDep, FormDep, OwnerDep, owner_to_name, page, see_other, task_path
 from taskcore.expressions import ExpressionError
 
 router = APIRouter()
@@ -60,7 +60,15 @@ def tasks(
     }
     walk = phases(choice.value, filters["user_id"], statuses)
     try:
-        found = list_page(console.api, filters, choice, walk, (max(phase, 0), cursor or None), console.page_size)
+        found = list_page(
+            console.api,
+            filters,
+            choice,
+            walk,
+            (max(phase, 0), cursor or None),
+            console.page_size,
+            lambda row: owner_to_name(request, console, row.get("owner")),
+        )
     except ApiError as exc:
         return page(request, "tasks.html", {**context, "rows": [], "error": exc, "next_query": None}, exc.status)
     next_query = None
@@ -72,20 +80,24 @@ def tasks(
     return page(request, "tasks.html", {**context, "rows": found.rows, "error": None, "next_query": next_query})
 
 
-def _live(console: ConsoleDep, task_id: str, task: dict[str, Any] | None = None, *, oob: bool) -> dict[str, Any]:
+def _live(
+    console: ConsoleDep, task_id: str, owner: str | None, task: dict[str, Any] | None = None, *, oob: bool
+) -> dict[str, Any]:
     """The part of a task page that updates while it is open: its state, next run and runs, and (`oob`, for htmx)
-    its next fire times and, once it has ended, the note that replaces its operations."""
-    live: dict[str, Any] = {"task_id": task_id, "task": task, "gone": None, "runs": None, "runs_error": None}
+    its next fire times and, once it has ended, the note that replaces its operations. `owner`: the task's owner
+    as its URL names it (an admin's view of another owner's task), for every call and link of the page."""
+    live: dict[str, Any] = {"task_id": task_id, "owner": owner, "task": task}
+    live |= {"gone": None, "runs": None, "runs_error": None}
     if task is None:
         try:
-            live["task"] = console.api.task(task_id)
+            live["task"] = console.api.task(task_id, owner)
         except ApiError as exc:
             live["gone"] = exc
     live["status"] = status_of(live["task"]) if live["task"] is not None else None
     live["ended"] = live["status"] in ENDED
     if live["task"] is not None:
         try:
-            live["runs"] = console.api.runs(task_id)
+            live["runs"] = console.api.runs(task_id, owner)
         except ApiError as exc:
             live["runs_error"] = exc.detail
         live |= _fires(console, live["task"], ended=live["ended"])
@@ -105,16 +117,17 @@ def _task_page(
     request: Request,
     console: ConsoleDep,
     task_id: str,
+    owner: str | None,
     *,
     values: Mapping[str, str] | None = None,
     errors: FormErrors | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     try:
-        task = console.api.task(task_id)
+        task = console.api.task(task_id, owner)
     except ApiError as exc:
         return page(request, "gone.html", {"section": "tasks", "task_id": task_id, "error": exc}, exc.status)
-    live = _live(console, task_id, task, oob=False)
+    live = _live(console, task_id, owner, task, oob=False)
     context = {
         "section": "tasks",
         "task": task,
@@ -137,42 +150,45 @@ def _reschedule_defaults(task: Mapping[str, Any]) -> dict[str, str]:
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
-def task_page(request: Request, console: ConsoleDep, task_id: str) -> HTMLResponse:
-    """One task: its request, its next five fire times, its runs (live), and what can be done to it."""
-    return _task_page(request, console, task_id)
+def task_page(request: Request, console: ConsoleDep, task_id: str, owner: OwnerDep) -> HTMLResponse:
+    """One task (`?owner=`: an admin's view of another owner's): its request, its next five fire times, its runs
+    (live), and what can be done to it."""
+    return _task_page(request, console, task_id, owner)
 
 
 @router.get("/tasks/{task_id}/live", response_class=HTMLResponse)
-def task_live(request: Request, console: ConsoleDep, task_id: str) -> HTMLResponse:
+def task_live(request: Request, console: ConsoleDep, task_id: str, owner: OwnerDep) -> HTMLResponse:
     """The live part alone, for htmx to poll (with the fire times, swapped in out of band); a page of its own when
     a browser opens it."""
     if request.headers.get("hx-request") != "true":
-        return page(request, "live_page.html", {"section": "tasks", "live": _live(console, task_id, oob=False)})
-    return page(request, "_live.html", {"live": _live(console, task_id, oob=True)})
+        live = _live(console, task_id, owner, oob=False)
+        return page(request, "live_page.html", {"section": "tasks", "live": live})
+    return page(request, "_live.html", {"live": _live(console, task_id, owner, oob=True)})
 
 
-def _switch(request: Request, console: ConsoleDep, task_id: str, verb: str) -> Response:
+def _switch(request: Request, console: ConsoleDep, task_id: str, owner: str | None, verb: str) -> Response:
     error: ApiError | None = None
     try:
-        console.api.pause(task_id) if verb == "pause" else console.api.resume(task_id)
+        console.api.pause(task_id, owner) if verb == "pause" else console.api.resume(task_id, owner)
     except ApiError as exc:
         error = exc
     if request.headers.get("hx-request") == "true":
-        return page(request, "_live.html", {"live": {**_live(console, task_id, oob=True), "action_error": error}})
+        live = _live(console, task_id, owner, oob=True)
+        return page(request, "_live.html", {"live": {**live, "action_error": error}})
     notice = f"{verb} failed: {error.detail}" if error else ("paused" if verb == "pause" else "resumed")
-    return see_other(request, f"/tasks/{task_id}", notice)
+    return see_other(request, task_path(task_id, owner), notice)
 
 
 @router.post("/tasks/{task_id}/pause")
-def pause(request: Request, console: ConsoleDep, task_id: str) -> Response:
+def pause(request: Request, console: ConsoleDep, task_id: str, owner: OwnerDep) -> Response:
     """Pause the schedule (nothing fires until resumed)."""
-    return _switch(request, console, task_id, "pause")
+    return _switch(request, console, task_id, owner, "pause")
 
 
 @router.post("/tasks/{task_id}/resume")
-def resume(request: Request, console: ConsoleDep, task_id: str) -> Response:
+def resume(request: Request, console: ConsoleDep, task_id: str, owner: OwnerDep) -> Response:
     """Resume the schedule."""
-    return _switch(request, console, task_id, "resume")
+    return _switch(request, console, task_id, owner, "resume")
 
 
 # A form shown again with the API's messages is answered 200: the page is what the browser asked for, and an
@@ -185,48 +201,49 @@ def _refused(exc: ApiError, spec: ActionSpec | None = None) -> FormErrors:
 
 
 @router.post("/tasks/{task_id}/reschedule")
-def reschedule(request: Request, console: ConsoleDep, task_id: str, values: FormDep) -> Response:
+def reschedule(request: Request, console: ConsoleDep, task_id: str, owner: OwnerDep, values: FormDep) -> Response:
     """PATCH the task's timing (a merge patch: the new timing replaces the old)."""
     errors = FormErrors()
     patch = timing_body(values, errors, clear_blank_bounds=True)
     if not errors:
         try:
-            changed = console.api.patch(task_id, patch)
+            changed = console.api.patch(task_id, patch, owner)
         except ApiError as exc:
             errors = _refused(exc)
         else:
-            return see_other(request, f"/tasks/{task_id}", f"rescheduled: {changed.get('expression', 'done')}")
-    return _task_page(request, console, task_id, values=values, errors=errors)
+            return see_other(request, task_path(task_id, owner), f"rescheduled: {changed.get('expression', 'done')}")
+    return _task_page(request, console, task_id, owner, values=values, errors=errors)
 
 
 @router.get("/tasks/{task_id}/cancel", response_class=HTMLResponse)
-def cancel_confirm(request: Request, task_id: str) -> HTMLResponse:
+def cancel_confirm(request: Request, task_id: str, owner: OwnerDep) -> HTMLResponse:
     """Ask before cancelling: a cancelled task's schedule is deleted."""
-    return page(request, "confirm.html", _cancel_question(task_id))
+    return page(request, "confirm.html", _cancel_question(task_id, owner))
 
 
-def _cancel_question(task_id: str, error: ApiError | None = None) -> dict[str, Any]:
+def _cancel_question(task_id: str, owner: str | None, error: ApiError | None = None) -> dict[str, Any]:
+    of = f" of {owner}" if owner else ""
     return {
         "section": "tasks",
         "title": f"Cancel task {task_id}?",
-        "question": f"Cancel task {task_id}? Its schedule is deleted and it will not run again.",
-        "post_to": f"/tasks/{task_id}/cancel",
+        "question": f"Cancel task {task_id}{of}? Its schedule is deleted and it will not run again.",
+        "post_to": task_path(task_id, owner, "cancel"),
         "fields": {},
         "confirm_label": "Yes, cancel the task",
-        "back_to": f"/tasks/{task_id}",
+        "back_to": task_path(task_id, owner),
         "back_label": "No, keep it",
         "error": error,
     }
 
 
 @router.post("/tasks/{task_id}/cancel", response_class=HTMLResponse)
-def cancel(request: Request, console: ConsoleDep, task_id: str) -> Response:
+def cancel(request: Request, console: ConsoleDep, task_id: str, owner: OwnerDep) -> Response:
     """Cancel (DELETE) the task."""
     try:
-        console.api.cancel(task_id)
+        console.api.cancel(task_id, owner)
     except ApiError as exc:
-        return page(request, "confirm.html", _cancel_question(task_id, exc), exc.status)
-    return see_other(request, "/tasks", f"cancelled task {task_id}")
+        return page(request, "confirm.html", _cancel_question(task_id, owner, exc), exc.status)
+    return see_other(request, "/tasks", f"cancelled task {task_id}" + (f" of {owner}" if owner else ""))
 
 
 def _create_page(
@@ -273,7 +290,7 @@ def create(request: Request, console: ConsoleDep, values: FormDep) -> Response:
         created = console.api.create(body)
     except ApiError as exc:
         return _create_page(request, console, values, _refused(exc, specs.get(values.get("action", ""))))
-    return see_other(request, f"/tasks/{created['task_id']}", f"created task {created['task_id']}")
+    return see_other(request, task_path(str(created["task_id"])), f"created task {created['task_id']}")
 
 
 _AWS_ERRORS = (BotoCoreError, ClientError)

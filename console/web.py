@@ -63,8 +63,10 @@ class ActAs:
 
 
 #: A principal the console may act as: an IAM or STS ARN.
-PRINCIPAL = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]{1,1024}$")
+PRINCIPAL = re.compile(r"arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]{1,1024}")
 PRINCIPAL_COOKIE = "console_principal"
+#: TASK_ISOLATION's value under which each owner has its own task ids.
+OWNER_ISOLATION = "owner"
 
 
 @dataclass
@@ -90,7 +92,47 @@ def acting_as(request: Request, console: Console) -> str | None:
     if console.act_as is None:
         return None
     chosen = unquote(request.cookies.get(PRINCIPAL_COOKIE, ""))
-    return chosen if PRINCIPAL.match(chosen) else None
+    return chosen if PRINCIPAL.fullmatch(chosen) else None
+
+
+def owner_to_name(request: Request, console: Console, owner: Any) -> str | None:
+    """The owner a task's console URL names (`?owner=`, passed on to every API call for its page), or None.
+
+    Only `make dev` under owner isolation, acting as a principal, names one: a task whose owner is not that
+    principal (an administrator's view of another owner's task; naming one's own owner is harmless too, as the
+    API reads an owner as it reads the caller). Under shared isolation the API refuses `owner` (one namespace),
+    and without a principal nobody may name one: those URLs stay as they were.
+    """
+    acting = acting_as(request, console)
+    if console.act_as is None or console.act_as.isolation != OWNER_ISOLATION or acting is None:
+        return None
+    return owner if isinstance(owner, str) and owner != acting and PRINCIPAL.fullmatch(owner) else None
+
+
+class BadOwner(ValueError):
+    """Raise when a console URL's `owner` is not an IAM ARN (the console's answer is a 422 page)."""
+
+
+def _owner(owner: str = "") -> str | None:
+    """The `?owner=` of a task's URL: an IAM or STS ARN, or nothing (the caller's own task)."""
+    if not owner:
+        return None
+    if not PRINCIPAL.fullmatch(owner):
+        raise BadOwner(
+            f"owner: give the task's owner as an IAM ARN such as arn:aws:iam::123456789012:user/alice "
+            f"(got {owner[:80]!r}), or leave it out for a task of your own"
+        )
+    return owner
+
+
+#: A task page's `?owner=`, validated (BadOwner otherwise).
+OwnerDep = Annotated[str | None, Depends(_owner)]
+
+
+def task_path(task_id: str, owner: str | None = None, verb: str = "") -> str:
+    """A task's console path below PREFIX: `/tasks/<id>[/<verb>][?owner=<arn>]`."""
+    path = "/tasks/" + quote(task_id, safe="") + (f"/{verb}" if verb else "")
+    return path + ("?" + urlencode({"owner": owner}) if owner else "")
 
 
 def get_console(request: Request) -> Console:
@@ -140,7 +182,9 @@ _environment.filters["when_off"] = _off
 _environment.filters["pretty"] = _pretty
 _environment.filters["when"] = _when
 _environment.filters["q"] = lambda value: quote(str(value), safe="")
-_environment.globals.update(PREFIX=PREFIX, TIMINGS=TIMINGS, KINDS=KINDS, STATUSES=STATUSES, ENDED=ENDED)
+_environment.globals.update(
+    PREFIX=PREFIX, TIMINGS=TIMINGS, KINDS=KINDS, STATUSES=STATUSES, ENDED=ENDED, task_path=task_path
+)
 
 
 def page(request: Request, name: str, context: Mapping[str, Any], status: int = 200) -> HTMLResponse:
@@ -162,7 +206,7 @@ def page(request: Request, name: str, context: Mapping[str, Any], status: int = 
 
 def see_other(request: Request, path: str, notice: str | None = None) -> RedirectResponse:
     """303 to a console page (a relative URL: the scheme and host stay the browser's), with a notice it may show."""
-    query = "?" + urlencode({"notice": notice}) if notice else ""
+    query = ("&" if "?" in path else "?") + urlencode({"notice": notice}) if notice else ""
     response = RedirectResponse(PREFIX + path + query, status_code=303)
     if notice:
         guard.set_notice(response, get_console(request).secret, request.state.browser, notice, PREFIX)

@@ -122,3 +122,12 @@ def test_without_make_dev_there_is_no_one_to_act_as() -> None:
     assert answer.status_code == 404
     assert "offered only by" in answer.text
     assert "console_principal" not in answer.headers.get("set-cookie", "")
+
+
+def test_a_principal_cookie_with_a_line_break_after_the_arn_acts_as_no_principal(client: TestClient, api: Api) -> None:
+    client.cookies.set("console_principal", ALICE + "%0A", path="/console")
+    page = client.get("/console/tasks")
+
+    assert page.status_code == 200
+    assert set(api.principals) == {None}
+    assert "acting as no principal" in page.text
