@@ -153,7 +153,7 @@ def test_an_answer_the_route_did_not_give_decides_the_run_and_one_it_gave_keeps_
     run = Run()
     run.succeeded({"sent": True}, replayed=False)
 
-    # The result could not be rendered after the route returned: the caller got a 500, so the run failed.
+    # The app failed after the route had returned: the caller got a 500, so the run failed.
     assert run.answered(500) == Ending(RunOutcome.FAILED, 500, detail="HTTP 500", error_message="HTTP 500")
 
     run.failed(IdempotencyAlreadyInProgressError("in progress"), task_id="t-1", action="spy")

@@ -189,7 +189,7 @@ class Run:
 
         A no-op when the run already ended with this status (the route said so, in more words). Otherwise
         the answer is what the caller got, so it wins: an error before the route ran (invalid data, a wrong
-        path or method, a refused event), or a failure after it (a result that could not be rendered).
+        path or method, a refused event), or an error of the app's after the route had returned.
         """
         if self.ending is not None and self.ending.status_code == status:
             return self.ending
