@@ -16,6 +16,7 @@ from callback_app.handler import TaskInvocationFailed
 from callback_app.ledger import Attempt, RunLedger, RunNotRecorded, get_run_ledger
 from localcloud.template import LocalResources
 from taskcore.ledger import MAX_STORED_RESULT_BYTES, RESULT_PREVIEW_BYTES
+from taskcore.states import RunOutcome, TimingKind
 from tests.callback.helpers import delivery, ledger_partition, reject
 
 Ledger = Callable[[str], tuple[dict[str, Any] | None, list[dict[str, Any]]]]
@@ -233,12 +234,12 @@ def _attempt(outcome: str, *, replayed: bool = False) -> Attempt:
         task_id="race",
         action="spy",
         user_id=1,
-        kind="one-time",
+        kind=TimingKind.ONE_TIME,
         scheduled_time="2026-12-01T00:00:00Z",
         scheduler_attempt=1,
         started_at=moment,
         finished_at=moment,
-        outcome=outcome,
+        outcome=RunOutcome(outcome),
         status_code=200 if outcome == "succeeded" else 503,
         replayed=replayed,
     )

@@ -82,3 +82,39 @@ def test_the_callback_service_knows_nothing_of_http_and_only_the_entry_point_kno
 def test_the_guide_compatibility_modules_are_imported_only_where_the_app_is_assembled() -> None:
     assert importers(SCHEDULER, "scheduler_app.compat") == ["main.py"]
     assert importers(CALLBACK, "callback_app.compat") == ["handler.py", "main.py"]
+
+
+def test_in_the_callback_only_the_entry_point_and_the_app_know_http() -> None:
+    # The run (run.py), what follows it (outcome.py), the adapters and the settings are plain Python.
+    assert importers(CALLBACK, *HTTP) == ["handler.py", "main.py"]
+    assert importers(CALLBACK, "mangum") == ["handler.py"]
+
+
+def test_the_callback_route_says_how_the_run_ended_and_only_the_entry_point_acts_on_it() -> None:
+    # The ledger, the rejection queue and the outcome line are the entry point's, after Mangum returns.
+    after = ("callback_app.outcome", "callback_app.ledger", "callback_app.rejections")
+    assert "main.py" not in importers(CALLBACK, *after)
+    assert importers(CALLBACK, "callback_app.outcome") == ["handler.py"]
+    assert importers(CALLBACK, "callback_app.handler") == []
+
+
+def test_the_callbacks_run_record_imports_no_adapter() -> None:
+    # So that it can move into the idempotency record's own transactions (a persistence layer, issue 19).
+    run = CALLBACK / "run.py"
+    adapters = {"callback_app.ledger", "callback_app.rejections", "callback_app.service", "callback_app.settings"}
+    assert imports_of(run).isdisjoint({*adapters, *AWS_SDK, "taskcore.clients"})
+
+
+def test_in_the_callback_only_the_ledger_speaks_the_aws_sdk_and_two_adapters_build_clients() -> None:
+    assert importers(CALLBACK, *AWS_SDK) == ["ledger.py"]
+    assert importers(CALLBACK, "taskcore.clients") == ["rejections.py", "service.py", "settings.py"]
+
+
+def test_the_callback_imports_nothing_private_of_powertools() -> None:
+    # `aws_lambda_powertools.shared` is Powertools' internal package: no compatibility promise.
+    private = [
+        str(path.relative_to(CALLBACK))
+        for path in files(CALLBACK)
+        if any(name.startswith("aws_lambda_powertools.shared") for name in imports_of(path))
+    ]
+    assert private == []

@@ -26,19 +26,17 @@ import os
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import cache
+from datetime import datetime
 from typing import Any
 
+from callback_app.errors import RunNotRecorded
 from callback_app.observability import logger
 from callback_app.settings import get_settings
+from taskcore.caches import container_cache
 from taskcore.ledger import (
-    FAILED,
     MAX_ERROR_CHARACTERS,
     MAX_STORED_RESULT_BYTES,
     RESULT_PREVIEW_BYTES,
-    SCHEDULED,
-    SUCCEEDED,
     TASK_SK,
     Expression,
     bounded,
@@ -53,16 +51,18 @@ from taskcore.ledger import (
     to_json,
     user_key,
 )
+from taskcore.states import RunOutcome, TaskState, TimingKind, timestamp
 
-#: A schedule of this kind has one occurrence: its run's end is the task's end.
-ONE_TIME = "one-time"
+#: Powertools' own switch for its idempotency, for tests and benchmarks only (docs/operating.md): it turns off
+#: every storage write, so the ledger's too. Read here as Powertools' idempotency reads it (its `strtobool`,
+#: aws-powertools/powertools-lambda-python#4391), not through Powertools' private `shared` package: y, yes, t,
+#: true, on, 1 and n, no, f, false, off, 0, in any case; any other value is a ValueError, as it is there.
+IDEMPOTENCY_DISABLED_ENV = "POWERTOOLS_IDEMPOTENCY_DISABLED"
+_TRUE = ("y", "yes", "t", "true", "on", "1")
+_FALSE = ("n", "no", "f", "false", "off", "0")
 #: Writes of one invocation's record before giving up (each wrong guess or conflict costs one; from the
 #: third on, each waits a random 0-10·2^n ms first, so concurrent duplicates of one occurrence take turns).
 MAX_WRITES = 10
-
-
-class RunNotRecorded(RuntimeError):
-    """Raise when the ledger could not record this invocation: the invocation fails and is retried."""
 
 
 @dataclass(frozen=True)
@@ -72,13 +72,14 @@ class Attempt:
     task_id: str
     action: str | None
     user_id: Any
-    #: `one-time`, `recurring`, or None for a schedule that did not say (created before the ledger, or by the guide).
-    kind: str | None
+    #: None for a schedule that did not say (created before the ledger, or by the guide's code).
+    kind: TimingKind | None
     scheduled_time: str | None
     scheduler_attempt: int | None
     started_at: datetime
     finished_at: datetime
-    outcome: str
+    #: Succeeded, failed or rejected (a replayed duplicate is a success, with `replayed`).
+    outcome: RunOutcome
     status_code: int
     replayed: bool = False
     result: Any = None
@@ -144,13 +145,14 @@ class RunLedger:
         if run.get("Code") == "ConditionalCheckFailed":
             current = run.get("Item") or {}
             write.attempts = number_of(current, "attempts") or 0
-            write.keep_success = attempt.outcome != SUCCEEDED and text_of(current, "outcome") == SUCCEEDED
+            succeeded = RunOutcome.SUCCEEDED
+            write.keep_success = attempt.outcome != succeeded and text_of(current, "outcome") == succeeded
             return True
         return "TransactionConflict" in codes  # another invocation of the task wrote at the same moment
 
     def _final(self, attempt: Attempt, attempts: int) -> bool:
         """Whether the occurrence is over: it succeeded or was rejected, or failed on Lambda's last invocation."""
-        return attempt.outcome != FAILED or attempts >= self.max_invocations
+        return attempt.outcome != RunOutcome.FAILED or attempts >= self.max_invocations
 
     def _items(self, attempt: Attempt, write: _Write) -> list[dict[str, Any]]:
         items = [{"Update": self._run_update(attempt, write)}]
@@ -160,9 +162,9 @@ class RunLedger:
 
     def _run_update(self, attempt: Attempt, write: _Write) -> dict[str, Any]:
         update = Expression()
-        started = s(_iso(attempt.started_at))
+        started = s(timestamp(attempt.started_at))
         update.set("task_id", s(attempt.task_id)).set_default("first_started_at", started)
-        update.set("last_started_at", started).set("finished_at", s(_iso(attempt.finished_at)))
+        update.set("last_started_at", started).set("finished_at", s(timestamp(attempt.finished_at)))
         update.set("duration_ms", n(round((attempt.finished_at - attempt.started_at).total_seconds() * 1000, 3)))
         update.set("last_delivery", s("replayed" if attempt.replayed else "ran"))
         update.set("expiration", n(self._expiry(attempt.finished_at)))
@@ -184,11 +186,10 @@ class RunLedger:
             if write.attempts == 0
             else f"{attempts} = {update.value(n(write.attempts))}"
         )
-        if attempt.outcome != SUCCEEDED and not write.keep_success:
+        if attempt.outcome != RunOutcome.SUCCEEDED and not write.keep_success:
             outcome = update.name("outcome")
-            condition = (
-                f"({condition}) AND (attribute_not_exists({outcome}) OR {outcome} <> {update.value(s(SUCCEEDED))})"
-            )
+            succeeded = update.value(s(RunOutcome.SUCCEEDED))
+            condition = f"({condition}) AND (attribute_not_exists({outcome}) OR {outcome} <> {succeeded})"
         return {
             "TableName": self.table_name,
             "Key": {"pk": s(task_pk(attempt.task_id, attempt.scope)), "sk": s(run_sk(attempt.scheduled_time))},
@@ -199,7 +200,8 @@ class RunLedger:
         }
 
     def _task_update(self, attempt: Attempt, write: _Write) -> dict[str, Any]:
-        now = s(_iso(attempt.finished_at))
+        finished = timestamp(attempt.finished_at)
+        now = s(finished)
         attempts = write.attempts + 1
         final = self._final(attempt, attempts)
         summary = {
@@ -208,7 +210,7 @@ class RunLedger:
             "status_code": attempt.status_code,
             "attempts": attempts,
             "final": final,
-            "finished_at": _iso(attempt.finished_at),
+            "finished_at": finished,
         }
         update = Expression().set("updated_at", now).set("last_run", s(to_json(summary)))
         # A task first seen here (its schedule was made by the guide's code, or before the ledger)
@@ -216,15 +218,17 @@ class RunLedger:
         update.set_default("task_id", s(attempt.task_id)).set_default("action", s(attempt.action or ""))
         update.set_default("user_id", s(to_json(attempt.user_id))).set_default("user_key", s(user_key(attempt.user_id)))
         update.set_default("created_at", now)
-        update.set_default("created_key", s(created_key(_iso(attempt.finished_at), attempt.task_id)))
-        kind = attempt.kind or ONE_TIME  # a schedule that does not say is the guide's kind: one-time
+        update.set_default("created_key", s(created_key(finished, attempt.task_id)))
+        kind = attempt.kind or TimingKind.ONE_TIME  # a schedule that does not say is the guide's kind: one-time
         update.set_default("kind", s(kind))
-        if final and kind == ONE_TIME:  # the task's only occurrence is over: so is the task
-            update.set("state", s(attempt.outcome)).set("state_key", s(state_key(attempt.outcome)))
+        if final and kind == TimingKind.ONE_TIME:  # the task's only occurrence is over: so is the task
+            state = TaskState(attempt.outcome)  # a run's outcome is the state it ends its one-time task in
+            update.set("state", s(state)).set("state_key", s(state_key(state)))
             update.set("expiration", n(self._expiry(attempt.finished_at)))
             update.remove("live_owner_key")  # it no longer counts against its owner's quota
         else:  # a recurring task keeps its state
-            update.set_default("state", s(SCHEDULED)).set_default("state_key", s(state_key(SCHEDULED)))
+            scheduled = TaskState.SCHEDULED
+            update.set_default("state", s(scheduled)).set_default("state_key", s(state_key(scheduled)))
         if write.attempts == 0:  # the first invocation of this occurrence: one more run
             update.add("run_count", 1)
         return {
@@ -240,7 +244,7 @@ class RunLedger:
 
 def _result_or_error(attempt: Attempt, update: Expression) -> None:
     """A success keeps its result (bounded); a failure or a rejection its error; each removes the other."""
-    if attempt.outcome == SUCCEEDED:
+    if attempt.outcome == RunOutcome.SUCCEEDED:
         result = bounded(attempt.result, MAX_STORED_RESULT_BYTES, preview=RESULT_PREVIEW_BYTES)
         update.set("result_bytes", n(result.size))
         if result.text is not None:
@@ -253,28 +257,30 @@ def _result_or_error(attempt: Attempt, update: Expression) -> None:
     update.set("error_message", s((attempt.error_message or "")[:MAX_ERROR_CHARACTERS]))
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _why(exc: BaseException) -> str:
     """The failure in AWS's terms: its error code, never its message (which can name the account)."""
     code = getattr(exc, "response", {}).get("Error", {}).get("Code")
     return f"{type(exc).__name__}{f' ({code})' if code else ''}"
 
 
-@cache
+def idempotency_disabled() -> bool:
+    """Whether POWERTOOLS_IDEMPOTENCY_DISABLED turns Powertools' idempotency off (see IDEMPOTENCY_DISABLED_ENV)."""
+    value = os.environ.get(IDEMPOTENCY_DISABLED_ENV, "false").lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"invalid truth value {value!r}")
+
+
+@container_cache
 def get_run_ledger() -> RunLedger | None:
     """The container's ledger writer; None when TASK_LEDGER_TABLE is not set (runs are then not recorded)."""
-    from aws_lambda_powertools.shared.constants import IDEMPOTENCY_DISABLED_ENV
-    from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
-
     settings = get_settings()
     if not settings.task_ledger_table:
         logger.debug("no task ledger configured: runs are not recorded")
         return None
-    # Powertools' own switch (tests, benchmarks) turns off every storage write, the ledger's too.
-    if resolve_truthy_env_var_choice(env=os.environ.get(IDEMPOTENCY_DISABLED_ENV, "false")):
+    if idempotency_disabled():
         return None
     from callback_app.service import get_dynamodb_client
 
@@ -284,3 +290,6 @@ def get_run_ledger() -> RunLedger | None:
         retention_seconds=settings.task_retention_seconds,
         max_invocations=settings.max_invocations,
     )
+
+
+__all__ = ["Attempt", "Recorded", "RunLedger", "RunNotRecorded", "get_run_ledger", "idempotency_disabled"]

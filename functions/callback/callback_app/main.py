@@ -1,8 +1,10 @@
 """The callback function's FastAPI app: `POST /api/v1/tasks/callback` runs one occurrence of a task once.
 
 The Lambda entry point (callback_app.handler) hands the app each event through Mangum and owns the
-failure semantics; the route knows only HTTP: a 2xx for a task done (run now, or replayed), a 422
-for one that can never run, a 5xx for one that failed and must be retried.
+failure semantics. The route runs the occurrence and says how it ended on the invocation's run
+(callback_app.run), whose one table gives each exception its status; the response it answers with is
+plain HTTP: a 2xx for a task done (run now, or replayed), a 422 for one that can never run, a 5xx for
+one that failed and must be retried.
 """
 
 from __future__ import annotations
@@ -10,23 +12,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callback_app.compat import TaskCallbackRequest, TaskCallbackResponse
-from callback_app.observability import logger
-from callback_app.service import IdempotencyStoreNotConfigured, ResultNotRecorded, TaskRunner, get_task_runner
+from callback_app.errors import IdempotencyStoreNotConfigured
+from callback_app.run import Run, current_run
+from callback_app.service import TaskRunner, get_task_runner
 from taskcore.errors import validation_problem
 from taskcore.proxy import CALLBACK_PATH, SchedulerContext
-from taskcore.redaction import redact
-from taskcore.registry import TaskRejected, registry
+from taskcore.registry import registry
 
 HEALTH_PATH = "/health"
-#: Where the entry point leaves the scheduler context it read, in the event Mangum hands the app
-#: (`request.scope["aws.event"]`), so the headers are parsed once per invocation.
-SCHEDULER_CONTEXT = "callback.scheduler_context"
-#: Where the route leaves a failure's error type and redacted message for the task ledger's run record.
-RUN_ERROR = "callback.run_error"
 
 
 async def task_runner() -> TaskRunner:
@@ -35,7 +34,14 @@ async def task_runner() -> TaskRunner:
     return get_task_runner()
 
 
+async def this_run(request: Request) -> Run:
+    """The invocation's run, made by the entry point; a request that did not come through it (a TestClient's)
+    gets one of its own."""
+    return current_run() or Run(scheduler=SchedulerContext.from_headers(request.headers))
+
+
 TaskRunnerDep = Annotated[TaskRunner, Depends(task_runner)]
+RunDep = Annotated[Run, Depends(this_run)]
 
 app = FastAPI(
     title="Scheduled task callback",
@@ -51,13 +57,25 @@ async def _invalid_task(request: Request, exc: RequestValidationError) -> JSONRe
     # FastAPI's default handler echoes each invalid input: task data in the response, and a 500 when the
     # input cannot be rendered as JSON (NaN, Infinity, a lone surrogate). Location, message and type only.
     problem = validation_problem(exc.errors())
-    _note_error(request, "ValidationError", str(problem["detail"]))
+    if (run := current_run()) is not None:
+        run.answered(422, str(problem["detail"]), error_type="ValidationError")
     return JSONResponse(status_code=422, content=problem)
+
+
+@app.exception_handler(StarletteHTTPException)
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """FastAPI's own answer; the run learns it, unless the route already said how it ended (a wrong path or
+    method, a body that cannot be parsed)."""
+    if (run := current_run()) is not None:
+        run.answered(exc.status_code, str(exc.detail))
+    return await http_exception_handler(request, exc)
 
 
 @app.exception_handler(IdempotencyStoreNotConfigured)
 async def _store_not_configured(request: Request, exc: IdempotencyStoreNotConfigured) -> JSONResponse:
-    return JSONResponse(status_code=500, content={"detail": str(exc)})
+    run = current_run() or Run()
+    ending = run.failed(exc, task_id=run.task_id, action=run.action)
+    return JSONResponse(status_code=ending.status_code, content={"detail": ending.detail})
 
 
 @app.get(HEALTH_PATH)
@@ -75,46 +93,16 @@ async def health() -> dict[str, Any]:
         503: {"description": "Another delivery is running, or the idempotency store is unavailable; retried"},
     },
 )
-async def handle_task_callback(
-    task: TaskCallbackRequest, request: Request, runner: TaskRunnerDep
-) -> TaskCallbackResponse:
+async def handle_task_callback(task: TaskCallbackRequest, runner: TaskRunnerDep, run: RunDep) -> TaskCallbackResponse:
     """Run the task's action once for this occurrence; a duplicate delivery replays the stored result."""
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyPersistenceLayerError,
-    )
-
-    event = request.scope.get("aws.event") or {}
-    scheduler = event.get(SCHEDULER_CONTEXT) or SchedulerContext.from_headers(request.headers)  # TestClient: none
     try:
         # Sync on purpose: one request per container, so blocking here costs nothing, and it skips
         # the thread-pool hop that would also break Powertools' per-thread state.
-        ran = runner.run(task, scheduler, request.scope.get("aws.context"))
-    except TaskRejected as exc:
-        # The action's own words may name what it worked on: redacted, as in every logged error.
-        _note_error(request, type(exc).__name__, redact(str(exc)))
-        raise HTTPException(
-            status_code=422, detail=f"action {task.action!r} rejected task {task.task_id!r}: {redact(str(exc))}"
-        ) from exc
-    except IdempotencyAlreadyInProgressError as exc:
-        _note_error(request, type(exc).__name__, "this occurrence is already running in another invocation")
-        raise HTTPException(
-            status_code=503, detail=f"task {task.task_id!r}: this occurrence is already running in another invocation"
-        ) from exc
-    except ResultNotRecorded as exc:
-        _log_failure("action ran; its result could not be recorded", exc, request)
-        raise HTTPException(
-            status_code=503,
-            detail=f"action {task.action!r} ran but its result could not be recorded (idempotency store "
-            "unavailable); a retry runs it again once the in-progress record expires",
-        ) from exc
-    except IdempotencyPersistenceLayerError as exc:
-        _log_failure("idempotency store unavailable", exc, request)
-        raise HTTPException(status_code=503, detail="idempotency store unavailable; the task was not run") from exc
+        ran = runner.run(task, run.scheduler, run.lambda_context)
     except Exception as exc:
-        _log_failure("action failed", exc, request)
-        raise HTTPException(status_code=500, detail=f"action {task.action!r} failed: {type(exc).__name__}") from exc
-
+        ending = run.failed(exc, task_id=task.task_id, action=task.action)
+        raise HTTPException(status_code=ending.status_code, detail=ending.detail) from exc
+    run.succeeded(ran.stored.get("result"), replayed=ran.replayed)
     return TaskCallbackResponse(
         success=True,
         message=f"Task {task.task_id} {'was already processed' if ran.replayed else 'processed successfully'}",
@@ -122,22 +110,3 @@ async def handle_task_callback(
         duplicate=ran.replayed,
         result=ran.stored.get("result"),
     )
-
-
-def _log_failure(message: str, exc: BaseException, request: Request) -> None:
-    """The error's type and a redacted message at ERROR (and for the run record); the traceback only at DEBUG.
-
-    An action's exception is written in the action's words, which may hold the data it worked on
-    (an address, a payment number, a name): see taskcore.redaction.
-    """
-    error = redact(str(exc))
-    logger.error(message, extra={"error_type": type(exc).__name__, "error": error})
-    logger.debug(f"{message}: traceback", exc_info=exc)
-    _note_error(request, type(exc).__name__, error)
-
-
-def _note_error(request: Request, error_type: str, message: str) -> None:
-    """Leave the failure for the entry point's run record (a TestClient request has no event: nothing to do)."""
-    event = request.scope.get("aws.event")
-    if isinstance(event, dict):
-        event[RUN_ERROR] = (error_type, message)

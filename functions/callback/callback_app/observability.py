@@ -69,7 +69,7 @@ def _make_tracer() -> TracerLike:
 
     # The tracer logs every exception of a captured method with its traceback ("Exception received
     # from ..."), and an action's exception may hold personal data: the callback logs its own
-    # redacted line instead (main._log_failure). The tracer's logger says nothing else we need.
+    # redacted line instead (callback_app.run, Run.failed). The tracer's logger says nothing else we need.
     logging.getLogger("aws_lambda_powertools.tracing.tracer").setLevel(logging.CRITICAL)
     # Powertools disables it by itself outside Lambda (tests, the local cloud).
     return cast(TracerLike, Tracer())

@@ -1,103 +1,148 @@
-"""The one outcome line of an invocation and its metric: what happened to the task, in one JSON line.
+"""Then say what happened: a run's ending recorded, a rejected task kept, one outcome line, a failure raised.
 
-`task outcome` carries the task id (also the correlation id), the action, the scheduled time,
-both attempt numbers, the outcome, the status and the duration, and for `rejected`/`failed` the
-reason; never the task's data (docs/operating.md).
+The second half of the callback's use case (callback_app.run has the first). After Mangum returns,
+the entry point hands the run and its ending here:
+
+- the task ledger records the invocation (callback_app.ledger), and counts it (`lambda_attempt`);
+- a rejection (4xx) keeps the event in RejectedTaskQueue with its reason (callback_app.rejections);
+- `task outcome`, one JSON line, carries the task id (also the correlation id), the action, the
+  scheduled time, both attempt numbers, the outcome, the status and the duration, and for
+  `rejected`/`failed` the reason; never the task's data (docs/operating.md);
+- a failure raises TaskInvocationFailed, so that Lambda retries, then dead-letters the event.
 """
 
 from __future__ import annotations
 
-import json
+import re
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from callback_app.errors import RunNotRecorded, TaskInvocationFailed
+from callback_app.ledger import Attempt, get_run_ledger
 from callback_app.observability import logger, metrics
-from taskcore.proxy import SchedulerContext
+from callback_app.rejections import Rejection, get_rejection_queue, is_redrive
+from callback_app.run import Ending, Run
+from taskcore.envelope import TASK_ID_PATTERN
+from taskcore.redaction import redact
 from taskcore.registry import registry
+from taskcore.states import RunOutcome, TimingKind
 
 #: Outcome -> its CloudWatch metric.
 OUTCOME_METRIC = {
-    "succeeded": "TaskSucceeded",
-    "duplicate": "TaskDuplicate",
-    "rejected": "TaskRejected",
-    "failed": "TaskFailed",
+    RunOutcome.SUCCEEDED: "TaskSucceeded",
+    RunOutcome.DUPLICATE: "TaskDuplicate",
+    RunOutcome.REJECTED: "TaskRejected",
+    RunOutcome.FAILED: "TaskFailed",
 }
+#: The name the benchmark's Powertools-resolver baseline (bench/baselines) builds its outcome line from.
+RunReport = Run
+_TASK_ID = re.compile(TASK_ID_PATTERN)
 
 
-@dataclass
-class RunReport:
-    """What the entry point learns of one invocation, for its outcome line."""
+def conclude(run: Run, ending: Ending, event: Any, context: Any) -> None:
+    """Record the run, keep a rejected task's event, write the outcome line; raise TaskInvocationFailed for a failure.
 
-    task_id: str | None = None
-    action: str | None = None
-    #: Read once from the delivery's headers.
-    scheduler: SchedulerContext | None = None
-    #: The callback's invocations for this occurrence so far, this one included (Lambda's retries count).
-    lambda_attempt: int | None = None
-
-    @property
-    def scheduled_time(self) -> str | None:
-        """The occurrence's scheduled time as the scheduler sent it (None for a direct invocation)."""
-        return self.scheduler.scheduled_time_raw if self.scheduler else None
-
-    @property
-    def scheduler_attempt(self) -> int | None:
-        """EventBridge Scheduler's delivery attempt (the same across Lambda's retries), when it sent one."""
-        return self.scheduler.attempt if self.scheduler else None
-
-
-def outcome_of(response: Mapping[str, Any]) -> str:
-    """2xx is done (run now, or a replayed duplicate); 5xx failed (retried); anything else, 3xx too, rejected."""
-    status = int(response.get("statusCode", 500))
-    if status >= 500:
-        return "failed"
-    if not 200 <= status < 300:
-        return "rejected"
-    return "duplicate" if body_of(response).get("duplicate") is True else "succeeded"
-
-
-def detail_of(response: Mapping[str, Any]) -> str:
-    """The `detail` of an error response, one line."""
-    detail = body_of(response).get("detail")
-    return str(detail) if detail is not None else f"HTTP {response.get('statusCode')}"
-
-
-def body_of(response: Mapping[str, Any]) -> dict[str, Any]:
-    """The response's JSON object body; {} when it has none."""
+    A run that cannot be recorded fails the invocation (and is retried), after whatever the task did.
+    """
     try:
-        body = json.loads(response.get("body") or "{}")
-    except (ValueError, TypeError):
-        return {}
-    return body if isinstance(body, dict) else {}
+        record(run, ending)
+    except RunNotRecorded as exc:
+        status = ending.status_code
+        done = f"status {status}" + (f": {ending.detail}" if status >= 300 else "")
+        reason = f"the run could not be recorded ({exc}) after {done}"
+        emit_outcome(run, RunOutcome.FAILED, status=status, reason=reason)
+        raise TaskInvocationFailed(f"task {run.task_id}: {reason}") from exc
+    if ending.outcome is RunOutcome.REJECTED:
+        keep_rejected(run, ending, event, context)
+        return
+    failed = ending.outcome is RunOutcome.FAILED
+    emit_outcome(run, ending.reported, status=ending.status_code, reason=ending.detail if failed else None)
+    if failed:
+        raise TaskInvocationFailed(
+            f"task {run.task_id or '(unknown)'} failed with status {ending.status_code}: {ending.detail}"
+        )
 
 
-def emit_outcome(report: RunReport, outcome: str, started: float, *, status: int | None, reason: str | None) -> None:
+def record(run: Run, ending: Ending) -> None:
+    """Record this invocation in the task ledger; its attempt number comes back for the outcome line.
+
+    After the action and outside the idempotent function, so a replayed duplicate completes the record
+    too. Nothing to record without a ledger or without a valid task id. Raises RunNotRecorded.
+    """
+    ledger = get_run_ledger()
+    if ledger is None or run.task_id is None or not _TASK_ID.fullmatch(run.task_id):
+        return
+    kind = run.scheduler.task_kind
+    recorded = ledger.record(
+        Attempt(
+            task_id=run.task_id,
+            action=run.action,
+            user_id=run.user_id,
+            kind=TimingKind(kind) if kind is not None else None,
+            scheduled_time=run.scheduled_time,
+            scheduler_attempt=run.scheduler_attempt,
+            started_at=run.started_at,
+            finished_at=datetime.now(UTC),
+            outcome=ending.outcome,
+            status_code=ending.status_code,
+            replayed=ending.replayed,
+            result=ending.result,
+            error_type=ending.error_type,
+            error_message=ending.error_message,
+            scope=run.scheduler.task_scope,
+        )
+    )
+    run.lambda_attempt = recorded.attempts
+
+
+def keep_rejected(run: Run, ending: Ending, received: Any, context: Any) -> None:
+    """Keep a rejected task's event with its reason, then its outcome line; raise when it cannot be kept.
+
+    A 4xx is never retried, so the record is the event's only copy: if it cannot be written, the
+    invocation fails, and Lambda's retries (and finally CallbackFailureQueue) keep the event instead.
+    A redrive (the invoker keeps the letter it replays) writes no second copy.
+    """
+    status, reason = ending.status_code, ending.detail or f"HTTP {ending.status_code}"
+    if not is_redrive(context):
+        rejection = Rejection(received, status, reason, run.task_id, run.action, run.scheduled_time, run.lambda_attempt)
+        try:
+            get_rejection_queue().keep(rejection, context)
+        except Exception as exc:
+            why = f"rejected ({status}: {reason}) and could not be kept: {type(exc).__name__}: {redact(str(exc))}"
+            emit_outcome(run, RunOutcome.FAILED, status=status, reason=why)
+            raise TaskInvocationFailed(f"task {run.task_id or '(unknown)'} was {why}") from exc
+    emit_outcome(run, RunOutcome.REJECTED, status=status, reason=reason)
+
+
+def emit_outcome(run: Run, outcome: RunOutcome, *, status: int | None, reason: str | None) -> None:
     """The one outcome line of an invocation, and its metric.
 
     The metric is flushed here, not by Powertools' `log_metrics`: that would flush after the line
     anyway, and warn "no metrics" on every health check, which has no outcome.
     """
     fields: dict[str, Any] = {
-        "task_id": report.task_id,
-        "action": report.action,
-        "scheduled_time": report.scheduled_time,
-        "scheduler_attempt": report.scheduler_attempt,
-        "lambda_attempt": report.lambda_attempt,
+        "task_id": run.task_id,
+        "action": run.action,
+        "scheduled_time": run.scheduled_time,
+        "scheduler_attempt": run.scheduler_attempt,
+        "lambda_attempt": run.lambda_attempt,
         "outcome": outcome,
         "status_code": status,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        "duration_ms": round((time.perf_counter() - run.started) * 1000, 3),
     }
     if reason:
         fields["reason"] = reason
-    if outcome in ("rejected", "failed"):
+    if outcome in (RunOutcome.REJECTED, RunOutcome.FAILED):
         logger.error("task outcome", extra=fields)
     else:
         logger.info("task outcome", extra=fields)
-    if report.action in registry:
-        metrics.add_dimension("action", str(report.action))
+    if run.action in registry:
+        metrics.add_dimension("action", str(run.action))
     metrics.add_metric(OUTCOME_METRIC[outcome], MetricUnit.Count, 1)
     metrics.flush_metrics()
+
+
+__all__ = ["OUTCOME_METRIC", "RunReport", "conclude", "emit_outcome", "keep_rejected", "record"]

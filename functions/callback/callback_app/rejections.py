@@ -11,19 +11,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
+from callback_app.errors import RejectionQueueNotConfigured
 from callback_app.settings import get_settings
+from taskcore.caches import container_cache
 from taskcore.clients import aws_client
 from taskcore.limits import SQS_MAX_MESSAGE_BYTES
+from taskcore.states import timestamp
 
 #: SQS's largest message (the queue's MaximumMessageSize in template.yaml), less room for the attributes.
 MAX_RECORD_BYTES = SQS_MAX_MESSAGE_BYTES - 4_096
-
-
-class RejectionQueueNotConfigured(RuntimeError):
-    """Raise when REJECTED_TASK_QUEUE_URL is missing: a rejected task would be lost."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +87,7 @@ def record(rejection: Rejection, context: Any, *, drop: tuple[str, ...] = ()) ->
         event = {key: value for key, value in event.items() if key not in drop}
     return {
         "version": "1.0",
-        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "timestamp": timestamp(datetime.now(UTC)),
         "requestContext": {
             "requestId": getattr(context, "aws_request_id", None),
             "functionArn": getattr(context, "invoked_function_arn", None),
@@ -109,7 +107,7 @@ def is_redrive(context: Any) -> bool:
     return isinstance(custom, dict) and custom.get("redrive") is True
 
 
-@cache
+@container_cache
 def get_rejection_queue() -> RejectionQueue:
     """The queue and its SQS client, built once per container (on the first rejection)."""
     url = get_settings().rejected_task_queue_url

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic_core import to_jsonable_python
 
+from callback_app.errors import IdempotencyStoreNotConfigured, ResultNotRecorded
 from callback_app.observability import logger, tracer
 from callback_app.settings import get_settings
+from taskcore.caches import container_cache
 from taskcore.clients import aws_client
 from taskcore.envelope import TaskEnvelope
 from taskcore.proxy import SchedulerContext, format_scheduled_time
@@ -25,14 +26,6 @@ if TYPE_CHECKING:
 
 #: Record ids read `task#<md5 of the occurrence>`, whatever the function is called.
 KEY_PREFIX = "task"
-
-
-class IdempotencyStoreNotConfigured(RuntimeError):
-    """Raise when IDEMPOTENCY_TABLE_NAME is missing: no task may run without a record."""
-
-
-class ResultNotRecorded(RuntimeError):
-    """Raise when the action ran but the store failed to record its result: a retry runs it again."""
 
 
 #: The key Powertools' response hook adds to a replayed result (removed before anyone sees it).
@@ -144,19 +137,21 @@ class TaskRunner:
             "task_id": envelope.task_id,
             "action": envelope.action,
             "scheduled_time": occurrence["scheduled_time"],
+            # The stored result's own format (`+00:00`), kept so that records already stored read the same;
+            # nothing reads it back (the ledger's timestamps are taskcore.states.timestamp's).
             "completed_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
             # Whatever the action returned, made JSON-safe so it can be stored and replayed.
             "result": to_jsonable_python(dict(output) if output is not None else None, fallback=str),
         }
 
 
-@cache
+@container_cache
 def get_dynamodb_client() -> Any:
     """The container's DynamoDB client: the idempotency records and the task ledger share it."""
     return aws_client("dynamodb", get_settings().client_settings())
 
 
-@cache
+@container_cache
 def get_task_runner() -> TaskRunner:
     """The runner, its DynamoDB client and persistence layer: built once per container."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from taskcore.caches import container_cache
 from taskcore.clients import ClientSettings
 
 #: Longest time one occurrence can be redelivered: Scheduler retries for up to 24 h
@@ -35,6 +34,8 @@ class CallbackSettings(IdempotencySettings):
 
     Logging and metrics are configured by Powertools' own variables (POWERTOOLS_SERVICE_NAME,
     POWERTOOLS_LOG_LEVEL, POWERTOOLS_METRICS_NAMESPACE). Task `data` is never logged.
+    POWERTOOLS_IDEMPOTENCY_DISABLED (tests and benchmarks only) turns off the idempotency records and
+    with them the ledger's writes (callback_app.ledger.idempotency_disabled).
     """
 
     rejected_task_queue_url: str | None = Field(default=None, description="SQS queue URL for rejected tasks")
@@ -59,7 +60,7 @@ class CallbackSettings(IdempotencySettings):
         )
 
 
-@cache
+@container_cache
 def get_settings() -> CallbackSettings:
-    """The settings, read once per container (tests call `get_settings.cache_clear()`)."""
+    """The settings, read once per container (`taskcore.caches.reset_container_caches()` forgets them)."""
     return CallbackSettings()
