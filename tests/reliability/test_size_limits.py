@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from scheduler_app.handler import lambda_handler
-from scheduler_app.service import _LONGEST_ATTEMPT, _LONGEST_EXECUTION_ID, _LONGEST_SCHEDULED_TIME
 from scheduler_app.settings import MAX_TARGET_INPUT_BYTES
+from scheduler_app.specs import LONGEST_ATTEMPT as _LONGEST_ATTEMPT
+from scheduler_app.specs import LONGEST_EXECUTION_ID as _LONGEST_EXECUTION_ID
+from scheduler_app.specs import LONGEST_SCHEDULED_TIME as _LONGEST_SCHEDULED_TIME
 from taskcore.envelope import TaskEnvelope
 from taskcore.proxy import build_target_input, substitute_context_attributes
 from tests.scheduler.helpers import TASK, api_event, task

@@ -15,9 +15,9 @@ from localcloud.endpoint import LOCAL_ENV
 from localcloud.template import LOCAL_REGION, LocalResources, provision
 from scheduler_app.clients import get_dynamodb_client, get_scheduler_client, get_secrets_client
 from scheduler_app.deps import get_service, schedule_service
+from scheduler_app.engine import Engine
 from scheduler_app.keys import get_cursor_seal
 from scheduler_app.main import app
-from scheduler_app.service import ScheduleService
 from scheduler_app.settings import get_settings
 from tests.scheduler.helpers import Clock, FaultInjector, TestClient
 
@@ -122,12 +122,12 @@ def clock(scheduler_env: LocalResources) -> Clock:
     """Makes the engine read this clock (real time until `clock.set(...)`) and sleep on it."""
     fake = Clock()
 
-    def service() -> ScheduleService:
+    def service() -> Engine:
         real = get_service()
-        return ScheduleService(
+        return Engine(
+            real.ledger,
             real.schedules,
             get_settings(),
-            real.ledger,
             cursors=real.cursors,
             clock=fake.now,
             sleep=fake.sleep,

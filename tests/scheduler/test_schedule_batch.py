@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from scheduler_app.clients import get_scheduler_client
-from scheduler_app.service import Backoff
+from scheduler_app.engine import Backoff
 from tests.scheduler.helpers import Clock, FaultInjector, task
 
 

@@ -3,7 +3,7 @@
 EventBridge Scheduler answers `ServiceQuotaExceededException` both when a request *rate* quota is hit
 (retry later) and when the account holds as many schedules as its "Number of schedules" quota allows
 (no retry helps until schedules are deleted or the quota is raised). The error carries only a message:
-the rule in scheduler_app.eventbridge.schedule_count_full reads it (docs/api.md, "AWS errors").
+the rule in scheduler_app.adapters.eventbridge.schedule_count_full reads it (docs/api.md, "AWS errors").
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from scheduler_app.eventbridge import schedule_count_full
+from scheduler_app.adapters.eventbridge import schedule_count_full
 from tests.scheduler.helpers import Clock, FaultInjector, task
 
 FULL = "You have exceeded the maximum number of schedules allowed for your account"

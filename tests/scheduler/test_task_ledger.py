@@ -16,7 +16,7 @@ import boto3
 import pytest
 
 from scheduler_app.clients import get_dynamodb_client
-from scheduler_app.deps import get_service
+from scheduler_app.settings import get_settings
 from taskcore.ledger import task_pk
 from tests.scheduler.helpers import FaultInjector, ledger_task_item, task
 from tests.scheduler.test_full_loop import deliver
@@ -285,7 +285,7 @@ def test_a_schedule_made_before_the_ledger_is_read_from_eventbridge_and_adopted_
     api.post("/api/v1/schedules", json=request)
     # What a stack from before the ledger holds: the schedule only.
     get_dynamodb_client().delete_item(
-        TableName=get_service().ledger.table_name, Key={"pk": {"S": task_pk("pay-legacy")}, "sk": {"S": "TASK"}}
+        TableName=get_settings().task_ledger_table, Key={"pk": {"S": task_pk("pay-legacy")}, "sk": {"S": "TASK"}}
     )
 
     read = api.get("/api/v1/schedules/pay-legacy")

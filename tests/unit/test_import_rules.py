@@ -59,18 +59,81 @@ def test_a_function_never_imports_the_other(package: Path, other: str) -> None:
     assert importers(package, other, "localcloud") == []
 
 
+def reaches(path: Path, *prefixes: str) -> bool:
+    """Whether the file imports a module named by, or inside, any of `prefixes`."""
+    return any(name == prefix or name.startswith(f"{prefix}.") for name in imports_of(path) for prefix in prefixes)
+
+
+def imported_under(package: Path, *prefixes: str) -> list[str]:
+    """The files of `package` (relative to it) that import a module named by, or inside, any of `prefixes`."""
+    return [str(path.relative_to(package)) for path in files(package) if reaches(path, *prefixes)]
+
+
+# The scheduler's rooms (docs/architecture.md, "Rooms"):
+ENGINE = SCHEDULER / "engine"
+ADAPTERS = SCHEDULER / "adapters"
+#: Pure: what a request means as of a given moment, the records, and the views of them; no port, no I/O.
+PURE = ("planning.py", "specs.py", "views.py", "cursors.py", "records.py", "models.py", "responses.py")
+#: The policy room: who may see and change which task, and the quota; over the ports only.
+POLICY = ("policy.py", "ownership.py", "namespaces.py", "principals.py")
+#: Where the engine's adapters are chosen and built.
+COMPOSITION_ROOT = ["deps.py"]
+#: What speaks AWS in the scheduler, beside the engine's ports.
+AWS_ROOMS = (*AWS_SDK, "scheduler_app.adapters", "scheduler_app.clients", "scheduler_app.keys")
+
+
 def test_only_the_adapters_speak_the_aws_sdk_in_the_scheduler() -> None:
-    assert importers(SCHEDULER, *AWS_SDK) == ["eventbridge.py", "keys.py", "ledger.py"]
+    assert importers(SCHEDULER, *AWS_SDK) == ["adapters/dynamodb_ledger.py", "adapters/eventbridge.py", "keys.py"]
     assert importers(SCHEDULER, "taskcore.clients") == ["clients.py", "settings.py"]
 
 
-def test_the_scheduler_service_adapter_and_models_know_nothing_of_http() -> None:
+def test_the_scheduler_engine_its_rooms_and_its_models_know_nothing_of_http() -> None:
     web = importers(SCHEDULER, *HTTP)
 
-    plain = {"service.py", "eventbridge.py", "ledger.py", "keys.py", "cursors.py", "views.py", "models.py", "errors.py"}
-    plain |= {"settings.py"}
-    assert (plain | {"clients.py"}).isdisjoint(web)
-    assert "service.py" not in importers(SCHEDULER, "scheduler_app.deps", "scheduler_app.api_errors")
+    plain = {f"engine/{p.name}" for p in files(ENGINE)} | {f"adapters/{p.name}" for p in files(ADAPTERS)}
+    plain |= {*PURE, *POLICY, "ports.py", "errors.py", "settings.py", "clients.py", "keys.py"}
+    assert plain.isdisjoint(web)
+    assert imported_under(ENGINE, "scheduler_app.deps", "scheduler_app.api_errors", "scheduler_app.routers") == []
+
+
+def test_the_engine_and_the_policy_reach_aws_only_through_the_ports() -> None:
+    assert imported_under(ENGINE, *AWS_ROOMS) == []
+    assert [name for name in POLICY if reaches(SCHEDULER / name, *AWS_ROOMS, "scheduler_app.engine")] == []
+
+
+def test_only_the_composition_root_builds_the_adapters_and_no_adapter_knows_the_engine() -> None:
+    outside = [name for name in imported_under(SCHEDULER, "scheduler_app.adapters") if not name.startswith("adapters/")]
+    assert outside == COMPOSITION_ROOT
+    policy = (f"scheduler_app.{name.removesuffix('.py')}" for name in POLICY)
+    assert imported_under(ADAPTERS, "scheduler_app.engine", *policy) == []
+
+
+def test_the_pure_rooms_touch_no_port_no_adapter_no_policy_and_no_engine() -> None:
+    rooms = ("ports", "adapters", "engine", "clients", "keys", "policy", "ownership", "deps")
+    beyond = (*AWS_SDK, *(f"scheduler_app.{room}" for room in rooms))
+    assert [name for name in PURE if reaches(SCHEDULER / name, *beyond)] == []
+
+
+def clock_readers(package: Path) -> list[str]:
+    """The files of `package` that read a clock (`datetime.now()`, `time.time()`, ...)."""
+
+    def reads_clock(node: ast.AST) -> bool:
+        func = node.func if isinstance(node, ast.Call) else None
+        if not isinstance(func, ast.Attribute):
+            return False
+        on_time = isinstance(func.value, ast.Name) and func.value.id == "time"
+        return func.attr in ("now", "utcnow", "today") or (on_time and func.attr in ("time", "monotonic"))
+
+    return [
+        str(path.relative_to(package))
+        for path in files(package)
+        if any(reads_clock(node) for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))))
+    ]
+
+
+def test_one_clock_reading_per_request_only_the_engine_facade_reads_the_clock() -> None:
+    # Each use case takes the request's one reading (engine/context.py); an in-memory twin stamps what AWS would.
+    assert clock_readers(SCHEDULER) == ["adapters/memory.py", "engine/__init__.py"]
 
 
 def test_the_callback_service_knows_nothing_of_http_and_only_the_entry_point_knows_mangum() -> None:

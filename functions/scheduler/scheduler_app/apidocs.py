@@ -8,13 +8,13 @@ without internet. ReDoc is not served: it would need its own bundle and web font
 
 from __future__ import annotations
 
-from functools import cache
-
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from taskcore.caches import container_cache
 
 #: The version vendored in localcloud/static/swagger-ui (a test keeps the two equal), on the CDN FastAPI uses.
 CDN_ASSETS_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.36.0"
@@ -35,7 +35,7 @@ class DocsSettings(BaseSettings):
     )
 
 
-@cache
+@container_cache
 def get_docs_settings() -> DocsSettings:
     """The docs settings, read once per container (tests call `get_docs_settings.cache_clear()`)."""
     return DocsSettings()

@@ -108,13 +108,15 @@ router = APIRouter(prefix="/api/v1/scheduler", tags=["scheduler (guide)"])
 )
 async def schedule_task(request: ScheduleTaskRequest, service: SchedulerDep) -> ScheduleTaskResponse:
     """The guide's create: run `action` in `delay_minutes` minutes. The schedule is named after `task_id`."""
-    view, created = service.create(request.to_schedule_request())
+    result = service.create(request.to_schedule_request())
+    view = result.view
     logger.info(
-        "guide task scheduled", extra={"task_id": view.task_id, "action": request.action, "new_schedule": created}
+        "guide task scheduled",
+        extra={"task_id": view.task_id, "action": request.action, "new_schedule": result.created},
     )
     return ScheduleTaskResponse(
         success=True,
-        message="Task scheduled successfully" if created else "Task already scheduled",
+        message="Task scheduled successfully" if result.created else "Task already scheduled",
         schedule_arn=view.schedule_arn,
         task_id=view.task_id,
         scheduled_in_minutes=request.delay_minutes,

@@ -1,4 +1,5 @@
-"""Listing cursors, sealed: authenticated and encrypted, so that only this API can make or read one.
+"""Listing cursors, sealed: authenticated and encrypted, so that only this API can make or read one. Pure: the
+key is given (scheduler_app.keys reads it).
 
 A cursor carries where the next page starts (DynamoDB's LastEvaluatedKey, which names the ledger's key
 attributes and values), the filters it was issued for, and a digest of the caller it was issued to. A
@@ -28,6 +29,8 @@ import hmac
 import json
 import secrets
 from typing import Any
+
+from scheduler_app.errors import InvalidSchedule
 
 VERSION = b"\x01"
 NONCE_BYTES = 16
@@ -94,4 +97,34 @@ def _xor(data: bytes, stream: bytes) -> bytes:
     return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(len(data), "big")
 
 
-__all__ = ["CursorSeal", "caller_digest"]
+#: What a listing says of a cursor it cannot read: forged, changed, cut, of another kind, or made with another key.
+FOREIGN_CURSOR = "cursor: not a cursor this API issued; start again without it"
+
+
+def encode_cursor(position: dict[str, Any], binding: dict[str, Any], *, seal: CursorSeal, caller: str) -> str:
+    """An opaque cursor: where the next page starts, bound to the filters and the caller it was issued for.
+
+    The payload is `{"k": position, "b": binding, "c": caller}`, sealed: no caller can read the ledger's keys
+    in it or make one of its own. `caller` is `caller_digest` of the caller's principal.
+    """
+    return seal.seal({"k": position, "b": binding, "c": caller})
+
+
+def decode_cursor(cursor: str, binding: dict[str, Any], *, seal: CursorSeal, caller: str) -> dict[str, Any]:
+    """The position inside `cursor`; raise InvalidSchedule for a foreign cursor, another caller's or other filters."""
+    data = seal.open(cursor)
+    if not isinstance(data, dict) or not isinstance(data.get("k"), dict) or not isinstance(data.get("b"), dict):
+        raise InvalidSchedule(FOREIGN_CURSOR)
+    if set(data["b"]) != set(binding):  # another kind of listing's (the runs of a task, or the tasks)
+        raise InvalidSchedule(FOREIGN_CURSOR)
+    if data.get("c") != caller:
+        raise InvalidSchedule("cursor: it was issued to another caller; start again without it")
+    if data["b"] != binding:
+        given = ", ".join(f"{name}={data['b'].get(name)!r}" for name in binding)
+        raise InvalidSchedule(
+            f"cursor: it was issued for {given}; pass the same filters with it, or start again without it"
+        )
+    return dict(data["k"])
+
+
+__all__ = ["FOREIGN_CURSOR", "CursorSeal", "caller_digest", "decode_cursor", "encode_cursor"]

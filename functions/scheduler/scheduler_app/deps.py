@@ -1,4 +1,8 @@
-"""What the routes depend on: the engine, on the container's cached settings and client, and the path's task id."""
+"""What the routes depend on: the engine, on the container's cached settings and clients, and the path's task id.
+
+The composition root of the engine: the real adapters (DynamoDB, EventBridge Scheduler) are built here and
+handed to `Engine` as its ports.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +11,19 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 from pydantic import ValidationError
 
+from scheduler_app.adapters.dynamodb_ledger import DynamoDBLedger
+from scheduler_app.adapters.eventbridge import EventBridgeSchedules
 from scheduler_app.clients import get_dynamodb_client, get_scheduler_client
+from scheduler_app.engine import Engine
 from scheduler_app.errors import ConfigurationError
-from scheduler_app.eventbridge import EventBridgeSchedules
 from scheduler_app.keys import get_cursor_seal
-from scheduler_app.ledger import TaskLedger
 from scheduler_app.principals import Caller, caller_of
-from scheduler_app.service import ScheduleService
 from scheduler_app.settings import SchedulerSettings, get_settings
 from taskcore.envelope import TASK_ID_PATTERN
 from taskcore.errors import describe_errors
 
 
-def get_service(caller: Caller | None = None) -> ScheduleService:
+def get_service(caller: Caller | None = None) -> Engine:
     """The engine over the stack's schedule group and task ledger, on the container's cached settings and clients.
 
     `caller` is the request's principal (None: one that sees everything, as a script or a test would).
@@ -36,16 +40,16 @@ def get_service(caller: Caller | None = None) -> ScheduleService:
         dead_letter_arn=settings.scheduler_dlq_arn,
         retry_after_seconds=settings.retry_after_seconds,
     )
-    ledger = TaskLedger(
+    ledger = DynamoDBLedger(
         get_dynamodb_client(),
         settings.task_ledger_table,
         retention_seconds=settings.task_retention_seconds,
         retry_after_seconds=settings.retry_after_seconds,
     )
-    return ScheduleService(schedules, settings, ledger, caller=caller or Caller(), cursors=get_cursor_seal)
+    return Engine(ledger, schedules, settings, caller=caller or Caller(), cursors=get_cursor_seal)
 
 
-async def schedule_service(request: Request) -> ScheduleService:
+async def schedule_service(request: Request) -> Engine:
     """The dependency (tests override it), for the request's caller. `async` so FastAPI calls it
     inline: a sync dependency would start a thread-pool thread on every request."""
     try:
@@ -61,7 +65,7 @@ async def schedule_service(request: Request) -> ScheduleService:
     return get_service(caller)
 
 
-SchedulerDep = Annotated[ScheduleService, Depends(schedule_service)]
+SchedulerDep = Annotated[Engine, Depends(schedule_service)]
 
 OwnerQuery = Annotated[
     str | None,
@@ -74,13 +78,13 @@ OwnerQuery = Annotated[
 ]
 
 
-async def addressed_service(service: SchedulerDep, owner: OwnerQuery = None) -> ScheduleService:
+async def addressed_service(service: SchedulerDep, owner: OwnerQuery = None) -> Engine:
     """The engine for the tasks the request addresses: the caller's, or (`?owner=`, an admin) another owner's."""
     return service if owner is None else service.acting_for(owner)
 
 
 #: For the routes that address existing tasks (read, list, change, cancel): they take `?owner=`.
-AddressedSchedulerDep = Annotated[ScheduleService, Depends(addressed_service)]
+AddressedSchedulerDep = Annotated[Engine, Depends(addressed_service)]
 TaskIdPath = Annotated[
     str, Path(pattern=TASK_ID_PATTERN, max_length=64, description="The task id (also the schedule's name)")
 ]

@@ -6,14 +6,13 @@ listing never waits for Secrets Manager. AWS's errors become domain errors here,
 
 from __future__ import annotations
 
-from functools import cache
-
 from aws_lambda_powertools import Logger
 
 from scheduler_app.clients import get_secrets_client
 from scheduler_app.cursors import CursorSeal
 from scheduler_app.errors import ConfigurationError, Throttled, UpstreamError
 from scheduler_app.settings import get_settings
+from taskcore.caches import container_cache
 
 logger = Logger(child=True)
 
@@ -21,7 +20,7 @@ logger = Logger(child=True)
 THROTTLING_CODES = frozenset({"ThrottlingException", "RequestLimitExceeded"})
 
 
-@cache
+@container_cache
 def get_cursor_seal() -> CursorSeal:
     """The listing cursors' seal, from the secret CURSOR_SECRET_ID names (tests call `get_cursor_seal.cache_clear()`).
 

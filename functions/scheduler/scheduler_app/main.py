@@ -1,8 +1,8 @@
 """The scheduler function's FastAPI app: its routers, its error answers and its OpenAPI document.
 
 API Gateway (REST, IAM-authorized) proxies every request to `scheduler_app.handler.lambda_handler`,
-which hands it to this app through Mangum. The routes call `ScheduleService` (scheduler_app.service),
-which knows nothing of HTTP; its domain errors become statuses in scheduler_app.api_errors.
+which hands it to this app through Mangum. The routes call the engine (`scheduler_app.engine.Engine`, built in
+scheduler_app.deps), which knows nothing of HTTP; its domain errors become statuses in scheduler_app.api_errors.
 """
 
 from __future__ import annotations

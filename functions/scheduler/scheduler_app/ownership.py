@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from scheduler_app.errors import InvalidSchedule, ScheduleNotFound
-from scheduler_app.eventbridge import EventBridgeSchedules
-from scheduler_app.ledger import RunRecord, TaskLedger, TaskRecord
 from scheduler_app.namespaces import TaskAddress, readable_address
+from scheduler_app.ports import SchedulesPort, TaskLedgerPort
 from scheduler_app.principals import OWNER_ARN, Caller, normalise
+from scheduler_app.records import RunRecord, TaskRecord
 
 
 def acting_for(caller: Caller, owner: str) -> Caller:
@@ -45,8 +45,8 @@ class Ownership:
     """Finds the caller's tasks in the ledger (and, for the guide's cancel, from a schedule's name)."""
 
     caller: Caller
-    ledger: TaskLedger
-    schedules: EventBridgeSchedules
+    ledger: TaskLedgerPort
+    schedules: SchedulesPort
 
     def home(self, task_id: str) -> TaskAddress:
         """Where the caller's task `task_id` is created: its own namespace (the shared one when not isolated)."""

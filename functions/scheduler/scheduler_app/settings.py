@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from taskcore.caches import container_cache
 from taskcore.clients import ClientSettings
 from taskcore.envelope import TASK_ID_PATTERN
 from taskcore.limits import MAX_TASK_EVENT_BYTES
@@ -94,7 +94,7 @@ class SchedulerSettings(AwsClientSettings, BatchSettings):
     cursor_secret_id: str | None = Field(default=None, min_length=1, alias="CURSOR_SECRET_ID")
 
 
-@cache
+@container_cache
 def get_settings() -> SchedulerSettings:
     """The settings, read once per container (tests call `get_settings.cache_clear()`)."""
     return SchedulerSettings()  # the required values come from the environment

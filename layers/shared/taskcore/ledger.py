@@ -17,7 +17,7 @@ only: an owner's live tasks, counted for its quota). Values that come from the u
 result) are stored as JSON text, so every JSON value round-trips exactly (DynamoDB numbers would
 turn 1.5 into Decimal and refuse NaN; its maps stop at 32 levels of nesting).
 
-The scheduler writes task items (scheduler_app.ledger), the callback writes runs and the task's
+The scheduler writes task items (scheduler_app.adapters.dynamodb_ledger), the callback writes runs and the task's
 state after a run (callback_app.ledger). docs/architecture.md, "The task ledger", says why.
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from scheduler_app.models import HealthResponse
+from scheduler_app.responses import HealthResponse
 from taskcore.registry import registry
 
 router = APIRouter(tags=["health"])

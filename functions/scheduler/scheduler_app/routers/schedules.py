@@ -8,17 +8,17 @@ from fastapi import APIRouter, Body, Query, Response
 
 from scheduler_app.api_errors import error_body, error_status, errors
 from scheduler_app.deps import AddressedSchedulerDep, SchedulerDep, TaskIdPath
+from scheduler_app.engine import BatchOutcome
 from scheduler_app.examples import CREATE_EXAMPLES, PATCH_EXAMPLES
-from scheduler_app.models import (
+from scheduler_app.models import ScheduleRequest
+from scheduler_app.responses import (
     BatchItemResult,
     BatchRequest,
     BatchResponse,
     RunPage,
     SchedulePage,
-    ScheduleRequest,
     ScheduleView,
 )
-from scheduler_app.service import BatchOutcome
 from taskcore.envelope import TASK_ID_PATTERN
 
 router = APIRouter(prefix="/api/v1/schedules", tags=["schedules"])
@@ -45,10 +45,10 @@ async def create_schedule(
 ) -> ScheduleView:
     """Schedule a task once (`delay_seconds`, `delay_minutes`, `run_at`) or on a `cron`/`rate`."""
     # Sync calls on purpose: one request per Lambda container, so blocking costs nothing here.
-    view, created = service.create(body)
-    if not created:
+    result = service.create(body)
+    if not result.created:
         response.status_code = 200
-    return view
+    return result.view
 
 
 @router.post("/batch", operation_id="createSchedulesBatch", response_model=BatchResponse, responses=errors(422))

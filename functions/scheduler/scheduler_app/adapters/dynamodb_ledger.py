@@ -1,5 +1,7 @@
-"""The scheduler's side of the task ledger: task items written, tasks and runs read. The only room that
-speaks boto3 for the ledger table (taskcore.ledger holds the layout both functions share).
+"""The task ledger on DynamoDB (TaskLedgerTable): the real `TaskLedgerPort`, the only room that speaks boto3 for it.
+
+taskcore.ledger holds the layout both functions share; this module turns the engine's records into
+items and back.
 
 - `claim`: one conditional PutItem creates the task item unless the id is taken; when it is, DynamoDB
   returns the item that holds it (`ReturnValuesOnConditionCheckFailure`), so a create costs one write
@@ -7,32 +9,28 @@ speaks boto3 for the ledger table (taskcore.ledger holds the layout both functio
 - `read`: one Query of the task's partition, newest first: the task item (`TASK` sorts after every
   `RUN#...`) and its latest runs.
 - `runs`: a task's runs, newest first, a page at a time.
-- `page`: one Query of an index per page: `ByUser` for one user's tasks, `ByState` for one state.
-- `update` / `forget`: the task item changed (PATCH, pause, resume, cancel) or removed (a create
-  whose schedule could not be made).
+- `page`: one Query of an index per page: `ByOwner` for one owner's tasks, `ByUser` for one user's,
+  `ByState` for one state.
+- `put` / `set_state` / `forget`: the task item changed (PATCH, pause, resume, cancel) or removed (a
+  create whose schedule could not be made).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from scheduler_app.errors import InvalidSchedule, SchedulerError, Throttled, UpstreamError
-from scheduler_app.namespaces import TaskAddress
+from scheduler_app.records import ListFilter, Page, Position, RunRecord, TaskRecord
 from taskcore.ledger import (
     BY_OWNER_INDEX,
     BY_STATE_INDEX,
     BY_USER_INDEX,
-    FINAL_STATES,
     LIVE_BY_OWNER_INDEX,
-    LIVE_STATES,
-    MAX_STORED_DATA_BYTES,
     RUN_PREFIX,
     TASK_SK,
     Expression,
-    bounded,
     created_key,
     expired,
     flag_of,
@@ -48,188 +46,108 @@ from taskcore.ledger import (
     to_json,
     user_key,
 )
+from taskcore.states import FINAL_STATES, LIVE_STATES, TaskState, TimingKind, timestamp
 
 
-@dataclass
-class TaskRecord:
-    """A task item, in Python terms."""
-
-    task_id: str
-    state: str
-    kind: str
-    expression: str
-    timezone: str
-    created_at: str
-    updated_at: str
-    fingerprint: str | None = None
-    user_id: Any = None
-    action: str | None = None
-    #: The create request (JSON), without `data` when that was too large to keep (`data_bytes` says its size).
-    request: dict[str, Any] | None = None
-    data_bytes: int | None = None
-    start_at: str | None = None
-    end_at: str | None = None
-    schedule_arn: str | None = None
-    owner: str | None = None
-    run_count: int = 0
-    last_run: dict[str, Any] | None = None
-    expiration: int | None = None
-    #: The owner's scope of a task in its owner's namespace (`Isolation=owner`); None in the shared one.
-    scope: str | None = None
-
-    @property
-    def address(self) -> TaskAddress:
-        """Where the task lives: its id in its namespace (its partition, its schedule's name)."""
-        return TaskAddress(self.task_id, self.scope)
-
-    @property
-    def ended(self) -> bool:
-        """Whether the task has no schedule any more: it ran (or failed, or was rejected) or was cancelled."""
-        return self.state in FINAL_STATES
-
-    @property
-    def data(self) -> Any:
-        return (self.request or {}).get("data")
-
-    def item(self) -> dict[str, Any]:
-        """The DynamoDB item."""
-        item: dict[str, Any] = {
-            "pk": s(task_pk(self.task_id, self.scope)),
-            "sk": s(TASK_SK),
-            "task_id": s(self.task_id),
-            "state": s(self.state),
-            "state_key": s(state_key(self.state)),
-            "kind": s(self.kind),
-            "expression": s(self.expression),
-            "timezone": s(self.timezone),
-            "created_at": s(self.created_at),
-            "created_key": s(created_key(self.created_at, self.task_id)),
-            "updated_at": s(self.updated_at),
-            "run_count": n(self.run_count),
-            "user_id": s(to_json(self.user_id)),
-            "user_key": s(user_key(self.user_id)),
-        }
-        optional: dict[str, Any] = {
-            "fingerprint": self.fingerprint,
-            "action": self.action,
-            "start_at": self.start_at,
-            "end_at": self.end_at,
-            "schedule_arn": self.schedule_arn,
-            "owner": self.owner,
-        }
-        item |= {name: s(value) for name, value in optional.items() if value is not None}
-        if self.owner is not None:  # the owner's indexes: all its tasks, and the live ones (its quota)
-            item["owner_key"] = s(owner_key(self.owner))
-            if self.state in LIVE_STATES:
-                item["live_owner_key"] = s(owner_key(self.owner))
-        if self.request is not None:
-            item |= _stored_request(self.request)
-        if self.last_run is not None:
-            item["last_run"] = s(to_json(self.last_run))
-        if self.expiration is not None:
-            item["expiration"] = n(self.expiration)
-        return item
-
-    @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> TaskRecord:
-        request = json_of(item, "request")
-        return cls(
-            task_id=text_of(item, "task_id") or "",
-            state=text_of(item, "state") or "scheduled",
-            kind=text_of(item, "kind") or "one-time",
-            expression=text_of(item, "expression") or "",
-            timezone=text_of(item, "timezone") or "UTC",
-            created_at=text_of(item, "created_at") or "",
-            updated_at=text_of(item, "updated_at") or "",
-            fingerprint=text_of(item, "fingerprint"),
-            user_id=json_of(item, "user_id"),
-            action=text_of(item, "action") or None,
-            request=request if isinstance(request, dict) else None,
-            data_bytes=number_of(item, "data_bytes"),
-            start_at=text_of(item, "start_at"),
-            end_at=text_of(item, "end_at"),
-            schedule_arn=text_of(item, "schedule_arn"),
-            owner=text_of(item, "owner"),
-            run_count=number_of(item, "run_count") or 0,
-            last_run=json_of(item, "last_run"),
-            expiration=number_of(item, "expiration"),
-            scope=scope_of_pk(text_of(item, "pk") or ""),
-        )
+def task_item(record: TaskRecord) -> dict[str, Any]:
+    """The DynamoDB item of a task record."""
+    kept = record.kept()
+    item: dict[str, Any] = {
+        "pk": s(task_pk(kept.task_id, kept.scope)),
+        "sk": s(TASK_SK),
+        "task_id": s(kept.task_id),
+        "state": s(kept.state),
+        "state_key": s(state_key(kept.state)),
+        "kind": s(kept.kind),
+        "expression": s(kept.expression),
+        "timezone": s(kept.timezone),
+        "created_at": s(kept.created_at),
+        "created_key": s(created_key(kept.created_at, kept.task_id)),
+        "updated_at": s(kept.updated_at),
+        "run_count": n(kept.run_count),
+        "user_id": s(to_json(kept.user_id)),
+        "user_key": s(user_key(kept.user_id)),
+    }
+    optional: dict[str, Any] = {
+        "fingerprint": kept.fingerprint,
+        "action": kept.action,
+        "start_at": kept.start_at,
+        "end_at": kept.end_at,
+        "schedule_arn": kept.schedule_arn,
+        "owner": kept.owner,
+    }
+    item |= {name: s(value) for name, value in optional.items() if value is not None}
+    if kept.owner is not None:  # the owner's indexes: all its tasks, and the live ones (its quota)
+        item["owner_key"] = s(owner_key(kept.owner))
+        if kept.state in LIVE_STATES:
+            item["live_owner_key"] = s(owner_key(kept.owner))
+    item |= _stored_request(kept)
+    if kept.last_run is not None:
+        item["last_run"] = s(to_json(kept.last_run))
+    if kept.expiration is not None:
+        item["expiration"] = n(kept.expiration)
+    return item
 
 
-def _stored_request(request: Mapping[str, Any]) -> dict[str, Any]:
+def _stored_request(kept: TaskRecord) -> dict[str, Any]:
     """The request as kept: whole when its `data` fits, else without it (the schedule's Input keeps it)."""
-    data = bounded(request.get("data"), MAX_STORED_DATA_BYTES)
-    if data.text is not None:
-        return {"request": s(to_json(request))}
-    kept = {k: v for k, v in request.items() if k != "data"}
-    return {"request": s(to_json(kept)), "data_bytes": n(data.size)}
+    if kept.request is None:
+        return {}
+    stored = {"request": s(to_json(kept.request))}
+    return stored if kept.data_bytes is None else stored | {"data_bytes": n(kept.data_bytes)}
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    """A run item: one occurrence of a task and what its invocations did."""
-
-    scheduled_time: str | None
-    attempts: int
-    outcome: str | None
-    status_code: int | None
-    first_started_at: str | None
-    last_started_at: str | None
-    finished_at: str | None
-    duration_ms: float | None
-    final: bool
-    replays: int
-    result: Any = None
-    result_bytes: int | None = None
-    result_preview: str | None = None
-    error_type: str | None = None
-    error_message: str | None = None
-
-    @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> RunRecord:
-        duration = item.get("duration_ms", {}).get("N")
-        return cls(
-            scheduled_time=text_of(item, "scheduled_time"),
-            attempts=number_of(item, "attempts") or 0,
-            outcome=text_of(item, "outcome"),
-            status_code=number_of(item, "status_code"),
-            first_started_at=text_of(item, "first_started_at"),
-            last_started_at=text_of(item, "last_started_at"),
-            finished_at=text_of(item, "finished_at"),
-            duration_ms=float(duration) if duration is not None else None,
-            final=flag_of(item, "final"),
-            replays=number_of(item, "replays") or 0,
-            result=json_of(item, "result"),
-            result_bytes=number_of(item, "result_bytes"),
-            result_preview=text_of(item, "result_preview"),
-            error_type=text_of(item, "error_type"),
-            error_message=text_of(item, "error_message"),
-        )
+def task_record(item: Mapping[str, Any]) -> TaskRecord:
+    """The task record of a DynamoDB item (a table item, or an index's projection of one)."""
+    request = json_of(item, "request")
+    return TaskRecord(
+        task_id=text_of(item, "task_id") or "",
+        state=TaskState(text_of(item, "state") or TaskState.SCHEDULED),
+        kind=TimingKind.RECURRING if text_of(item, "kind") == TimingKind.RECURRING else TimingKind.ONE_TIME,
+        expression=text_of(item, "expression") or "",
+        timezone=text_of(item, "timezone") or "UTC",
+        created_at=text_of(item, "created_at") or "",
+        updated_at=text_of(item, "updated_at") or "",
+        fingerprint=text_of(item, "fingerprint"),
+        user_id=json_of(item, "user_id"),
+        action=text_of(item, "action") or None,
+        request=request if isinstance(request, dict) else None,
+        data_bytes=number_of(item, "data_bytes"),
+        start_at=text_of(item, "start_at"),
+        end_at=text_of(item, "end_at"),
+        schedule_arn=text_of(item, "schedule_arn"),
+        owner=text_of(item, "owner"),
+        run_count=number_of(item, "run_count") or 0,
+        last_run=json_of(item, "last_run"),
+        expiration=number_of(item, "expiration"),
+        scope=scope_of_pk(text_of(item, "pk") or ""),
+    )
 
 
-@dataclass(frozen=True)
-class Page:
-    """One Query's items, and where the next one starts (DynamoDB's LastEvaluatedKey; None on the last)."""
+def run_record(item: Mapping[str, Any]) -> RunRecord:
+    """The run record of a DynamoDB run item (as the callback writes it)."""
+    duration = item.get("duration_ms", {}).get("N")
+    return RunRecord(
+        scheduled_time=text_of(item, "scheduled_time"),
+        attempts=number_of(item, "attempts") or 0,
+        outcome=text_of(item, "outcome"),
+        status_code=number_of(item, "status_code"),
+        first_started_at=text_of(item, "first_started_at"),
+        last_started_at=text_of(item, "last_started_at"),
+        finished_at=text_of(item, "finished_at"),
+        duration_ms=float(duration) if duration is not None else None,
+        final=flag_of(item, "final"),
+        replays=number_of(item, "replays") or 0,
+        result=json_of(item, "result"),
+        result_bytes=number_of(item, "result_bytes"),
+        result_preview=text_of(item, "result_preview"),
+        error_type=text_of(item, "error_type"),
+        error_message=text_of(item, "error_message"),
+    )
 
-    items: list[Any]
-    following: dict[str, Any] | None
 
-
-@dataclass(frozen=True)
-class ListFilter:
-    """What a listing asks for: one user or one state (at least one of the two), an action, an id prefix."""
-
-    user_id: Any = None
-    state: str | None = None
-    action: str | None = None
-    prefix: str | None = None
-    #: Only this owner's tasks (isolation `owner`): its index, the other filters applied to it.
-    owner: str | None = None
-
-
-class TaskLedger:
-    """The ledger table, for the scheduler API."""
+class DynamoDBLedger:
+    """The ledger table, for the scheduler API (a `TaskLedgerPort`)."""
 
     def __init__(self, client: Any, table_name: str, *, retention_seconds: int, retry_after_seconds: int = 1) -> None:
         self.client = client
@@ -247,7 +165,7 @@ class TaskLedger:
             self._call(
                 "put_item",
                 TableName=self.table_name,
-                Item=record.item(),
+                Item=task_item(record),
                 ConditionExpression="attribute_not_exists(pk) OR #expiration <= :now",  # as `expired` reads it
                 ExpressionAttributeNames={"#expiration": "expiration"},
                 ExpressionAttributeValues={":now": n(int(now.timestamp()))},
@@ -258,13 +176,13 @@ class TaskLedger:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise _unavailable("PutItem", exc, self.retry_after_seconds) from None
             held: Mapping[str, Any] = exc.response.get("Item") or {}  # type: ignore[assignment]  # botocore's TypedDict
-            return TaskRecord.from_item(held)
+            return task_record(held)
         return None
 
     def put(self, record: TaskRecord) -> None:
         """Write the task item as it is now (PATCH: the new request; the counters the callback keeps stay)."""
         update = Expression()
-        item = record.item()
+        item = task_item(record)
         for name, value in item.items():
             if name in ("created_at", "created_key"):
                 update.set_default(name, value)
@@ -275,10 +193,10 @@ class TaskLedger:
                 update.remove(optional)
         self._update(record.task_id, update, scope=record.scope)
 
-    def set_state(self, task_id: str, state: str, now: datetime, *, scope: str | None = None) -> None:
+    def set_state(self, task_id: str, state: TaskState, now: datetime, *, scope: str | None = None) -> None:
         """Change the task's state (pause, resume, cancel); a final state starts its retention."""
         update = Expression().set("state", s(state)).set("state_key", s(state_key(state)))
-        update.set("updated_at", s(_iso(now)))
+        update.set("updated_at", s(timestamp(now)))
         if state in FINAL_STATES:
             update.set("expiration", n(int(now.timestamp()) + self.retention_seconds))
             update.remove("live_owner_key")  # no longer counts against its owner's quota
@@ -329,12 +247,12 @@ class TaskLedger:
             ConsistentRead=True,
         )
         items = [item for item in response.get("Items", []) if not expired(item, int(now.timestamp()))]
-        task = next((TaskRecord.from_item(i) for i in items if text_of(i, "sk") == TASK_SK), None)
-        found = [RunRecord.from_item(i) for i in items if (text_of(i, "sk") or "").startswith(RUN_PREFIX)]
+        task = next((task_record(i) for i in items if text_of(i, "sk") == TASK_SK), None)
+        found = [run_record(i) for i in items if (text_of(i, "sk") or "").startswith(RUN_PREFIX)]
         return task, found[:runs]
 
     def runs(
-        self, task_id: str, *, limit: int, start: dict[str, Any] | None, now: datetime, scope: str | None = None
+        self, task_id: str, *, limit: int, start: Position | None, now: datetime, scope: str | None = None
     ) -> Page:
         """A page of the task's runs (RunRecord), newest first."""
         params: dict[str, Any] = {
@@ -348,9 +266,9 @@ class TaskLedger:
             params["ExclusiveStartKey"] = start
         response = self._call("query", **params)
         items = [item for item in response.get("Items", []) if not expired(item, int(now.timestamp()))]
-        return Page([RunRecord.from_item(i) for i in items], response.get("LastEvaluatedKey"))
+        return Page([run_record(i) for i in items], response.get("LastEvaluatedKey"))
 
-    def page(self, wanted: ListFilter, *, limit: int, start: dict[str, Any] | None, now: datetime) -> Page:
+    def page(self, wanted: ListFilter, *, limit: int, start: Position | None, now: datetime) -> Page:
         """One page of tasks (TaskRecord), newest first: one Query of `ByUser` (a user) or `ByState` (a state)."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
@@ -381,9 +299,7 @@ class TaskLedger:
         if start is not None:
             params["ExclusiveStartKey"] = start
         response = self._call("query", **params)
-        return Page(
-            [TaskRecord.from_item(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey")
-        )
+        return Page([task_record(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey"))
 
     def count_live(self, owner: str, *, up_to: int) -> int:
         """How many live tasks (scheduled or paused) `owner` has, counting at most `up_to`.
@@ -466,12 +382,3 @@ def _unavailable(operation: str, exc: Any, retry_after_seconds: int) -> Schedule
 
 def _operation(method: str) -> str:
     return "".join(part.capitalize() for part in method.split("_"))
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def iso(moment: datetime | None) -> str | None:
-    """A timestamp as the ledger keeps it (UTC, milliseconds, `Z`)."""
-    return None if moment is None else _iso(moment)

@@ -1,9 +1,9 @@
-"""EventBridge Scheduler, as this API uses it: the only module that speaks boto3 for schedules.
+"""EventBridge Scheduler as this API uses it: the real `SchedulesPort`, the only module that speaks boto3 for schedules.
 
 It builds CreateSchedule/UpdateSchedule requests from a `ScheduleSpec`, reads GetSchedule back into
 a `StoredSchedule`, and translates every AWS error into one of the
 domain errors of `scheduler_app.errors`: AWS's own message (it names role ARNs and the account id)
-is logged here and never answered. The engine (`scheduler_app.service`) never sees boto3.
+is logged here and never answered. The engine (`scheduler_app.engine`) never sees boto3.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +28,8 @@ from scheduler_app.errors import (
     Throttled,
     UpstreamError,
 )
-from taskcore.proxy import TASK_SCOPE_HEADER, task_fields
+from scheduler_app.records import ScheduleSpec, StoredSchedule, group_schedule_arn
+from taskcore.states import ScheduleState
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
@@ -48,8 +48,6 @@ COUNT_WORDS = re.compile(
     r"\bschedules?\b.*\b(number|count|limit|maximum|quota)\b|\b(number|count|limit|maximum|quota)\b.*\bschedules?\b",
     re.IGNORECASE,
 )
-FINGERPRINT = re.compile(r"request-sha256:([0-9a-f]{64})")
-LAMBDA_ARN = re.compile(r"^arn:(?P<partition>[\w-]+):lambda:(?P<region>[\w-]+):(?P<account>\d+):")
 #: What UpdateSchedule must be sent back to change only the state (it replaces the whole schedule).
 KEPT_ON_STATE_CHANGE = (
     "ScheduleExpression",
@@ -64,97 +62,32 @@ KEPT_ON_STATE_CHANGE = (
 )
 
 
-@dataclass(frozen=True)
-class ScheduleSpec:
-    """A task's schedule as this API makes it: the parts of CreateSchedule/UpdateSchedule that vary."""
-
-    name: str
-    expression: str
-    timezone: str
-    one_time: bool
-    target_input: str
-    max_retry_attempts: int
-    max_event_age_seconds: int
-    description: str
-    state: str = "ENABLED"
-    flexible_window_minutes: int | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-
-
-@dataclass(frozen=True)
-class StoredSchedule:
-    """A schedule as GetSchedule describes it, in this API's terms (`raw`: the description itself)."""
-
-    name: str
-    arn: str
-    group: str
-    expression: str
-    timezone: str
-    state: str
-    start: datetime | None
-    end: datetime | None
-    created: datetime | None
-    modified: datetime | None
-    description: str
-    target_input: str | None
-    retry: tuple[int, int] | None
-    flexible_window_minutes: int | None
-    raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
-
-    @property
-    def fingerprint(self) -> str | None:
-        """The request fingerprint the API wrote into the Description, if any."""
-        match = FINGERPRINT.search(self.description)
-        return match.group(1) if match else None
-
-    @property
-    def scope(self) -> str | None:
-        """The owner scope the Input's event names (`X-Task-Scope`: Isolation=owner); None in the shared namespace."""
-        try:
-            event = json.loads(self.target_input or "{}")
-        except (ValueError, TypeError):
-            return None
-        headers = event.get("headers") if isinstance(event, dict) else None
-        scope = headers.get(TASK_SCOPE_HEADER) if isinstance(headers, dict) else None
-        return scope if isinstance(scope, str) else None
-
-    @property
-    def task(self) -> dict[str, Any]:
-        """`task_id`, `user_id`, `action`, `data` from the proxy event in the Input (empty if it has none)."""
-        try:
-            event = json.loads(self.target_input or "{}")
-        except (ValueError, TypeError):
-            return {}
-        return dict(task_fields(event).raw)
-
-    @classmethod
-    def from_description(cls, described: Mapping[str, Any], group: str) -> StoredSchedule:
-        """Read GetSchedule's answer."""
-        target = described.get("Target") or {}
-        retry = target.get("RetryPolicy")
-        window = described.get("FlexibleTimeWindow") or {}
-        return cls(
-            name=described["Name"],
-            arn=described["Arn"],
-            group=described.get("GroupName") or group,
-            expression=described.get("ScheduleExpression") or "",
-            timezone=described.get("ScheduleExpressionTimezone") or "UTC",
-            state=described.get("State") or "ENABLED",
-            start=described.get("StartDate"),
-            end=described.get("EndDate"),
-            created=described.get("CreationDate"),
-            modified=described.get("LastModificationDate"),
-            description=described.get("Description") or "",
-            target_input=target.get("Input"),
-            retry=(retry["MaximumRetryAttempts"], retry["MaximumEventAgeInSeconds"]) if retry else None,
-            flexible_window_minutes=window.get("MaximumWindowInMinutes") if window.get("Mode") == "FLEXIBLE" else None,
-            raw=described,
-        )
+def stored_schedule(described: Mapping[str, Any], group: str) -> StoredSchedule:
+    """A schedule as GetSchedule describes it (`raw`: the description itself, to send back on a state change)."""
+    target = described.get("Target") or {}
+    retry = target.get("RetryPolicy")
+    window = described.get("FlexibleTimeWindow") or {}
+    return StoredSchedule(
+        name=described["Name"],
+        arn=described["Arn"],
+        group=described.get("GroupName") or group,
+        expression=described.get("ScheduleExpression") or "",
+        timezone=described.get("ScheduleExpressionTimezone") or "UTC",
+        state=ScheduleState(described.get("State") or ScheduleState.ENABLED),
+        start=described.get("StartDate"),
+        end=described.get("EndDate"),
+        created=described.get("CreationDate"),
+        modified=described.get("LastModificationDate"),
+        description=described.get("Description") or "",
+        target_input=target.get("Input"),
+        retry=(retry["MaximumRetryAttempts"], retry["MaximumEventAgeInSeconds"]) if retry else None,
+        flexible_window_minutes=window.get("MaximumWindowInMinutes") if window.get("Mode") == "FLEXIBLE" else None,
+        raw=described,
+    )
 
 
 class EventBridgeSchedules:
-    """The schedules of one group, with the stack's target, role and dead-letter queue."""
+    """The schedules of one group, with the stack's target, role and dead-letter queue (a `SchedulesPort`)."""
 
     def __init__(
         self,
@@ -175,11 +108,7 @@ class EventBridgeSchedules:
 
     def arn_of(self, name: str) -> str:
         """The ARN a schedule of this group gets: the callback's partition, region and account (same stack)."""
-        match = LAMBDA_ARN.match(self._target_arn)
-        partition, region, account = (
-            (match["partition"], match["region"], match["account"]) if match else ("aws", "", "")
-        )
-        return f"arn:{partition}:scheduler:{region}:{account}:schedule/{self.group}/{name}"
+        return group_schedule_arn(self._target_arn, self.group, name)
 
     def create(self, spec: ScheduleSpec) -> str:
         """Create the schedule; its ARN. Raise ScheduleExists when the name is taken."""
@@ -203,15 +132,19 @@ class EventBridgeSchedules:
         """Replace the schedule with `spec` (UpdateSchedule replaces everything)."""
         self._call("update_schedule", spec.name, **self._params(spec))
 
-    def set_state(self, stored: StoredSchedule, state: str) -> None:
-        """Enable or disable the schedule, sending back everything else it has."""
+    def set_state(self, stored: StoredSchedule, state: ScheduleState, *, now: datetime) -> StoredSchedule:
+        """Enable or disable the schedule, sending back everything else it has; the schedule as it is now.
+
+        UpdateSchedule answers only the ARN: the description read before, with the new state, changed at `now`.
+        """
         kept = {k: stored.raw[k] for k in KEPT_ON_STATE_CHANGE if stored.raw.get(k) is not None}
         self._call("update_schedule", stored.name, Name=stored.name, GroupName=self.group, State=state, **kept)
+        return stored_schedule({**stored.raw, "State": state, "LastModificationDate": now}, stored.group)
 
     def get(self, name: str, *, task_id: str | None = None) -> StoredSchedule:
         """The schedule called `name` (task `task_id`'s, for the errors; default: the name); raise ScheduleNotFound."""
         described = self._call("get_schedule", task_id or name, Name=name, GroupName=self.group)
-        return StoredSchedule.from_description(described, self.group)
+        return stored_schedule(described, self.group)
 
     def delete(self, name: str, *, task_id: str | None = None) -> None:
         """Delete the schedule; raise ScheduleNotFound when there is none."""
