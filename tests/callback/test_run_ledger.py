@@ -63,7 +63,7 @@ def _fail_transactions(callback: Callable[..., Any], times: int) -> list[int]:
     return failed
 
 
-def assert_one_final_successful_attempt_with_its_timing_and_result(run):
+def assert_one_final_successful_attempt_with_its_timing_and_result(run: dict[str, Any]) -> None:
     assert run["attempts"] == 1
     assert run["outcome"] == "succeeded"
     assert run["status_code"] == 200
