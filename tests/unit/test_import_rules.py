@@ -82,3 +82,14 @@ def test_the_callback_service_knows_nothing_of_http_and_only_the_entry_point_kno
 def test_the_guide_compatibility_modules_are_imported_only_where_the_app_is_assembled() -> None:
     assert importers(SCHEDULER, "scheduler_app.compat") == ["main.py"]
     assert importers(CALLBACK, "callback_app.compat") == ["handler.py", "main.py"]
+
+
+def test_the_expressions_forms_know_no_grammar_and_only_the_grammar_parses_cron() -> None:
+    expressions = TASKCORE / "expressions"
+
+    assert importers(expressions, "taskcore.expressions.grammar", "taskcore.expressions.cron") == [
+        "__init__.py",
+        "grammar.py",
+    ]
+    assert importers(expressions, "taskcore.expressions.cron") == ["grammar.py"]
+    assert not [name for name in imports_of(expressions / "forms.py") if name.startswith("taskcore.expressions")]
