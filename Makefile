@@ -56,7 +56,7 @@ lint: install ## ruff, mypy, bandit, complexity (radon, at most 12 per function)
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy
 	@$(VENV)/bin/bandit --quiet --recursive layers/shared/taskcore functions localcloud console clients/python
-	@$(PY) scripts/complexity.py
+	@$(PY) -m scripts.complexity
 	@$(PY) scripts/export_requirements.py --check
 
 .PHONY: check-template

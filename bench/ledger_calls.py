@@ -48,9 +48,7 @@ def measure() -> dict[str, dict[str, int]]:
     from moto import mock_aws
 
     from localcloud.endpoint import LOCAL_ENV, powertools_environment
-    from localcloud.paths import ensure_import_paths
 
-    ensure_import_paths()
     saved = dict(os.environ)
     os.environ.update({**LOCAL_ENV, **powertools_environment()})
     try:

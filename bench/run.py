@@ -16,7 +16,6 @@ import json
 import os
 import platform
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -85,9 +84,6 @@ def machine_info(python: str) -> dict[str, Any]:
 
 def run(cfg: Config) -> dict[str, Any]:
     """Build the artifacts, measure every figure, and return the results."""
-    for path in (build.LAYER_SRC, build.CALLBACK_SRC, build.SCHEDULER_SRC):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
     started = time.monotonic()
     python = build.python313()
     art = build.build(python, log=measure.log)

@@ -5,7 +5,6 @@ Never part of a Lambda artifact (template.yaml's CodeUri/ContentUri name functio
 
 from __future__ import annotations
 
-import localcloud.paths  # noqa: F401 - taskcore (the shared layer) and the callback importable, as for make dev
 from console.api import ApiError, SchedulerApi
 from console.app import Console, create_app
 

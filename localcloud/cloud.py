@@ -28,7 +28,6 @@ from localcloud.lambda_async import (
     InvokeConfig,
     LambdaService,
 )
-from localcloud.paths import ensure_import_paths
 from localcloud.persist import Clients, Persister, capture, read_state_file, restore
 from localcloud.queues import SqsSender
 from localcloud.schedules import MotoScheduleStore
@@ -39,7 +38,6 @@ from localcloud.template import api_stage_name
 
 def reset_function_caches() -> None:
     """Forget the functions' cached settings and clients (they read the environment once per container)."""
-    ensure_import_paths()
     from callback_app.ledger import get_run_ledger
     from callback_app.rejections import get_rejection_queue
     from callback_app.service import get_dynamodb_client, get_task_runner
@@ -148,7 +146,6 @@ class LocalCloud:
         self._stack.close()
 
     def _start(self) -> None:
-        ensure_import_paths()
         options = self.options
         fresh_moto_state()
         endpoint = self._stack.enter_context(moto_endpoint(options.host, options.moto_port))

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import localcloud.paths  # noqa: F401 - puts taskcore on sys.path (sorted before the imports below)
 from localcloud.clock import Clock, FakeClock, SystemClock
 from localcloud.lambda_async import Invocation, LambdaService
 from localcloud.queues import DeadLetterEnding, SqsSender

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import localcloud.paths  # noqa: F401 - the callback's packages on sys.path
 from localcloud.dev import MetricLineFilter
 from localcloud.endpoint import patched_environ
 from localcloud.lambda_async import InvokeConfig, handler_event_loop

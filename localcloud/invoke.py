@@ -16,18 +16,10 @@ from typing import Any
 
 from localcloud.endpoint import moto_endpoint, patched_environ
 from localcloud.lambda_context import LocalLambdaContext
-from localcloud.template import ROOT
-
-
-def _ensure_import_paths() -> None:
-    for path in (ROOT / "layers" / "shared", ROOT / "functions" / "callback"):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
 
 
 def invoke(event: Any, repeat: int = 1) -> list[dict[str, Any]]:
     """Run `event` through the callback entry point `repeat` times against a fresh local table."""
-    _ensure_import_paths()
     with moto_endpoint() as endpoint, patched_environ(endpoint.environment()):
         from callback_app.handler import lambda_handler
 

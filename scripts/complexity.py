@@ -1,37 +1,39 @@
-"""Fail when a function in the product's code is too complex to read in a minute (radon's cyclomatic complexity).
+"""Fail when a function anywhere in the repository is too complex to read in a minute (radon's cyclomatic complexity).
 
-    .venv/bin/python scripts/complexity.py            # `make lint` runs it
+    .venv/bin/python -m scripts.complexity            # `make lint` runs it
 
-The limit is 12 (radon's rank C starts at 11; 12 leaves room for one more branch). Tests, the
-benchmark and the scripts are not held to it.
+The limit is 12 (radon's rank C starts at 11; 12 leaves room for one more branch). Every Python file
+is held to it (scripts/sources.py finds them): the functions, the layer, the local cloud, the
+console, the client, the scripts and the tests.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from radon.complexity import cc_visit
 
-ROOT = Path(__file__).resolve().parent.parent
-CHECKED = (
-    ROOT / "functions",
-    ROOT / "layers" / "shared" / "taskcore",
-    ROOT / "localcloud",
-    ROOT / "console",
-    ROOT / "clients" / "python" / "src",
-)
+from scripts.sources import ROOT, python_files
+
 LIMIT = 12
 
+#: Not held to the limit yet: bench/ is being brought under it on its own branch of issue 18 (i18-bench);
+#: this goes when that lands.
+NOT_YET = (ROOT / "bench",)
 
-def too_complex(paths: tuple[Path, ...] = CHECKED, limit: int = LIMIT, root: Path = ROOT) -> list[str]:
-    """`file:line name (complexity)` of every function or method above `limit`, paths relative to `root`."""
+
+def too_complex(paths: Iterable[Path] = (ROOT,), limit: int = LIMIT, root: Path = ROOT) -> list[str]:
+    """`file:line name (complexity)` of every function or method above `limit` under `paths`, relative to `root`."""
     found = []
-    for root in paths:
-        for path in sorted(root.rglob("*.py")):
+    for top in paths:
+        for path in python_files(top):
+            if any(path.is_relative_to(exempt) for exempt in NOT_YET):
+                continue
             for block in cc_visit(path.read_text(encoding="utf-8")):
                 for item in (block, *getattr(block, "methods", ())):
                     if item.complexity > limit:
-                        where = path.relative_to(root)
+                        where = path.relative_to(root).as_posix()
                         found.append(f"{where}:{item.lineno} {item.fullname} ({item.complexity})")
     return sorted(set(found))
 

@@ -9,16 +9,14 @@ The tests check that the committed fixtures equal what this prints, so the fixtu
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "layers" / "shared"))
+from taskcore.envelope import TaskEnvelope
+from taskcore.proxy import build_target_input, delivered_event
 
-from taskcore.envelope import TaskEnvelope  # noqa: E402
-from taskcore.proxy import build_target_input, delivered_event  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 GROUP_ARN = "arn:aws:scheduler:ap-northeast-2:123456789012:schedule/scheduled-tasks-tasks"
 

@@ -82,6 +82,18 @@ def test_lambda_bills_each_invocation_rounded_up_to_the_millisecond() -> None:
     assert cost.billed_ms([0.2, 1.0, 1.01, 9.5]) == (1 + 1 + 2 + 10) / 4
 
 
+def assert_the_dynamodb_lines_of_an_idempotent_run_with_its_ledger_items(by_item: dict[str, cost.Line]) -> None:
+    """The writes and storage of the delivery below: a 600 B task item and a 1,500 B run item."""
+    # The idempotency record: put, then update.
+    assert by_item["DynamoDB writes (idempotency record)"].usd == pytest.approx(2 * 0.625)
+    # The run's transaction: the task item (1 KB: 1 unit) and the run item (1.5 KB: 2 units), each doubled.
+    assert by_item["DynamoDB writes (task ledger: the run, one transaction)"].usd == pytest.approx(6 * 0.625)
+    # ByUser, ByState (twice: the task moves partition), ByOwner, and out of LiveByOwner.
+    assert by_item["DynamoDB writes (task ledger indexes)"].usd == pytest.approx(5 * 0.625)
+    # (4 x (600 + 100) + 1500 + 100) B = 4.4 GB for a million tasks, a week of 30-day months at $0.25.
+    assert by_item["DynamoDB storage (task ledger, 7 days)"].usd == pytest.approx(4.4 * 7 / 30 * 0.25)
+
+
 def test_delivery_bill_shows_its_arithmetic() -> None:
     lines = cost.delivery_lines(
         duration_ms=10,
@@ -99,14 +111,7 @@ def test_delivery_bill_shows_its_arithmetic() -> None:
     assert "5,000.0 GB-s" in by_kind["Lambda duration"].arithmetic
     # 1% cold: 10,000 x 0.5 GB x 0.5 s = 2,500 GB-s
     assert by_kind["Lambda INIT"].usd == pytest.approx(2500 * 0.0000133334)
-    # The idempotency record: put, then update.
-    assert by_item["DynamoDB writes (idempotency record)"].usd == pytest.approx(2 * 0.625)
-    # The run's transaction: the task item (1 KB: 1 unit) and the run item (1.5 KB: 2 units), each doubled.
-    assert by_item["DynamoDB writes (task ledger: the run, one transaction)"].usd == pytest.approx(6 * 0.625)
-    # ByUser, ByState (twice: the task moves partition), ByOwner, and out of LiveByOwner.
-    assert by_item["DynamoDB writes (task ledger indexes)"].usd == pytest.approx(5 * 0.625)
-    # (4 x (600 + 100) + 1500 + 100) B = 4.4 GB for a million tasks, a week of 30-day months at $0.25.
-    assert by_item["DynamoDB storage (task ledger, 7 days)"].usd == pytest.approx(4.4 * 7 / 30 * 0.25)
+    assert_the_dynamodb_lines_of_an_idempotent_run_with_its_ledger_items(by_item)
     assert by_kind["CloudWatch Logs"].usd == pytest.approx(1.0 * 0.50)
     assert cost.total(lines) == pytest.approx(sum(line.usd for line in lines))
 

@@ -64,13 +64,7 @@ def _fail_transactions(callback: Callable[..., Any], times: int) -> list[int]:
     return failed
 
 
-def test_a_run_is_recorded_with_its_attempts_timing_outcome_and_result(callback, spy_action, ledger):
-    callback(delivery("pay-1", data={"amount": 3}))
-
-    task, runs = ledger("pay-1")
-    assert task is not None
-    assert [run["sk"] for run in runs] == ["RUN#2026-12-01T00:00:00Z"]
-    run = runs[0]
+def assert_one_final_successful_attempt_with_its_timing_and_result(run: dict[str, Any]) -> None:
     assert run["attempts"] == 1
     assert run["outcome"] == "succeeded"
     assert run["status_code"] == 200
@@ -79,6 +73,15 @@ def test_a_run_is_recorded_with_its_attempts_timing_outcome_and_result(callback,
     assert run["first_started_at"] == run["last_started_at"] <= run["finished_at"]
     assert run["duration_ms"] >= 0
     assert "replays" not in run
+
+
+def test_a_run_is_recorded_with_its_attempts_timing_outcome_and_result(callback, spy_action, ledger):
+    callback(delivery("pay-1", data={"amount": 3}))
+
+    task, runs = ledger("pay-1")
+    assert task is not None
+    assert [run["sk"] for run in runs] == ["RUN#2026-12-01T00:00:00Z"]
+    assert_one_final_successful_attempt_with_its_timing_and_result(runs[0])
     assert task["state"] == "succeeded"
     assert task["run_count"] == 1
     assert json.loads(task["last_run"])["outcome"] == "succeeded"

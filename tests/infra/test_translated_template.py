@@ -2,7 +2,7 @@
 
 SAM generates each function's execution role, the callback's version and `live` alias, the API's
 stage and its invoke permissions; none of them is written in template.yaml, so the tests that read
-it (test_template_security.py) cannot see them. These read the translated CloudFormation
+it (test_template_security_*.py) cannot see them. These read the translated CloudFormation
 (tests/infra/cloudformation.py), under both values of EnableSnapStart where it matters.
 """
 

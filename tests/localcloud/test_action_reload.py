@@ -66,6 +66,23 @@ def run_result(api: str, task_id: str) -> Any:
     return runs[0]["result"] if runs else None
 
 
+def assert_the_new_action_is_registered_and_documented(dev: DevProcess, api: str) -> None:
+    reloaded = dev.wait_for(lambda r: r.get("message") == "actions reloaded", 15)
+    assert "greet_on_the_fly" in reloaded["actions"]
+    assert "greet_on_the_fly" in httpx.get(f"{api}/health", timeout=10).json()["actions"]
+    document = httpx.get(f"{api}/openapi.json", timeout=10).json()
+    assert "ActionData.greet_on_the_fly" in document["components"]["schemas"]
+
+
+def assert_a_greeting_task_runs(dev: DevProcess, api: str, task_id: str, result: dict[str, str]) -> None:
+    """A task of the action is accepted, runs and returns `result`."""
+    created = httpx.post(f"{api}/api/v1/schedules", json=greet_task(task_id), timeout=10)
+    assert created.status_code == 201, created.text
+    outcome = dev.wait_for(lambda r: r.get("message") == "task outcome" and r.get("task_id") == task_id, 30)
+    assert outcome["outcome"] == "succeeded"
+    assert run_result(api, task_id) == result
+
+
 def test_a_new_then_changed_action_file_is_accepted_and_run_without_a_restart(dev: DevProcess, actions: Path) -> None:
     api = dev.state()["api_url"]
     before = httpx.post(f"{api}/api/v1/schedules", json=greet_task("fly-0"), timeout=10)
@@ -73,26 +90,14 @@ def test_a_new_then_changed_action_file_is_accepted_and_run_without_a_restart(de
     assert "unknown action 'greet_on_the_fly'" in before.text
 
     write_action(actions, "Hello")
-    reloaded = dev.wait_for(lambda r: r.get("message") == "actions reloaded", 15)
-    assert "greet_on_the_fly" in reloaded["actions"]
-    assert "greet_on_the_fly" in httpx.get(f"{api}/health", timeout=10).json()["actions"]
-    document = httpx.get(f"{api}/openapi.json", timeout=10).json()
-    assert "ActionData.greet_on_the_fly" in document["components"]["schemas"]
-
-    created = httpx.post(f"{api}/api/v1/schedules", json=greet_task("fly-1"), timeout=10)
-    assert created.status_code == 201, created.text
-    first = dev.wait_for(lambda r: r.get("message") == "task outcome" and r.get("task_id") == "fly-1", 30)
-    assert first["outcome"] == "succeeded"
-    assert run_result(api, "fly-1") == {"greeting": "Hello, Ada"}
+    assert_the_new_action_is_registered_and_documented(dev, api)
+    assert_a_greeting_task_runs(dev, api, "fly-1", {"greeting": "Hello, Ada"})
 
     # Changed: the environment that ran the first version is warm, and must not run it again.
     write_action(actions, "Good evening")
     again = dev.wait_for(lambda r: r.get("message") == "actions reloaded", 15)
     assert again["environments_recycled"] == 1
-    assert httpx.post(f"{api}/api/v1/schedules", json=greet_task("fly-2"), timeout=10).status_code == 201
-    second = dev.wait_for(lambda r: r.get("message") == "task outcome" and r.get("task_id") == "fly-2", 30)
-    assert second["outcome"] == "succeeded"
-    assert run_result(api, "fly-2") == {"greeting": "Good evening, Ada"}
+    assert_a_greeting_task_runs(dev, api, "fly-2", {"greeting": "Good evening, Ada"})
 
     # Nothing was lost on the way: the local cloud kept its state.
     kept = httpx.get(f"{api}/api/v1/schedules/fly-1", timeout=10).json()

@@ -36,7 +36,10 @@ def test_proxy_event_has_what_mangum_and_api_gateway_put_in_it() -> None:
     assert event["multiValueHeaders"]["Content-Type"] == ["application/json"]
     assert event["body"] == '{"task_id": "t-1"}'
     assert event["isBase64Encoded"] is False
-    context = event["requestContext"]
+    assert_the_request_context_names_the_request_the_stage_and_the_caller(event["requestContext"])
+
+
+def assert_the_request_context_names_the_request_the_stage_and_the_caller(context: dict[str, Any]) -> None:
     assert (context["requestId"], context["stage"], context["identity"]["sourceIp"]) == ("req-1", "v1", "127.0.0.9")
     assert (context["httpMethod"], context["resourcePath"], context["path"]) == (
         "POST",

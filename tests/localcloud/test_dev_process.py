@@ -116,9 +116,20 @@ def port_of(url: str) -> int:
     return port
 
 
-def test_make_dev_runs_a_task_scheduled_over_http_and_stops_cleanly_on_ctrl_c(dev: DevProcess) -> None:
-    state = dev.state()
-    api = state["api_url"]
+def dead_letter_listing(state_file: Path) -> subprocess.CompletedProcess[str]:
+    """`make dlq` against the local cloud that `state_file` names."""
+    return subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+        [sys.executable, "-m", "localcloud.dlq", "list", "--state-file", str(state_file)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def assert_a_task_scheduled_over_http_runs(dev: DevProcess, api: str) -> dict[str, Any]:
+    """Schedule a task 2 s ahead through the API and see it run; the execution environment's start line."""
     assert httpx.get(f"{api}/docs", timeout=10).status_code == 200
 
     created = httpx.post(
@@ -133,23 +144,23 @@ def test_make_dev_runs_a_task_scheduled_over_http_and_stops_cleanly_on_ctrl_c(de
     assert outcome["outcome"] == "succeeded"
     assert outcome["scheduled_time"] == created.json()["next_run_at"]
     assert outcome["correlation_id"] == "dev-e2e-1"
+    return assert_the_log_shows_the_delivery_and_one_cold_start(dev)
+
+
+def assert_the_log_shows_the_delivery_and_one_cold_start(dev: DevProcess) -> dict[str, Any]:
+    """The dispatcher's delivery line, one environment start (returned) and no metric lines (no --metrics)."""
     delivered = [json.loads(x) for x in dev.seen if '"delivered"' in x]
     assert delivered
     assert delivered[0]["late_ms"] >= 0
     (started,) = [json.loads(x) for x in dev.seen if "execution environment started" in x]
     assert not [x for x in dev.seen if x.startswith('{"_aws"')]  # metric lines hidden without --metrics
+    return dict(started)
 
-    listing = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
-        [sys.executable, "-m", "localcloud.dlq", "list", "--state-file", str(dev.state_file)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert listing.returncode == 0, listing.stderr
-    assert "No dead-lettered tasks." in listing.stdout
 
+def assert_ctrl_c_stops_the_local_cloud_and_its_environment(
+    dev: DevProcess, state: dict[str, Any], started: dict[str, Any]
+) -> None:
+    api = state["api_url"]
     assert dev.process.pid in listeners(port_of(api))  # (so the check after the stop can see a listener)
     dev.process.send_signal(signal.SIGINT)
     assert dev.process.wait(timeout=15) == 0
@@ -158,13 +169,17 @@ def test_make_dev_runs_a_task_scheduled_over_http_and_stops_cleanly_on_ctrl_c(de
     for url in (api, state["moto_url"]):  # nothing of the local cloud listens any more (another test may, since)
         assert not listeners(port_of(url)) & {dev.process.pid, started["pid"]}
 
-    after = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
-        [sys.executable, "-m", "localcloud.dlq", "list", "--state-file", str(dev.state_file)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+
+def test_make_dev_runs_a_task_scheduled_over_http_and_stops_cleanly_on_ctrl_c(dev: DevProcess) -> None:
+    state = dev.state()
+    started = assert_a_task_scheduled_over_http_runs(dev, state["api_url"])
+
+    listing = dead_letter_listing(dev.state_file)
+    assert listing.returncode == 0, listing.stderr
+    assert "No dead-lettered tasks." in listing.stdout
+
+    assert_ctrl_c_stops_the_local_cloud_and_its_environment(dev, state, started)
+
+    after = dead_letter_listing(dev.state_file)
     assert after.returncode == 2
     assert "no local cloud is running" in after.stderr

@@ -186,19 +186,22 @@ def test_a_slow_invocation_is_killed_at_the_timeout_retried_twice_then_dead_lett
             assert after["at"] - before["at"] >= 1.0 + 0.2  # killed at 1 s, retried 0.2 s later
         assert 800 < starts[0]["remaining_ms"] <= 1000  # the context carries the function's timeout
 
-        assert letter["requestContext"]["condition"] == "RetriesExhausted"
-        assert letter["requestContext"]["approximateInvokeCount"] == 3
-        assert letter["responseContext"]["functionError"] == "Unhandled"
-        request_id = letter["requestContext"]["requestId"]
-        assert letter["responsePayload"] == {
-            "errorType": "Sandbox.Timedout",
-            "errorMessage": f"RequestId: {request_id} Error: Task timed out after 1.00 seconds",
-        }
-        assert json.loads(letter["requestPayload"]["body"])["task_id"] == "too-slow"
-        retries = r.messages("invocation failed; Lambda will retry")
-        assert [line["error"] for line in retries] == [
-            f"Sandbox.Timedout: {letter['responsePayload']['errorMessage']}"
-        ] * 2
+        assert_timed_out_three_times_then_dead_lettered(r, letter)
+
+
+def assert_timed_out_three_times_then_dead_lettered(r: Running, letter: dict[str, Any]) -> None:
+    """The on-failure record of too-slow says Sandbox.Timedout, as the two retries' log lines do."""
+    assert letter["requestContext"]["condition"] == "RetriesExhausted"
+    assert letter["requestContext"]["approximateInvokeCount"] == 3
+    assert letter["responseContext"]["functionError"] == "Unhandled"
+    request_id = letter["requestContext"]["requestId"]
+    assert letter["responsePayload"] == {
+        "errorType": "Sandbox.Timedout",
+        "errorMessage": f"RequestId: {request_id} Error: Task timed out after 1.00 seconds",
+    }
+    assert json.loads(letter["requestPayload"]["body"])["task_id"] == "too-slow"
+    retries = r.messages("invocation failed; Lambda will retry")
+    assert [line["error"] for line in retries] == [f"Sandbox.Timedout: {letter['responsePayload']['errorMessage']}"] * 2
 
 
 def test_a_runtime_that_exits_fails_the_invocation_and_the_environment_is_replaced(tmp_path: Path) -> None:

@@ -46,7 +46,13 @@ def test_failed_invocation_is_retried_twice_with_backoff_then_sent_to_the_on_fai
     assert len({run.execution_id for run in spy_action.runs}) == 1
 
     (message,) = queue_messages(h.sqs, h.queue_url("CallbackFailureQueue"))
-    record = json.loads(message["Body"])
+    assert_an_on_failure_record_of_pay_1_after_three_invocations(json.loads(message["Body"]))
+    assert h.schedule_names() == []  # delivered, so the one-time schedule completed
+    assert queue_messages(h.sqs, h.queue_url("ScheduleDeliveryDLQ")) == []
+
+
+def assert_an_on_failure_record_of_pay_1_after_three_invocations(record: dict[str, Any]) -> None:
+    """Lambda's on-failure destination record: why, how often, which function, the error and the event."""
     assert record["requestContext"]["condition"] == "RetriesExhausted"
     assert record["requestContext"]["approximateInvokeCount"] == 3
     assert record["requestContext"]["functionArn"].endswith(":function:CallbackFunction:$LATEST")
@@ -55,8 +61,6 @@ def test_failed_invocation_is_retried_twice_with_backoff_then_sent_to_the_on_fai
     assert "RuntimeError" in record["responsePayload"]["errorMessage"]
     assert json.loads(record["requestPayload"]["body"])["task_id"] == "pay-1"
     assert record["requestPayload"]["headers"]["X-Scheduler-Scheduled-Time"] == "2026-12-01T09:00:00Z"
-    assert h.schedule_names() == []  # delivered, so the one-time schedule completed
-    assert queue_messages(h.sqs, h.queue_url("ScheduleDeliveryDLQ")) == []
 
 
 def test_invocation_that_succeeds_on_a_retry_is_not_dead_lettered(

@@ -130,19 +130,26 @@ def test_make_dlq_lists_and_make_redrive_replays_dead_letters(
         )
         capsys.readouterr()
 
-        assert dlq.run(dlq.parse_args(["list", "--state-file", str(state_file)])) == 0
-        listing = capsys.readouterr().out
-        assert "task dlq-1 (spy)" in listing
-        assert "after 3 attempt(s) [RetriesExhausted]" in listing
-        assert dlq.run(dlq.parse_args(["list", "--json", "--state-file", str(state_file)])) == 0
-        (as_json,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-        assert (as_json["task_id"], as_json["queue"]) == ("dlq-1", "CallbackFailureQueue")
-
-        assert dlq.run(dlq.parse_args(["redrive", "--state-file", str(state_file)])) == 0
-        assert "1 succeeded, 0 rejected, 0 failed" in capsys.readouterr().out
-        assert dlq.run(dlq.parse_args(["list", "--state-file", str(state_file)])) == 0
-        assert "No dead-lettered tasks." in capsys.readouterr().out
+        assert_make_dlq_lists_the_task_and_make_redrive_replays_it(state_file, capsys)
     assert len(spy_action.runs) == 4
+
+
+def assert_make_dlq_lists_the_task_and_make_redrive_replays_it(
+    state_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """dlq-1 is listed (as text and as JSON), then replayed, then the queues are empty."""
+    assert dlq.run(dlq.parse_args(["list", "--state-file", str(state_file)])) == 0
+    listing = capsys.readouterr().out
+    assert "task dlq-1 (spy)" in listing
+    assert "after 3 attempt(s) [RetriesExhausted]" in listing
+    assert dlq.run(dlq.parse_args(["list", "--json", "--state-file", str(state_file)])) == 0
+    (as_json,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (as_json["task_id"], as_json["queue"]) == ("dlq-1", "CallbackFailureQueue")
+
+    assert dlq.run(dlq.parse_args(["redrive", "--state-file", str(state_file)])) == 0
+    assert "1 succeeded, 0 rejected, 0 failed" in capsys.readouterr().out
+    assert dlq.run(dlq.parse_args(["list", "--state-file", str(state_file)])) == 0
+    assert "No dead-lettered tasks." in capsys.readouterr().out
 
 
 @pytest.mark.integration

@@ -70,10 +70,8 @@ def occurrence_event(attempt: int) -> dict[str, Any]:
     )
 
 
-@pytest.mark.integration
-def test_concurrent_duplicate_deliveries_run_the_action_once_and_the_others_replay_it(
-    endpoint: LocalEndpoint, tmp_path: Path, figures: Any
-) -> None:
+def race_containers(endpoint: LocalEndpoint, tmp_path: Path) -> tuple[list[Any], list[Any]]:
+    """CONTAINERS containers let go at once, each delivering attempts 1 and 2: their answers, and the processes."""
     context: Any = multiprocessing.get_context(START_METHOD)
     start, finished, results = context.Event(), context.Event(), context.Queue()
     environment = endpoint.environment()
@@ -102,19 +100,33 @@ def test_concurrent_duplicate_deliveries_run_the_action_once_and_the_others_repl
     answers = [results.get(timeout=60) for _ in processes]
     for process in processes:
         process.join(10)
+    return answers, processes
 
-    runs = list(tmp_path.iterdir())
+
+def assert_one_first_attempt_ran_the_action_and_the_others_were_refused(answers: list[Any]) -> Any:
+    """The winner's answer to its first attempt; every other first attempt found the run in progress."""
     first_attempts = [a[0] for a in answers]
     winners = [a for a in first_attempts if a[0] == "ok"]
     losers = [a for a in first_attempts if a[0] == "failed"]
-    replays = [a[1] for a in answers if len(a) > 1]
-    assert len(runs) == 1, f"the action ran {len(runs)} times"
     assert len(winners) == 1
     assert winners[0][1] is False  # it ran the action
     assert len(losers) == CONTAINERS - 1
     assert all("already running in another invocation" in message for _, message in losers)
+    return winners[0]
+
+
+@pytest.mark.integration
+def test_concurrent_duplicate_deliveries_run_the_action_once_and_the_others_replay_it(
+    endpoint: LocalEndpoint, tmp_path: Path, figures: Any
+) -> None:
+    answers, processes = race_containers(endpoint, tmp_path)
+
+    runs = list(tmp_path.iterdir())
+    assert len(runs) == 1, f"the action ran {len(runs)} times"
+    winner = assert_one_first_attempt_ran_the_action_and_the_others_were_refused(answers)
+    replays = [a[1] for a in answers if len(a) > 1]
     assert len(replays) == CONTAINERS - 1
-    assert all(replay[:2] == ("ok", True) and replay[2] == winners[0][2] for replay in replays)
+    assert all(replay[:2] == ("ok", True) and replay[2] == winner[2] for replay in replays)
     assert all(process.exitcode == 0 for process in processes)
     figures.count("concurrency", "containers", CONTAINERS)
     figures.count("concurrency", "action_runs", len(runs))

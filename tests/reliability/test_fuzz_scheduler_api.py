@@ -111,18 +111,28 @@ creates = st.builds(
 )
 
 
+def _realistic_body(
+    label: str, body: Any, create: dict[str, Any] | None, batch: list[dict[str, Any]] | None
+) -> Any | None:
+    """The body with real tasks where the operation takes them; None keeps the generated one (untouched)."""
+    if create is not None:
+        if label == "POST /api/v1/schedules":
+            return create
+        if label == "PATCH /api/v1/schedules/{task_id}" and isinstance(body, dict):
+            return {k: v for k, v in create.items() if k not in ("task_id", "user_id", "action")}
+        if label == "POST /api/v1/scheduler/schedule" and isinstance(body, dict):
+            return {**body, "action": create["action"], "data": create["data"]}
+    if batch is not None and label == "POST /api/v1/schedules/batch":
+        return {"items": batch}
+    return None
+
+
 def _realistic(
     case: Any, create: dict[str, Any] | None, batch: list[dict[str, Any]] | None, task_id: str | None
 ) -> Any:
-    label = case.operation.label
-    if create is not None and label == "POST /api/v1/schedules":
-        case.body = create
-    elif create is not None and label == "PATCH /api/v1/schedules/{task_id}" and isinstance(case.body, dict):
-        case.body = {k: v for k, v in create.items() if k not in ("task_id", "user_id", "action")}
-    elif create is not None and label == "POST /api/v1/scheduler/schedule" and isinstance(case.body, dict):
-        case.body = {**case.body, "action": create["action"], "data": create["data"]}
-    elif batch is not None and label == "POST /api/v1/schedules/batch":
-        case.body = {"items": batch}
+    body = _realistic_body(case.operation.label, case.body, create, batch)
+    if body is not None:  # (a case marks what is assigned as changed, so only a new body is)
+        case.body = body
     if task_id is not None and "task_id" in (case.path_parameters or {}):
         case.path_parameters = {**case.path_parameters, "task_id": task_id}
     return case

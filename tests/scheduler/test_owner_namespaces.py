@@ -30,6 +30,8 @@ BILLING = "arn:aws:iam::123456789012:user/billing"
 OPERATOR = "arn:aws:sts::123456789012:assumed-role/operator/alice"
 ID = "payment-reminder-42"
 SCHEDULE_NAME = re.compile(r"^[0-9a-zA-Z\-_.]{1,64}$")
+#: What `call_as` returns: a request as one principal, answered with (status, body).
+Caller = Callable[..., tuple[int, Any]]
 
 
 def reminder(message: str, task_id: str = ID, **timing: Any) -> dict[str, Any]:
@@ -203,12 +205,8 @@ def test_the_guides_cancel_finds_the_task_of_a_long_id_and_an_admin_cancels_any_
 # -- an admin names the owner it addresses ---------------------------------------------------------------------------
 
 
-def test_an_admin_names_the_owner_of_the_task_it_addresses(owners: None) -> None:
-    orders, billing, operator = call_as(ORDERS), call_as(BILLING), call_as(OPERATOR)
-    orders("POST", "/api/v1/schedules", reminder("for orders", cron="cron(0 9 * * ? *)"))
-    billing("POST", "/api/v1/schedules", reminder("for billing", cron="cron(0 9 * * ? *)"))
-    path = f"/api/v1/schedules/{ID}"
-
+def assert_the_admin_reaches_each_owners_task_by_naming_the_owner(operator: Caller, path: str) -> None:
+    """Orders' and billing's tasks of the same id, read, changed, paused and cancelled by the admin."""
     assert operator("GET", path)[0] == 404  # its own namespace holds no such task
     assert operator("GET", path, query={"owner": BILLING})[1]["data"]["message"] == "for billing"
     # Given as the session ARN or as the role's, an assumed-role owner is its role (AssumedRoleOwner=role).
@@ -218,6 +216,15 @@ def test_an_admin_names_the_owner_of_the_task_it_addresses(owners: None) -> None
     assert operator("PATCH", path, {"data": {"message": "fixed"}}, query={"owner": BILLING})[0] == 200
     assert operator("POST", f"{path}/pause", query={"owner": BILLING})[1]["status"] == "paused"
     assert operator("DELETE", path, query={"owner": ORDERS_ROLE})[0] == 204
+
+
+def test_an_admin_names_the_owner_of_the_task_it_addresses(owners: None) -> None:
+    orders, billing, operator = call_as(ORDERS), call_as(BILLING), call_as(OPERATOR)
+    orders("POST", "/api/v1/schedules", reminder("for orders", cron="cron(0 9 * * ? *)"))
+    billing("POST", "/api/v1/schedules", reminder("for billing", cron="cron(0 9 * * ? *)"))
+    path = f"/api/v1/schedules/{ID}"
+
+    assert_the_admin_reaches_each_owners_task_by_naming_the_owner(operator, path)
 
     assert orders("GET", path)[1]["status"] == "cancelled"
     status, theirs = billing("GET", path)
@@ -260,6 +267,22 @@ def test_owner_is_refused_under_shared_isolation(scheduler_env: LocalResources) 
 # -- tasks made before the switch ------------------------------------------------------------------------------------
 
 
+def assert_its_owner_still_reaches_legacy_1_by_its_name(
+    orders: Caller, request: dict[str, Any], schedules: Any
+) -> None:
+    """Read, retried, listed, paused, resumed and changed by orders after the switch, under its old name."""
+    read = orders("GET", "/api/v1/schedules/legacy-1")
+    retried = orders("POST", "/api/v1/schedules", request)  # a retry across the switch: the same task, not a second
+    assert (read[0], read[1]["schedule_name"], read[1]["owner"]) == (200, "legacy-1", ORDERS_ROLE)
+    assert (retried[0], retried[1]["schedule_name"]) == (200, "legacy-1")
+    assert schedules() == ["legacy-1", "legacy-2"]
+    assert orders("GET", "/api/v1/schedules/legacy-1/runs")[0] == 200
+    assert orders("POST", "/api/v1/schedules/legacy-1/pause")[1]["status"] == "paused"
+    assert orders("POST", "/api/v1/schedules/legacy-1/resume")[1]["status"] == "scheduled"
+    assert orders("PATCH", "/api/v1/schedules/legacy-1", {"data": {"message": "changed"}})[0] == 200
+    assert [i["task_id"] for i in orders("GET", "/api/v1/schedules")[1]["items"]] == ["legacy-1"]
+
+
 def test_tasks_made_before_the_switch_keep_their_names_and_their_owners_still_reach_them(
     scheduler_env: LocalResources, monkeypatch: pytest.MonkeyPatch, schedules: Any
 ) -> None:
@@ -270,16 +293,7 @@ def test_tasks_made_before_the_switch_keep_their_names_and_their_owners_still_re
     assert billing("POST", "/api/v1/schedules", reminder("made before", "legacy-2"))[0] == 201
     isolate(monkeypatch, "owner")
 
-    read = orders("GET", "/api/v1/schedules/legacy-1")
-    retried = orders("POST", "/api/v1/schedules", old)  # a retry across the switch: the same task, not a second
-    assert (read[0], read[1]["schedule_name"], read[1]["owner"]) == (200, "legacy-1", ORDERS_ROLE)
-    assert (retried[0], retried[1]["schedule_name"]) == (200, "legacy-1")
-    assert schedules() == ["legacy-1", "legacy-2"]
-    assert orders("GET", "/api/v1/schedules/legacy-1/runs")[0] == 200
-    assert orders("POST", "/api/v1/schedules/legacy-1/pause")[1]["status"] == "paused"
-    assert orders("POST", "/api/v1/schedules/legacy-1/resume")[1]["status"] == "scheduled"
-    assert orders("PATCH", "/api/v1/schedules/legacy-1", {"data": {"message": "changed"}})[0] == 200
-    assert [i["task_id"] for i in orders("GET", "/api/v1/schedules")[1]["items"]] == ["legacy-1"]
+    assert_its_owner_still_reaches_legacy_1_by_its_name(orders, old, schedules)
     assert billing("GET", "/api/v1/schedules/legacy-1")[0] == 404  # still only its owner's
     assert operator("GET", "/api/v1/schedules/legacy-2", query={"owner": BILLING})[0] == 200
 

@@ -34,8 +34,13 @@ def test_delay_creates_a_one_time_utc_schedule_with_seconds_that_deletes_itself(
     assert body["state"] == "ENABLED"
     assert body["schedule_name"] == "payment-reminder-42"
     assert body["group"] == group
-    schedule = stored(scheduler, group, "payment-reminder-42")
-    assert body["schedule_arn"] == schedule["Arn"]
+    assert_stored_as_a_one_time_utc_schedule_that_deletes_itself(
+        stored(scheduler, group, "payment-reminder-42"), body["schedule_arn"]
+    )
+
+
+def assert_stored_as_a_one_time_utc_schedule_that_deletes_itself(schedule: dict[str, Any], arn: str) -> None:
+    assert arn == schedule["Arn"]
     assert schedule["ScheduleExpression"] == "at(2030-03-14T01:03:34)"
     assert schedule["ScheduleExpressionTimezone"] == "UTC"
     assert schedule["ActionAfterCompletion"] == "DELETE"

@@ -181,3 +181,14 @@ def test_the_callback_imports_nothing_private_of_powertools() -> None:
         if any(name.startswith("aws_lambda_powertools.shared") for name in imports_of(path))
     ]
     assert private == []
+
+
+def test_the_expressions_forms_know_no_grammar_and_only_the_grammar_parses_cron() -> None:
+    expressions = TASKCORE / "expressions"
+
+    assert importers(expressions, "taskcore.expressions.grammar", "taskcore.expressions.cron") == [
+        "__init__.py",
+        "grammar.py",
+    ]
+    assert importers(expressions, "taskcore.expressions.cron") == ["grammar.py"]
+    assert not [name for name in imports_of(expressions / "forms.py") if name.startswith("taskcore.expressions")]

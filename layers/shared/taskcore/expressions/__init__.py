@@ -49,7 +49,7 @@ Semantics (each one is what the AWS documentation says, or, where it is silent, 
 
 from __future__ import annotations
 
-from taskcore.expressions.grammar import (
+from taskcore.expressions.forms import (
     MAX_YEAR,
     MIN_YEAR,
     AtExpression,
@@ -59,8 +59,8 @@ from taskcore.expressions.grammar import (
     Expression,
     ExpressionError,
     RateExpression,
-    parse_expression,
 )
+from taskcore.expressions.grammar import parse_expression
 from taskcore.expressions.occurrences import fire_times, next_fire_time
 from taskcore.expressions.zones import format_at, local_to_utc, parse_timezone
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from taskcore.expressions.grammar import MAX_YEAR, AtExpression, CronExpression, Expression, RateExpression
+from taskcore.expressions.forms import MAX_YEAR, AtExpression, CronExpression, Expression, RateExpression
 from taskcore.expressions.zones import _require_aware, local_to_utc, parse_timezone
 
 

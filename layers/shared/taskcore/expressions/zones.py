@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from taskcore.expressions.grammar import ExpressionError, _format_naive_at
+from taskcore.expressions.forms import ExpressionError, _format_naive_at
 
 
 @cache
