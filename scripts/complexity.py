@@ -17,6 +17,7 @@ CHECKED = (
     ROOT / "functions",
     ROOT / "layers" / "shared" / "taskcore",
     ROOT / "localcloud",
+    ROOT / "ops",
     ROOT / "console",
     ROOT / "clients" / "python" / "src",
 )
