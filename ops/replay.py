@@ -86,7 +86,7 @@ class RedriveResult:
 
     def count(self, replay: Replay) -> None:
         """Add one replay's outcome."""
-        setattr(self, replay.outcome, getattr(self, replay.outcome) + 1)
+        setattr(self, replay.outcome.value, getattr(self, replay.outcome.value) + 1)
 
 
 def replay(letter: DeadLetter, invoke: Invoker, *, client: Any, hold_seconds: int | None = None) -> Replay:
