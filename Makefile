@@ -55,7 +55,7 @@ lint: install ## ruff, mypy, bandit, complexity (radon, at most 12 per function)
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy
-	@$(VENV)/bin/bandit --quiet --recursive layers/shared/taskcore functions localcloud console clients/python
+	@$(VENV)/bin/bandit --quiet --recursive layers/shared/taskcore functions localcloud ops console clients/python
 	@$(PY) -m scripts.complexity
 	@$(PY) scripts/export_requirements.py --check
 

@@ -19,12 +19,13 @@ from console.deadletters import DeadLetterDesk
 from console.guard import is_loopback
 from console.signing import SigV4, StackNotFound, region_of, stack_outputs
 from console.web import PREFIX, Console
+from ops.letters import LetterKind
 
 #: Stack output -> the kind of dead letter its queue holds.
 QUEUE_OUTPUTS = {
-    "CallbackFailureQueueUrl": "invocation",
-    "ScheduleDeliveryDLQUrl": "delivery",
-    "RejectedTaskQueueUrl": "rejected",
+    "CallbackFailureQueueUrl": LetterKind.INVOCATION,
+    "ScheduleDeliveryDLQUrl": LetterKind.DELIVERY,
+    "RejectedTaskQueueUrl": LetterKind.REJECTED,
 }
 
 
@@ -100,8 +101,7 @@ def _desk(session: Any, region: str, outputs: dict[str, str], stack: str | None)
     callback = outputs.get("CallbackTargetArn") or outputs.get("CallbackFunctionArn")
     if not queues or not callback:
         return None
-    from localcloud.dlq import lambda_invoker
-    from localcloud.replays import replay_lambda_client
+    from ops.lambda_invoke import lambda_invoker, replay_lambda_client
 
     return DeadLetterDesk(
         queues,
@@ -113,11 +113,9 @@ def _desk(session: Any, region: str, outputs: dict[str, str], stack: str | None)
 
 def serve(setup: Setup, host: str, port: int) -> Any:
     """Serve the console on `host:port` in the background (the local cloud's HTTP server); `close()` it."""
-    from console.app import create_app, lambda_handler_for
-    from localcloud.apiserver import serve_function
+    from console.local import serve_console
 
-    app = lambda_handler_for(create_app(setup.console))
-    server = serve_function(app, function_name="Console", host=host, port=port, log=None)
+    server = serve_console(setup.console, host, port)
     setup.console.served_at = lambda: server.url  # from now on, only this Host (and loopback names for its port)
     return server
 

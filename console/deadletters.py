@@ -1,5 +1,6 @@
 """Dead letters in the console: listed, replayed and discarded by the console's own server, with the
-operator's credentials (locally: the local cloud's), through the same code as `make dlq` / `make redrive`.
+operator's credentials (locally: the local cloud's), through the same code as `make dlq` / `make redrive`
+(`ops`: the operations that run against any AWS).
 
 The scheduler API gets no SQS or invoke permission for this (docs/console.md says why).
 """
@@ -9,14 +10,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from localcloud.dlq import DeadLetter, Invoker, Replay, discard, held_letters
-from localcloud.replays import HOLD_MARGIN_SECONDS, LAMBDA_LONGEST_TIMEOUT_SECONDS, REPLAY_CONCURRENCY, replay_all
+from ops.letters import DeadLetter, LetterKind, held_letters
+from ops.replay import (
+    HOLD_MARGIN_SECONDS,
+    LAMBDA_LONGEST_TIMEOUT_SECONDS,
+    REPLAY_CONCURRENCY,
+    Invoker,
+    Replay,
+    discard,
+    replay_all,
+)
 
 #: The console's words for the three kinds of queue.
 KINDS = {
-    "invocation": "Lambda gave up (CallbackFailureQueue)",
-    "delivery": "Scheduler could not deliver (ScheduleDeliveryDLQ)",
-    "rejected": "Rejected by the callback (RejectedTaskQueue)",
+    LetterKind.INVOCATION: "Lambda gave up (CallbackFailureQueue)",
+    LetterKind.DELIVERY: "Scheduler could not deliver (ScheduleDeliveryDLQ)",
+    LetterKind.REJECTED: "Rejected by the callback (RejectedTaskQueue)",
 }
 
 

@@ -12,15 +12,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from console.api import ApiError, SchedulerApi
+from taskcore.states import FINAL_STATES, LIVE_STATES, SCHEDULE_STATE_OF_TASK, TASK_STATE_OF_SCHEDULE, TaskState
 
 ANY = ""
 LIVE = "live"
-ENDED_STATUS = "ended"
-LIVE_STATUSES = ("scheduled", "paused")
+ENDED_STATUS = TaskState.ENDED.value
+LIVE_STATUSES = tuple(state.value for state in LIVE_STATES)
 #: The statuses the ledger's API filters on (used when an API does not say).
-API_STATUSES = ("scheduled", "paused", "succeeded", "failed", "rejected", "cancelled")
-STATE_OF = {"scheduled": "ENABLED", "paused": "DISABLED"}
-STATUS_OF = {"ENABLED": "scheduled", "DISABLED": "paused"}
+API_STATUSES = (*LIVE_STATUSES, *(state.value for state in FINAL_STATES))
+#: The schedule state an API from before the ledger filters on, for a live status, and back.
+STATE_OF = {task.value: schedule.value for task, schedule in SCHEDULE_STATE_OF_TASK.items()}
+STATUS_OF = {schedule.value: task.value for schedule, task in TASK_STATE_OF_SCHEDULE.items()}
 #: At most this many API calls for one page of the console (a walk over statuses that are all empty stops here).
 MAX_CALLS = 10
 

@@ -1,31 +1,32 @@
-"""The console inside the local cloud (`make dev`): mounted at /console on the API's own port, talking to that
-API, with the dead letters of the local cloud's queues replayed through the callback as the cloud runs it: in
-execution environments under its Timeout (`callback`), or in this process (a test's in-process callback). It
-answers only to that port's Host, and lets the operator act as any principal (`X-Local-Principal`), an
-administrator among them, as only the local cloud allows."""
+"""The console's adapter to the local cloud: the one module of the console that imports `localcloud`.
+
+- `LocalConsole` is the console inside the local cloud (`make dev`), a `localcloud.options.ConsoleFactory`:
+  the local cloud's composition root (`localcloud.dev`) hands it to `LocalCloud`, which mounts it at /console
+  on the API's own port without importing the console. It talks to that API, and replays the dead letters of
+  the local cloud's queues through the callback as the cloud runs it: in execution environments under its
+  Timeout (`callback`), or in this process (a test's in-process callback). It answers only to that port's
+  Host, and lets the operator act as any principal (`X-Local-Principal`), an administrator among them, as
+  only the local cloud allows.
+- `serve_console` serves the console (`make console`, against a deployed stack) on the local cloud's HTTP
+  server, which turns each request into the proxy event the console's Mangum adapter reads.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from console.api import SchedulerApi
 from console.app import create_app, lambda_handler_for
 from console.deadletters import DeadLetterDesk
 from console.web import ActAs, Console
-from localcloud.apiserver import LOCAL_PRINCIPAL_HEADER, FunctionWorker
-from localcloud.dlq import REDRIVE_CONTEXT, Invoker, dead_letter_queues
+from localcloud.apiserver import LOCAL_PRINCIPAL_HEADER, ApiServer, FunctionWorker, serve_function
+from localcloud.dlq import dead_letter_queues
 from localcloud.environments import FunctionSpec
-from localcloud.lambda_context import LocalLambdaContext
-from localcloud.replays import EnvironmentInvoker
+from localcloud.replays import EnvironmentInvoker, redrive_handler
+from ops.replay import Invoker
 
-
-def _redrive_handler(event: Any, context: Any) -> Any:
-    """The callback's entry point, invoked as a redrive (no second copy of a rejection is kept)."""
-    from callback_app.handler import lambda_handler
-
-    return lambda_handler(event, LocalLambdaContext(client_context=REDRIVE_CONTEXT))
+__all__ = ["LocalConsole", "local_act_as", "serve_console"]
 
 
 def local_act_as(environ: Mapping[str, str] | None = None) -> ActAs:
@@ -46,7 +47,7 @@ class LocalConsole:
         # Replays under the callback's Timeout, in its execution environments; without a spec, in this process
         # (its Mangum adapter needs a thread with its own event loop: one container, as for the API).
         self._environments = EnvironmentInvoker(callback) if callback is not None else None
-        self._callback = FunctionWorker(_redrive_handler, function_name="CallbackFunction")
+        self._callback = FunctionWorker(redrive_handler, function_name="CallbackFunction")
         hold = {"hold_seconds": self._environments.hold_seconds} if self._environments is not None else {}
         desk = DeadLetterDesk(
             dead_letter_queues(environment),
@@ -64,9 +65,20 @@ class LocalConsole:
     def _invoker(self) -> Invoker:
         return self._environments if self._environments is not None else self._callback.invoke
 
+    def forget_actions(self) -> None:
+        """Forget the API's OpenAPI document (it lists the actions, which were reloaded)."""
+        self.api.forget_openapi()
+
     def close(self) -> None:
         """Stop the callback's containers and the API client."""
         self._callback.close()
         if self._environments is not None:
             self._environments.close()
         self.api.close()
+
+
+def serve_console(console: Console, host: str, port: int) -> ApiServer:
+    """Serve `console` on `host:port` in the background, on the local cloud's HTTP server; `close()` it."""
+    return serve_function(
+        lambda_handler_for(create_app(console)), function_name="Console", host=host, port=port, log=None
+    )

@@ -23,15 +23,14 @@ from console.api import SchedulerApi
 from console.deadletters import KINDS, DeadLetterDesk
 from console.forms import TIMINGS
 from console.timing import moment_text, relative
+from taskcore.states import TaskState
 
 HERE = Path(__file__).parent
 PREFIX = "/console"
 #: The statuses the task list filters on (the ledger's; today's API knows ENABLED/DISABLED as state).
-STATUSES = ("scheduled", "paused", "succeeded", "failed", "rejected", "cancelled", "ended")
+STATUSES = tuple(state.value for state in TaskState)
 #: The statuses of a task that has ended: nothing to pause, reschedule or cancel.
-ENDED = frozenset({"succeeded", "failed", "rejected", "cancelled", "ended"})
-STATE_OF = {"scheduled": "ENABLED", "paused": "DISABLED"}
-STATUS_OF = {"ENABLED": "scheduled", "DISABLED": "paused"}
+ENDED = frozenset(state.value for state in TaskState if not state.live)
 #: Form controls of the create and reschedule forms that API errors can be shown beside.
 CONTROLS = {
     "task_id",

@@ -1,9 +1,15 @@
 """The whole local cloud in one object: moto as the AWS endpoint, the API in front of SchedulerFunction,
-and the dispatcher that fires schedules into CallbackFunction. `make dev` runs it; so do the tests.
+the Scheduler emulator (the dispatcher) that fires schedules, and the Lambda emulator that runs them in
+CallbackFunction. `make dev` runs it; so do the tests.
 
-CallbackFunction runs in execution environments (child processes, `ConcurrentLambda`), as `make dev`
-runs it, unless a test hands in a `callback_handler` callable: that runs in this process, on the
-dispatcher's thread, one invocation at a time (`AsyncLambda`).
+The two services each run their own loop (`serve`), and talk only through the invoke interface: the
+dispatcher hands each event to Lambda's `submit`. CallbackFunction runs in execution environments (child
+processes, `ConcurrentLambda`), as `make dev` runs it, unless a test hands in a `callback_handler`
+callable: that runs in this process, one invocation at a time (`AsyncLambda`), on the thread of Lambda's
+loop, or of the FakeClock driver (`run_until`, `localcloud.stepping`).
+
+The console is not part of the emulator: whoever assembles the cloud (`localcloud.dev`, or a test) hands in
+a `console` factory, and the cloud mounts what it builds at /console.
 """
 
 from __future__ import annotations
@@ -11,58 +17,41 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from localcloud.apiserver import ApiServer, FunctionWorker, Handler, serve_function
 from localcloud.clock import Clock, SystemClock
-from localcloud.dispatcher import DeliveryFault, Dispatcher, ScheduleDeleter
+from localcloud.delivery import DeliveryFault
+from localcloud.dispatcher import Dispatcher
 from localcloud.endpoint import LocalEndpoint, moto_endpoint, patched_environ
+from localcloud.function_caches import reset_function_caches
 from localcloud.lambda_async import (
-    DEFAULT_RETRY_DELAYS,
     AsyncLambda,
     ConcurrentLambda,
     FunctionSpec,
     InvokeConfig,
     LambdaService,
 )
+from localcloud.options import CloudOptions, ConsoleFactory, MountedConsole
 from localcloud.persist import Clients, Persister, capture, read_state_file, restore
 from localcloud.queues import SqsSender
-from localcloud.schedules import MotoScheduleStore
+from localcloud.schedules import MotoScheduleStore, ScheduleDeleter
 from localcloud.static_files import SWAGGER_UI_PATH, swagger_ui
-from localcloud.stats import LogSink, stdout_sink
+from localcloud.stats import DispatchStats, LogSink, stdout_sink
+from localcloud.stepping import Stepper
 from localcloud.template import api_stage_name
 
-
-def reset_function_caches() -> None:
-    """Forget the functions' cached settings and clients (they read the environment once per container)."""
-    from callback_app.ledger import get_run_ledger
-    from callback_app.rejections import get_rejection_queue
-    from callback_app.service import get_dynamodb_client, get_task_runner
-    from callback_app.settings import get_settings as callback_settings
-    from scheduler_app.apidocs import get_docs_settings
-    from scheduler_app.clients import get_dynamodb_client as scheduler_dynamodb
-    from scheduler_app.clients import get_scheduler_client, get_secrets_client
-    from scheduler_app.keys import get_cursor_seal
-    from scheduler_app.settings import get_settings as scheduler_settings
-
-    caches = (
-        callback_settings,
-        get_dynamodb_client,
-        get_task_runner,
-        get_run_ledger,
-        get_rejection_queue,
-        scheduler_settings,
-        get_scheduler_client,
-        scheduler_dynamodb,
-        get_docs_settings,
-        get_secrets_client,
-        get_cursor_seal,
-    )
-    for cached in caches:
-        cached.cache_clear()
+__all__ = [
+    "CloudOptions",
+    "ConsoleFactory",
+    "LocalCloud",
+    "MountedConsole",
+    "fresh_moto_state",
+    "reset_function_caches",
+]
 
 
 def fresh_moto_state() -> None:
@@ -70,37 +59,6 @@ def fresh_moto_state() -> None:
     from moto.moto_api._internal.models import moto_api_backend
 
     moto_api_backend.reset()
-
-
-@dataclass(frozen=True)
-class CloudOptions:
-    """How to run the local cloud (the command line of `python -m localcloud.dev`)."""
-
-    host: str = "127.0.0.1"
-    port: int = 3000
-    moto_port: int = 0
-    api_only: bool = False
-    poll_interval: float = 0.25
-    lambda_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
-    delivery_retry_base: float = 1.0
-    persist: Path | None = None
-    #: Seconds between two saves of the state with `persist` (it is also saved at the stop).
-    persist_interval: float = 5.0
-    access_log: bool = True
-    #: Execution environments CallbackFunction may run at once (Lambda: one per concurrent invocation).
-    concurrency: int = 10
-    #: The callback's entry point as an import path; None: template.yaml's Handler (tests name their own).
-    callback_handler_path: str | None = None
-    #: Seconds before an invocation is stopped; None: the function's Timeout in template.yaml.
-    callback_timeout: float | None = None
-    #: Print the callback's CloudWatch EMF metric lines too (`--metrics`).
-    metrics: bool = False
-    #: Serve the console at /console on the API's port (console/local.py).
-    console: bool = True
-    #: Re-import the actions when their files change, without a restart (`make dev`; `--no-reload` turns it off).
-    reload_actions: bool = False
-    #: More directories of action modules, as if in layers/shared/taskcore/actions (`--actions-dir`).
-    action_dirs: tuple[Path, ...] = ()
 
 
 class LocalCloud:
@@ -115,6 +73,7 @@ class LocalCloud:
         fault: DeliveryFault | None = None,
         callback_handler: Handler | None = None,
         scheduler_handler: Handler | None = None,
+        console: ConsoleFactory | None = None,
     ) -> None:
         self.options = options or CloudOptions()
         self.clock = clock or SystemClock()
@@ -122,12 +81,16 @@ class LocalCloud:
         self._fault = fault
         self._callback_handler = callback_handler
         self._scheduler_handler = scheduler_handler
+        self._console_factory = console
         self._stack = ExitStack()
         self._stopped = threading.Event()
         self.endpoint: LocalEndpoint | None = None
         self.environment: dict[str, str] = {}
         self.api: ApiServer | None = None
         self.dispatcher: Dispatcher | None = None
+        self.lambda_: LambdaService | None = None
+        #: What is served at /console (None without a console factory).
+        self.console: MountedConsole | None = None
         #: CallbackFunction as its execution environments run it (None when it runs in process).
         self.callback: FunctionSpec | None = None
         #: What else caches something built from the actions (the console's copy of the OpenAPI document).
@@ -174,9 +137,9 @@ class LocalCloud:
             if saved is not None:
                 restore(saved, clients, log=self._log)
         if not options.api_only:
-            self.dispatcher = self._dispatcher(endpoint)
+            self.lambda_, self.dispatcher = self._services()
             if saved is not None:
-                self.dispatcher.restore(saved.get("dispatcher", {}))
+                self._restore(saved.get("dispatcher", {}))
         self.api = self._serve_api(self._scheduler_handler)
         if options.reload_actions:
             self._watch_actions()
@@ -198,18 +161,17 @@ class LocalCloud:
             static=[swagger_ui()],
         )
         self._stack.callback(api.close)
-        if options.console:
-            self._mount_console(api)
+        if self._console_factory is not None:
+            self._mount_console(api, self._console_factory)
         return api
 
-    def _mount_console(self, api: ApiServer) -> None:
+    def _mount_console(self, api: ApiServer, factory: ConsoleFactory) -> None:
         """The console at /console, talking to this API and reading this cloud's dead letters."""
-        from console.local import LocalConsole
-
-        console = LocalConsole(lambda: api.url, self.environment, callback=self.callback_for_replays())
+        console = factory(lambda: api.url, self.environment, callback=self.callback_for_replays())
         self._stack.callback(console.close)
-        self._action_caches.append(console.api.forget_openapi)
+        self._action_caches.append(console.forget_actions)
         api.mount("/console", FunctionWorker(console.handler, function_name="Console"))
+        self.console = console
 
     def _add_action_dirs(self, directories: tuple[Path, ...]) -> None:
         """Import actions from `directories` too, here and in the execution environments (FunctionSpec)."""
@@ -229,7 +191,7 @@ class LocalCloud:
         """Reload the actions when their files change (localcloud/actions_reload.py)."""
         from localcloud import actions_reload
 
-        lambda_ = self.dispatcher.lambda_ if self.dispatcher is not None else None
+        lambda_ = self.lambda_
         reloader = actions_reload.ActionReloader(
             recycle=lambda_.recycle if isinstance(lambda_, ConcurrentLambda) else None,
             forget=[actions_reload.forget_scheduler_openapi, *self._action_caches],
@@ -253,48 +215,31 @@ class LocalCloud:
 
     def _persist(self, path: Path, clients: Clients, saved: dict[str, Any] | None) -> None:
         """Save the state every `persist_interval` seconds and at the stop (first of the stop's steps)."""
-        if self.dispatcher is not None:
-            self.dispatcher.lambda_.persisted = True
+        if self.lambda_ is not None:
+            self.lambda_.persisted = True
 
         def state() -> dict[str, Any]:
-            return capture(clients, dispatcher=self.dispatcher, previous=saved)
+            return capture(clients, dispatcher=self._snapshot(), previous=saved)
 
         persister = Persister(path, state, interval=self.options.persist_interval, log=self._log).start()
         self._stack.callback(persister.close)
 
-    def _dispatcher(self, endpoint: LocalEndpoint) -> Dispatcher:
+    def _services(self) -> tuple[LambdaService, Dispatcher]:
+        """The Lambda emulator running CallbackFunction, and the Scheduler emulator handing it events."""
         env = self.environment
         callback_arn = env["CALLBACK_FUNCTION_ARN"]
         store = MotoScheduleStore(env["SCHEDULE_GROUP_NAME"])
         sender = SqsSender()
-        options = self.options
-        common: dict[str, Any] = {
-            "clock": self.clock,
-            "configs": {callback_arn: InvokeConfig.from_template("CallbackFunction")},
-            "retry_delays": options.lambda_retry_delays,
-            "sender": sender,
-            "log": self._log,
-        }
-        lambda_: LambdaService
-        if self._callback_handler is not None:
-            lambda_ = AsyncLambda({callback_arn: self._callback_handler}, **common)
-        else:
-            spec = FunctionSpec.from_template(
-                "CallbackFunction",
-                handler=options.callback_handler_path,
-                timeout_seconds=options.callback_timeout,
-                metric_lines=options.metrics,
-                action_dirs=tuple(str(path.resolve()) for path in options.action_dirs),
-            )
-            lambda_ = ConcurrentLambda({callback_arn: spec}, concurrency=options.concurrency, **common)
-            self.callback = spec
+        stats = DispatchStats()
+        lambda_ = self._lambda(callback_arn, sender=sender, stats=stats)
         self._stack.callback(lambda_.close)
         deleter = ScheduleDeleter(store, log=self._log)
         self._stack.callback(deleter.close)
-        return Dispatcher(
+        dispatcher = Dispatcher(
             store,
             lambda_,
             clock=self.clock,
+            stats=stats,
             role_arn=env.get("SCHEDULER_ROLE_ARN"),
             sender=sender,
             deleter=deleter,
@@ -303,6 +248,42 @@ class LocalCloud:
             fault=self._fault,
             log=self._log,
         )
+        return lambda_, dispatcher
+
+    def _lambda(self, callback_arn: str, *, sender: SqsSender, stats: DispatchStats) -> LambdaService:
+        """CallbackFunction in process (a test's handler), else in execution environments as `make dev` runs it."""
+        options = self.options
+        common: dict[str, Any] = {
+            "clock": self.clock,
+            "configs": {callback_arn: InvokeConfig.from_template("CallbackFunction")},
+            "retry_delays": options.lambda_retry_delays,
+            "sender": sender,
+            "stats": stats,
+            "log": self._log,
+        }
+        if self._callback_handler is not None:
+            return AsyncLambda({callback_arn: self._callback_handler}, **common)
+        spec = FunctionSpec.from_template(
+            "CallbackFunction",
+            handler=options.callback_handler_path,
+            timeout_seconds=options.callback_timeout,
+            metric_lines=options.metrics,
+            action_dirs=tuple(str(path.resolve()) for path in options.action_dirs),
+        )
+        self.callback = spec
+        return ConcurrentLambda({callback_arn: spec}, concurrency=options.concurrency, **common)
+
+    def _snapshot(self) -> dict[str, Any] | None:
+        """What `--persist` keeps of the two services (None with `--api-only`: the saved part is kept)."""
+        if self.dispatcher is None or self.lambda_ is None:
+            return None
+        return {**self.dispatcher.snapshot(), "invocations": self.lambda_.snapshot_pending()}
+
+    def _restore(self, saved: dict[str, Any]) -> None:
+        """Give both services back what `_snapshot` saved (before they serve)."""
+        if self.dispatcher is not None and self.lambda_ is not None:
+            self.dispatcher.restore(saved)
+            self.lambda_.restore_pending(saved.get("invocations", []))
 
     def _changed(self, path: str) -> None:
         if self.dispatcher is not None:
@@ -329,9 +310,9 @@ class LocalCloud:
 
     def stats(self) -> dict[str, Any]:
         """Dispatch counts and lateness percentiles (`GET /_localcloud/stats`)."""
-        if self.dispatcher is None:
+        if self.dispatcher is None or self.lambda_ is None:
             return {"dispatcher": False}
-        lambda_ = self.dispatcher.lambda_
+        lambda_ = self.lambda_
         return {
             "dispatcher": True,
             "lambda_mode": lambda_.mode,
@@ -341,18 +322,46 @@ class LocalCloud:
         }
 
     def serve(self, ready: Callable[[], None] | None = None) -> None:
-        """Run until `stop()`: the dispatcher on this thread (the main one for an in-process callback, whose
-        Mangum adapter needs its event loop), or just the API with `api_only`."""
+        """Run until `stop()`: each service its own loop, Lambda's on this thread (the main one for an in-process
+        callback, whose Mangum adapter needs its event loop) and the dispatcher's on another; or just the API
+        with `api_only`. Returns with Lambda stopped (its environments too)."""
         if ready is not None:
             ready()
-        if self.dispatcher is not None:
-            self.dispatcher.serve()
-        else:
+        if self.dispatcher is None or self.lambda_ is None:
             while not self._stopped.wait(0.5):
                 pass
+            return
+        dispatcher, lambda_ = self.dispatcher, self.lambda_
+
+        def scheduler() -> None:
+            try:
+                dispatcher.serve()
+            finally:
+                lambda_.stop()  # Lambda stops after the last delivery, never before
+
+        thread = threading.Thread(target=scheduler, name="localcloud-scheduler", daemon=True)
+        thread.start()
+        try:
+            lambda_.serve()
+        finally:
+            dispatcher.stop()
+            thread.join(timeout=30)
 
     def stop(self) -> None:
         """Make `serve()` return (safe from a signal handler)."""
         self._stopped.set()
         if self.dispatcher is not None:
             self.dispatcher.stop()
+
+    def run_until(self, until: datetime) -> None:
+        """With a FakeClock: live through every moment that matters up to `until` (`localcloud.stepping`)."""
+        self._stepper().run_until(until)
+
+    def run_pending(self) -> None:
+        """With a FakeClock: fire and run everything due at the clock's current time."""
+        self._stepper().run_pending()
+
+    def _stepper(self) -> Stepper:
+        if self.dispatcher is None or self.lambda_ is None:
+            raise RuntimeError("the local cloud runs no dispatcher (api_only)")
+        return Stepper(self.clock, self.dispatcher, self.lambda_)

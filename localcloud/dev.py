@@ -9,6 +9,9 @@
   without a restart and so without losing the in-memory state (--no-reload: off).
 
 State lives in memory and is gone on exit, unless --persist PATH. Ctrl-C stops everything.
+
+This module is the local cloud's composition root: it assembles `LocalCloud` and hands it the console
+(`console.local.LocalConsole`), which the emulator mounts at /console without importing the console.
 """
 
 from __future__ import annotations
@@ -125,7 +128,7 @@ def banner(cloud: LocalCloud, args: argparse.Namespace) -> str:
         "",
         "Local cloud ready (no AWS, no Docker)",
         f"  API (SchedulerFunction)  {api}    docs: {api}/docs",
-        *([f"  Console                  {api}/console"] if cloud.options.console else []),
+        *([f"  Console                  {api}/console"] if cloud.console is not None else []),
         f"  AWS endpoint (moto)      {cloud.moto_url}    (AWS_ENDPOINT_URL for boto3 and the aws CLI)",
         f"  schedule group           {env.get('SCHEDULE_GROUP_NAME')}",
         f"  state                    {state}",
@@ -155,6 +158,7 @@ def banner(cloud: LocalCloud, args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run the local cloud until Ctrl-C (or SIGTERM); 0 after a clean stop. Call on the main thread."""
+    from console.local import LocalConsole
     from localcloud.cloud import CloudOptions, LocalCloud
 
     options = CloudOptions(
@@ -173,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
         action_dirs=tuple(args.actions_dir),
     )
     try:
-        with LocalCloud(options) as cloud:
+        with LocalCloud(options, console=LocalConsole) as cloud:
 
             def stop(signum: int, frame: FrameType | None) -> None:
                 cloud.stop()

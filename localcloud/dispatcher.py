@@ -13,73 +13,41 @@
   is deleted through the Scheduler API. A recurring schedule past its EndDate stops.
 - FlexibleTimeWindow is not randomised: every occurrence fires at the start of its window.
 
-`serve()` is the real loop: it only fires and hands events to Lambda (`submit` queues them), so a
-running or waiting invocation never holds back a delivery; with `ConcurrentLambda` the invocations
-run in execution environments meanwhile. `run_pending()` / `run_until()` drive it step by step with a
-`FakeClock` in tests, running the invocations of an in-process `AsyncLambda` on the calling thread.
+`serve()` is its own loop: it only fires and hands events to Lambda through the invoke interface
+(`submit` queues them), so a running or waiting invocation never holds back a delivery; Lambda runs
+them in its own loop meanwhile (`localcloud.lambda_service`). A test on a `FakeClock` steps both
+services in time order instead (`localcloud.stepping`).
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-import json
-import queue
 import threading
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from localcloud.clock import Clock, FakeClock, SystemClock
-from localcloud.lambda_async import Invocation, LambdaService
-from localcloud.queues import DeadLetterEnding, SqsSender
-from localcloud.schedules import MotoScheduleStore, Schedule
+from localcloud.clock import Clock, SystemClock
+from localcloud.delivery import (
+    DELIVERY_ENDING,
+    Delivery,
+    DeliveryError,
+    DeliveryFault,
+    dead_letter,
+    prepare,
+    retry_delay,
+)
+from localcloud.lambda_service import Invocation, Invoke
+from localcloud.queues import SqsSender
+from localcloud.schedules import MotoScheduleStore, Schedule, ScheduleDeleter
 from localcloud.stats import DispatchStats, LogSink, log_record, stdout_sink
 from taskcore.expressions import AtExpression, Expression, next_fire_time, parse_expression, parse_timezone
-from taskcore.limits import LAMBDA_ASYNC_PAYLOAD_BYTES, SQS_MAX_MESSAGE_BYTES
 from taskcore.proxy import format_scheduled_time, substitute_context_attributes
 
-#: The most of a dead-lettered payload that goes into the schedule's DLQ: one SQS message (1 MiB), less room for
-#: the message attributes. A larger payload (only an event over Lambda's own limit is) is truncated to it and
-#: flagged IS_PAYLOAD_TRUNCATED.
-MAX_DEAD_LETTER_BODY_BYTES = SQS_MAX_MESSAGE_BYTES - 8_192
-#: A delivery that failed for good goes to the schedule's DeadLetterConfig queue (ScheduleDeliveryDLQ).
-DELIVERY_ENDING = DeadLetterEnding(
-    component="dispatcher",
-    failure="delivery failed for good",
-    no_queue="no dead-letter queue",
-    commands="make dlq",
-    sent_counter="deliveries_dead_lettered",
-    dropped_counter="deliveries_dropped",
-)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TICK = timedelta(microseconds=1)
-
-
-class DeliveryError(Exception):
-    """Raise when Scheduler cannot hand an event to its target; `retryable` follows Scheduler's rules."""
-
-    def __init__(self, code: str, message: str, *, retryable: bool) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.retryable = retryable
-
-
-#: Tests inject delivery failures (throttling, an outage): (schedule, attempt) -> error or None.
-DeliveryFault = Callable[[Schedule, int], DeliveryError | None]
-
-
-@dataclass
-class Delivery:
-    """One occurrence on its way to the target, across Scheduler's delivery attempts."""
-
-    schedule: Schedule
-    scheduled_time: datetime
-    attempt: int = 1
-    delete_after: bool = False
 
 
 @dataclass
@@ -89,84 +57,16 @@ class _Tracked:
     revision: tuple[float, float]
 
 
-class ScheduleDeleter:
-    """Deletes completed schedules through the Scheduler API, off the main thread (it must stay on time)."""
-
-    def __init__(
-        self, store: MotoScheduleStore, *, client: Any = None, background: bool = True, log: LogSink = stdout_sink
-    ) -> None:
-        self._store = store
-        self._client = client
-        self._log = log
-        self._queue: queue.Queue[tuple[str, tuple[str, datetime, datetime]] | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        if background:
-            self._thread = threading.Thread(target=self._work, name="localcloud-deleter", daemon=True)
-            self._thread.start()
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("scheduler")
-        return self._client
-
-    def delete(self, schedule: Schedule) -> None:
-        """Delete `schedule` unless it was changed or re-created since this version."""
-        if self._thread is None:
-            self._delete(schedule.name, schedule.version)
-        else:
-            self._queue.put((schedule.name, schedule.version))
-
-    def flush(self) -> None:
-        """Wait until every requested deletion is done."""
-        if self._thread is not None:
-            self._queue.join()
-
-    def close(self) -> None:
-        """Finish the pending deletions and stop the thread."""
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _work(self) -> None:
-        while True:
-            item = self._queue.get()
-            try:
-                if item is None:
-                    return
-                self._delete(*item)
-            except Exception as exc:  # keep the thread alive; the schedule just stays
-                self._log(
-                    log_record("dispatcher", "could not delete a completed schedule", level="ERROR", error=repr(exc))
-                )
-            finally:
-                self._queue.task_done()
-
-    def _delete(self, name: str, version: tuple[str, datetime, datetime]) -> None:
-        live = self._store.get(name)
-        if live is None or live.version != version:
-            return  # cancelled, updated or re-created meanwhile: not ours to delete
-        try:
-            self.client.delete_schedule(Name=name, GroupName=self._store.group)
-        except self.client.exceptions.ResourceNotFoundException:
-            return
-        self._log(
-            log_record("dispatcher", "schedule completed and deleted (ActionAfterCompletion: DELETE)", schedule=name)
-        )
-
-
 class Dispatcher:
-    """Fires the schedules of one group into the local Lambda (`AsyncLambda` or `ConcurrentLambda`)."""
+    """Fires the schedules of one group into the local Lambda, through its invoke interface only."""
 
     def __init__(
         self,
         store: MotoScheduleStore,
-        lambda_: LambdaService,
+        lambda_: Invoke,
         *,
         clock: Clock | None = None,
+        stats: DispatchStats | None = None,
         role_arn: str | None = None,
         sender: SqsSender | None = None,
         deleter: ScheduleDeleter | None = None,
@@ -180,7 +80,7 @@ class Dispatcher:
         self.store = store
         self.lambda_ = lambda_
         self.clock: Clock = clock or SystemClock()
-        self.stats: DispatchStats = lambda_.stats
+        self.stats = stats or DispatchStats()
         self._role_arn = role_arn
         self._sender = sender or SqsSender()
         self._deleter = deleter or ScheduleDeleter(store, log=log)
@@ -198,7 +98,6 @@ class Dispatcher:
         self._wake = threading.Event()
         self._refresh_wanted = threading.Event()
         self._stop = threading.Event()
-        lambda_.on_retry = self._wake.set  # a retry scheduled by a worker: look at the clock again
 
     # -- what is scheduled --------------------------------------------------------------------------------------
 
@@ -288,16 +187,9 @@ class Dispatcher:
         )
 
     def next_due(self) -> datetime | None:
-        """The earliest time anything (an occurrence or a retry) needs attention."""
-        times = [
-            t
-            for t in (
-                self._due[0][0] if self._due else None,
-                self._retries[0][0] if self._retries else None,
-                self.lambda_.next_retry_at(),
-            )
-            if t is not None
-        ]
+        """The earliest time anything (an occurrence or a delivery retry) needs attention."""
+        heads = (self._due[0][0] if self._due else None, self._retries[0][0] if self._retries else None)
+        times = [t for t in heads if t is not None]
         return min(times) if times else None
 
     # -- firing ------------------------------------------------------------------------------------------------
@@ -362,7 +254,7 @@ class Dispatcher:
         )
         late = (self.clock.now() - due).total_seconds()  # now, not the tick's start: a burst takes time
         try:
-            event = self._prepare(schedule, payload)
+            event = prepare(schedule, payload, lambda_=self.lambda_, role_arn=self._role_arn)
             if self.fault is not None and (injected := self.fault(schedule, delivery.attempt)) is not None:
                 raise injected
         except DeliveryError as error:
@@ -395,97 +287,39 @@ class Dispatcher:
         )
         self._complete(delivery)
 
-    def _prepare(self, schedule: Schedule, payload: str) -> Any:
-        """The event Lambda would accept, or the error the Invoke call would have returned."""
-        if not self.lambda_.has_function(schedule.target_arn):
-            raise DeliveryError(
-                "ResourceNotFoundException", f"Function not found: {schedule.target_arn}", retryable=False
-            )
-        if self._role_arn is not None and schedule.role_arn != self._role_arn:
-            raise DeliveryError(
-                "AccessDeniedException",
-                f"{schedule.role_arn} is not allowed to invoke {schedule.target_arn} "
-                f"(template.yaml grants lambda:InvokeFunction to {self._role_arn} only)",
-                retryable=False,
-            )
-        size = len(payload.encode("utf-8"))
-        if size > LAMBDA_ASYNC_PAYLOAD_BYTES:
-            raise DeliveryError(
-                "RequestEntityTooLargeException",
-                f"{size} bytes exceeds the asynchronous invocation limit of {LAMBDA_ASYNC_PAYLOAD_BYTES}",
-                retryable=False,
-            )
-        try:
-            return json.loads(payload)
-        except ValueError:
-            raise DeliveryError(
-                "InvalidRequestContentException", "Could not parse request body into json", retryable=False
-            ) from None  # any other JSON value is accepted: the entry point refuses what is not a proxy event
-
     def _delivery_failed(
         self, delivery: Delivery, payload: str, execution_id: str, error: DeliveryError, now: datetime
     ) -> None:
-        schedule = delivery.schedule
-        retries_done = delivery.attempt - 1
+        """Retry under the schedule's RetryPolicy (`_retries`), or dead-letter the event (`_dead_letter`)."""
         self.stats.count("delivery_errors")
-        condition: str | None = None
-        if error.retryable:
-            if retries_done < schedule.max_retry_attempts:
-                delay = min(self._retry_max, self._retry_base * 2**retries_done)
-                age_at_retry = (now + timedelta(seconds=delay) - delivery.scheduled_time).total_seconds()
-                if age_at_retry <= schedule.max_event_age_seconds:
-                    self._log(
-                        log_record(
-                            "dispatcher",
-                            "delivery failed; Scheduler will retry",
-                            level="WARNING",
-                            schedule=schedule.name,
-                            scheduled_time=format_scheduled_time(delivery.scheduled_time),
-                            attempt=delivery.attempt,
-                            retry_in_seconds=delay,
-                            error=str(error),
-                        )
-                    )
-                    delivery.attempt += 1
-                    heapq.heappush(self._retries, (now + timedelta(seconds=delay), next(self._sequence), delivery))
-                    return
-                condition = "MaximumEventAgeInSeconds"
-            else:
-                condition = "MaximumRetryAttempts"
-        self._dead_letter(delivery, payload, execution_id, error, condition)
-        self._complete(delivery)
+        delay, condition = retry_delay(delivery, error, now, base=self._retry_base, cap=self._retry_max)
+        if delay is None:
+            self._dead_letter(delivery, payload, execution_id, error, condition)
+            self._complete(delivery)
+            return
+        self._log(
+            log_record(
+                "dispatcher",
+                "delivery failed; Scheduler will retry",
+                level="WARNING",
+                schedule=delivery.schedule.name,
+                scheduled_time=format_scheduled_time(delivery.scheduled_time),
+                attempt=delivery.attempt,
+                retry_in_seconds=delay,
+                error=str(error),
+            )
+        )
+        delivery.attempt += 1
+        heapq.heappush(self._retries, (now + timedelta(seconds=delay), next(self._sequence), delivery))
 
     def _dead_letter(
         self, delivery: Delivery, payload: str, execution_id: str, error: DeliveryError, condition: str | None
     ) -> None:
-        schedule = delivery.schedule
-        truncated = len(payload.encode("utf-8")) > MAX_DEAD_LETTER_BODY_BYTES
-        attributes = {
-            "ERROR_CODE": error.code,
-            "ERROR_MESSAGE": error.message[:1000],
-            "EXECUTION_ID": execution_id,
-            "IS_PAYLOAD_TRUNCATED": "true" if truncated else "false",
-            "RETRY_ATTEMPTS": str(delivery.attempt - 1),
-            "SCHEDULED_TIME": format_scheduled_time(delivery.scheduled_time),
-            "SCHEDULE_ARN": schedule.arn,
-            "TARGET_ARN": schedule.target_arn,
-        }
-        if condition is not None:
-            attributes["EXHAUSTED_RETRY_CONDITION"] = condition
-        body = payload
-        if truncated:
-            body = payload.encode("utf-8")[:MAX_DEAD_LETTER_BODY_BYTES].decode("utf-8", "ignore")
-        fields = {
-            "schedule": schedule.name,
-            "scheduled_time": format_scheduled_time(delivery.scheduled_time),
-            "attempts": delivery.attempt,
-            "error": str(error),
-            "condition": condition,
-        }
+        body, attributes, fields = dead_letter(delivery, payload, execution_id, error, condition)
         DELIVERY_ENDING.send(
             self._sender,
-            schedule.dead_letter_arn,
-            body or "{}",
+            delivery.schedule.dead_letter_arn,
+            body,
             attributes,
             stats=self.stats,
             log=self._log,
@@ -498,42 +332,20 @@ class Dispatcher:
 
     # -- loops ---------------------------------------------------------------------------------------------------
 
-    def run_pending(self) -> None:
-        """Refresh, then fire and run everything due at the clock's current time (tests; one thread)."""
-        self.refresh()
-        while True:
-            now = self.clock.now()
-            self.fire_due(now)
-            self.lambda_.promote_due(now)
-            if not self.lambda_.run_next():
-                break
+    def flush(self) -> None:
+        """Wait until the deletions of completed schedules requested so far are done."""
         self._deleter.flush()
 
-    def run_until(self, until: datetime) -> None:
-        """With a FakeClock: live through every moment that matters up to `until`, without waiting."""
-        if not isinstance(self.clock, FakeClock):
-            raise TypeError("run_until needs a FakeClock; serve() runs in real time")
-        while True:
-            self.run_pending()
-            upcoming = self.next_due()
-            if upcoming is None or upcoming > until:
-                break
-            self.clock.set(max(upcoming, self.clock.now()))
-        if until > self.clock.now():
-            self.clock.set(until)
-            self.run_pending()
-
     def snapshot(self) -> dict[str, Any]:
-        """What `--persist` keeps of the dispatcher: the last occurrence fired per schedule, and Lambda's queue."""
+        """What `--persist` keeps of the dispatcher: the last occurrence fired per schedule."""
         fired = [[arn, created.isoformat(), due.isoformat()] for (arn, created), due in dict(self._last_fired).items()]
-        return {"last_fired": fired, "invocations": self.lambda_.snapshot_pending()}
+        return {"last_fired": fired}
 
     def restore(self, saved: dict[str, Any]) -> None:
         """Take back what `snapshot` saved (before `serve`), so a restart runs only what is due, once."""
         for arn, created, due in saved.get("last_fired", []):
             key = (arn, datetime.fromisoformat(created))
             self._last_fired[key] = max(datetime.fromisoformat(due), self._last_fired.get(key, _EPOCH))
-        self.lambda_.restore_pending(saved.get("invocations", []))
 
     def wake(self) -> None:
         """Look at the schedules again now (called after the API changed something)."""
@@ -541,35 +353,31 @@ class Dispatcher:
         self._wake.set()
 
     def stop(self) -> None:
-        """Make `serve()` return (with an in-process `AsyncLambda`, after the invocation in progress)."""
+        """Make `serve()` return."""
         self._stop.set()
         self._wake.set()
 
     def serve(self) -> None:
-        """Fire schedules in real time until `stop()`: never before they are due, never waiting for an invocation.
-
-        With an in-process `AsyncLambda` the invocations run here, between firings (one at a time).
-        """
+        """Fire schedules in real time until `stop()`: never before they are due, never waiting for an invocation."""
         next_refresh = self.clock.now()
         while not self._stop.is_set():
             self._wake.clear()
-            try:
-                now = self.clock.now()
-                if now >= next_refresh or self._refresh_wanted.is_set():
-                    self._refresh_wanted.clear()
-                    self.refresh(now)
-                    next_refresh = now + timedelta(seconds=self._poll_interval)
-                self.fire_due(now)
-                self.lambda_.promote_due(now)
-                if self.lambda_.run_next():
-                    continue  # between invocations, look at the clock again: firing comes first
-            except Exception as exc:  # a bug here must not stop the local cloud; say so and go on
-                self._log(
-                    log_record("dispatcher", "dispatcher error", level="ERROR", error=f"{type(exc).__name__}: {exc}")
-                )
+            next_refresh = self._serve_once(next_refresh)
             upcoming = [t for t in (self.next_due(), next_refresh) if t is not None]
             timeout = (min(upcoming) - self.clock.now()).total_seconds()
             if timeout > 0:
                 self.clock.wait(self._wake, timeout)
-        self.lambda_.close()
         self._deleter.close()
+
+    def _serve_once(self, next_refresh: datetime) -> datetime:
+        """Refresh when it is time (or the API asked), then fire what is due; when to refresh next."""
+        try:
+            now = self.clock.now()
+            if now >= next_refresh or self._refresh_wanted.is_set():
+                self._refresh_wanted.clear()
+                self.refresh(now)
+                next_refresh = now + timedelta(seconds=self._poll_interval)
+            self.fire_due(now)
+        except Exception as exc:  # a bug here must not stop the local cloud; say so and go on
+            self._log(log_record("dispatcher", "dispatcher error", level="ERROR", error=f"{type(exc).__name__}: {exc}"))
+        return next_refresh

@@ -108,8 +108,11 @@ def _bytes_back(value: Any) -> Any:
 # -- capture ---------------------------------------------------------------------------------------------------
 
 
-def capture(clients: Clients, *, dispatcher: Any = None, previous: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The local cloud's state now. Without a dispatcher (`make api`), its part is kept from `previous`."""
+def capture(
+    clients: Clients, *, dispatcher: dict[str, Any] | None = None, previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The local cloud's state now; `dispatcher`: the two services' own part (the Scheduler's last occurrences
+    fired, Lambda's pending events). Without one (`make api`), that part is kept from `previous`."""
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -118,7 +121,7 @@ def capture(clients: Clients, *, dispatcher: Any = None, previous: dict[str, Any
         "schedules": clients.schedules(),
         "tables": clients.tables(),
         "queues": clients.queues(),
-        "dispatcher": dispatcher.snapshot() if dispatcher is not None else (previous or {}).get("dispatcher", {}),
+        "dispatcher": dispatcher if dispatcher is not None else (previous or {}).get("dispatcher", {}),
     }
 
 

@@ -1,4 +1,5 @@
-"""The schedules as EventBridge Scheduler itself sees them: read straight from moto's in-process store.
+"""The schedules as EventBridge Scheduler itself sees them: read straight from moto's in-process store, and
+deleted through its API once they completed (`ScheduleDeleter`).
 
 The dispatcher plays the Scheduler *service*, and a service reads its own storage rather than polling
 its public API: reading moto's backend costs microseconds per schedule instead of an HTTP round trip
@@ -9,12 +10,16 @@ API over HTTP. Tied to moto's internal model (pinned in uv.lock): tests/localclo
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from localcloud.stats import LogSink, log_record, stdout_sink
 from localcloud.template import LOCAL_ACCOUNT, LOCAL_REGION
+from taskcore.states import ScheduleState
 
 #: Scheduler's defaults when a target has no RetryPolicy (CreateSchedule API reference).
 DEFAULT_MAX_RETRY_ATTEMPTS = 185
@@ -48,7 +53,7 @@ class Schedule:
     @property
     def enabled(self) -> bool:
         """Whether the schedule runs (DISABLED schedules keep their settings and do nothing)."""
-        return self.state == "ENABLED"
+        return self.state == ScheduleState.ENABLED
 
     @property
     def version(self) -> tuple[str, datetime, datetime]:
@@ -84,7 +89,7 @@ def from_moto(model: Any) -> Schedule:
         group=model.group_name,
         expression=model.schedule_expression,
         timezone=model.schedule_expression_timezone or "UTC",
-        state=model.state or "ENABLED",
+        state=model.state or ScheduleState.ENABLED,
         start=_moment(model.start_date),
         end=_moment(model.end_date),
         created=created,
@@ -148,3 +153,72 @@ def set_moto_stamps(
     if model is None:
         raise LookupError(f"no schedule {group}/{name} in moto's scheduler backend")
     model.creation_date, model.last_modified_date = created, modified
+
+
+class ScheduleDeleter:
+    """Deletes completed schedules through the Scheduler API, off the main thread (it must stay on time)."""
+
+    def __init__(
+        self, store: MotoScheduleStore, *, client: Any = None, background: bool = True, log: LogSink = stdout_sink
+    ) -> None:
+        self._store = store
+        self._client = client
+        self._log = log
+        self._queue: queue.Queue[tuple[str, tuple[str, datetime, datetime]] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        if background:
+            self._thread = threading.Thread(target=self._work, name="localcloud-deleter", daemon=True)
+            self._thread.start()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("scheduler")
+        return self._client
+
+    def delete(self, schedule: Schedule) -> None:
+        """Delete `schedule` unless it was changed or re-created since this version."""
+        if self._thread is None:
+            self._delete(schedule.name, schedule.version)
+        else:
+            self._queue.put((schedule.name, schedule.version))
+
+    def flush(self) -> None:
+        """Wait until every requested deletion is done."""
+        if self._thread is not None:
+            self._queue.join()
+
+    def close(self) -> None:
+        """Finish the pending deletions and stop the thread."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                self._delete(*item)
+            except Exception as exc:  # keep the thread alive; the schedule just stays
+                self._log(
+                    log_record("dispatcher", "could not delete a completed schedule", level="ERROR", error=repr(exc))
+                )
+            finally:
+                self._queue.task_done()
+
+    def _delete(self, name: str, version: tuple[str, datetime, datetime]) -> None:
+        live = self._store.get(name)
+        if live is None or live.version != version:
+            return  # cancelled, updated or re-created meanwhile: not ours to delete
+        try:
+            self.client.delete_schedule(Name=name, GroupName=self._store.group)
+        except self.client.exceptions.ResourceNotFoundException:
+            return
+        self._log(
+            log_record("dispatcher", "schedule completed and deleted (ActionAfterCompletion: DELETE)", schedule=name)
+        )

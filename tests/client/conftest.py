@@ -26,7 +26,7 @@ def cloud() -> Iterator[LocalCloud]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MAX_ACTIVE_SCHEDULES_PER_OWNER", str(OWNER_QUOTA))
         clock = FakeClock(datetime.now(UTC))
-        options = CloudOptions(port=0, console=False, access_log=False)
+        options = CloudOptions(port=0, access_log=False)
         with LocalCloud(options, clock=clock, log=lambda line: None, callback_handler=lambda_handler) as running:
             yield running
 

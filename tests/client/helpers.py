@@ -107,7 +107,7 @@ def run_until_due(cloud: LocalCloud, seconds: float) -> None:
     """Fire what falls due in the next `seconds` (from real time or the fake clock, whichever is later)."""
     assert cloud.dispatcher is not None
     start = max(cloud.clock.now(), datetime.now(UTC))
-    cloud.dispatcher.run_until(start + timedelta(seconds=seconds))
+    cloud.run_until(start + timedelta(seconds=seconds))
 
 
 #: The owner quota of the tests' local cloud (MaxActiveSchedulesPerOwner): small, so a test can reach it.

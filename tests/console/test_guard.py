@@ -69,9 +69,10 @@ def test_a_request_naming_another_host_is_refused_as_misdirected(client: TestCli
 
 @pytest.mark.integration
 def test_make_dev_and_make_console_refuse_a_rebound_host_and_serve_their_own(api: Api) -> None:
+    from console.local import LocalConsole
     from localcloud.cloud import CloudOptions, LocalCloud
 
-    with LocalCloud(CloudOptions(port=0, api_only=True), log=lambda line: None) as cloud:
+    with LocalCloud(CloudOptions(port=0, api_only=True), log=lambda line: None, console=LocalConsole) as cloud:
         dev_evil = httpx.get(f"{cloud.api_url}/console/tasks", headers={"host": "evil.example"}, timeout=10)
         dev_own = httpx.get(f"{cloud.api_url}/console/tasks", timeout=10)
     setup = make_console.Setup(

@@ -19,7 +19,7 @@ from moto import mock_aws
 
 from console import __main__ as make_console
 from console.deadletters import DeadLetterDesk
-from localcloud.dlq import lambda_invoker
+from ops.lambda_invoke import lambda_invoker
 
 REGION = "eu-west-1"
 API_URL = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/v1"

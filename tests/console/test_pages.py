@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from console import Console, SchedulerApi, create_app
+from console.local import LocalConsole
 from localcloud.clock import FakeClock
 from localcloud.cloud import CloudOptions, LocalCloud
 from tests.callback.helpers import ActionSpy
@@ -28,7 +29,7 @@ def cloud(spy_action: ActionSpy) -> Iterator[LocalCloud]:
 
     clock = FakeClock(datetime.now(UTC))
     with LocalCloud(
-        CloudOptions(port=0), clock=clock, log=lambda line: None, callback_handler=lambda_handler
+        CloudOptions(port=0), clock=clock, log=lambda line: None, callback_handler=lambda_handler, console=LocalConsole
     ) as running:
         yield running
 
@@ -188,7 +189,7 @@ def test_a_failed_task_is_replayed_from_the_dead_letters_page_once_its_cause_is_
     spy_action.behaviour = fail
     create(cloud, task_id="dead-1", action="spy", delay_seconds=1)
     assert cloud.dispatcher is not None
-    cloud.dispatcher.run_until(cloud.clock.now() + timedelta(seconds=10))
+    cloud.run_until(cloud.clock.now() + timedelta(seconds=10))
     listed = httpx.get(f"{cloud.api_url}/console/dead-letters", timeout=10).text
     assert "dead-1" in listed
     assert "RetriesExhausted" in listed
@@ -208,7 +209,7 @@ def test_discard_all_deletes_every_letter_without_running_it(
     spy_action.behaviour = fail
     create(cloud, task_id="dead-2", action="spy", delay_seconds=1)
     assert cloud.dispatcher is not None
-    cloud.dispatcher.run_until(cloud.clock.now() + timedelta(seconds=10))
+    cloud.run_until(cloud.clock.now() + timedelta(seconds=10))
     runs = len(spy_action.runs)
 
     confirm = httpx.get(f"{cloud.api_url}/console/dead-letters/confirm", params={"op": "discard"}, timeout=10).text

@@ -19,8 +19,8 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
 from console.deadletters import DeadLetterDesk
-from localcloud.dlq import lambda_invoker
-from localcloud.replays import LAMBDA_LONGEST_TIMEOUT_SECONDS, replay_lambda_client
+from ops.lambda_invoke import lambda_invoker, replay_lambda_client
+from ops.replay import LAMBDA_LONGEST_TIMEOUT_SECONDS
 
 REGION = "eu-west-1"
 CALLBACK = "arn:aws:lambda:eu-west-1:123456789012:function:stack-CallbackFunction-x"

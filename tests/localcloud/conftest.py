@@ -10,9 +10,10 @@ import boto3
 import pytest
 
 from localcloud.clock import FakeClock
-from localcloud.dispatcher import DeliveryFault, Dispatcher, ScheduleDeleter
+from localcloud.delivery import DeliveryFault
+from localcloud.dispatcher import Dispatcher
 from localcloud.lambda_async import AsyncLambda, Handler, InvokeConfig
-from localcloud.schedules import MotoScheduleStore
+from localcloud.schedules import MotoScheduleStore, ScheduleDeleter
 from localcloud.template import LocalResources
 from tests.localcloud.helpers import Harness, MakeHarness
 
@@ -43,11 +44,12 @@ def make_harness(aws: LocalResources, callback: Callable[..., dict[str, Any]]) -
             store,
             lambda_,
             clock=clock,
+            stats=lambda_.stats,
             role_arn=aws.arns["SchedulerInvokeRole"],
             deleter=ScheduleDeleter(store, background=False, log=logs.append),
             fault=fault,
             log=logs.append,
         )
-        return Harness(aws, clock, dispatcher, boto3.client("scheduler"), boto3.client("sqs"), logs)
+        return Harness(aws, clock, dispatcher, lambda_, boto3.client("scheduler"), boto3.client("sqs"), logs)
 
     return build

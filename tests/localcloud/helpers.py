@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from localcloud.clock import FakeClock
-from localcloud.dispatcher import DeliveryFault, Dispatcher
-from localcloud.lambda_async import Handler
+from localcloud.delivery import DeliveryFault
+from localcloud.dispatcher import Dispatcher
+from localcloud.lambda_async import AsyncLambda, Handler
+from localcloud.stepping import Stepper
 from localcloud.template import LocalResources
 from taskcore.envelope import TaskEnvelope
 from taskcore.proxy import build_target_input
@@ -25,14 +27,20 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/SchedulerInvokeRole"
 
 @dataclass
 class Harness:
-    """A dispatcher wired as `make dev` wires it, with its log lines collected."""
+    """A dispatcher and the in-process Lambda it delivers to, wired as `make dev` wires them, with their log lines
+    collected; `run_until` steps both on the fake clock (`localcloud.stepping`)."""
 
     resources: LocalResources
     clock: FakeClock
     dispatcher: Dispatcher
+    lambda_: AsyncLambda
     scheduler: EventBridgeSchedulerClient
     sqs: SQSClient
     logs: list[dict[str, Any]] = field(default_factory=list)
+
+    def run_until(self, until: datetime) -> None:
+        """Live through every moment that matters up to `until`, without waiting."""
+        Stepper(self.clock, self.dispatcher, self.lambda_).run_until(until)
 
     def queue_url(self, logical_id: str) -> str:
         """A queue's URL."""

@@ -17,8 +17,9 @@ import pytest
 from callback_app.handler import lambda_handler
 from localcloud.clock import FakeClock
 from localcloud.cloud import CloudOptions, LocalCloud
-from localcloud.dlq import RedriveResult, dead_letters, redrive
+from localcloud.dlq import dead_letters, redrive
 from localcloud.runstate import RunState
+from ops.replay import RedriveResult
 from taskcore.registry import TaskContext
 from tests.callback.helpers import ActionSpy, AnyData
 
@@ -45,7 +46,7 @@ def run_for(cloud: LocalCloud, seconds: float) -> None:
     """
     assert cloud.dispatcher is not None
     start = max(cloud.clock.now(), datetime.now(UTC))
-    cloud.dispatcher.run_until(start + timedelta(seconds=seconds))
+    cloud.run_until(start + timedelta(seconds=seconds))
 
 
 def test_task_scheduled_over_http_runs_once_and_its_schedule_is_gone(cloud: LocalCloud, spy_action: ActionSpy) -> None:
@@ -54,9 +55,9 @@ def test_task_scheduled_over_http_runs_once_and_its_schedule_is_gone(cloud: Loca
 
     due = datetime.fromisoformat(created.json()["next_run_at"])
     assert cloud.dispatcher is not None
-    cloud.dispatcher.run_until(max(cloud.clock.now(), due - timedelta(milliseconds=500)))
+    cloud.run_until(max(cloud.clock.now(), due - timedelta(milliseconds=500)))
     assert spy_action.runs == []  # never early
-    cloud.dispatcher.run_until(due + timedelta(seconds=1))
+    cloud.run_until(due + timedelta(seconds=1))
 
     assert [run.task_id for run in spy_action.runs] == ["http-1"]
     assert spy_action.runs[0].scheduled_time == datetime.fromisoformat(created.json()["next_run_at"])

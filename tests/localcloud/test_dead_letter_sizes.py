@@ -23,7 +23,7 @@ def test_a_dead_lettered_payload_of_600_kb_is_kept_whole(make_harness: MakeHarne
     at = "at(2026-12-01T09:00:00)"
     create_schedule(h.scheduler, h.resources, "big-1", at, target_arn=MISSING, input_text=payload)
 
-    h.dispatcher.run_until(utc(2026, 12, 1, 9, 1))
+    h.run_until(utc(2026, 12, 1, 9, 1))
 
     (message,) = queue_messages(h.sqs, h.queue_url("ScheduleDeliveryDLQ"))
     assert attributes(message)["IS_PAYLOAD_TRUNCATED"] == "false"
@@ -36,7 +36,7 @@ def test_an_event_over_lambdas_limit_is_dead_lettered_truncated_to_one_sqs_messa
     payload = padded_input(LAMBDA_ASYNC_PAYLOAD_BYTES + 50_000)
     create_schedule(h.scheduler, h.resources, "big-2", "at(2026-12-01T09:00:00)", input_text=payload)
 
-    h.dispatcher.run_until(utc(2026, 12, 1, 9, 1))
+    h.run_until(utc(2026, 12, 1, 9, 1))
 
     assert calls.events == []
     (message,) = queue_messages(h.sqs, h.queue_url("ScheduleDeliveryDLQ"))

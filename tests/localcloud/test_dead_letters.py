@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from localcloud.dispatcher import DELIVERY_ENDING
+from localcloud.delivery import DELIVERY_ENDING
 from localcloud.lambda_async import INVOCATION_ENDING
 from localcloud.queues import DeadLetterEnding, QueueNotFound, SqsSender
 from localcloud.stats import DispatchStats

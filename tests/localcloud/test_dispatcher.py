@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import pytest
 
-from localcloud.dispatcher import DeliveryError
+from localcloud.delivery import DeliveryError
 from localcloud.schedules import Schedule
 from taskcore.proxy import format_scheduled_time
 from tests.callback.helpers import ActionSpy
@@ -25,14 +25,14 @@ def test_one_time_schedule_fires_at_its_second_never_before_and_is_deleted(
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50))
     create_schedule(h.scheduler, h.resources, "remind-1", "at(2026-12-01T09:00:00)")
 
-    h.dispatcher.run_until(utc(2026, 12, 1, 8, 59, 59, 999_000))
+    h.run_until(utc(2026, 12, 1, 8, 59, 59, 999_000))
     assert spy_action.runs == []
 
-    h.dispatcher.run_until(utc(2026, 12, 1, 9, 0, 0))
+    h.run_until(utc(2026, 12, 1, 9, 0, 0))
     assert scheduled_times(spy_action) == ["2026-12-01T09:00:00Z"]
     assert h.schedule_names() == []  # ActionAfterCompletion: DELETE
 
-    h.dispatcher.run_until(utc(2026, 12, 2))
+    h.run_until(utc(2026, 12, 2))
     assert len(spy_action.runs) == 1
     assert h.dispatcher.stats.early == 0
     assert h.dispatcher.stats.fire_lateness == [0.0]
@@ -44,9 +44,9 @@ def test_one_time_schedule_without_delete_stays_and_never_fires_twice(
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50))
     create_schedule(h.scheduler, h.resources, "keep-1", "at(2026-12-01T09:00:00)", delete_after=False)
 
-    h.dispatcher.run_until(utc(2026, 12, 1, 10))
+    h.run_until(utc(2026, 12, 1, 10))
     h.dispatcher.refresh()
-    h.dispatcher.run_until(utc(2026, 12, 1, 11))
+    h.run_until(utc(2026, 12, 1, 11))
 
     assert len(spy_action.runs) == 1
     assert h.schedule_names() == ["keep-1"]
@@ -57,7 +57,7 @@ def test_context_attributes_are_substituted_into_the_delivered_event(make_harnes
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50), handler=calls)
     created = create_schedule(h.scheduler, h.resources, "ctx-1", "at(2026-12-01T09:00:00)")
 
-    h.dispatcher.run_until(utc(2026, 12, 1, 9, 0, 1))
+    h.run_until(utc(2026, 12, 1, 9, 0, 1))
 
     (event,) = calls.events
     headers = event["headers"]
@@ -72,7 +72,7 @@ def test_cron_fires_on_the_wall_clock_of_its_time_zone(make_harness: MakeHarness
     h = make_harness(start=utc(2026, 12, 1, 12))
     create_schedule(h.scheduler, h.resources, "daily-report", "cron(0 9 * * ? *)", timezone="Asia/Seoul")
 
-    h.dispatcher.run_until(utc(2026, 12, 4, 12))
+    h.run_until(utc(2026, 12, 4, 12))
 
     # 09:00 in Seoul (UTC+9) is midnight UTC.
     assert scheduled_times(spy_action) == ["2026-12-02T00:00:00Z", "2026-12-03T00:00:00Z", "2026-12-04T00:00:00Z"]
@@ -85,7 +85,7 @@ def test_cron_skips_the_hour_that_daylight_saving_time_removes(
     h = make_harness(start=utc(2027, 3, 13, 12))
     create_schedule(h.scheduler, h.resources, "nightly", "cron(30 2 * * ? *)", timezone="America/New_York")
 
-    h.dispatcher.run_until(utc(2027, 3, 16))
+    h.run_until(utc(2027, 3, 16))
 
     # 2027-03-14 02:30 does not exist in New York: that night has no run.
     assert scheduled_times(spy_action) == ["2027-03-15T06:30:00Z"]
@@ -102,7 +102,7 @@ def test_rate_runs_from_its_start_date_until_its_end_date(make_harness: MakeHarn
         end=utc(2026, 12, 1, 10, 12),
     )
 
-    h.dispatcher.run_until(utc(2026, 12, 1, 12))
+    h.run_until(utc(2026, 12, 1, 12))
 
     assert scheduled_times(spy_action) == ["2026-12-01T10:00:00Z", "2026-12-01T10:05:00Z", "2026-12-01T10:10:00Z"]
 
@@ -121,9 +121,9 @@ def test_recurring_schedule_with_delete_after_completion_is_deleted_after_its_la
         delete_after=True,
     )
 
-    h.dispatcher.run_until(utc(2026, 12, 1, 10, 30))
+    h.run_until(utc(2026, 12, 1, 10, 30))
     assert h.schedule_names() == ["bounded"]
-    h.dispatcher.run_until(utc(2026, 12, 1, 12))
+    h.run_until(utc(2026, 12, 1, 12))
 
     assert len(spy_action.runs) == 2
     assert h.schedule_names() == []
@@ -135,7 +135,7 @@ def test_rate_without_start_date_runs_at_once_then_every_interval(make_harness: 
     created = h.clock.now()
     create_schedule(h.scheduler, h.resources, "every-minute", "rate(1 minute)")
 
-    h.dispatcher.run_until(created + timedelta(minutes=3, seconds=30))
+    h.run_until(created + timedelta(minutes=3, seconds=30))
 
     assert len(calls.events) == 4  # at creation, then +1, +2, +3 minutes
     assert all(t >= 0 for t in h.dispatcher.stats.fire_lateness)
@@ -148,7 +148,7 @@ def test_disabled_schedule_does_not_fire_and_resumes_without_a_backlog(
     create_schedule(h.scheduler, h.resources, "paused", "cron(0 * * * ? *)", state="DISABLED")
     group = h.resources.names["ScheduleGroup"]
 
-    h.dispatcher.run_until(utc(2026, 12, 1, 13, 30))
+    h.run_until(utc(2026, 12, 1, 13, 30))
     assert spy_action.runs == []
 
     current = h.scheduler.get_schedule(Name="paused", GroupName=group)
@@ -160,7 +160,7 @@ def test_disabled_schedule_does_not_fire_and_resumes_without_a_backlog(
         Target=current["Target"],
         State="ENABLED",
     )
-    h.dispatcher.run_until(utc(2026, 12, 1, 15, 30))
+    h.run_until(utc(2026, 12, 1, 15, 30))
 
     # Only the occurrences after it was resumed: 14:00 and 15:00, not the hours it was paused.
     assert scheduled_times(spy_action)[-2:] == ["2026-12-01T14:00:00Z", "2026-12-01T15:00:00Z"]
@@ -183,12 +183,12 @@ def test_one_time_schedule_paused_past_its_time_does_not_run_on_resume(
 ) -> None:
     h = make_harness(start=utc(2026, 12, 1, 8, 59))
     create_schedule(h.scheduler, h.resources, "missed-1", "at(2026-12-01T09:00:00)")
-    h.dispatcher.run_until(utc(2026, 12, 1, 8, 59, 30))
+    h.run_until(utc(2026, 12, 1, 8, 59, 30))
     set_state(h, "missed-1", "DISABLED")
-    h.dispatcher.run_until(utc(2026, 12, 1, 9, 5))
+    h.run_until(utc(2026, 12, 1, 9, 5))
 
     set_state(h, "missed-1", "ENABLED")
-    h.dispatcher.run_until(utc(2026, 12, 1, 10))
+    h.run_until(utc(2026, 12, 1, 10))
 
     assert spy_action.runs == []
     assert h.messages("one-time schedule enabled after its time: it does not run")
@@ -200,12 +200,12 @@ def test_one_time_schedule_paused_and_resumed_before_its_time_runs_at_its_time(
 ) -> None:
     h = make_harness(start=utc(2026, 12, 1, 8, 50))
     create_schedule(h.scheduler, h.resources, "back-1", "at(2026-12-01T09:00:00)")
-    h.dispatcher.run_until(utc(2026, 12, 1, 8, 52))
+    h.run_until(utc(2026, 12, 1, 8, 52))
     set_state(h, "back-1", "DISABLED")
-    h.dispatcher.run_until(utc(2026, 12, 1, 8, 55))
+    h.run_until(utc(2026, 12, 1, 8, 55))
     set_state(h, "back-1", "ENABLED")
 
-    h.dispatcher.run_until(utc(2026, 12, 1, 9, 1))
+    h.run_until(utc(2026, 12, 1, 9, 1))
 
     assert scheduled_times(spy_action) == ["2026-12-01T09:00:00Z"]
 
@@ -213,11 +213,11 @@ def test_one_time_schedule_paused_and_resumed_before_its_time_runs_at_its_time(
 def test_schedule_cancelled_before_it_is_due_never_fires(make_harness: MakeHarness, spy_action: ActionSpy) -> None:
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50))
     create_schedule(h.scheduler, h.resources, "cancel-me", "at(2026-12-01T09:00:00)")
-    h.dispatcher.run_until(utc(2026, 12, 1, 8, 59, 59))  # seen and queued
+    h.run_until(utc(2026, 12, 1, 8, 59, 59))  # seen and queued
 
     h.scheduler.delete_schedule(Name="cancel-me", GroupName=h.resources.names["ScheduleGroup"])
     h.dispatcher.fire_due(utc(2026, 12, 1, 9, 0, 1))  # no refresh in between: the last look still catches it
-    h.dispatcher.run_until(utc(2026, 12, 1, 10))
+    h.run_until(utc(2026, 12, 1, 10))
 
     assert spy_action.runs == []
     assert h.dispatcher.stats.counts.get("deliveries", 0) == 0
@@ -228,7 +228,7 @@ def test_rescheduled_one_time_schedule_fires_at_its_new_time_only(
 ) -> None:
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50))
     create_schedule(h.scheduler, h.resources, "moved", "at(2026-12-01T09:00:00)")
-    h.dispatcher.run_until(utc(2026, 12, 1, 8, 59, 55))
+    h.run_until(utc(2026, 12, 1, 8, 59, 55))
     group = h.resources.names["ScheduleGroup"]
     current = h.scheduler.get_schedule(Name="moved", GroupName=group)
     h.scheduler.update_schedule(
@@ -239,7 +239,7 @@ def test_rescheduled_one_time_schedule_fires_at_its_new_time_only(
         Target=current["Target"],
     )
 
-    h.dispatcher.run_until(utc(2026, 12, 1, 10))
+    h.run_until(utc(2026, 12, 1, 10))
 
     assert scheduled_times(spy_action) == ["2026-12-01T09:30:00Z"]
 
@@ -248,7 +248,7 @@ def test_invalid_expression_is_reported_and_never_fires(make_harness: MakeHarnes
     h = make_harness(start=utc(2026, 12, 1, 9))
     create_schedule(h.scheduler, h.resources, "nonsense", "every tuesday")  # moto accepts anything
 
-    h.dispatcher.run_until(utc(2026, 12, 8))
+    h.run_until(utc(2026, 12, 8))
 
     assert spy_action.runs == []
     assert [line["schedule"] for line in h.messages("schedule never fires: invalid")] == ["nonsense"]
@@ -261,7 +261,7 @@ def test_many_schedules_due_in_the_same_second_each_fire_once_on_time(make_harne
     for i in range(count):
         create_schedule(h.scheduler, h.resources, f"burst-{i}", "at(2026-12-01T09:00:00)")
 
-    h.dispatcher.run_until(utc(2026, 12, 1, 9, 1))
+    h.run_until(utc(2026, 12, 1, 9, 1))
 
     assert sorted(b["task_id"] for b in calls.bodies()) == sorted(f"burst-{i}" for i in range(count))
     assert set(calls.headers("X-Scheduler-Scheduled-Time")) == {"2026-12-01T09:00:00Z"}
@@ -278,6 +278,6 @@ def test_fault_hook_sees_each_delivery_attempt(make_harness: MakeHarness) -> Non
 
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50), handler=Invocations(), fault=fault)
     create_schedule(h.scheduler, h.resources, "plain", "at(2026-12-01T09:00:00)")
-    h.dispatcher.run_until(utc(2026, 12, 1, 9, 1))
+    h.run_until(utc(2026, 12, 1, 9, 1))
 
     assert seen == [("plain", 1)]

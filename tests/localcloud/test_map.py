@@ -11,7 +11,7 @@ import re
 
 from localcloud.template import ROOT
 
-SOURCES = (ROOT / "localcloud", ROOT / "functions", ROOT / "layers" / "shared" / "taskcore")
+SOURCES = (ROOT / "localcloud", ROOT / "ops", ROOT / "functions", ROOT / "layers" / "shared" / "taskcore")
 #: `Runtime.ExitError`, `Sandbox.Timedout`: Lambda's error types, which the map quotes.
 ERROR_TYPES = {"Runtime", "Sandbox"}
 

@@ -68,7 +68,7 @@ def post(cloud: LocalCloud, body: dict[str, Any]) -> dict[str, Any]:
 
 def run_until(cloud: LocalCloud, moment: datetime) -> None:
     assert cloud.dispatcher is not None
-    cloud.dispatcher.run_until(max(moment, cloud.clock.now()))
+    cloud.run_until(max(moment, cloud.clock.now()))
 
 
 def run_state(cloud: LocalCloud) -> RunState:

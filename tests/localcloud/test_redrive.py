@@ -60,7 +60,7 @@ def schedule(cloud: LocalCloud, task_id: str) -> None:
     body = {"task_id": task_id, "user_id": 1, "action": "spy", "data": {}, "delay_seconds": 1}
     assert httpx.post(f"{cloud.api_url}/api/v1/schedules", json=body).status_code == 201
     assert cloud.dispatcher is not None
-    cloud.dispatcher.run_until(max(cloud.clock.now(), datetime.now(UTC)) + timedelta(seconds=10))
+    cloud.run_until(max(cloud.clock.now(), datetime.now(UTC)) + timedelta(seconds=10))
 
 
 def run(state_file: Path, *args: str) -> int:
@@ -172,7 +172,7 @@ def test_a_delivery_letter_answered_404_is_kept(
         input_text=json.dumps(event),
     )
     assert running.dispatcher is not None
-    running.dispatcher.run_until(datetime.now(UTC) + timedelta(seconds=5))
+    running.run_until(datetime.now(UTC) + timedelta(seconds=5))
     assert len(queue_messages(boto3.client("sqs"), resources.queue_urls["ScheduleDeliveryDLQ"])) == 1
     capsys.readouterr()
 

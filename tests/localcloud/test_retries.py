@@ -7,11 +7,12 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from localcloud.dispatcher import DeliveryError
-from localcloud.dlq import describe, redrive
-from localcloud.queues import QueuedMessage
+from localcloud.delivery import DeliveryError
+from localcloud.dlq import redrive
 from localcloud.runstate import RunState
 from localcloud.schedules import Schedule
+from ops.letters import describe
+from ops.queues import QueuedMessage
 from taskcore.registry import TaskContext
 from tests.callback.helpers import ActionSpy, AnyData
 from tests.localcloud.helpers import Invocations, MakeHarness, attributes, create_schedule, queue_messages, utc
@@ -35,9 +36,9 @@ def test_failed_invocation_is_retried_twice_with_backoff_then_sent_to_the_on_fai
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50), retry_delays=(1.0, 2.0))
     create_schedule(h.scheduler, h.resources, "pay-1", "at(2026-12-01T09:00:00)")
 
-    h.dispatcher.run_until(utc(2026, 12, 1, 9, 0, 2, 999_000))
+    h.run_until(utc(2026, 12, 1, 9, 0, 2, 999_000))
     assert len(spy_action.runs) == 2  # at 09:00:00 and 09:00:01; the last retry waits 2 s more
-    h.dispatcher.run_until(utc(2026, 12, 1, 9, 5))
+    h.run_until(utc(2026, 12, 1, 9, 5))
 
     assert len(spy_action.runs) == 3
     # Lambda retries the event it accepted: same occurrence, same Scheduler attempt and execution id.
@@ -70,7 +71,7 @@ def test_invocation_that_succeeds_on_a_retry_is_not_dead_lettered(
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50))
     create_schedule(h.scheduler, h.resources, "flaky-1", "at(2026-12-01T09:00:00)")
 
-    h.dispatcher.run_until(utc(2026, 12, 1, 9, 5))
+    h.run_until(utc(2026, 12, 1, 9, 5))
 
     assert len(spy_action.runs) == 2
     assert queue_messages(h.sqs, h.queue_url("CallbackFailureQueue")) == []
@@ -83,7 +84,7 @@ def test_dead_lettered_task_is_listed_and_redriven_then_deleted(
     failing(spy_action, times=3)
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50))
     create_schedule(h.scheduler, h.resources, "pay-2", "at(2026-12-01T09:00:00)")
-    h.dispatcher.run_until(utc(2026, 12, 1, 9, 5))
+    h.run_until(utc(2026, 12, 1, 9, 5))
     (raw,) = queue_messages(h.sqs, h.queue_url("CallbackFailureQueue"))
     message = QueuedMessage(
         queue="CallbackFailureQueue",
@@ -111,7 +112,7 @@ def test_redrive_that_fails_again_keeps_the_message(make_harness: MakeHarness, s
     failing(spy_action, times=99)
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50))
     create_schedule(h.scheduler, h.resources, "pay-3", "at(2026-12-01T09:00:00)")
-    h.dispatcher.run_until(utc(2026, 12, 1, 9, 5))
+    h.run_until(utc(2026, 12, 1, 9, 5))
     (raw,) = queue_messages(h.sqs, h.queue_url("CallbackFailureQueue"))
     message = QueuedMessage(
         "CallbackFailureQueue", h.queue_url("CallbackFailureQueue"), raw["MessageId"], raw["ReceiptHandle"], raw["Body"]
@@ -129,7 +130,7 @@ def test_delivery_to_a_target_that_is_not_a_local_function_is_dead_lettered_at_o
     missing = "arn:aws:lambda:us-east-1:123456789012:function:NoSuchFunction"
     created = create_schedule(h.scheduler, h.resources, "lost-1", "at(2026-12-01T09:00:00)", target_arn=missing)
 
-    h.dispatcher.run_until(utc(2026, 12, 1, 9, 5))
+    h.run_until(utc(2026, 12, 1, 9, 5))
 
     assert calls.events == []
     (message,) = queue_messages(h.sqs, h.queue_url("ScheduleDeliveryDLQ"))
@@ -154,7 +155,7 @@ def test_delivery_with_a_role_that_may_not_invoke_the_callback_is_dead_lettered(
         role_arn="arn:aws:iam::123456789012:role/SomethingElse",
     )
 
-    h.dispatcher.run_until(utc(2026, 12, 1, 9, 1))
+    h.run_until(utc(2026, 12, 1, 9, 1))
 
     (message,) = queue_messages(h.sqs, h.queue_url("ScheduleDeliveryDLQ"))
     assert attributes(message)["ERROR_CODE"] == "AccessDeniedException"
@@ -164,7 +165,7 @@ def test_input_that_is_not_json_is_dead_lettered(make_harness: MakeHarness) -> N
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50), handler=Invocations())
     create_schedule(h.scheduler, h.resources, "garbled", "at(2026-12-01T09:00:00)", input_text="{not json")
 
-    h.dispatcher.run_until(utc(2026, 12, 1, 9, 1))
+    h.run_until(utc(2026, 12, 1, 9, 1))
 
     (message,) = queue_messages(h.sqs, h.queue_url("ScheduleDeliveryDLQ"))
     assert attributes(message)["ERROR_CODE"] == "InvalidRequestContentException"
@@ -186,9 +187,9 @@ def test_retryable_delivery_failure_is_retried_with_new_attempt_numbers_until_it
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50), handler=calls, fault=twice)
     create_schedule(h.scheduler, h.resources, "throttled-1", "at(2026-12-01T09:00:00)")
 
-    h.dispatcher.run_until(utc(2026, 12, 1, 9, 0, 2))
+    h.run_until(utc(2026, 12, 1, 9, 0, 2))
     assert calls.events == []  # backoff: 1 s, then 2 s
-    h.dispatcher.run_until(utc(2026, 12, 1, 9, 0, 3))
+    h.run_until(utc(2026, 12, 1, 9, 0, 3))
 
     (event,) = calls.events
     assert event["headers"]["X-Scheduler-Attempt"] == "3"
@@ -202,7 +203,7 @@ def test_delivery_retries_stop_at_maximum_retry_attempts(make_harness: MakeHarne
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50), handler=Invocations(), fault=throttled)
     create_schedule(h.scheduler, h.resources, "throttled-2", "at(2026-12-01T09:00:00)", retries=2)
 
-    h.dispatcher.run_until(utc(2026, 12, 1, 9, 10))
+    h.run_until(utc(2026, 12, 1, 9, 10))
 
     (message,) = queue_messages(h.sqs, h.queue_url("ScheduleDeliveryDLQ"))
     attrs = attributes(message)
@@ -215,7 +216,7 @@ def test_delivery_retries_stop_at_maximum_event_age(make_harness: MakeHarness) -
     h = make_harness(start=utc(2026, 12, 1, 8, 59, 50), handler=Invocations(), fault=throttled)
     create_schedule(h.scheduler, h.resources, "throttled-3", "at(2026-12-01T09:00:00)", max_age=60)
 
-    h.dispatcher.run_until(utc(2026, 12, 1, 9, 10))
+    h.run_until(utc(2026, 12, 1, 9, 10))
 
     (message,) = queue_messages(h.sqs, h.queue_url("ScheduleDeliveryDLQ"))
     attrs = attributes(message)
@@ -232,7 +233,7 @@ def test_recurring_occurrences_fail_and_dead_letter_independently(
     start = utc(2026, 12, 1, 10)
     create_schedule(h.scheduler, h.resources, "hourly", "rate(1 hour)", start=start, end=start + timedelta(hours=1))
 
-    h.dispatcher.run_until(utc(2026, 12, 1, 12))
+    h.run_until(utc(2026, 12, 1, 12))
 
     letters = [json.loads(m["Body"]) for m in queue_messages(h.sqs, h.queue_url("CallbackFailureQueue"))]
     scheduled = sorted(r["requestPayload"]["headers"]["X-Scheduler-Scheduled-Time"] for r in letters)

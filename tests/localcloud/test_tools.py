@@ -122,7 +122,7 @@ def test_make_dlq_lists_and_make_redrive_replays_dead_letters(
         )
         assert created.status_code == 201
         assert cloud.dispatcher is not None
-        cloud.dispatcher.run_until(clock.now() + timedelta(seconds=10))
+        cloud.run_until(clock.now() + timedelta(seconds=10))
         state_file = tmp_path / "state.json"
         write_state(
             state_file,

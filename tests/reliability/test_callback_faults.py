@@ -23,7 +23,7 @@ from typing import Any
 import boto3
 import pytest
 
-from localcloud.dispatcher import DeliveryError
+from localcloud.delivery import DeliveryError
 from tests.callback.helpers import ActionSpy
 from tests.localcloud.helpers import MakeHarness, create_schedule, queue_messages
 from tests.reliability.helpers import WireFaults
@@ -119,7 +119,7 @@ def scenario(
             harness.scheduler, harness.resources, "fault-1", "at(2031-01-01T09:00:00)", retries=delivery_retries
         )
 
-        harness.dispatcher.run_until(FIRES_AT + timedelta(hours=1))
+        harness.run_until(FIRES_AT + timedelta(hours=1))
 
         records = idempotency_records()
         failure_queue, delivery_dlq = queues()

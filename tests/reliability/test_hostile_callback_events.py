@@ -242,7 +242,7 @@ def test_an_event_that_fails_for_good_lands_in_the_failure_queue_with_its_payloa
         )
     )
 
-    dispatcher.run_until(harness.clock.now() + timedelta(minutes=5))
+    harness.run_until(harness.clock.now() + timedelta(minutes=5))
 
     (message,) = queue_messages(harness.sqs, harness.queue_url("CallbackFailureQueue"))
     record = json.loads(message["Body"])

@@ -23,10 +23,11 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
-from localcloud.dlq import describe, print_list, redrive
-from localcloud.queues import QueuedMessage
+from localcloud.dlq import print_list, redrive
 from localcloud.runstate import RunState
 from localcloud.template import LocalResources
+from ops.letters import describe
+from ops.queues import QueuedMessage
 from scheduler_app.handler import lambda_handler as scheduler_handler
 from tests.callback.helpers import ActionSpy
 from tests.localcloud.helpers import MakeHarness, queue_messages
@@ -191,7 +192,7 @@ def full_run(
         ]
         assert statuses == [201, 200, 409, 422, 201, 201, 200, 200, 200, 200, 200, 204, 200]
 
-        harness.dispatcher.run_until(start + timedelta(minutes=10))
+        harness.run_until(start + timedelta(minutes=10))
 
         failures = queue_messages(harness.sqs, harness.queue_url("CallbackFailureQueue"))
         letters = [

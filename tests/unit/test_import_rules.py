@@ -15,6 +15,13 @@ from localcloud.template import ROOT
 TASKCORE = ROOT / "layers" / "shared" / "taskcore"
 SCHEDULER = ROOT / "functions" / "scheduler" / "scheduler_app"
 CALLBACK = ROOT / "functions" / "callback" / "callback_app"
+OPS = ROOT / "ops"
+LOCALCLOUD = ROOT / "localcloud"
+CONSOLE = ROOT / "console"
+#: The local cloud's composition root: it assembles the emulator and hands it the console to mount.
+LOCALCLOUD_ROOT = "dev.py"
+#: The console's adapter to the local cloud (mounted by it in `make dev`; served on its HTTP server by `make console`).
+CONSOLE_LOCAL_ADAPTER = "local.py"
 
 HTTP = ("fastapi", "starlette", "mangum")
 AWS_SDK = ("boto3", "botocore")
@@ -192,3 +199,31 @@ def test_the_expressions_forms_know_no_grammar_and_only_the_grammar_parses_cron(
     ]
     assert importers(expressions, "taskcore.expressions.cron") == ["grammar.py"]
     assert not [name for name in imports_of(expressions / "forms.py") if name.startswith("taskcore.expressions")]
+
+
+# -- the operations, the local cloud and the console ----------------------------------------------------------
+
+
+def test_the_operations_import_neither_the_local_cloud_nor_the_console_nor_a_function() -> None:
+    assert importers(OPS, "localcloud", "console", "scheduler_app", "callback_app", *HTTP) == []
+
+
+def test_the_emulator_never_imports_the_console_only_its_composition_root_does() -> None:
+    assert importers(LOCALCLOUD, "console") == [LOCALCLOUD_ROOT]
+
+
+def test_the_console_reaches_the_local_cloud_only_through_its_local_adapter() -> None:
+    def local_cloud_modules(path: Path) -> set[str]:
+        return {m for m in imports_of(path) if m.startswith("localcloud.")}
+
+    users = [str(p.relative_to(CONSOLE)) for p in files(CONSOLE) if local_cloud_modules(p)]
+    assert users == [CONSOLE_LOCAL_ADAPTER]
+
+
+def test_the_console_imports_neither_function() -> None:
+    assert importers(CONSOLE, "scheduler_app", "callback_app") == []
+
+
+@pytest.mark.parametrize("package", [TASKCORE, SCHEDULER, CALLBACK])
+def test_neither_the_layer_nor_a_function_imports_the_operations_or_the_console(package: Path) -> None:
+    assert importers(package, "ops", "console") == []
