@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from localcloud.function_caches import legacy_caches, reset_function_caches
+from localcloud.function_caches import reset_function_caches
 from localcloud.template import LocalResources
 from taskcore.caches import registered_caches
 
@@ -35,7 +35,7 @@ def cached_factories() -> dict[str, Any]:
 
 def test_the_reset_reaches_every_cached_factory_of_both_functions() -> None:
     factories = cached_factories()
-    reached = {id(cached) for cached in (*registered_caches(), *legacy_caches())}
+    reached = {id(cached) for cached in registered_caches()}
 
     assert len(factories) >= 10  # settings, clients, the runner, the ledger, the cursors' seal, ...
     assert sorted(name for name, cached in factories.items() if id(cached) not in reached) == []

@@ -26,11 +26,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from callback_app.errors import IdempotencyStoreNotConfigured, ResultNotRecorded
 from callback_app.observability import logger
+from taskcore.caches import container_cache
 from taskcore.proxy import SchedulerContext
 from taskcore.redaction import redact
 from taskcore.registry import TaskRejected
@@ -65,7 +65,7 @@ class Failure:
     log: str | None = None
 
 
-@cache  # a constant, built once on first use (not a container's client: nothing to reset)
+@container_cache  # built once on first use (it imports Powertools' idempotency, which imports boto3)
 def failures() -> tuple[tuple[type[BaseException], Failure], ...]:
     """The one table: what the route's run raised -> its status, outcome and words. The first row that matches wins.
 
