@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
@@ -64,6 +64,40 @@ def test_action_sees_the_occurrence_it_runs_for(callback, spy_action):
     assert run.schedule_arn is not None
     assert run.schedule_arn.endswith("/pay-1")
     assert run.execution_id
+
+
+def test_an_action_gets_one_idempotency_key_per_occurrence_the_same_on_every_attempt(callback, spy_action):
+    attempts = iter([ConnectionError("smtp down"), None])
+
+    def flaky(data, task):
+        error = next(attempts)
+        if error:
+            raise error
+
+    spy_action.behaviour = flaky
+    with pytest.raises(TaskInvocationFailed):
+        callback(delivery("pay-1", attempt=1))
+    callback(delivery("pay-1", attempt=2))
+    spy_action.behaviour = lambda data, task: None
+    callback(delivery("pay-1", scheduled=OCCURRENCE + timedelta(days=1)))
+    callback(delivery("pay-2"))
+    callback(delivery("pay-1", scope="abcdefghijklmnop"))
+
+    first, retry, next_day, other_task, other_owner = (run.idempotency_key for run in spy_action.runs)
+    assert first == retry
+    assert first is not None
+    assert first.startswith("occ_")
+    assert len(first) == 36
+    assert len({first, next_day, other_task, other_owner}) == 4
+    assert "pay-1" not in first
+
+
+def test_an_action_reads_the_time_from_the_clock_it_is_given(callback, spy_action):
+    callback(delivery("pay-1"))
+
+    (run,) = spy_action.runs
+    assert run.now().tzinfo is not None
+    assert abs((run.now() - datetime.now(UTC)).total_seconds()) < 5
 
 
 def test_raising_action_fails_the_invocation_and_leaves_no_completed_record(callback, spy_action, idempotency_records):

@@ -19,7 +19,7 @@ from taskcore.caches import container_cache
 from taskcore.clients import aws_client
 from taskcore.envelope import TaskEnvelope
 from taskcore.proxy import SchedulerContext, format_scheduled_time
-from taskcore.registry import TaskContext, registry
+from taskcore.registry import TaskContext, occurrence_key, registry
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, IdempotencyConfig
@@ -131,6 +131,7 @@ class TaskRunner:
             attempt=scheduler.attempt,
             schedule_arn=scheduler.schedule_arn,
             execution_id=scheduler.execution_id,
+            idempotency_key=occurrence_key(occurrence),
         )
         output = action.run(envelope.parsed_data(), context)
         return {

@@ -6,13 +6,15 @@ data when the task is scheduled, not hours later when it runs.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import pkgutil
 import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -45,6 +47,25 @@ class TaskContext:
     attempt: int | None = None
     schedule_arn: str | None = None
     execution_id: str | None = None
+    #: Stable for the occurrence: the same on every attempt, duplicate delivery and redrive of it, different
+    #: for every other occurrence (and for another owner's task of the same id). Hand it to a downstream API
+    #: as its idempotency key: an action killed by its timeout runs again in full (docs/adding-an-action.md).
+    idempotency_key: str | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False, compare=False)
+
+    def now(self) -> datetime:
+        """The current time (aware UTC) as the system that runs the action sees it: a test moves it."""
+        return self.clock()
+
+
+def occurrence_key(occurrence: Mapping[str, str | None]) -> str:
+    """The idempotency key an action is given for an occurrence (task id, scheduled time, owner's scope).
+
+    A digest of the canonical JSON of those fields, so it is the same wherever it is computed and says
+    nothing about the task: `occ_` and 32 hex digits.
+    """
+    canonical = json.dumps(dict(occurrence), sort_keys=True, separators=(",", ":"))
+    return "occ_" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -170,5 +191,6 @@ __all__ = [
     "UnknownActionError",
     "ValidationError",
     "action",
+    "occurrence_key",
     "registry",
 ]
