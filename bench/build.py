@@ -62,14 +62,18 @@ def python313() -> str:
     raise SystemExit("bench: python3.13 (the Lambda runtime) is required; scripts/find-python313.sh found none")
 
 
+def _sources(root: Path) -> list[Path]:
+    """`root` itself if a file, else the files under it (none if it does not exist), bytecode left out."""
+    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    return [p for p in files if "__pycache__" not in p.parts and p.suffix != ".pyc"]
+
+
 def fingerprint(inputs: Iterable[Path], *extra: str) -> str:
     """A hash of the inputs' relative paths and contents, plus `extra` strings (commands, versions)."""
     digest = hashlib.sha256()
-    for root in inputs:
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
-        for path in (p for p in files if "__pycache__" not in p.parts and p.suffix != ".pyc"):
-            digest.update(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path).encode())
-            digest.update(path.read_bytes())
+    for path in (path for root in inputs for path in _sources(root)):
+        digest.update(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path).encode())
+        digest.update(path.read_bytes())
     for item in extra:
         digest.update(item.encode())
     return digest.hexdigest()
@@ -162,7 +166,3 @@ def build(py: str | None = None, *, log: Callable[[str], None] = lambda m: print
         layer_arm64=step("layer-arm64", [LAYER_SRC], layer_build(arm64, bytecode=True), ARM64_PLATFORM, "no-deps")
         / "python",
     )
-
-
-if __name__ == "__main__":
-    print(build())

@@ -1,6 +1,7 @@
 """Local dispatcher lateness: N one-time schedules due in the same second, fired by `make dev`'s dispatcher.
 
-Run in its own process by `make bench` (the local cloud wants the main thread and its own moto state):
+Run in its own process by `make bench` (`measure_dispatcher`: the local cloud wants the main thread and its
+own moto state):
 
     python -m bench.dispatch N OUT.json [CONCURRENCY]    # CONCURRENCY: the callback's environments (default 10)
 
@@ -16,8 +17,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import resource
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -25,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.build import ROOT
 from bench.events import schedule_request
 from bench.stats import summarize
 
@@ -97,6 +102,45 @@ def measure(n: int, concurrency: int = 10) -> dict[str, Any]:
             "start_lateness_s": summarize(started) if started else None,
             "counts": dict(stats.counts),
         }
+
+
+def measure_dispatcher(n: int) -> dict[str, Any]:
+    """`measure` in its own process, at the local cloud's default concurrency, then at concurrency 1
+    (`concurrency_1`: what more environments change)."""
+    from localcloud.cloud import CloudOptions
+
+    runs = []
+    for concurrency in (CloudOptions().concurrency, 1):
+        run = _in_own_process(n, concurrency)
+        if "reason" in run:
+            return run
+        runs.append(run)
+    result, single = runs
+    result["concurrency_1"] = {k: single[k] for k in ("start_lateness_s", "fire_lateness_s", "cpu_seconds", "counts")}
+    return result
+
+
+def _in_own_process(n: int, concurrency: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-dispatch-") as tmp:
+        out = Path(tmp) / "dispatch.json"
+        # Nothing from this shell reaches AWS: the local cloud sets moto's dummy credentials itself.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"HOME": tmp}
+        args = [sys.executable, "-m", "bench.dispatch", str(n), str(out), str(concurrency)]
+        # stdout: the callback's own log lines
+        proc = subprocess.run(
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+        if proc.returncode != 0 or not out.is_file():
+            return {"reason": f"bench.dispatch failed (exit {proc.returncode}): {proc.stderr.strip()[-500:]}"}
+        result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+        return result
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,8 +20,7 @@ DATA = {"notification_type": "payment_expiration", "payment_id": "pay_42", "expi
 
 def callback_events(prefix: str, count: int) -> list[dict[str, Any]]:
     """`count` delivered proxy events for `send_notification` tasks `<prefix>-0`, `<prefix>-1`, ..."""
-    from taskcore.envelope import TaskEnvelope
-    from taskcore.proxy import delivered_event
+    from taskcore import TaskEnvelope, delivered_event
 
     envelopes = (
         TaskEnvelope(task_id=f"{prefix}-{i}", user_id=456, action="send_notification", data=DATA) for i in range(count)
@@ -39,7 +38,7 @@ def write_events(path: Path, events: list[dict[str, Any]]) -> Path:
     return path
 
 
-def api_event(method: str, path: str, body: Any = None) -> dict[str, Any]:
+def api_event(method: str, path: str, body: Any = None, query: dict[str, str] | None = None) -> dict[str, Any]:
     """A REST API (v1) proxy event, as API Gateway sends the scheduler function a client's request."""
     request_context = {"resourcePath": "/{proxy+}", "httpMethod": method, "path": f"/v1{path}", "stage": "v1"}
     return {
@@ -48,8 +47,8 @@ def api_event(method: str, path: str, body: Any = None) -> dict[str, Any]:
         "httpMethod": method,
         "headers": {"content-type": "application/json", "accept": "application/json"},
         "multiValueHeaders": None,
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
         "pathParameters": {"proxy": path.lstrip("/")},
         "stageVariables": None,
         "requestContext": {

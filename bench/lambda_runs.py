@@ -2,7 +2,8 @@
 
 A `Variant` is one deployable: its handler and the directories Lambda would put on `sys.path`
 (function code, then the layer's /opt/python, then the runtime's boto3). `bench/runner.py` does the
-importing and the invoking; this module prepares its environment and collects what it reports.
+importing and the invoking; this module prepares its environment and collects what it reports. A
+`Harness` is what every run needs: the interpreter, the counts, a scratch directory, the endpoint.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bench.build import Artifacts
+from bench.config import Config, log
+from bench.events import write_events
 
 RUNNER = Path(__file__).resolve().parent / "runner.py"
 INIT_MARK, FIRST_INVOCATION_MARK = "bench: init", "bench: first invocation"
@@ -135,22 +140,71 @@ def top_level_names(paths: Sequence[Path]) -> set[str]:
     return names
 
 
+@dataclass(frozen=True)
+class Harness:
+    """What every run of a handler needs: the interpreter, the counts, a scratch directory, the endpoint."""
+
+    python: str
+    cfg: Config
+    work: Path
+    endpoint_env: dict[str, str]
+
+    def env(self, v: Variant, *, idempotency: bool = True) -> dict[str, str]:
+        """Lambda's environment for `v`, HOME an empty directory."""
+        (self.work / "home").mkdir(exist_ok=True)
+        return lambda_environment(v, self.endpoint_env, home=self.work / "home", idempotency=idempotency)
+
+    def events(self, tag: str, events: list[dict[str, Any]]) -> Path:
+        """`events` in a file of the scratch directory, for the runner."""
+        return write_events(self.work / f"{tag}.json", events)
+
+    def run(self, v: Variant, events: Path, env: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
+        """`run_handler` in the scratch directory."""
+        return run_handler(self.python, v, env or self.env(v), events, workdir=self.work, **spec)
+
+
+def variants(art: Artifacts) -> dict[str, Variant]:
+    """Every callback the benchmark runs (ours and its peers), keyed by its name in the results."""
+    rt, guide, ours = art.runtime, "lambda_handler.lambda_handler", "callback_app.handler.lambda_handler"
+    resolver, bare = "resolver_handler.lambda_handler", "bare_handler.lambda_handler"
+    return {
+        v.name: v
+        for v in (
+            Variant("guide", "guide's callback, guide's packaging (pip -t, no bytecode)", guide, (art.guide, rt)),
+            Variant("guide_compiled", "guide's callback, with our bytecode step", guide, (art.guide_compiled, rt)),
+            Variant("callback", "callback (ours), our build (bytecode)", ours, (art.callback, art.layer, rt), True),
+            Variant(
+                "callback_sam",
+                "callback (ours), as `sam build` ships it (no bytecode)",
+                ours,
+                (art.callback_sam, art.layer_sam, rt),
+                True,
+            ),
+            Variant(
+                "resolver",
+                "Powertools APIGatewayRestResolver, same work, our build",
+                resolver,
+                (art.resolver, art.layer, rt),
+                True,
+            ),
+            Variant("bare", "bare handler (json.loads, return a dict): the floor", bare, (art.bare, rt)),
+        )
+    }
+
+
+def scheduler_variant(art: Artifacts) -> Variant:
+    """The scheduler function (the API), our build."""
+    paths = (art.scheduler, art.layer, art.runtime)
+    return Variant("scheduler", "scheduler API, our build", "scheduler_app.handler.lambda_handler", paths)
+
+
 def cold_starts(
-    python: str,
-    variants: Sequence[Variant],
-    runs: int,
-    *,
-    env_for: Callable[[Variant], Mapping[str, str]],
-    events_for: Callable[[Variant, int], Path],
-    workdir: Path,
-    progress: Callable[[str], None] = lambda _: None,
+    h: Harness, variants: Sequence[Variant], events_for: Callable[[Variant, int], Path]
 ) -> dict[str, list[dict[str, Any]]]:
-    """`runs` cold starts of every variant, interleaved (round r starts at variant r) so drift hits all alike."""
+    """`h.cfg.cold_runs` cold starts of each variant, interleaved (round r starts at variant r): drift hits all."""
     results: dict[str, list[dict[str, Any]]] = {v.name: [] for v in variants}
-    for r in range(runs):
+    for r in range(h.cfg.cold_runs):
         for variant in (variants[(r + i) % len(variants)] for i in range(len(variants))):
-            results[variant.name].append(
-                run_handler(python, variant, env_for(variant), events_for(variant, r), workdir=workdir)
-            )
-        progress(f"cold start round {r + 1}/{runs}")
+            results[variant.name].append(h.run(variant, events_for(variant, r)))
+        log(f"cold start round {r + 1}/{h.cfg.cold_runs}")
     return results

@@ -1,8 +1,9 @@
 """The task ledger's budgets: the DynamoDB requests each path sends, counted on the functions' own clients.
 
-In this process, on moto with the tables built from template.yaml, through the real entry points: a
-first delivery and a replay of one occurrence (the callback), a create, a GET and one user's page
-among many tasks (the scheduler API). The budgets are docs/performance.md's ("The task ledger").
+In this process, on moto's server on loopback with the tables from template.yaml, through the Lambda
+entry points: a first delivery and a replay of one occurrence (the callback), a create, a GET and one
+user's page among other users' tasks (the scheduler API). The budgets are docs/performance.md's ("The
+task ledger's budgets").
 """
 
 from __future__ import annotations
@@ -10,14 +11,18 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-#: A page of one user among this many tasks (other users' and this one's, one in a hundred).
-LISTED_TASKS = 2_000
+from bench.build import ROOT
+from bench.events import api_event, schedule_request
+from bench.in_process import new_container
+
+#: One user's page is read among this many tasks, one in ten of them that user's (a full page of 20).
+LISTED_TASKS = 200
+USER = 456
 
 #: What each path may send to DynamoDB (issue #12's budgets); `measure` reports what it sends.
 BUDGETS: dict[str, str] = {
@@ -30,115 +35,75 @@ BUDGETS: dict[str, str] = {
 
 
 @contextmanager
-def _counting(client: Any) -> Iterator[Counter[str]]:
+def _counting_dynamodb_requests() -> Iterator[Counter[str]]:
+    """Count the DynamoDB requests of every client boto3's default session builds (each function's
+    client recipe, taskcore.clients) until the block ends; the functions' containers start afresh."""
+    import boto3
+
     calls: Counter[str] = Counter()
 
     def note(model: Any, **_: Any) -> None:
         calls[model.name] += 1
 
-    client.meta.events.register("before-call.dynamodb.*", note)
+    boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    boto3.DEFAULT_SESSION.events.register("before-call.dynamodb.*", note)
+    new_container()  # their clients are built again, from the session that counts
     try:
         yield calls
     finally:
-        client.meta.events.unregister("before-call.dynamodb.*", note)
+        boto3.DEFAULT_SESSION.events.unregister("before-call.dynamodb.*", note)
+        new_container()
 
 
 def measure() -> dict[str, dict[str, int]]:
     """Operation -> count, for each path of BUDGETS."""
-    from moto import mock_aws
+    from localcloud.endpoint import moto_endpoint, patched_environ
 
-    from localcloud.endpoint import LOCAL_ENV, powertools_environment
-
-    saved = dict(os.environ)
-    os.environ.update({**LOCAL_ENV, **powertools_environment()})
-    try:
-        # The functions' log lines (Powertools writes them to stdout) are not the bench's output.
-        with mock_aws(), contextlib.redirect_stdout(io.StringIO()):
-            return _measure()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    # The functions' log lines (Powertools writes them to stdout) are not the bench's output.
+    with (
+        moto_endpoint() as endpoint,
+        patched_environ(endpoint.environment()),
+        contextlib.redirect_stdout(io.StringIO()),
+        _counting_dynamodb_requests() as calls,
+    ):
+        return {path: dict(sorted(found.items())) for path, found in _paths(calls)}
 
 
-def _measure() -> dict[str, dict[str, int]]:
-    import boto3
-
-    from localcloud.template import provision
-
-    resources = provision(boto3.Session(region_name=os.environ["AWS_DEFAULT_REGION"]))
-    os.environ.update(
-        IDEMPOTENCY_TABLE_NAME=resources.names["IdempotencyTable"],
-        TASK_LEDGER_TABLE=resources.names["TaskLedgerTable"],
-        REJECTED_TASK_QUEUE_URL=resources.queue_urls["RejectedTaskQueue"],
-        SCHEDULE_GROUP_NAME=resources.names["ScheduleGroup"],
-        CALLBACK_FUNCTION_ARN=resources.arns["CallbackFunction"],
-        SCHEDULER_ROLE_ARN=resources.arns["SchedulerInvokeRole"],
-        SCHEDULER_DLQ_ARN=resources.arns["ScheduleDeliveryDLQ"],
-    )
-    from localcloud.cloud import reset_function_caches
-
-    reset_function_caches()
-    found = _callback_calls()
-    found |= _api_calls(resources.names["TaskLedgerTable"])
-    return {path: dict(sorted(calls.items())) for path, calls in found.items()}
-
-
-def _callback_calls() -> dict[str, Counter[str]]:
-    from callback_app.handler import lambda_handler
-    from callback_app.service import get_dynamodb_client
+def _paths(calls: Counter[str]) -> Iterator[tuple[str, Counter[str]]]:
+    """Each path of BUDGETS with the requests it sent (`calls` counts them; what comes between is not counted)."""
+    from callback_app.handler import lambda_handler as callback
     from localcloud.lambda_context import LocalLambdaContext
+    from scheduler_app.handler import lambda_handler as api
 
-    with open("events/callback.json", encoding="utf-8") as fixture:
-        event = json.load(fixture)
-    found: dict[str, Counter[str]] = {}
+    def sent(run: Callable[[], object]) -> Counter[str]:
+        calls.clear()
+        run()
+        found = Counter(calls)
+        calls.clear()
+        return found
+
+    event = json.loads((ROOT / "events" / "callback.json").read_text(encoding="utf-8"))
     for path in ("callback: first delivery", "callback: duplicate delivery (replay)"):
-        with _counting(get_dynamodb_client()) as calls:
-            lambda_handler(json.loads(json.dumps(event)), LocalLambdaContext())
-        found[path] = calls
-    return found
+        yield path, sent(lambda: callback(json.loads(json.dumps(event)), LocalLambdaContext()))
+    request = {**schedule_request("bench-ledger"), "user_id": USER}
+    yield "API: create", sent(lambda: _call(api, "POST", "/api/v1/schedules", request))
+    yield "API: GET a task", sent(lambda: _call(api, "GET", "/api/v1/schedules/bench-ledger"))
+    _fill(api)
+    page = {"user_id": str(USER), "limit": "20"}
+    yield "API: one user's page", sent(lambda: _call(api, "GET", "/api/v1/schedules", query=page))
 
 
-def _api_calls(ledger_table: str) -> dict[str, Counter[str]]:
-    from scheduler_app.clients import get_dynamodb_client
-    from scheduler_app.handler import lambda_handler
-
-    call: Callable[..., Any] = _api(lambda_handler)
-    client = get_dynamodb_client()
-    found: dict[str, Counter[str]] = {}
-    request = {"task_id": "bench-ledger", "user_id": 456, "action": "send_notification", "data": {"message": "hi"}}
-    with _counting(client) as calls:
-        call("POST", "/api/v1/schedules", {**request, "delay_minutes": 30})
-    found["API: create"] = calls
-    with _counting(client) as calls:
-        call("GET", "/api/v1/schedules/bench-ledger")
-    found["API: GET a task"] = calls
-    _fill(client, ledger_table)
-    with _counting(client) as calls:
-        call("GET", "/api/v1/schedules", query={"user_id": "456", "limit": "20"})
-    found["API: one user's page"] = calls
-    return found
+def _call(handler: Callable[..., Any], method: str, path: str, body: Any = None, **kw: Any) -> Any:
+    response = handler(api_event(method, path, body, **kw), None)
+    if int(response["statusCode"]) >= 300:
+        raise RuntimeError(f"{method} {path}: {response['statusCode']} {response.get('body')}")
+    return json.loads(response["body"])
 
 
-def _api(handler: Callable[..., Any]) -> Callable[..., Any]:
-    from tests.scheduler.helpers import api_event
-
-    def call(method: str, path: str, body: Any = None, query: dict[str, str] | None = None) -> Any:
-        response = handler(api_event(method, path, body=body, query=query), None)
-        if int(response["statusCode"]) >= 300:
-            raise RuntimeError(f"{method} {path}: {response['statusCode']} {response.get('body')}")
-        return json.loads(response["body"])
-
-    return call
-
-
-def _fill(client: Any, table: str) -> None:
-    """LISTED_TASKS task items, one in a hundred of user 456, written straight into the ledger."""
-    from tests.scheduler.helpers import ledger_task_item
-
-    items = []
-    for i in range(LISTED_TASKS):
-        user = 456 if i % 100 == 0 else i
-        item = ledger_task_item(f"bench-{i:05d}", user, f"2030-01-01T00:00:{i % 60:02d}.000Z")
-        items.append({"PutRequest": {"Item": {k: {"S": v} for k, v in item.items()}}})
-    for start in range(0, len(items), 25):
-        client.batch_write_item(RequestItems={table: items[start : start + 25]})
+def _fill(api: Callable[..., Any]) -> None:
+    """LISTED_TASKS tasks of ten users, USER's among them, through the batch endpoint."""
+    for start in range(0, LISTED_TASKS, 100):
+        items = [{**schedule_request(f"bench-{i:04d}"), "user_id": USER + i % 10} for i in range(start, start + 100)]
+        if (created := _call(api, "POST", "/api/v1/schedules/batch", {"items": items})["created"]) != len(items):
+            raise RuntimeError(f"the batch created {created} of {len(items)} tasks")

@@ -70,16 +70,25 @@ def _missing(part: dict[str, Any] | None) -> str:
 
 def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     """Each target: what was measured and whether it met the goal (`met` None: not measured)."""
+    out = []
+    for key, subject, value, shown in _measured(r):
+        text, goal, meets = TARGETS[key.split(":")[0]]
+        met = None if value is None else meets(value)
+        out.append(
+            {"key": key, "target": text.format(subject), "goal": goal, "measured": shown, "value": value, "met": met}
+        )
+    return out
+
+
+def _measured(r: dict[str, Any]) -> list[tuple[str, str, float | None, str]]:
+    """(target key, its subject, the value judged, the value as shown) for each target."""
     cold, warm = r["cold_start"]["callback"]["vs_guide"], r["warm"]["callback:disabled"]["p50_vs_guide"]
-    # Judged where the calls have a network round trip to overlap, as against the real endpoint.
-    s = next((s for s in (r.get("scheduling_modelled"), r.get("scheduling")) if s and "speedup" in s), None)
-    rtt = f" with a {s['aws_latency_ms']:g} ms round trip per AWS call" if s and s["aws_latency_ms"] else " on loopback"
     d = r.get("dispatcher") or {}
     fired = d["fire_lateness_s"]["p99"] if d.get("fire_lateness_s") else None
     measured: list[tuple[str, str, float | None, str]] = [
         ("cold_start", "", cold["total"], "{:.2f}× (95% CI {:.2f}–{:.2f})".format(cold["total"], *cold["total_ci95"])),
         ("warm_p50", "", warm, _x(warm)),
-        ("batch_speedup", "", s and s["speedup"], f"{_x(s['speedup'])}{rtt}" if s else "not measured yet"),
+        _batch_speedup(r),
         (
             "dispatcher_lateness",
             f"{d.get('schedules', 1000):,}",
@@ -89,14 +98,16 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     ]
     for name, fig in r["sizes"]["deployables"].items():
         measured.append((f"zipped:{name}", name.capitalize(), fig["zipped_bytes"], _mib(fig["zipped_bytes"])))
-    out = []
-    for key, subject, value, shown in measured:
-        text, goal, meets = TARGETS[key.split(":")[0]]
-        met = None if value is None else meets(value)
-        out.append(
-            {"key": key, "target": text.format(subject), "goal": goal, "measured": shown, "value": value, "met": met}
-        )
-    return out
+    return measured
+
+
+def _batch_speedup(r: dict[str, Any]) -> tuple[str, str, float | None, str]:
+    """Judged where the calls have a network round trip to overlap, as against the real endpoint."""
+    s = next((s for s in (r.get("scheduling_modelled"), r.get("scheduling")) if s and "speedup" in s), None)
+    if s is None:
+        return "batch_speedup", "", None, "not measured yet"
+    rtt = f" with a {s['aws_latency_ms']:g} ms round trip per AWS call" if s["aws_latency_ms"] else " on loopback"
+    return "batch_speedup", "", s["speedup"], f"{_x(s['speedup'])}{rtt}"
 
 
 # -- performance.md -----------------------------------------------------------------------------
@@ -214,26 +225,29 @@ def _scheduling_block(r: dict[str, Any]) -> str:
             notes.append(_missing(s))
             continue
         against = f"{s['aws_latency_ms']:g} ms round trip per AWS call" if s["aws_latency_ms"] else "loopback"
-        for fig, size, speedup in ((s["single"], 1, ""), (s["batch"], s["batch"]["batch_size"], _x(s["speedup"]))):
-            what = f"batches of {size}" if "batch_size" in fig else "one create per request"
-            rows.append([against, what, f"{fig['requests']:,}", f"{fig['creates']:,}", _f(fig["request_ms"]["p50"], 2)])
-            rows[-1] += [_f(fig["request_ms"]["mean"] / size, 2), _f(fig["creates_per_second"], 0), speedup]
-            rows[-1].append(
-                _statuses(fig["item_statuses"]) + " (items)" if "batch_size" in fig else _statuses(fig["statuses"])
-            )
+        rows += [
+            [against, *_scheduling_row(s["single"], "")],
+            [against, *_scheduling_row(s["batch"], _x(s["speedup"]))],
+        ]
         counted.append(f"{s['schedules_in_group']['found']:,} of {s['schedules_in_group']['expected']:,} ({against})")
-        first = s.get("first_batch_of_a_fresh_container", {})
-        if any(int(k) >= 400 for k in first.get("item_statuses", {})):
-            errors = "; ".join(f"`{e}`" for e in first.get("errors", []))
-            failed = f"**The first batch of a fresh container failed items** ({_statuses(first['item_statuses'])})"
-            notes.append(f"{failed}: {errors}.")
     if counted:
         notes.insert(
-            0, "Schedules in the group afterwards, the untimed first requests included: " + ", ".join(counted) + "."
+            0, f"Schedules in the group afterwards, the untimed first requests included: {', '.join(counted)}."
         )
     header = ("Against", "Requests", "Count", "Creates", "p50 ms / request", "Mean ms / create", "Creates / s")
     table = _table((*header, "× one per request", "Statuses"), rows) if rows else ""
     return "\n\n".join(part for part in (table, " ".join(notes)) if part)
+
+
+def _scheduling_row(fig: dict[str, Any], speedup: str) -> list[str]:
+    """One row of *Scheduling throughput* after its *Against* column: one create per request, or batches."""
+    size = fig.get("batch_size", 1)
+    what, statuses = "one create per request", _statuses(fig["statuses"])
+    if "batch_size" in fig:
+        what, statuses = f"batches of {size}", _statuses(fig["item_statuses"]) + " (items)"
+    per_create, per_second = _f(fig["request_ms"]["mean"] / size, 2), _f(fig["creates_per_second"], 0)
+    counts = [f"{fig['requests']:,}", f"{fig['creates']:,}"]
+    return [what, *counts, _f(fig["request_ms"]["p50"], 2), per_create, per_second, speedup, statuses]
 
 
 def _dispatcher_block(d: dict[str, Any] | None, cores: int) -> str:
@@ -254,17 +268,24 @@ def _dispatcher_block(d: dict[str, Any] | None, cores: int) -> str:
     )
     if "measured_at" in d:
         caption += f" Re-measured on {d['measured_at'][:10]} by `make bench ONLY=dispatcher`."
-    cpu_rows = []
-    for label, run in ((concurrency, d), ("concurrency 1", single)):
-        if cpu := run.get("cpu_seconds"):
-            own, envs = (1000 * cpu[k] / d["schedules"] for k in ("local_cloud_process", "environments"))
-            started = str((run.get("counts") or {}).get("environments_started", "—"))
-            cpu_rows.append([label, *(_f(cpu[k], 2) for k in ("wall", "local_cloud_process", "environments"))])
-            cpu_rows[-1] += [_f(own, 0), _f(envs, 0), started, _f(min(cores * 1000 / (own + envs), 1000 / own), 0)]
+    cpu_rows = [
+        _cpu_row(label, run, d["schedules"], cores) for label, run in ((concurrency, d), ("concurrency 1", single))
+    ]
     header = ["Run", "Wall s", "CPU s, local cloud", "CPU s, environments", "CPU ms / task, local cloud"]
     header += ["CPU ms / task, environments", "Environments started", f"At most tasks / s on {cores} cores"]
-    cpu = "\n\n" + _table(header, cpu_rows) if cpu_rows else ""
+    cpu = "\n\n" + _table(header, [row for row in cpu_rows if row]) if any(cpu_rows) else ""
     return f"{caption}\n\n{_table(('Lateness', 'p50 s', 'p99 s', 'max s'), rows)}{cpu}"
+
+
+def _cpu_row(label: str, run: dict[str, Any], schedules: int, cores: int) -> list[str]:
+    """A row of the dispatcher's CPU table: the seconds each side used, per task, and the bound they set (none
+    if the run has no CPU figures)."""
+    if not (cpu := run.get("cpu_seconds")):
+        return []
+    own, envs = (1000 * cpu[k] / schedules for k in ("local_cloud_process", "environments"))
+    started = str((run.get("counts") or {}).get("environments_started", "—"))
+    seconds = [_f(cpu[k], 2) for k in ("wall", "local_cloud_process", "environments")]
+    return [label, *seconds, _f(own, 0), _f(envs, 0), started, _f(min(cores * 1000 / (own + envs), 1000 / own), 0)]
 
 
 def _checks_block(analysis: dict[str, Any]) -> str:

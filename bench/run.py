@@ -18,53 +18,18 @@ import platform
 import subprocess
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import build, ledger_calls, measure, render
+from bench import build, checks, dispatch, ledger_calls, render, sizes, stored
+from bench.config import MODELLED_RTT_MS, Config, log
+from bench.lambda_runs import Harness, scheduler_variant, variants
+from bench.measure import imported_layer_sources, measure_cold, measure_importtime, measure_warm
+from bench.scheduling import measure_scheduling
 
 DOCS, RESULTS = build.ROOT / "docs", build.ROOT / "bench" / "results"
-#: An assumed round trip for one AWS API call from Lambda to a regional endpoint. moto on loopback has
-#: none, so without it concurrency has nothing to overlap; the loopback figure is reported as well.
-MODELLED_RTT_MS = 20.0
-
-
-@dataclass(frozen=True)
-class Config:
-    """How much of each figure to measure: the defaults are the full run's (about ten minutes on two cores)."""
-
-    quick: bool = False
-    cold_runs: int = 15
-    warm_invocations: int = 2000
-    #: The warm invocations are split into this many rounds, each running every handler in turn, so a
-    #: slow phase of a shared machine falls on all handlers alike instead of on one.
-    warm_rounds: int = 4
-    warmup: int = 100
-    replays: int = 500
-    importtime_runs: int = 5
-    single_creates: int = 300
-    batch_size: int = 100
-    batches: int = 3
-    simultaneous_schedules: int = 1000
-
-    @classmethod
-    def smoke(cls) -> Config:
-        """Everything once, with tiny counts: checks that the harness works, measures nothing."""
-        return cls(
-            quick=True,
-            cold_runs=2,
-            warm_invocations=20,
-            warm_rounds=1,
-            warmup=2,
-            replays=5,
-            importtime_runs=1,
-            single_creates=5,
-            batch_size=5,
-            batches=1,
-            simultaneous_schedules=10,
-        )
 
 
 def machine_info(python: str) -> dict[str, Any]:
@@ -82,87 +47,94 @@ def machine_info(python: str) -> dict[str, Any]:
     }
 
 
+def callback_memory_mb() -> int:
+    """The callback's memory size in template.yaml (its own, else the Globals')."""
+    from localcloud.template import load_template
+
+    template = load_template()
+    own = template["Resources"]["CallbackFunction"]["Properties"].get("MemorySize")
+    return int(own or template["Globals"]["Function"]["MemorySize"])
+
+
 def run(cfg: Config) -> dict[str, Any]:
     """Build the artifacts, measure every figure, and return the results."""
-    started = time.monotonic()
-    python = build.python313()
-    art = build.build(python, log=measure.log)
-    vs = measure.variants(art)
+    from localcloud.endpoint import moto_endpoint
+
+    started, python = time.monotonic(), build.python313()
+    art = build.build(python, log=log)
+    vs, scheduler = variants(art), scheduler_variant(art)
     results: dict[str, Any] = {
         "schema": 2,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine_info(python),
         "config": asdict(cfg),
-        "variants": {
-            k: {"label": v.label, "handler": v.handler}
-            for k, v in {**vs, "scheduler": measure.scheduler_variant(art)}.items()
-        },
+        "variants": {k: {"label": v.label, "handler": v.handler} for k, v in {**vs, "scheduler": scheduler}.items()},
     }
-    measure.log("sizes")
-    results["sizes"] = measure.measure_sizes(art)
-    measure.log("the task ledger's DynamoDB requests per path")
+    log("sizes")
+    results["sizes"] = sizes.measure_sizes(art)
+    log("the task ledger's DynamoDB requests per path")
     results["ledger_calls"] = ledger_calls.measure()
-    results["analysis"] = {**measure.threadpool_dependencies(), "xray_sdk_in_layer": measure.xray_sdk_in(art.layer)}
-
-    from localcloud.endpoint import moto_endpoint
-
-    imported: set[str] = set()
+    results["analysis"] = {**checks.threadpool_dependencies(), "xray_sdk_in_layer": checks.xray_sdk_in(art.layer)}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, moto_endpoint() as endpoint:
-        h = measure.Harness(python, cfg, Path(tmp), endpoint.environment())
-        results["cold_start"] = measure.measure_cold(h, vs)
-        results["warm"] = measure.measure_warm(h, vs)
-        results["warm"]["callback:enabled"]["idempotency_record_bytes"] = measure.idempotency_record_bytes(endpoint)
-        results["warm"]["callback:enabled"]["ledger_item_bytes"] = measure.ledger_item_bytes(endpoint)
-        measure.log("import time breakdown")
-        results["import_time"] = measure.measure_importtime(h, vs, imported=imported)
-        measure.log("scheduling throughput")
-        results["scheduling"] = measure.measure_scheduling(h, art, endpoint, imported=imported)
-        results["scheduling"]["task_item_bytes"] = measure.ledger_item_bytes(endpoint)["TASK"]
-        measure.log(f"scheduling throughput, {MODELLED_RTT_MS:g} ms modelled round trip per AWS call")
-        results["scheduling_modelled"] = measure.measure_scheduling(
-            h, art, endpoint, imported=imported, aws_latency_ms=MODELLED_RTT_MS
-        )
-    results["sizes"]["layer_imported_bytecode_only"] = measure.selective_bytecode_size(art, imported)
-    measure.log("local dispatcher lateness")
-    results["dispatcher"] = measure.measure_dispatcher(cfg)
-    results["callback_memory_mb"] = measure.callback_memory_mb()
+        h = Harness(python, cfg, Path(tmp), endpoint.environment())
+        results["cold_start"] = measure_cold(h, vs)
+        results["warm"] = measure_warm(h, vs)
+        results["warm"]["callback:enabled"]["idempotency_record_bytes"] = stored.idempotency_record_bytes(endpoint)
+        results["warm"]["callback:enabled"]["ledger_item_bytes"] = stored.ledger_item_bytes(endpoint)
+        log("import time breakdown")
+        results["import_time"] = measure_importtime(h, vs)
+        imported = imported_layer_sources(h, vs["callback"], scheduler)
+        log("scheduling throughput")
+        results["scheduling"] = measure_scheduling(h, scheduler, endpoint)
+        results["scheduling"]["task_item_bytes"] = stored.ledger_item_bytes(endpoint)["TASK"]
+        log(f"scheduling throughput, {MODELLED_RTT_MS:g} ms modelled round trip per AWS call")
+        results["scheduling_modelled"] = measure_scheduling(h, scheduler, endpoint, aws_latency_ms=MODELLED_RTT_MS)
+    results["sizes"]["layer_imported_bytecode_only"] = sizes.selective_bytecode_size(art, imported)
+    log("local dispatcher lateness")
+    results["dispatcher"] = dispatch.measure_dispatcher(cfg.simultaneous_schedules)
+    results["callback_memory_mb"] = callback_memory_mb()
     results["elapsed_seconds"] = round(time.monotonic() - started, 1)
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line: `python -m bench.run [--quick] [--only dispatcher | --render] [--docs-dir D] [--results-dir D]`."""
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make bench", description=(__doc__ or "").split("\n\n")[0])
     quick = bool(os.environ.get("BENCH_QUICK"))
-    parser.add_argument("--quick", action="store_true", default=quick, help="smoke run: tiny counts")
     parser.add_argument(
-        "--docs-dir", type=Path, help="where the docs and JSON go (default docs/; bench/results/ with --quick)"
-    )
-    parser.add_argument(
-        "--results-dir", type=Path, default=RESULTS, help="where the JSON also goes (default bench/results/)"
+        "--quick", action="store_true", default=quick, help="smoke run: tiny counts, bench/results/ only"
     )
     parser.add_argument("--only", choices=["dispatcher"], help="re-measure this part only, into the last results")
     parser.add_argument("--render", action="store_true", help="measure nothing: rewrite the docs from the last results")
-    args = parser.parse_args(argv)
-    cfg = Config.smoke() if args.quick else Config()
-    docs_dir = args.docs_dir or (RESULTS if cfg.quick else DOCS)
-    if args.render or args.only:
-        results = json.loads((docs_dir / "performance.json").read_text(encoding="utf-8"))
+    return parser.parse_args(argv)
+
+
+def _results(args: argparse.Namespace, cfg: Config, docs_dir: Path) -> dict[str, Any]:
+    """A full run's results, or the last results with the dispatcher measured again (--only), or as they are."""
+    if not (args.render or args.only):
+        return run(cfg)
+    results: dict[str, Any] = json.loads((docs_dir / "performance.json").read_text(encoding="utf-8"))
     if args.only:
-        measure.log("local dispatcher lateness")
+        log("local dispatcher lateness")
         measured_at = datetime.now(UTC).isoformat(timespec="seconds")
-        results["dispatcher"] = {**measure.measure_dispatcher(cfg), "measured_at": measured_at}
-    elif not args.render:
-        results = run(cfg)
+        results["dispatcher"] = {**dispatch.measure_dispatcher(cfg.simultaneous_schedules), "measured_at": measured_at}
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: `python -m bench.run [--quick] [--only dispatcher | --render]`."""
+    args = _arguments(argv)
+    cfg = Config.smoke() if args.quick else Config()
+    docs_dir = RESULTS if cfg.quick else DOCS
+    results = _results(args, cfg, docs_dir)
     if not args.render:  # performance.json in both directories
-        for directory in {docs_dir, args.results_dir}:
+        for directory in {docs_dir, RESULTS}:
             directory.mkdir(parents=True, exist_ok=True)
             (directory / "performance.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     render.write_docs(results, docs_dir)
     for target in render.targets(results):
         status = {True: "met", False: "MISSED", None: "not measured"}[target["met"]]
-        measure.log(f"{status:>12}: {target['target']}: {target['measured']} (goal {target['goal']})")
-    measure.log(f"wrote the tables of {docs_dir / 'performance.md'} and cost.md")
+        log(f"{status:>12}: {target['target']}: {target['measured']} (goal {target['goal']})")
+    log(f"wrote the tables of {docs_dir / 'performance.md'} and cost.md")
     return 0
 
 

@@ -8,7 +8,8 @@ SPEC (`bench.lambda_runs.run_handler` writes it): ``{"mode": "cold" | "warm", "p
 ``aws_latency_ms``, every AWS call waits that long before it is sent: the round trip to a real regional
 endpoint, which moto on loopback does not have. The result goes to ``out`` as JSON: ``init_ns`` (import
 the handler module), ``first_ns`` (the first invocation), ``peak_rss_kb`` after it; in warm mode also
-``durations_ns`` of each timed invocation (and ``replay_ns`` of the replays).
+``durations_ns`` of each timed invocation (and ``replay_ns`` of the replays, ``responses`` with
+``keep_responses``).
 """
 
 # Imported before the clock starts, as the Lambda runtime's bootstrap has them loaded already.
@@ -118,6 +119,26 @@ def _timed(
     return durations
 
 
+def _warm(handler: Callable[[Any, LambdaContext], Any], events: list[Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """Warm mode after the first invocation: `warmup` untimed invocations, `count` timed, `replay` of those again."""
+    warmup, count, replay = spec.get("warmup", 0), spec["count"], spec.get("replay", 0)
+    _timed(handler, events[1 : 1 + warmup], {})
+    timed, statuses = events[1 + warmup : 1 + warmup + count], dict[str, int]()
+    responses: list[Any] | None = [] if spec.get("keep_responses") else None
+    result: dict[str, Any] = {
+        "invocations": 1 + min(warmup + count, len(events) - 1) + replay,
+        "durations_ns": _timed(handler, timed, statuses, responses),
+        "statuses": statuses,
+    }
+    if responses is not None:
+        result["responses"] = responses
+    if replay:
+        replay_statuses: dict[str, int] = {}
+        result["replay_ns"] = _timed(handler, timed[:replay], replay_statuses)
+        result["replay_statuses"] = replay_statuses
+    return result
+
+
 def main(spec_path: str) -> None:
     with open(spec_path, encoding="utf-8") as f:
         spec = json.load(f)
@@ -150,23 +171,8 @@ def main(spec_path: str) -> None:
         "modules": len(sys.modules),
         "invocations": 1,
     }
-    if spec.get("keep_responses"):
-        result["first_response"] = response
     if spec["mode"] == "warm":
-        statuses: dict[str, int] = {}
-        warmup, count, replay = spec.get("warmup", 0), spec["count"], spec.get("replay", 0)
-        result["invocations"] = 1 + min(warmup + count, len(events) - 1) + replay
-        _timed(handler, events[1 : 1 + warmup], {})
-        timed = events[1 + warmup : 1 + warmup + count]
-        responses: list[Any] | None = [] if spec.get("keep_responses") else None
-        result["durations_ns"] = _timed(handler, timed, statuses, responses)
-        if responses is not None:
-            result["responses"] = responses
-        result["statuses"] = statuses
-        if replay:
-            replay_statuses: dict[str, int] = {}
-            result["replay_ns"] = _timed(handler, timed[:replay], replay_statuses)
-            result["replay_statuses"] = replay_statuses
+        result |= _warm(handler, events, spec)
     if spec.get("report_modules"):
         result["module_files"] = sorted({p for m in list(sys.modules.values()) if (p := getattr(m, "__file__", None))})
     with open(spec["out"], "w", encoding="utf-8") as f:

@@ -6,14 +6,16 @@ No timing is asserted: a benchmark is not a test.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bench import render
+from bench.config import Config
 from bench.events import callback_events, write_events
-from bench.lambda_runs import Variant, cold_starts, lambda_environment, run_handler
+from bench.lambda_runs import Harness, Variant, cold_starts, lambda_environment, run_handler
 from localcloud.template import ROOT
 
 BARE = Variant("bare", "bare", "bare_handler.lambda_handler", (ROOT / "bench" / "baselines" / "bare",))
@@ -55,15 +57,9 @@ def test_runner_sees_only_the_artifact_not_this_environment(tmp_path: Path, even
 
 def test_cold_starts_run_every_variant_each_round(tmp_path: Path, events: Path) -> None:
     other = Variant("bare2", "bare again", BARE.handler, BARE.paths)
+    harness = Harness(sys.executable, replace(Config.smoke(), cold_runs=2), tmp_path, {"AWS_REGION": "us-east-1"})
 
-    results = cold_starts(
-        sys.executable,
-        [BARE, other],
-        2,
-        env_for=lambda v: _env(tmp_path),
-        events_for=lambda v, r: events,
-        workdir=tmp_path,
-    )
+    results = cold_starts(harness, [BARE, other], events_for=lambda v, r: events)
 
     assert {name: len(runs) for name, runs in results.items()} == {"bare": 2, "bare2": 2}
 

@@ -13,15 +13,6 @@ from scripts.sources import ROOT, python_files
 
 LIMIT = 400
 
-#: Still above the limit, each being split on its own branch of issue 18 (i18-engine, i18-local, i18-bench).
-#: TEMPORARY: the lead empties this when those branches are merged (the last test below fails on a stale entry).
-SPLIT_ELSEWHERE = frozenset(
-    {
-        "bench/measure.py",
-    }
-)
-
-
 def line_count(path: Path) -> int:
     """The module's length as `wc -l` counts it (a last line without a newline counts too)."""
     return len(path.read_text(encoding="utf-8").splitlines())
@@ -38,9 +29,7 @@ def too_long(paths: Iterable[Path] = (ROOT,), limit: int = LIMIT, root: Path = R
 
 
 def test_no_module_anywhere_is_above_the_limit() -> None:
-    offenders = [line for line in too_long() if line.rsplit(" ", 1)[0] not in SPLIT_ELSEWHERE]
-
-    assert offenders == []
+    assert too_long() == []
 
 
 def test_a_module_longer_than_the_limit_is_reported_with_its_length(tmp_path: Path) -> None:
@@ -49,8 +38,3 @@ def test_a_module_longer_than_the_limit_is_reported_with_its_length(tmp_path: Pa
 
     assert too_long((tmp_path,), root=tmp_path) == [f"long.py ({LIMIT + 1})"]
 
-
-def test_every_module_still_excused_exists_and_is_still_above_the_limit() -> None:
-    excused = {line.rsplit(" ", 1)[0] for line in too_long()} & SPLIT_ELSEWHERE
-
-    assert excused == SPLIT_ELSEWHERE

@@ -227,3 +227,71 @@ def test_the_console_imports_neither_function() -> None:
 @pytest.mark.parametrize("package", [TASKCORE, SCHEDULER, CALLBACK])
 def test_neither_the_layer_nor_a_function_imports_the_operations_or_the_console(package: Path) -> None:
     assert importers(package, "ops", "console") == []
+
+
+# -- bench: the benchmark measures the functions from outside ------------------------------------
+
+BENCH = ROOT / "bench"
+#: The harness, without what it builds (.build/) and the peers (baselines/): deployables it measures. The
+#: Powertools resolver runs the callback's own service behind another HTTP layer, so it imports what the
+#: callback's route does.
+BENCH_HARNESS = sorted(BENCH.glob("*.py"))
+
+
+def module_graph(package: Path, name: str, paths: list[Path]) -> dict[str, set[str]]:
+    """Each module of `package` (imported as `name`) among `paths` -> the modules among them it imports."""
+    graph: dict[str, set[str]] = {}
+    for path in paths:
+        parts = path.relative_to(package).with_suffix("").parts
+        graph[".".join((name, *parts[: -1 if parts[-1] == "__init__" else None]))] = imports_of(path)
+    return {module: imported & set(graph) - {module} for module, imported in graph.items()}
+
+
+def modules_in_cycles(graph: dict[str, set[str]]) -> list[str]:
+    """The modules from which an import chain leads back to themselves."""
+
+    def reachable(start: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(graph[start])
+        while todo:
+            if (module := todo.pop()) not in seen:
+                seen.add(module)
+                todo.extend(graph.get(module, ()))
+        return seen
+
+    return sorted(module for module in graph if module in reachable(module))
+
+
+def test_the_benchmark_has_no_import_cycle() -> None:
+    graph = module_graph(BENCH, "bench", BENCH_HARNESS)
+
+    assert {"bench", "bench.run", "bench.measure"} <= set(graph)
+    assert modules_in_cycles(graph) == []
+
+
+def test_an_import_cycle_is_found_with_every_module_on_it(tmp_path: Path) -> None:
+    (tmp_path / "__init__.py").write_text("")
+    (tmp_path / "a.py").write_text("from pkg import b\n")
+    (tmp_path / "b.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.c import C\n")
+    (tmp_path / "c.py").write_text("import pkg.a\n")
+    (tmp_path / "d.py").write_text("import pkg.a\n")
+
+    assert modules_in_cycles(module_graph(tmp_path, "pkg", files(tmp_path))) == ["pkg.a", "pkg.b", "pkg.c"]
+
+
+def test_the_benchmark_runs_the_functions_through_their_entry_points_and_taskcore_through_its_public_names() -> None:
+    import taskcore
+
+    public = {"taskcore", *(f"taskcore.{name}" for name in taskcore.__all__)}
+    public |= {"taskcore.caches", "taskcore.caches.reset_container_caches"}
+    for function in ("callback_app", "scheduler_app"):
+        public |= {function, f"{function}.handler", f"{function}.handler.lambda_handler"}
+    reached = {name for path in BENCH_HARNESS for name in imports_of(path)}
+
+    assert {name for name in reached if name.split(".")[0] in ("taskcore", "callback_app", "scheduler_app")} <= public
+
+
+def test_the_benchmark_imports_no_test_and_nothing_in_the_product_imports_the_benchmark() -> None:
+    assert [path.name for path in BENCH_HARNESS if "tests" in imports_of(path)] == []
+    for package in (TASKCORE, SCHEDULER, CALLBACK, ROOT / "localcloud", ROOT / "console"):
+        assert importers(package, "bench") == []
