@@ -17,6 +17,7 @@ and a notify, so an attempt pays nothing for it beyond that.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 import time
@@ -62,10 +63,8 @@ class Watchdog:
                     self._cond.wait(wait)
                     continue
                 del self._due[token]
-            try:
+            with contextlib.suppress(Exception):  # the watchdog outlives a failed write (which logs itself)
                 fire()
-            except Exception:  # noqa: BLE001 # nosec B110 - the watchdog must outlive a failed write; logged there
-                pass
 
 
 _WATCHDOG = Watchdog()

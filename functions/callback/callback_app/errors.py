@@ -36,7 +36,7 @@ class TaskNotLive(Exception):
         super().__init__(f"{state} at {since}" if since else state)
 
 
-class ActionTimedOut(Exception):  # noqa: N818 - the name says what happened, as TaskRejected does
+class ActionTimedOut(Exception):
     """Raise when the attempt reached its deadline (the action's timeout, or the function's less a margin)."""
 
 

@@ -18,10 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callback_app.compat import TaskCallbackRequest, TaskCallbackResponse
-from functools import partial
-
 from callback_app.errors import IdempotencyStoreNotConfigured, RetryBudgetExhausted, TaskNotLive
-from callback_app.outcome import record_timed_out, start_of
 from callback_app.run import Run, current_run
 from callback_app.service import TaskRunner, get_task_runner
 from taskcore.errors import validation_problem
@@ -101,10 +98,8 @@ async def handle_task_callback(task: TaskCallbackRequest, runner: TaskRunnerDep,
     try:
         # Sync on purpose: one request per container, so blocking here costs nothing, and it skips
         # the thread-pool hop that would also break Powertools' per-thread state.
-        run.start = start_of(run)
-        ran = runner.run(
-            task, run.scheduler, run.lambda_context, start=run.start, on_deadline=partial(record_timed_out, run)
-        )
+        run.start = run.open_start() if run.open_start is not None else None
+        ran = runner.run(task, run.scheduler, run.lambda_context, start=run.start, on_deadline=run.on_deadline)
     except (TaskNotLive, RetryBudgetExhausted) as exc:  # the action did not run, and no retry would run it
         ending = run.skipped(exc) if isinstance(exc, TaskNotLive) else run.ended_for_good(exc)
         message = f"Task {task.task_id} was not run: {ending.detail}"

@@ -91,7 +91,9 @@ def start_of(run: Run) -> Start | None:
 def record_timed_out(run: Run) -> None:
     """The watchdog's write (callback_app.deadline): the attempt timed out, recorded before Lambda kills it."""
     said = "the attempt's deadline passed before the action returned"
-    ending = Ending(RunOutcome.TIMED_OUT, 504, detail=said, error_type="ActionTimedOut", error_message=f"timed out: {said}")
+    ending = Ending(
+        RunOutcome.TIMED_OUT, 504, detail=said, error_type="ActionTimedOut", error_message=f"timed out: {said}"
+    )
     try:
         record(run, ending)
     except RunNotRecorded as exc:
@@ -179,4 +181,13 @@ def emit_outcome(run: Run, outcome: RunOutcome, *, status: int | None, reason: s
     metrics.flush_metrics()
 
 
-__all__ = ["OUTCOME_METRIC", "RunReport", "conclude", "emit_outcome", "keep_rejected", "record", "record_timed_out", "start_of"]
+__all__ = [
+    "OUTCOME_METRIC",
+    "RunReport",
+    "conclude",
+    "emit_outcome",
+    "keep_rejected",
+    "record",
+    "record_timed_out",
+    "start_of",
+]

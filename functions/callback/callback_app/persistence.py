@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import random
+import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -31,17 +31,16 @@ class LedgerPersistenceLayer(DynamoDBPersistenceLayer):
         if start is None:  # no ledger (or a call outside an attempt): Powertools' own Put
             super()._put_record(data_record)
             return
-        from botocore.exceptions import ClientError
-
         put = self._in_progress_put(data_record)
         for write in range(MAX_WRITES):
             if write >= 2:  # concurrent writers of one task take turns
-                time.sleep(random.uniform(0, 0.01 * 2**write))  # noqa: S311 # nosec B311 - jitter, not a secret
+                time.sleep(secrets.randbelow(10 * 2 ** min(write, 5)) / 1000)
             try:
-                self.client.transact_write_items(
+                client: Any = self.client  # the items are the low-level client's dicts, built above
+                client.transact_write_items(
                     TransactItems=[{"Put": put}, {"Update": start.run_update()}, {"ConditionCheck": start.task_check()}]
                 )
-            except ClientError as exc:
+            except self.client.exceptions.ClientError as exc:  # botocore's, as the client names it
                 self._refused(exc, data_record, start)
                 continue
             start.attempts = start.expected + 1
@@ -68,8 +67,8 @@ class LedgerPersistenceLayer(DynamoDBPersistenceLayer):
             "TableName": self.table_name,
             "Item": item,
             "ConditionExpression": (
-                "attribute_not_exists(#id) OR #expiry < :now OR "
-                "(#status = :inprogress AND attribute_exists(#in_progress_expiry) AND #in_progress_expiry < :now_in_millis)"
+                "attribute_not_exists(#id) OR #expiry < :now OR (#status = :inprogress"
+                " AND attribute_exists(#in_progress_expiry) AND #in_progress_expiry < :now_in_millis)"
             ),
             "ExpressionAttributeNames": {
                 "#id": self.key_attr,
@@ -89,8 +88,7 @@ class LedgerPersistenceLayer(DynamoDBPersistenceLayer):
         """After a cancelled start write: raise what it means, or return to write again (`start.expected` fixed)."""
         if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
             raise exc
-        reasons = exc.response.get("CancellationReasons") or [{}, {}, {}]
-        put, run, task = (list(reasons) + [{}, {}, {}])[:3]
+        put, run, task = [*(exc.response.get("CancellationReasons") or []), {}, {}, {}][:3]
         codes = [str(reason.get("Code")) for reason in (put, run, task)]
         start.conflicts.append("/".join(codes))
         if task.get("Code") == "ConditionalCheckFailed":

@@ -21,7 +21,7 @@ route changes the object the entry point made and never sets the variable itself
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -164,6 +164,10 @@ class Run:
     lambda_attempt: int | None = None
     #: The attempt's start write (callback_app.start); None without a ledger.
     start: Start | None = field(default=None, repr=False)
+    #: Given by the entry point: what makes the start write (None: no ledger) and what records a timeout the
+    #: watchdog sees (callback_app.deadline), so that the route itself touches no adapter.
+    open_start: Callable[[], Start | None] | None = field(default=None, repr=False)
+    on_deadline: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
     def scheduled_time(self) -> str | None:

@@ -6,9 +6,9 @@ and Scheduler retries of one occurrence, different for each occurrence of a recu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pydantic_core import to_jsonable_python
@@ -173,7 +173,6 @@ class TaskRunner:
             # Whatever the action returned, made JSON-safe so it can be stored and replayed.
             "result": to_jsonable_python(dict(output) if output is not None else None, fallback=str),
         }
-
 
     def _deadline(self, action: Action[Any], attempt: _Attempt) -> Deadline:
         """The attempt's deadline: the action's timeout, or the function's remaining time less the margin."""

@@ -9,11 +9,11 @@ that Put is one item of a `TransactWriteItems` that also (docs/architecture.md, 
   ledger, or by the guide's code). A cancel or pause answered by the API before this write means the action
   does not start: `TaskNotLive`, a `skipped` run, an invocation that succeeds (nothing retries it).
 
-`callback_app.persistence.LedgerPersistenceLayer` is Powertools' `DynamoDBPersistenceLayer` (its documented extension point: a
-persistence layer of one's own) with `_put_record` made that transaction. A refused Put is what Powertools'
-own `_put_record` makes of it: `IdempotencyItemAlreadyExistsError` with the record as it is (the item
-DynamoDB returns, `ReturnValuesOnConditionCheckFailure=ALL_OLD`), so replays and in-progress duplicates
-work as before.
+`callback_app.persistence.LedgerPersistenceLayer` is Powertools' `DynamoDBPersistenceLayer` (its documented
+extension point: a persistence layer of one's own) with `_put_record` made that transaction. A refused Put
+is what Powertools' own `_put_record` makes of it: `IdempotencyItemAlreadyExistsError` with the record as
+it is (the item DynamoDB returns, `ReturnValuesOnConditionCheckFailure=ALL_OLD`), so replays and
+in-progress duplicates work as before.
 
 A transaction returns no values, so the attempt number comes back as the ledger's end write has always got
 it: the run update expects a number of attempts (0, a first delivery), and when the guess is wrong the

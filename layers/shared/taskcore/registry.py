@@ -99,7 +99,9 @@ def check_limits(name: str, timeout: float | None, max_attempts: int | None) -> 
             f"({FUNCTION_TIMEOUT_SECONDS} s), got {timeout!r}"
         )
     if max_attempts is not None and not (isinstance(max_attempts, int) and 1 <= max_attempts <= MAX_INVOCATIONS):
-        raise ValueError(f"action {name!r}: max_attempts must be 1 to {MAX_INVOCATIONS} (Lambda's), got {max_attempts!r}")
+        raise ValueError(
+            f"action {name!r}: max_attempts must be 1 to {MAX_INVOCATIONS} (Lambda's), got {max_attempts!r}"
+        )
 
 
 @dataclass
@@ -214,14 +216,14 @@ registry = ActionRegistry(package="taskcore.actions")
 action = registry.action
 
 __all__ = [
+    "FUNCTION_TIMEOUT_SECONDS",
+    "MAX_INVOCATIONS",
     "Action",
     "ActionRegistry",
     "ActionResult",
     "TaskContext",
     "TaskRejected",
     "UnknownActionError",
-    "FUNCTION_TIMEOUT_SECONDS",
-    "MAX_INVOCATIONS",
     "ValidationError",
     "action",
     "check_limits",
