@@ -259,14 +259,14 @@ def test_an_action_that_runs_twice_applies_its_effect_once_through_the_idempoten
 
     provider.applied.clear()
     client = get_task_runner().store.client  # type: ignore[attr-defined]
-    lost = [0]
+    sent = [0]
 
-    def lose_the_result(**_: object) -> None:  # the COMPLETED update fails (each of botocore's 4 tries)
-        if lost[0] < 4:
-            lost[0] += 1
+    def lose_the_result(**_: object) -> None:  # the start write passes, the end write fails (each of 4 tries)
+        sent[0] += 1
+        if 1 < sent[0] <= 5:
             raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
 
-    client.meta.events.register("before-send.dynamodb.UpdateItem", lose_the_result)
+    client.meta.events.register("before-send.dynamodb.TransactWriteItems", lose_the_result)
     event = delivery("pay-7", action="process_payment", data={"payment_id": "p-7", "operation": "capture"})
     with pytest.raises(TaskInvocationFailed, match="could not be recorded"):
         callback(event, LocalLambdaContext(timeout_seconds=0.3))  # its in-progress record expires with it

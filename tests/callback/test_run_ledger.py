@@ -97,7 +97,7 @@ def test_a_first_delivery_makes_one_ledger_write_beside_the_two_idempotency_writ
     callback(delivery("pay-2"))
 
     # The in-progress Put is the start write's transaction (it counts the attempt and checks the task).
-    assert dynamodb_calls == ["TransactWriteItems", "UpdateItem", "TransactWriteItems"]
+    assert dynamodb_calls == ["TransactWriteItems", "TransactWriteItems"]
 
 
 def test_a_replayed_duplicate_completes_the_run_without_running_the_action_again(
@@ -118,7 +118,9 @@ def test_a_replayed_duplicate_completes_the_run_without_running_the_action_again
 
 def test_a_failed_ledger_write_is_retried_without_running_the_action_twice(callback, spy_action, ledger, logs):
     event = delivery("pay-4")
-    _fail_transactions(callback, times=1, after=1)  # the start write passes, the end write fails
+    # The start write passes; the end transaction fails (the result is then kept alone), and so does the
+    # ledger's own write after it.
+    _fail_transactions(callback, times=2, after=1)
 
     with pytest.raises(TaskInvocationFailed, match="could not be recorded"):
         callback(event)
@@ -314,3 +316,19 @@ class _AlwaysConflicting:
             },
             "TransactWriteItems",
         )
+
+
+def test_a_refused_end_transaction_keeps_the_result_then_records_the_run_without_running_it_again(
+    callback, spy_action, ledger, dynamodb_calls
+):
+    _fail_transactions(callback, times=1, after=1)  # the end transaction (COMPLETED + run + task) is refused
+
+    response = callback(delivery("pay-11"))
+
+    assert response["statusCode"] == 200
+    assert len(spy_action.runs) == 1
+    # Powertools' own COMPLETED update keeps the result, then the ledger's write records the run.
+    assert dynamodb_calls == ["TransactWriteItems", "TransactWriteItems", "UpdateItem", "TransactWriteItems"]
+    task, [run] = ledger("pay-11")
+    assert task is not None
+    assert (task["state"], run["attempts"], run["outcome"]) == ("succeeded", 1, "succeeded")

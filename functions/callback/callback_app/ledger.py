@@ -125,10 +125,7 @@ class RunLedger:
         """Write this invocation; raise RunNotRecorded when the ledger did not take it."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        if attempt.counted is not None:
-            write = _Write(attempts=attempt.counted - 1, counted=True)
-        else:
-            write = _Write(attempts=1 if attempt.replayed else 0)
+        write = _write_of(attempt)
         for written in range(MAX_WRITES):
             if written > 1:  # concurrent invocations of one occurrence keep colliding: spread them out
                 time.sleep(secrets.randbelow(10 * 2 ** min(written, 5)) / 1000)
@@ -142,6 +139,10 @@ class RunLedger:
                 raise RunNotRecorded(_why(exc)) from exc
             return Recorded(attempts=write.attempts + 1, final=self._final(attempt, write.attempts + 1))
         raise RunNotRecorded(f"the run item kept changing under {MAX_WRITES} writes ({', '.join(write.conflicts)})")
+
+    def end_items(self, attempt: Attempt) -> list[dict[str, Any]]:
+        """The writes that record `attempt` (counted at its start), for the idempotency record's end transaction."""
+        return self._items(attempt, _write_of(attempt))
 
     def _learn(self, exc: Any, attempt: Attempt, write: _Write) -> bool:
         """After a cancelled write: whether to write again, with what the run item now holds."""
@@ -260,6 +261,13 @@ class RunLedger:
 
     def _expiry(self, moment: datetime) -> int:
         return int(moment.timestamp()) + self.retention_seconds
+
+
+def _write_of(attempt: Attempt) -> _Write:
+    """What the first write of `attempt` assumes: its start counted it, or (a replay) one attempt before it."""
+    if attempt.counted is not None:
+        return _Write(attempts=attempt.counted - 1, counted=True)
+    return _Write(attempts=1 if attempt.replayed else 0)
 
 
 def _result_or_error(attempt: Attempt, update: Expression) -> None:

@@ -76,7 +76,7 @@ def start_of(run: Run) -> Start | None:
     ledger = get_run_ledger()
     if ledger is None or run.task_id is None or not _TASK_ID.fullmatch(run.task_id):
         return None
-    return Start(
+    start = Start(
         ledger_table=ledger.table_name,
         task_id=run.task_id,
         scope=run.scheduler.task_scope,
@@ -86,6 +86,8 @@ def start_of(run: Run) -> Start | None:
         request_id=getattr(run.lambda_context, "aws_request_id", None),
         expiration=int(run.started_at.timestamp()) + ledger.retention_seconds,
     )
+    start.end = lambda result: ledger.end_items(attempt_of(run, Ending(RunOutcome.SUCCEEDED, 200, result=result)))
+    return start
 
 
 def record_timed_out(run: Run) -> None:
@@ -109,29 +111,34 @@ def record(run: Run, ending: Ending) -> None:
     ledger = get_run_ledger()
     if ledger is None or run.task_id is None or not _TASK_ID.fullmatch(run.task_id):
         return
+    if run.start is not None and run.start.ended and ending.outcome is RunOutcome.SUCCEEDED and not ending.replayed:
+        run.lambda_attempt = run.start.attempts  # the end transaction recorded it with the result
+        return
+    run.lambda_attempt = ledger.record(attempt_of(run, ending)).attempts
+
+
+def attempt_of(run: Run, ending: Ending) -> Attempt:
+    """The ledger's record of the run's attempt, ended with `ending`."""
     kind = run.scheduler.task_kind
-    recorded = ledger.record(
-        Attempt(
-            task_id=run.task_id,
-            action=run.action,
-            user_id=run.user_id,
-            kind=TimingKind(kind) if kind is not None else None,
-            scheduled_time=run.scheduled_time,
-            scheduler_attempt=run.scheduler_attempt,
-            started_at=run.started_at,
-            finished_at=datetime.now(UTC),
-            outcome=ending.outcome,
-            status_code=ending.status_code,
-            replayed=ending.replayed,
-            result=ending.result,
-            error_type=ending.error_type,
-            error_message=ending.error_message,
-            scope=run.scheduler.task_scope,
-            counted=run.start.attempts if run.start is not None else None,
-            final=ending.final,
-        )
+    return Attempt(
+        task_id=run.task_id,
+        action=run.action,
+        user_id=run.user_id,
+        kind=TimingKind(kind) if kind is not None else None,
+        scheduled_time=run.scheduled_time,
+        scheduler_attempt=run.scheduler_attempt,
+        started_at=run.started_at,
+        finished_at=datetime.now(UTC),
+        outcome=ending.outcome,
+        status_code=ending.status_code,
+        replayed=ending.replayed,
+        result=ending.result,
+        error_type=ending.error_type,
+        error_message=ending.error_message,
+        scope=run.scheduler.task_scope,
+        counted=run.start.attempts if run.start is not None else None,
+        final=ending.final,
     )
-    run.lambda_attempt = recorded.attempts
 
 
 def keep_rejected(run: Run, ending: Ending, received: Any, context: Any) -> None:

@@ -47,6 +47,47 @@ class LedgerPersistenceLayer(DynamoDBPersistenceLayer):
             return
         raise StartNotRecorded(f"the start write conflicted {MAX_WRITES} times ({', '.join(start.conflicts)})")
 
+    def _update_record(self, data_record: DataRecord) -> None:
+        """COMPLETED, and the run and the task recorded, in one transaction (the end write); Powertools' own
+        UpdateItem when there is no ledger, or when the transaction is refused (the entry point then writes the
+        ledger itself, as it does for every other ending)."""
+        start = current_start()
+        if start is None or start.end is None or start.attempts is None:
+            super()._update_record(data_record)
+            return
+        import json
+
+        stored = json.loads(data_record.response_data or "null")
+        items = start.end(stored.get("result") if isinstance(stored, dict) else None)
+        client: Any = self.client
+        try:
+            client.transact_write_items(TransactItems=[{"Update": self._completed_update(data_record)}, *items])
+        except client.exceptions.ClientError:
+            super()._update_record(data_record)  # the result is kept first; the ledger is written after
+            return
+        start.ended = True
+
+    def _completed_update(self, data_record: DataRecord) -> dict[str, Any]:
+        """The UpdateItem Powertools' own `_update_record` sends (no condition), as a transaction item."""
+        names = {"#expiry": self.expiry_attr, "#response_data": self.data_attr, "#status": self.status_attr}
+        values: dict[str, Any] = {
+            ":expiry": {"N": str(data_record.expiry_timestamp)},
+            ":response_data": {"S": data_record.response_data},
+            ":status": {"S": data_record.status},
+        }
+        expression = "SET #response_data = :response_data, #expiry = :expiry, #status = :status"
+        if self.payload_validation_enabled:
+            expression += ", #validation_key = :validation_key"
+            values[":validation_key"] = {"S": data_record.payload_hash}
+            names["#validation_key"] = self.validation_key_attr
+        return {
+            "TableName": self.table_name,
+            "Key": self._get_key(data_record.idempotency_key),
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+
     def _in_progress_put(self, data_record: DataRecord) -> dict[str, Any]:
         """The Put Powertools' own `_put_record` sends: the same item, the same condition."""
         import datetime as dt

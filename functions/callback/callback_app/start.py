@@ -22,6 +22,7 @@ cancellation reason carries the run item as it is, and the write is made again o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +50,10 @@ class Start:
     expected: int = 0
     #: This attempt's number for the occurrence, once the start write has counted it (None: not counted).
     attempts: int | None = None
+    #: The ledger's writes for a success with this result (what the end transaction adds to the COMPLETED
+    #: update); and whether that transaction recorded it (else the entry point writes the ledger after).
+    end: Callable[[Any], list[dict[str, Any]]] | None = field(default=None, repr=False)
+    ended: bool = False
     conflicts: list[str] = field(default_factory=list)
 
     def run_update(self) -> dict[str, Any]:
