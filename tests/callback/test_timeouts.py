@@ -95,6 +95,9 @@ def test_the_watchdog_records_a_timed_out_attempt_before_lambda_kills_it(callbac
         release.set()
         thread.join(10)
     assert isinstance(outcome[0], TaskInvocationFailed)  # what it returned late is treated as a timeout
+    task, [run] = ledger_partition(aws.names["TaskLedgerTable"], "stuck-1")
+    assert task is not None
+    assert (run["outcome"], run["attempts"], task["run_count"], task["state"]) == ("timed_out", 1, 1, "scheduled")
 
 
 def test_a_one_time_task_whose_attempts_all_time_out_reads_failed_timed_out_and_frees_its_slot(callback, limited, aws):

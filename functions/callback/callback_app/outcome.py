@@ -86,7 +86,10 @@ def start_of(run: Run) -> Start | None:
         request_id=getattr(run.lambda_context, "aws_request_id", None),
         expiration=int(run.started_at.timestamp()) + ledger.retention_seconds,
     )
-    start.end = lambda result: ledger.end_items(attempt_of(run, Ending(RunOutcome.SUCCEEDED, 200, result=result)))
+    task_id = run.task_id
+    start.end = lambda result: ledger.end_items(
+        attempt_of(run, task_id, Ending(RunOutcome.SUCCEEDED, 200, result=result))
+    )
     return start
 
 
@@ -100,6 +103,8 @@ def record_timed_out(run: Run) -> None:
         record(run, ending)
     except RunNotRecorded as exc:
         logger.error("timed-out attempt could not be recorded", extra={"error": str(exc)})
+        return
+    run.timeout_recorded = True
 
 
 def record(run: Run, ending: Ending) -> None:
@@ -114,14 +119,17 @@ def record(run: Run, ending: Ending) -> None:
     if run.start is not None and run.start.ended and ending.outcome is RunOutcome.SUCCEEDED and not ending.replayed:
         run.lambda_attempt = run.start.attempts  # the end transaction recorded it with the result
         return
-    run.lambda_attempt = ledger.record(attempt_of(run, ending)).attempts
+    if run.timeout_recorded and ending.outcome is RunOutcome.TIMED_OUT:  # the watchdog wrote it at the deadline
+        run.lambda_attempt = run.start.attempts if run.start is not None else None
+        return
+    run.lambda_attempt = ledger.record(attempt_of(run, run.task_id, ending)).attempts
 
 
-def attempt_of(run: Run, ending: Ending) -> Attempt:
-    """The ledger's record of the run's attempt, ended with `ending`."""
+def attempt_of(run: Run, task_id: str, ending: Ending) -> Attempt:
+    """The ledger's record of the run's attempt (of task `task_id`, already checked), ended with `ending`."""
     kind = run.scheduler.task_kind
     return Attempt(
-        task_id=run.task_id,
+        task_id=task_id,
         action=run.action,
         user_id=run.user_id,
         kind=TimingKind(kind) if kind is not None else None,

@@ -168,6 +168,8 @@ class Run:
     #: watchdog sees (callback_app.deadline), so that the route itself touches no adapter.
     open_start: Callable[[], Start | None] | None = field(default=None, repr=False)
     on_deadline: Callable[[], None] | None = field(default=None, repr=False)
+    #: The watchdog recorded this attempt `timed_out` (its late ending is then not recorded again).
+    timeout_recorded: bool = False
 
     @property
     def scheduled_time(self) -> str | None:
