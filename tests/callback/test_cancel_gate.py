@@ -72,20 +72,24 @@ def test_a_retry_after_a_cancel_does_not_run_the_action(callback, scheduler_api,
 
 def test_a_duplicate_delivery_after_a_pause_does_not_run_the_action(callback, scheduler_api, spy_action, aws):
     deliver = make_task(scheduler_api, aws, "report-1", rate="rate(1 hour)")
-    callback(deliver())
+    callback(deliver())  # the first occurrence runs
+    spy_action.behaviour = boom
+    second = datetime(2030, 1, 1, 1, tzinfo=UTC)
+    with pytest.raises(TaskInvocationFailed):
+        callback(deliver(second))  # the second occurrence's first attempt fails
+    spy_action.behaviour = lambda data, task: {"sent": True}
     status, _ = scheduler_api("POST", "/api/v1/schedules/report-1/pause")
     assert status == 200
 
-    later = datetime(2030, 1, 1, 1, tzinfo=UTC)
-    duplicate = callback(deliver(later))  # Scheduler delivered the next occurrence as the pause was answered
+    duplicate = callback(deliver(second))  # Scheduler's duplicate delivery of it (a new execution id)
 
     assert duplicate["statusCode"] == 200
     assert "paused at" in body_of(duplicate)["message"]
-    assert len(spy_action.runs) == 1
+    assert len(spy_action.runs) == 2  # the first occurrence, and the failed attempt of the second
     task, runs = ledger_partition(aws.names["TaskLedgerTable"], "report-1")
     assert task is not None
     assert task["state"] == "paused"
-    assert [run["outcome"] for run in runs] == ["succeeded", "skipped"]
+    assert [(run["outcome"], run["attempts"]) for run in runs] == [("succeeded", 1), ("skipped", 2)]
 
 
 def test_a_redrive_after_a_cancel_does_not_run_the_action(callback, scheduler_api, spy_action, aws):
@@ -120,3 +124,44 @@ def test_a_task_the_ledger_never_knew_still_runs(callback, spy_action, aws):
     assert response["statusCode"] == 200
     assert body_of(response)["success"] is True
     assert len(spy_action.runs) == 1
+
+
+def test_a_duplicate_of_an_attempt_still_running_after_a_cancel_is_skipped_and_the_running_one_finishes(
+    callback, scheduler_api, spy_action, aws
+):
+    import asyncio
+    import threading
+
+    deliver = make_task(scheduler_api, aws, "remind-3")
+    release, started = threading.Event(), threading.Event()
+
+    def slow(data: Any, task: Any) -> dict[str, Any]:
+        started.set()
+        release.wait(10)
+        return {"sent": True}
+
+    spy_action.behaviour = slow
+    answers: list[dict[str, Any]] = []
+
+    def first_attempt() -> None:  # in another container
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        try:
+            answers.append(callback(deliver()))
+        finally:
+            asyncio.get_event_loop().close()
+
+    running = threading.Thread(target=first_attempt)
+    running.start()
+    try:
+        assert started.wait(10)
+        status, _ = scheduler_api("DELETE", "/api/v1/schedules/remind-3")
+        assert status == 204
+        duplicate = callback(deliver())  # not a 503 "in progress" that Lambda would retry: skipped, for good
+        assert duplicate["statusCode"] == 200
+        assert "cancelled at" in body_of(duplicate)["message"]
+    finally:
+        release.set()
+        running.join(10)
+
+    assert len(spy_action.runs) == 1  # the running attempt could not be stopped, and it finished
+    assert body_of(answers[0])["result"] == {"sent": True}
