@@ -332,3 +332,17 @@ def test_a_refused_end_transaction_keeps_the_result_then_records_the_run_without
     task, [run] = ledger("pay-11")
     assert task is not None
     assert (task["state"], run["attempts"], run["outcome"]) == ("succeeded", 1, "succeeded")
+
+
+def test_a_failed_attempt_is_its_start_write_the_deletion_of_its_record_and_the_runs_write(
+    callback, spy_action, dynamodb_calls
+):
+    def fail(data: Any, task: Any) -> None:
+        raise ConnectionError("smtp down")
+
+    spy_action.behaviour = fail
+    with pytest.raises(TaskInvocationFailed):
+        callback(delivery("pay-12"))
+
+    # docs/architecture.md ("The callback's writes"): 3 requests, the delete kept as Powertools makes it.
+    assert dynamodb_calls == ["TransactWriteItems", "DeleteItem", "TransactWriteItems"]
