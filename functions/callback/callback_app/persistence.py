@@ -90,8 +90,7 @@ class LedgerPersistenceLayer(DynamoDBPersistenceLayer):
 
     def _in_progress_put(self, data_record: DataRecord) -> dict[str, Any]:
         """The Put Powertools' own `_put_record` sends: the same item, the same condition."""
-        import datetime as dt
-
+        from aws_lambda_powertools.utilities.idempotency.persistence import dynamodb as powertools_dynamodb
         from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS
 
         item: dict[str, Any] = {
@@ -103,7 +102,7 @@ class LedgerPersistenceLayer(DynamoDBPersistenceLayer):
             item[self.in_progress_expiry_attr] = {"N": str(data_record.in_progress_expiry_timestamp)}
         if self.payload_validation_enabled and data_record.payload_hash:
             item[self.validation_key_attr] = {"S": data_record.payload_hash}
-        now = dt.datetime.now()
+        now = powertools_dynamodb.dt.datetime.now()  # Powertools' own clock, as its `_put_record` reads it
         return {
             "TableName": self.table_name,
             "Item": item,
