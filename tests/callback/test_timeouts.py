@@ -72,7 +72,7 @@ def test_the_watchdog_records_a_timed_out_attempt_before_lambda_kills_it(callbac
     def invoke() -> None:  # off the main thread: no signal can interrupt the action, the watchdog records it
         asyncio.set_event_loop(asyncio.new_event_loop())  # Mangum runs the app on the thread's loop
         try:
-            outcome.append(callback(delivery("stuck-1"), LocalLambdaContext(timeout_seconds=1.0)))
+            outcome.append(callback(delivery("stuck-1"), LocalLambdaContext(timeout_seconds=2.0)))
         except TaskInvocationFailed as exc:
             outcome.append(exc)
         finally:
@@ -82,9 +82,9 @@ def test_the_watchdog_records_a_timed_out_attempt_before_lambda_kills_it(callbac
     thread.start()
     try:
         assert started.wait(5)
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 10
         run: dict[str, Any] = {}
-        while time.monotonic() < deadline:  # the action is still running: Lambda would kill it at 1 s
+        while time.monotonic() < deadline:  # the action is still running: Lambda would kill it at 2 s
             _, runs = ledger_partition(aws.names["TaskLedgerTable"], "stuck-1")
             if runs and runs[0].get("outcome") == "timed_out":
                 run = runs[0]
