@@ -102,7 +102,7 @@ class LedgerPersistenceLayer(DynamoDBPersistenceLayer):
             item[self.in_progress_expiry_attr] = {"N": str(data_record.in_progress_expiry_timestamp)}
         if self.payload_validation_enabled and data_record.payload_hash:
             item[self.validation_key_attr] = {"S": data_record.payload_hash}
-        now = powertools_dynamodb.dt.datetime.now()  # Powertools' own clock, as its `_put_record` reads it
+        now = powertools_dynamodb.dt.datetime.now()  # type: ignore[attr-defined]  # Powertools' own clock
         return {
             "TableName": self.table_name,
             "Item": item,
