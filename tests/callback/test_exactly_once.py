@@ -249,3 +249,30 @@ def test_attempt_that_timed_out_does_not_block_the_retry(callback, spy_action):
     assert retry["statusCode"] == 200
     assert body_of(retry)["duplicate"] is False
     assert len(spy_action.runs) == 2
+
+
+def test_an_action_that_runs_twice_applies_its_effect_once_through_the_idempotency_key(callback, aws):
+    """The example action hands the occurrence's key downstream: a rerun after a result that could not be
+    recorded (or a kill by the timeout) is answered by the provider without applying the payment again."""
+    from callback_app.service import get_task_runner
+    from taskcore.actions._payment_provider import provider
+
+    provider.applied.clear()
+    client = get_task_runner().store.client  # type: ignore[attr-defined]
+    sent = [0]
+
+    def lose_the_result(**_: object) -> None:  # the start write passes, the end write fails (each of 4 tries)
+        sent[0] += 1
+        if 1 < sent[0] <= 5:
+            raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+
+    client.meta.events.register("before-send.dynamodb.TransactWriteItems", lose_the_result)
+    event = delivery("pay-7", action="process_payment", data={"payment_id": "p-7", "operation": "capture"})
+    with pytest.raises(TaskInvocationFailed, match="could not be recorded"):
+        callback(event, LocalLambdaContext(timeout_seconds=0.3))  # its in-progress record expires with it
+    time.sleep(0.4)
+    retried = callback(event)  # Lambda's retry runs the action again, in full
+
+    assert retried["statusCode"] == 200
+    assert body_of(retried)["result"] == {"payment_id": "p-7", "operation": "capture", "status": "done"}
+    assert provider.applied == [("p-7", "capture")]

@@ -44,7 +44,7 @@ class RecordingRunner:
     def __init__(self) -> None:
         self.received: list[tuple[TaskEnvelope, SchedulerContext]] = []
 
-    def run(self, envelope: TaskEnvelope, scheduler: SchedulerContext, lambda_context: Any) -> RunResult:
+    def run(self, envelope: TaskEnvelope, scheduler: SchedulerContext, lambda_context: Any, **_: Any) -> RunResult:
         self.received.append((envelope, scheduler))
         return RunResult(stored={"result": None}, replayed=False)
 

@@ -47,15 +47,19 @@ def dynamodb_calls(callback: Callable[..., Any]) -> Iterator[list[str]]:
     client.meta.events.unregister("before-call.dynamodb.*", note)
 
 
-def _fail_transactions(callback: Callable[..., Any], times: int) -> list[int]:
-    """Make the ledger's next `times` writes fail as an unavailable DynamoDB would; returns a counter."""
+def _fail_transactions(callback: Callable[..., Any], times: int, *, after: int = 0) -> list[int]:
+    """Make the ledger's next `times` writes (after `after` that pass) fail as an unavailable DynamoDB would;
+    returns a counter."""
     from botocore.exceptions import ClientError
 
     ledger = get_run_ledger()
     assert ledger is not None
-    failed = [0]
+    failed, passed = [0], [0]
 
     def refuse(**_: Any) -> None:
+        if passed[0] < after:
+            passed[0] += 1
+            return
         if failed[0] < times:
             failed[0] += 1
             raise ClientError({"Error": {"Code": "InternalServerError", "Message": "try again"}}, "TransactWriteItems")
@@ -92,7 +96,8 @@ def test_a_first_delivery_makes_one_ledger_write_beside_the_two_idempotency_writ
 ):
     callback(delivery("pay-2"))
 
-    assert dynamodb_calls == ["PutItem", "UpdateItem", "TransactWriteItems"]
+    # The in-progress Put is the start write's transaction (it counts the attempt and checks the task).
+    assert dynamodb_calls == ["TransactWriteItems", "TransactWriteItems"]
 
 
 def test_a_replayed_duplicate_completes_the_run_without_running_the_action_again(
@@ -105,25 +110,30 @@ def test_a_replayed_duplicate_completes_the_run_without_running_the_action_again
     callback(event)  # Scheduler delivers at least once: the same occurrence again
 
     assert len(spy_action.runs) == 1
-    assert dynamodb_calls == ["PutItem", "TransactWriteItems"]  # the refused put returns the stored record
+    # The refused start write returns the stored record.
+    assert dynamodb_calls == ["TransactWriteItems", "TransactWriteItems"]
     _, [run] = ledger("pay-3")
     assert (run["attempts"], run["replays"], run["last_delivery"], run["outcome"]) == (2, 1, "replayed", "succeeded")
 
 
 def test_a_failed_ledger_write_is_retried_without_running_the_action_twice(callback, spy_action, ledger, logs):
     event = delivery("pay-4")
-    _fail_transactions(callback, times=1)
+    # The start write passes; the end transaction fails (the result is then kept alone), and so does the
+    # ledger's own write after it.
+    _fail_transactions(callback, times=2, after=1)
 
     with pytest.raises(TaskInvocationFailed, match="could not be recorded"):
         callback(event)
-    assert ledger("pay-4") == (None, [])
+    task, [started] = ledger("pay-4")
+    assert task is None
+    assert (started["attempts"], started["status"]) == (1, "running")  # counted when it started
     callback(event)  # Lambda's retry: the idempotency record replays the stored result
 
     assert len(spy_action.runs) == 1
     task, [run] = ledger("pay-4")
     assert task is not None
     assert task["state"] == "succeeded"
-    assert (run["attempts"], run["replays"], run["outcome"]) == (1, 1, "succeeded")
+    assert (run["attempts"], run["replays"], run["outcome"]) == (2, 1, "succeeded")
     outcomes = [line for line in logs() if line.get("message") == "task outcome"]
     assert [line["outcome"] for line in outcomes] == ["failed", "duplicate"]
     assert "could not be recorded" in outcomes[0]["reason"]
@@ -306,3 +316,33 @@ class _AlwaysConflicting:
             },
             "TransactWriteItems",
         )
+
+
+def test_a_refused_end_transaction_keeps_the_result_then_records_the_run_without_running_it_again(
+    callback, spy_action, ledger, dynamodb_calls
+):
+    _fail_transactions(callback, times=1, after=1)  # the end transaction (COMPLETED + run + task) is refused
+
+    response = callback(delivery("pay-11"))
+
+    assert response["statusCode"] == 200
+    assert len(spy_action.runs) == 1
+    # Powertools' own COMPLETED update keeps the result, then the ledger's write records the run.
+    assert dynamodb_calls == ["TransactWriteItems", "TransactWriteItems", "UpdateItem", "TransactWriteItems"]
+    task, [run] = ledger("pay-11")
+    assert task is not None
+    assert (task["state"], run["attempts"], run["outcome"]) == ("succeeded", 1, "succeeded")
+
+
+def test_a_failed_attempt_is_its_start_write_the_deletion_of_its_record_and_the_runs_write(
+    callback, spy_action, dynamodb_calls
+):
+    def fail(data: Any, task: Any) -> None:
+        raise ConnectionError("smtp down")
+
+    spy_action.behaviour = fail
+    with pytest.raises(TaskInvocationFailed):
+        callback(delivery("pay-12"))
+
+    # docs/architecture.md ("The callback's writes"): 3 requests, the delete kept as Powertools makes it.
+    assert dynamodb_calls == ["TransactWriteItems", "DeleteItem", "TransactWriteItems"]

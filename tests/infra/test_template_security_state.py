@@ -109,11 +109,12 @@ def test_the_callbacks_reserved_concurrency_is_optional_and_its_throttles_alarm(
     assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
 
 
-def test_the_callback_records_runs_with_update_item_only() -> None:
+def test_the_callback_records_runs_with_update_item_and_checks_the_task_with_condition_check_only() -> None:
     statement = statement_granting(function_statements("CallbackFunction"), "dynamodb:UpdateItem", "TaskLedgerTable")
 
-    # TransactWriteItems is authorised per item by the action each item performs (here UpdateItem).
-    assert statement["Action"] == "dynamodb:UpdateItem"
+    # TransactWriteItems is authorised per item by the action each item performs (UpdateItem, and the start
+    # write's ConditionCheck on the task item): no Put, no Delete, no read of the ledger.
+    assert sorted(statement["Action"]) == ["dynamodb:ConditionCheckItem", "dynamodb:UpdateItem"]
     assert statement["Resource"] == {"Fn::GetAtt": ["TaskLedgerTable", "Arn"]}
 
 
@@ -168,3 +169,14 @@ def test_only_the_schedule_group_has_a_fixed_name() -> None:
     }
     named = [lid for lid, res in RESOURCES.items() if name_key.get(res["Type"]) in res.get("Properties", {})]
     assert named == []
+
+
+def test_an_actions_limits_are_checked_against_the_callbacks_timeout_and_lambdas_attempts() -> None:
+    from taskcore.registry import FUNCTION_TIMEOUT_SECONDS, MAX_INVOCATIONS
+
+    # registry.action(..., timeout=, max_attempts=) refuses what the deployed function could not keep.
+    callback = props("CallbackFunction")
+    timeout = callback.get("Timeout") or TEMPLATE["Globals"]["Function"]["Timeout"]
+    assert timeout == FUNCTION_TIMEOUT_SECONDS
+    assert callback["EventInvokeConfig"]["MaximumRetryAttempts"] + 1 == MAX_INVOCATIONS
+    assert callback["Environment"]["Variables"]["CALLBACK_MAX_INVOCATIONS"] == MAX_INVOCATIONS

@@ -73,7 +73,7 @@ def test_callback_role_may_touch_idempotency_records_record_runs_and_send_to_its
             {
                 "Sid": "RecordRuns",
                 "Effect": "Allow",
-                "Action": "dynamodb:UpdateItem",
+                "Action": ["dynamodb:ConditionCheckItem", "dynamodb:UpdateItem"],
                 "Resource": {"Fn::GetAtt": ["TaskLedgerTable", "Arn"]},
             },
             {"Sid": "OnFailureDestination", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": failure_queue},

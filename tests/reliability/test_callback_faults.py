@@ -201,13 +201,13 @@ def test_an_action_killed_at_the_timeout_runs_again_once_its_in_progress_record_
 
 def test_dynamodb_throttling_absorbed_by_botocores_retries_runs_the_action_once(scenario, spy_action, figures):
     outcome = scenario(
-        dynamodb=lambda wire: wire.script(
-            "PutItem", "ProvisionedThroughputExceededException", "ProvisionedThroughputExceededException"
+        dynamodb=lambda wire: wire.script(  # the start write: Powertools' in-progress Put, in a transaction
+            "TransactWriteItems", "ProvisionedThroughputExceededException", "ProvisionedThroughputExceededException"
         )
     )
 
     assert (outcome.runs, outcome.completed, outcome.failure_queue, outcome.invocations) == (1, 1, [], 1)
-    assert outcome.wire_attempts["PutItem"] == 3
+    assert outcome.wire_attempts["TransactWriteItems"] == 3 + 1  # the start's 3 tries, then the end write
     assert not outcome.lost
     figures.count("faults", "scenarios")
     figures.count("faults", "completed_once")
@@ -216,10 +216,12 @@ def test_dynamodb_throttling_absorbed_by_botocores_retries_runs_the_action_once(
 def test_dynamodb_throttling_through_one_attempt_is_retried_by_lambda_and_runs_once(scenario, spy_action, figures):
     # All of botocore's tries throttled: the first invocation fails (503) before the action runs.
     throttles = ["ProvisionedThroughputExceededException"] * DYNAMODB_ATTEMPTS
-    outcome = scenario(dynamodb=lambda wire: wire.script("PutItem", *throttles))
+    outcome = scenario(dynamodb=lambda wire: wire.script("TransactWriteItems", *throttles))
 
     assert (outcome.runs, outcome.completed, outcome.failure_queue, outcome.invocations) == (1, 1, [], 2)
-    assert outcome.wire_attempts["PutItem"] == DYNAMODB_ATTEMPTS + 1
+    # The first invocation's start tries and its failure's run write (which gets through); then the retry's
+    # start twice (it expects no attempt yet, and the run item says 1) and its end.
+    assert outcome.wire_attempts["TransactWriteItems"] == DYNAMODB_ATTEMPTS + 1 + 2 + 1
     assert not outcome.lost
     figures.count("faults", "scenarios")
     figures.count("faults", "completed_once")
@@ -227,10 +229,11 @@ def test_dynamodb_throttling_through_one_attempt_is_retried_by_lambda_and_runs_o
 
 @pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "InternalServerError"])
 def test_dynamodb_down_for_good_dead_letters_the_task_and_never_runs_it(scenario, spy_action, figures, code):
-    outcome = scenario(dynamodb=lambda wire: wire.always("PutItem", code))
+    outcome = scenario(dynamodb=lambda wire: wire.always("TransactWriteItems", code))
 
     assert (outcome.runs, outcome.completed, outcome.invocations) == (0, 0, 3)
-    assert outcome.wire_attempts["PutItem"] == 3 * DYNAMODB_ATTEMPTS
+    # Each invocation: its start write's tries, then its failure's run write's (which fail too).
+    assert outcome.wire_attempts["TransactWriteItems"] == 3 * 2 * DYNAMODB_ATTEMPTS
     (record,) = outcome.failure_queue
     assert payload_task(record) == "fault-1"
     assert "idempotency store unavailable" in record["responsePayload"]["errorMessage"]
@@ -244,8 +247,13 @@ def test_a_crash_between_the_action_and_its_record_runs_the_action_again(scenari
     # record blocks nothing once it expires (the attempt's remaining time, 30 s), so Lambda's retry a minute
     # later runs the action a second time. Nothing is lost, but the effect is not exactly-once here: actions
     # with external effects pass their own idempotency key downstream (docs/architecture.md).
-    # The invocation's UpdateItem saves the result (its run record is one TransactWriteItems, after it).
-    outcome = scenario(dynamodb=lambda wire: wire.script("UpdateItem", *["InternalServerError"] * DYNAMODB_ATTEMPTS))
+    # The end write (COMPLETED + the run, one TransactWriteItems) fails, and so does Powertools' own UpdateItem
+    # that would keep the result alone.
+    def fail_the_result(wire: WireFaults) -> None:
+        wire.script("TransactWriteItems", None, *["InternalServerError"] * DYNAMODB_ATTEMPTS)
+        wire.script("UpdateItem", *["InternalServerError"] * DYNAMODB_ATTEMPTS)
+
+    outcome = scenario(dynamodb=fail_the_result)
 
     assert (outcome.runs, outcome.completed, outcome.failure_queue, outcome.invocations) == (2, 1, [], 2)
     assert not outcome.lost
@@ -292,7 +300,9 @@ def test_a_failed_result_write_is_not_reported_as_a_task_that_did_not_run(callba
     from callback_app.service import get_task_runner
     from tests.callback.helpers import delivery
 
-    WireFaults(monkeypatch).attach(get_task_runner().store.client).always("UpdateItem", "InternalServerError")  # type: ignore[attr-defined]
+    wire = WireFaults(monkeypatch).attach(get_task_runner().store.client)  # type: ignore[attr-defined]
+    wire.script("TransactWriteItems", None, *["InternalServerError"] * DYNAMODB_ATTEMPTS)  # the end write
+    wire.always("UpdateItem", "InternalServerError")  # and the result alone
 
     with pytest.raises(TaskInvocationFailed) as failure:
         callback(delivery("crash-1"))

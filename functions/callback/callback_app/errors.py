@@ -27,15 +27,40 @@ class RunNotRecorded(RuntimeError):
     """Raise when the ledger could not record this invocation: the invocation fails and is retried."""
 
 
+class TaskNotLive(Exception):
+    """The task was cancelled or paused before this attempt's start write: its action does not run."""
+
+    def __init__(self, state: str, since: str | None) -> None:
+        self.state = state
+        self.since = since
+        super().__init__(f"{state} at {since}" if since else state)
+
+
+class ActionTimedOut(Exception):
+    """Raise when the attempt reached its deadline (the action's timeout, or the function's less a margin)."""
+
+
+class RetryBudgetExhausted(RuntimeError):
+    """Raise when an attempt is past its action's `max_attempts`: the action does not run, the occurrence fails."""
+
+
+class StartNotRecorded(RuntimeError):
+    """The start write kept conflicting with other writes of the task: the attempt did not start."""
+
+
 class RejectionQueueNotConfigured(RuntimeError):
     """Raise when REJECTED_TASK_QUEUE_URL is missing: a rejected task would be lost."""
 
 
 __all__ = [
+    "ActionTimedOut",
     "IdempotencyStoreNotConfigured",
     "InvalidEventError",
     "RejectionQueueNotConfigured",
     "ResultNotRecorded",
+    "RetryBudgetExhausted",
     "RunNotRecorded",
+    "StartNotRecorded",
     "TaskInvocationFailed",
+    "TaskNotLive",
 ]

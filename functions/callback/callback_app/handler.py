@@ -23,6 +23,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -32,7 +33,7 @@ from callback_app.compat import repair_guide_body
 from callback_app.errors import InvalidEventError, TaskInvocationFailed
 from callback_app.main import HEALTH_PATH, app
 from callback_app.observability import logger, metrics
-from callback_app.outcome import conclude, emit_outcome, keep_rejected
+from callback_app.outcome import conclude, emit_outcome, keep_rejected, record_timed_out, start_of
 from callback_app.run import Run, running
 from callback_app.service import get_task_runner
 from taskcore.lambda_context import lambda_context
@@ -90,6 +91,7 @@ def _handle(event: Any, context: Any) -> dict[str, Any]:
         keep_rejected(run, run.answered(int(answer["statusCode"]), detail), event, context)
         return answer
     run.task_id, run.action, run.user_id = _peek_task(normalized)
+    run.open_start, run.on_deadline = partial(start_of, run), partial(record_timed_out, run)
     logger.set_correlation_id(run.task_id)
     with running(run):  # the route says on it how the run ended
         try:

@@ -87,6 +87,10 @@ class Attempt:
     error_message: str | None = None
     #: The owner's scope (`X-Task-Scope`) of a task in its owner's namespace; None in the shared one.
     scope: str | None = None
+    #: This attempt's number when its start write counted it (callback_app.start); None: count it now.
+    counted: int | None = None
+    #: Whether the occurrence is over, when the ending says so itself (a retry budget exhausted).
+    final: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,8 @@ class _Write:
 
     attempts: int
     keep_success: bool = False
+    #: The start write counted this attempt already: the run's attempts stay as they are.
+    counted: bool = False
     conflicts: list[str] = field(default_factory=list)
 
 
@@ -119,7 +125,7 @@ class RunLedger:
         """Write this invocation; raise RunNotRecorded when the ledger did not take it."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        write = _Write(attempts=1 if attempt.replayed else 0)
+        write = _write_of(attempt)
         for written in range(MAX_WRITES):
             if written > 1:  # concurrent invocations of one occurrence keep colliding: spread them out
                 time.sleep(secrets.randbelow(10 * 2 ** min(written, 5)) / 1000)
@@ -134,6 +140,10 @@ class RunLedger:
             return Recorded(attempts=write.attempts + 1, final=self._final(attempt, write.attempts + 1))
         raise RunNotRecorded(f"the run item kept changing under {MAX_WRITES} writes ({', '.join(write.conflicts)})")
 
+    def end_items(self, attempt: Attempt) -> list[dict[str, Any]]:
+        """The writes that record `attempt` (counted at its start), for the idempotency record's end transaction."""
+        return self._items(attempt, _write_of(attempt))
+
     def _learn(self, exc: Any, attempt: Attempt, write: _Write) -> bool:
         """After a cancelled write: whether to write again, with what the run item now holds."""
         if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
@@ -144,19 +154,25 @@ class RunLedger:
         run = reasons[0] if reasons else {}
         if run.get("Code") == "ConditionalCheckFailed":
             current = run.get("Item") or {}
-            write.attempts = number_of(current, "attempts") or 0
+            if not write.counted:
+                write.attempts = number_of(current, "attempts") or 0
             succeeded = RunOutcome.SUCCEEDED
             write.keep_success = attempt.outcome != succeeded and text_of(current, "outcome") == succeeded
             return True
         return "TransactionConflict" in codes  # another invocation of the task wrote at the same moment
 
     def _final(self, attempt: Attempt, attempts: int) -> bool:
-        """Whether the occurrence is over: it succeeded or was rejected, or failed on Lambda's last invocation."""
-        return attempt.outcome != RunOutcome.FAILED or attempts >= self.max_invocations
+        """Whether the occurrence is over: it succeeded, was rejected or skipped, or failed (or timed out) on
+        Lambda's last invocation, or its ending says so."""
+        if attempt.final is not None:
+            return attempt.final
+        retried = (RunOutcome.FAILED, RunOutcome.TIMED_OUT)
+        return attempt.outcome not in retried or attempts >= self.max_invocations
 
     def _items(self, attempt: Attempt, write: _Write) -> list[dict[str, Any]]:
         items = [{"Update": self._run_update(attempt, write)}]
-        if not write.keep_success:
+        # A skipped attempt (the task was cancelled or paused) leaves the task as the API made it.
+        if not write.keep_success and attempt.outcome != RunOutcome.SKIPPED:
             items.append({"Update": self._task_update(attempt, write)})
         return items
 
@@ -166,7 +182,7 @@ class RunLedger:
         update.set("task_id", s(attempt.task_id)).set_default("first_started_at", started)
         update.set("last_started_at", started).set("finished_at", s(timestamp(attempt.finished_at)))
         update.set("duration_ms", n(round((attempt.finished_at - attempt.started_at).total_seconds() * 1000, 3)))
-        update.set("last_delivery", s("replayed" if attempt.replayed else "ran"))
+        update.set("last_delivery", s("replayed" if attempt.replayed else "ran")).set("status", s("ended"))
         update.set("expiration", n(self._expiry(attempt.finished_at)))
         if attempt.scheduled_time is not None:
             update.set("scheduled_time", s(attempt.scheduled_time))
@@ -176,16 +192,18 @@ class RunLedger:
             update.set("outcome", s(attempt.outcome)).set("status_code", n(attempt.status_code))
             update.set("final", {"BOOL": self._final(attempt, write.attempts + 1)})
             _result_or_error(attempt, update)
-        update.add("attempts", 1)
+        if not write.counted:
+            update.add("attempts", 1)
         if attempt.replayed:
             update.add("replays", 1)
-        # The attempts this write expects; and never a recorded success overwritten by a later failure.
+        # The attempts this write expects (unless its start counted it); never a success overwritten by a failure.
         attempts = update.name("attempts")
-        condition = (
-            f"attribute_not_exists({attempts})"
-            if write.attempts == 0
-            else f"{attempts} = {update.value(n(write.attempts))}"
-        )
+        if write.counted:
+            condition = f"attribute_exists({attempts})"
+        elif write.attempts == 0:
+            condition = f"attribute_not_exists({attempts})"
+        else:
+            condition = f"{attempts} = {update.value(n(write.attempts))}"
         if attempt.outcome != RunOutcome.SUCCEEDED and not write.keep_success:
             outcome = update.name("outcome")
             succeeded = update.value(s(RunOutcome.SUCCEEDED))
@@ -212,6 +230,8 @@ class RunLedger:
             "final": final,
             "finished_at": finished,
         }
+        if attempt.outcome in (RunOutcome.TIMED_OUT, RunOutcome.FAILED) and attempt.error_message:
+            summary["reason"] = attempt.error_message[:MAX_ERROR_CHARACTERS]
         update = Expression().set("updated_at", now).set("last_run", s(to_json(summary)))
         # A task first seen here (its schedule was made by the guide's code, or before the ledger)
         # gets what the event says of it.
@@ -222,7 +242,8 @@ class RunLedger:
         kind = attempt.kind or TimingKind.ONE_TIME  # a schedule that does not say is the guide's kind: one-time
         update.set_default("kind", s(kind))
         if final and kind == TimingKind.ONE_TIME:  # the task's only occurrence is over: so is the task
-            state = TaskState(attempt.outcome)  # a run's outcome is the state it ends its one-time task in
+            # A run's outcome is the state it ends its one-time task in (a timed-out one: failed).
+            state = TaskState.FAILED if attempt.outcome == RunOutcome.TIMED_OUT else TaskState(attempt.outcome)
             update.set("state", s(state)).set("state_key", s(state_key(state)))
             update.set("expiration", n(self._expiry(attempt.finished_at)))
             update.remove("live_owner_key")  # it no longer counts against its owner's quota
@@ -240,6 +261,13 @@ class RunLedger:
 
     def _expiry(self, moment: datetime) -> int:
         return int(moment.timestamp()) + self.retention_seconds
+
+
+def _write_of(attempt: Attempt) -> _Write:
+    """What the first write of `attempt` assumes: its start counted it, or (a replay) one attempt before it."""
+    if attempt.counted is not None:
+        return _Write(attempts=attempt.counted - 1, counted=True)
+    return _Write(attempts=1 if attempt.replayed else 0)
 
 
 def _result_or_error(attempt: Attempt, update: Expression) -> None:

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callback_app.compat import TaskCallbackRequest, TaskCallbackResponse
-from callback_app.errors import IdempotencyStoreNotConfigured
+from callback_app.errors import IdempotencyStoreNotConfigured, RetryBudgetExhausted, TaskNotLive
 from callback_app.run import Run, current_run
 from callback_app.service import TaskRunner, get_task_runner
 from taskcore.errors import validation_problem
@@ -98,7 +98,12 @@ async def handle_task_callback(task: TaskCallbackRequest, runner: TaskRunnerDep,
     try:
         # Sync on purpose: one request per container, so blocking here costs nothing, and it skips
         # the thread-pool hop that would also break Powertools' per-thread state.
-        ran = runner.run(task, run.scheduler, run.lambda_context)
+        run.start = run.open_start() if run.open_start is not None else None
+        ran = runner.run(task, run.scheduler, run.lambda_context, start=run.start, on_deadline=run.on_deadline)
+    except (TaskNotLive, RetryBudgetExhausted) as exc:  # the action did not run, and no retry would run it
+        ending = run.skipped(exc) if isinstance(exc, TaskNotLive) else run.ended_for_good(exc)
+        message = f"Task {task.task_id} was not run: {ending.detail}"
+        return TaskCallbackResponse(success=False, message=message, task_id=task.task_id)
     except Exception as exc:
         ending = run.failed(exc, task_id=task.task_id, action=task.action)
         raise HTTPException(status_code=ending.status_code, detail=ending.detail) from exc

@@ -25,10 +25,11 @@ from callback_app.ledger import Attempt, get_run_ledger
 from callback_app.observability import logger, metrics
 from callback_app.rejections import Rejection, get_rejection_queue, is_redrive
 from callback_app.run import Ending, Run
+from callback_app.start import Start
 from taskcore.envelope import TASK_ID_PATTERN
 from taskcore.redaction import redact
 from taskcore.registry import registry
-from taskcore.states import RunOutcome, TimingKind
+from taskcore.states import RunOutcome, TimingKind, timestamp
 
 #: Outcome -> its CloudWatch metric.
 OUTCOME_METRIC = {
@@ -36,7 +37,11 @@ OUTCOME_METRIC = {
     RunOutcome.DUPLICATE: "TaskDuplicate",
     RunOutcome.REJECTED: "TaskRejected",
     RunOutcome.FAILED: "TaskFailed",
+    RunOutcome.SKIPPED: "TaskSkipped",
+    RunOutcome.TIMED_OUT: "TaskTimedOut",
 }
+#: The outcomes Lambda retries (the invocation fails), unless the ending is final.
+RETRIED = (RunOutcome.FAILED, RunOutcome.TIMED_OUT)
 #: The name the benchmark's Powertools-resolver baseline (bench/baselines) builds its outcome line from.
 RunReport = Run
 _TASK_ID = re.compile(TASK_ID_PATTERN)
@@ -58,12 +63,48 @@ def conclude(run: Run, ending: Ending, event: Any, context: Any) -> None:
     if ending.outcome is RunOutcome.REJECTED:
         keep_rejected(run, ending, event, context)
         return
-    failed = ending.outcome is RunOutcome.FAILED
+    failed = ending.outcome in RETRIED or ending.outcome is RunOutcome.SKIPPED
     emit_outcome(run, ending.reported, status=ending.status_code, reason=ending.detail if failed else None)
-    if failed:
+    if ending.outcome in RETRIED and not ending.final:
         raise TaskInvocationFailed(
             f"task {run.task_id or '(unknown)'} failed with status {ending.status_code}: {ending.detail}"
         )
+
+
+def start_of(run: Run) -> Start | None:
+    """The start write of the run's attempt (callback_app.start); None without a ledger or a valid task id."""
+    ledger = get_run_ledger()
+    if ledger is None or run.task_id is None or not _TASK_ID.fullmatch(run.task_id):
+        return None
+    start = Start(
+        ledger_table=ledger.table_name,
+        task_id=run.task_id,
+        scope=run.scheduler.task_scope,
+        scheduled_time=run.scheduled_time,
+        scheduler_attempt=run.scheduler_attempt,
+        started_at=timestamp(run.started_at),
+        request_id=getattr(run.lambda_context, "aws_request_id", None),
+        expiration=int(run.started_at.timestamp()) + ledger.retention_seconds,
+    )
+    task_id = run.task_id
+    start.end = lambda result: ledger.end_items(
+        attempt_of(run, task_id, Ending(RunOutcome.SUCCEEDED, 200, result=result))
+    )
+    return start
+
+
+def record_timed_out(run: Run) -> None:
+    """The watchdog's write (callback_app.deadline): the attempt timed out, recorded before Lambda kills it."""
+    said = "the attempt's deadline passed before the action returned"
+    ending = Ending(
+        RunOutcome.TIMED_OUT, 504, detail=said, error_type="ActionTimedOut", error_message=f"timed out: {said}"
+    )
+    try:
+        record(run, ending)
+    except RunNotRecorded as exc:
+        logger.error("timed-out attempt could not be recorded", extra={"error": str(exc)})
+        return
+    run.timeout_recorded = True
 
 
 def record(run: Run, ending: Ending) -> None:
@@ -75,27 +116,37 @@ def record(run: Run, ending: Ending) -> None:
     ledger = get_run_ledger()
     if ledger is None or run.task_id is None or not _TASK_ID.fullmatch(run.task_id):
         return
+    if run.start is not None and run.start.ended and ending.outcome is RunOutcome.SUCCEEDED and not ending.replayed:
+        run.lambda_attempt = run.start.attempts  # the end transaction recorded it with the result
+        return
+    if run.timeout_recorded and ending.outcome is RunOutcome.TIMED_OUT:  # the watchdog wrote it at the deadline
+        run.lambda_attempt = run.start.attempts if run.start is not None else None
+        return
+    run.lambda_attempt = ledger.record(attempt_of(run, run.task_id, ending)).attempts
+
+
+def attempt_of(run: Run, task_id: str, ending: Ending) -> Attempt:
+    """The ledger's record of the run's attempt (of task `task_id`, already checked), ended with `ending`."""
     kind = run.scheduler.task_kind
-    recorded = ledger.record(
-        Attempt(
-            task_id=run.task_id,
-            action=run.action,
-            user_id=run.user_id,
-            kind=TimingKind(kind) if kind is not None else None,
-            scheduled_time=run.scheduled_time,
-            scheduler_attempt=run.scheduler_attempt,
-            started_at=run.started_at,
-            finished_at=datetime.now(UTC),
-            outcome=ending.outcome,
-            status_code=ending.status_code,
-            replayed=ending.replayed,
-            result=ending.result,
-            error_type=ending.error_type,
-            error_message=ending.error_message,
-            scope=run.scheduler.task_scope,
-        )
+    return Attempt(
+        task_id=task_id,
+        action=run.action,
+        user_id=run.user_id,
+        kind=TimingKind(kind) if kind is not None else None,
+        scheduled_time=run.scheduled_time,
+        scheduler_attempt=run.scheduler_attempt,
+        started_at=run.started_at,
+        finished_at=datetime.now(UTC),
+        outcome=ending.outcome,
+        status_code=ending.status_code,
+        replayed=ending.replayed,
+        result=ending.result,
+        error_type=ending.error_type,
+        error_message=ending.error_message,
+        scope=run.scheduler.task_scope,
+        counted=run.start.attempts if run.start is not None else None,
+        final=ending.final,
     )
-    run.lambda_attempt = recorded.attempts
 
 
 def keep_rejected(run: Run, ending: Ending, received: Any, context: Any) -> None:
@@ -135,7 +186,7 @@ def emit_outcome(run: Run, outcome: RunOutcome, *, status: int | None, reason: s
     }
     if reason:
         fields["reason"] = reason
-    if outcome in (RunOutcome.REJECTED, RunOutcome.FAILED):
+    if outcome in (RunOutcome.REJECTED, RunOutcome.FAILED, RunOutcome.TIMED_OUT):
         logger.error("task outcome", extra=fields)
     else:
         logger.info("task outcome", extra=fields)
@@ -145,4 +196,13 @@ def emit_outcome(run: Run, outcome: RunOutcome, *, status: int | None, reason: s
     metrics.flush_metrics()
 
 
-__all__ = ["OUTCOME_METRIC", "RunReport", "conclude", "emit_outcome", "keep_rejected", "record"]
+__all__ = [
+    "OUTCOME_METRIC",
+    "RunReport",
+    "conclude",
+    "emit_outcome",
+    "keep_rejected",
+    "record",
+    "record_timed_out",
+    "start_of",
+]

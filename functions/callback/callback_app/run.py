@@ -21,15 +21,16 @@ route changes the object the entry point made and never sets the variable itself
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from callback_app.errors import IdempotencyStoreNotConfigured, ResultNotRecorded
+from callback_app.errors import IdempotencyStoreNotConfigured, ResultNotRecorded, TaskNotLive
 from callback_app.observability import logger
+from callback_app.start import Start
 from taskcore.caches import container_cache
 from taskcore.proxy import SchedulerContext
 from taskcore.redaction import redact
@@ -77,11 +78,18 @@ def failures() -> tuple[tuple[type[BaseException], Failure], ...]:
         IdempotencyPersistenceLayerError,
     )
 
+    from callback_app.errors import ActionTimedOut
+
     failed, rejected = RunOutcome.FAILED, RunOutcome.REJECTED
     return (
         # Permanent: the action refused the task (kept in RejectedTaskQueue, never retried).
         (TaskRejected, Failure(422, rejected, "action {action!r} rejected task {task_id!r}: {error}")),
         # Transient, all of them: the invocation fails, and Lambda retries it.
+        # The attempt reached its deadline (the action's timeout, or the function's less a margin).
+        (
+            ActionTimedOut,
+            Failure(504, RunOutcome.TIMED_OUT, "action {action!r} timed out: {error}", "timed out: {error}"),
+        ),
         # Another delivery of this occurrence holds its record: the retry replays what that one stored.
         (IdempotencyAlreadyInProgressError, Failure(503, failed, "task {task_id!r}: " + IN_PROGRESS, IN_PROGRESS)),
         (
@@ -127,6 +135,8 @@ class Ending:
     error_type: str | None = None
     #: Redacted: an action's own words may name what it worked on.
     error_message: str | None = None
+    #: The occurrence is over whatever the attempt number (a retry budget exhausted); None: the ledger decides.
+    final: bool | None = None
 
     @property
     def reported(self) -> RunOutcome:
@@ -152,6 +162,14 @@ class Run:
     ending: Ending | None = None
     #: This occurrence's invocations so far, this one included, as the ledger counted them (None: not recorded).
     lambda_attempt: int | None = None
+    #: The attempt's start write (callback_app.start); None without a ledger.
+    start: Start | None = field(default=None, repr=False)
+    #: Given by the entry point: what makes the start write (None: no ledger) and what records a timeout the
+    #: watchdog sees (callback_app.deadline), so that the route itself touches no adapter.
+    open_start: Callable[[], Start | None] | None = field(default=None, repr=False)
+    on_deadline: Callable[[], None] | None = field(default=None, repr=False)
+    #: The watchdog recorded this attempt `timed_out` (its late ending is then not recorded again).
+    timeout_recorded: bool = False
 
     @property
     def scheduled_time(self) -> str | None:
@@ -181,6 +199,20 @@ class Run:
             detail=failure.detail.format(**words),
             error_type=type(exc).__name__,
             error_message=failure.message.format(**words),
+        )
+        return self.ending
+
+    def skipped(self, exc: TaskNotLive) -> Ending:
+        """The start write found the task cancelled or paused: the action did not start, and nothing retries."""
+        said = f"the task was {exc}; the action did not run"
+        self.ending = Ending(RunOutcome.SKIPPED, 200, detail=said, error_type="TaskNotLive", error_message=said)
+        return self.ending
+
+    def ended_for_good(self, exc: BaseException) -> Ending:
+        """The occurrence failed for good without running its action now (its retry budget is spent): not retried."""
+        said = redact(str(exc))
+        self.ending = Ending(
+            RunOutcome.FAILED, 200, detail=said, error_type=type(exc).__name__, error_message=said, final=True
         )
         return self.ending
 

@@ -6,20 +6,23 @@ and Scheduler retries of one occurrence, different for each occurrence of a recu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic_core import to_jsonable_python
 
-from callback_app.errors import IdempotencyStoreNotConfigured, ResultNotRecorded
+from callback_app.deadline import Deadline, deadline_seconds
+from callback_app.errors import IdempotencyStoreNotConfigured, ResultNotRecorded, RetryBudgetExhausted, TaskNotLive
 from callback_app.observability import logger, tracer
 from callback_app.settings import get_settings
+from callback_app.start import Start, finished, starting
 from taskcore.caches import container_cache
 from taskcore.clients import aws_client
 from taskcore.envelope import TaskEnvelope
 from taskcore.proxy import SchedulerContext, format_scheduled_time
-from taskcore.registry import TaskContext, occurrence_key, registry
+from taskcore.registry import Action, TaskContext, occurrence_key, registry
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, IdempotencyConfig
@@ -50,6 +53,10 @@ class _Attempt:
     """One call of the idempotent function: set when the action itself ran."""
 
     executed: bool = False
+    #: The start write of this attempt (None: no ledger), and what to do at the deadline off the main thread.
+    start: Start | None = None
+    on_deadline: Callable[[], None] | None = None
+    lambda_context: Any = None
 
 
 def occurrence_of(task_id: str, scheduler: SchedulerContext) -> dict[str, str | None]:
@@ -82,12 +89,25 @@ class TaskRunner:
             key_prefix=KEY_PREFIX,
         )(self._execute)
 
-    def run(self, envelope: TaskEnvelope, scheduler: SchedulerContext, lambda_context: Any = None) -> RunResult:
+    def run(
+        self,
+        envelope: TaskEnvelope,
+        scheduler: SchedulerContext,
+        lambda_context: Any = None,
+        *,
+        start: Start | None = None,
+        on_deadline: Callable[[], None] | None = None,
+    ) -> RunResult:
         """The stored result of this occurrence: computed now, or replayed from an earlier delivery.
 
-        Raises the Powertools idempotency errors (in progress elsewhere, store unavailable),
-        ResultNotRecorded when the action ran and its result could not be stored, and whatever the
-        action raises; in every such case no completed record is left behind.
+        `start` makes the in-progress record's write the attempt's start write (callback_app.start): it
+        counts the attempt and refuses a task cancelled or paused (TaskNotLive: the action does not run).
+        `on_deadline` records a timeout the watchdog sees (callback_app.deadline).
+
+        Raises TaskNotLive, the Powertools idempotency errors (in progress elsewhere, store unavailable),
+        ResultNotRecorded when the action ran and its result could not be stored, ActionTimedOut,
+        RetryBudgetExhausted, and whatever the action raises; in every such case no completed record is
+        left behind.
         """
         from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
 
@@ -96,7 +116,8 @@ class TaskRunner:
         self._config.register_lambda_context(
             lambda_context if hasattr(lambda_context, "get_remaining_time_in_millis") else None  # type: ignore[arg-type]
         )
-        attempt = _Attempt()
+        attempt = _Attempt(start=start, on_deadline=on_deadline, lambda_context=lambda_context)
+        token = starting(start)
         try:
             stored: dict[str, Any] = self._run_once(
                 occurrence=occurrence_of(envelope.task_id, scheduler),
@@ -105,9 +126,13 @@ class TaskRunner:
                 attempt=attempt,
             )
         except IdempotencyPersistenceLayerError as exc:
+            if isinstance(exc.__cause__, TaskNotLive):
+                raise exc.__cause__ from None
             if attempt.executed:
                 raise ResultNotRecorded(str(exc)) from exc
             raise
+        finally:
+            finished(token)
         replayed = bool(stored.pop(REPLAYED, False))
         return RunResult(stored=stored, replayed=replayed)
 
@@ -121,8 +146,11 @@ class TaskRunner:
         scheduler: SchedulerContext,
         attempt: _Attempt,
     ) -> dict[str, Any]:
-        attempt.executed = True
         action = registry.get(envelope.action)
+        counted = attempt.start.attempts if attempt.start is not None else None
+        if action.max_attempts is not None and counted is not None and counted > action.max_attempts:
+            raise RetryBudgetExhausted(f"retry budget exhausted: attempt {counted} of at most {action.max_attempts}")
+        attempt.executed = True
         context = TaskContext(
             task_id=envelope.task_id,
             user_id=envelope.user_id,
@@ -133,7 +161,8 @@ class TaskRunner:
             execution_id=scheduler.execution_id,
             idempotency_key=occurrence_key(occurrence),
         )
-        output = action.run(envelope.parsed_data(), context)
+        data = envelope.parsed_data()
+        output = self._deadline(action, attempt).run(lambda: action.run(data, context))
         return {
             "task_id": envelope.task_id,
             "action": envelope.action,
@@ -145,6 +174,14 @@ class TaskRunner:
             "result": to_jsonable_python(dict(output) if output is not None else None, fallback=str),
         }
 
+    def _deadline(self, action: Action[Any], attempt: _Attempt) -> Deadline:
+        """The attempt's deadline: the action's timeout, or the function's remaining time less the margin."""
+        context = attempt.lambda_context
+        remaining = context.get_remaining_time_in_millis() if hasattr(context, "get_remaining_time_in_millis") else None
+        margin = get_settings().timeout_margin_seconds
+        seconds = deadline_seconds(action.timeout, remaining, margin)
+        return Deadline(seconds, attempt.on_deadline, grace=margin / 2)
+
 
 @container_cache
 def get_dynamodb_client() -> Any:
@@ -155,7 +192,9 @@ def get_dynamodb_client() -> Any:
 @container_cache
 def get_task_runner() -> TaskRunner:
     """The runner, its DynamoDB client and persistence layer: built once per container."""
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    from callback_app.persistence import LedgerPersistenceLayer
 
     settings = get_settings()
     if not settings.idempotency_table_name:
@@ -163,7 +202,7 @@ def get_task_runner() -> TaskRunner:
             "IDEMPOTENCY_TABLE_NAME is not set; refusing to run a task without a record"
         )
     client = get_dynamodb_client()
-    store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto3_client=client)
+    store = LedgerPersistenceLayer(table_name=settings.idempotency_table_name, boto3_client=client)
     config = IdempotencyConfig(
         expires_after_seconds=settings.idempotency_expires_after_seconds, response_hook=mark_replay
     )

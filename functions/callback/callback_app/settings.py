@@ -46,6 +46,8 @@ class CallbackSettings(IdempotencySettings):
     # How many times Lambda invokes one event: 1 + the function's MaximumRetryAttempts (template.yaml).
     # A failure on the last of them is the run's final outcome.
     max_invocations: int = Field(default=3, ge=1, le=3, alias="CALLBACK_MAX_INVOCATIONS")
+    # An attempt's deadline is this long before the function's Timeout: time to record it as timed out.
+    timeout_margin_seconds: float = Field(default=1.0, ge=0, le=10, alias="CALLBACK_TIMEOUT_MARGIN")
     # Fail fast and let Lambda retry: a hung call would eat the whole timeout.
     aws_max_attempts: int = Field(default=4, ge=1, le=10, alias="CALLBACK_AWS_MAX_ATTEMPTS")
     aws_connect_timeout_seconds: float = Field(default=2.0, gt=0, alias="CALLBACK_AWS_CONNECT_TIMEOUT")

@@ -22,6 +22,11 @@ from pydantic import BaseModel, ValidationError
 DataT = TypeVar("DataT", bound=BaseModel)
 ActionResult = Mapping[str, Any] | None
 
+#: How many times Lambda invokes one event at most: 1 + the callback's MaximumRetryAttempts (template.yaml).
+MAX_INVOCATIONS = 3
+#: The callback function's Timeout in seconds (template.yaml); an action's own `timeout` must be shorter.
+FUNCTION_TIMEOUT_SECONDS = 30
+
 
 class UnknownActionError(LookupError):
     """Raise when a task names an action that is not registered."""
@@ -76,10 +81,27 @@ class Action(Generic[DataT]):
     model: type[DataT]
     run: Callable[[DataT, TaskContext], ActionResult]
     description: str = ""
+    #: Seconds an attempt of this action may take (None: until the function's own deadline); enforced.
+    timeout: float | None = None
+    #: Attempts of one occurrence that may run this action (None: all of Lambda's); one past it does not run.
+    max_attempts: int | None = None
 
     def parse(self, data: Mapping[str, Any]) -> DataT:
         """Validate `data` against this action's model; raise pydantic's ValidationError."""
         return self.model.model_validate(data)
+
+
+def check_limits(name: str, timeout: float | None, max_attempts: int | None) -> None:
+    """Raise ValueError for a `timeout` or `max_attempts` the callback function could not keep."""
+    if timeout is not None and not 0 < timeout < FUNCTION_TIMEOUT_SECONDS:
+        raise ValueError(
+            f"action {name!r}: timeout must be more than 0 and less than the function's Timeout "
+            f"({FUNCTION_TIMEOUT_SECONDS} s), got {timeout!r}"
+        )
+    if max_attempts is not None and not (isinstance(max_attempts, int) and 1 <= max_attempts <= MAX_INVOCATIONS):
+        raise ValueError(
+            f"action {name!r}: max_attempts must be 1 to {MAX_INVOCATIONS} (Lambda's), got {max_attempts!r}"
+        )
 
 
 @dataclass
@@ -94,9 +116,20 @@ class ActionRegistry:
     _staging: dict[str, Action[Any]] | None = field(default=None, repr=False)
 
     def action(
-        self, name: str, model: type[DataT], *, description: str = ""
+        self,
+        name: str,
+        model: type[DataT],
+        *,
+        description: str = "",
+        timeout: float | None = None,
+        max_attempts: int | None = None,
     ) -> Callable[[Callable[[DataT, TaskContext], ActionResult]], Callable[[DataT, TaskContext], ActionResult]]:
-        """Register the decorated function as action `name` whose `data` is validated by `model`."""
+        """Register the decorated function as action `name` whose `data` is validated by `model`.
+
+        `timeout` (seconds, below the function's Timeout) and `max_attempts` (1 to Lambda's 3) bound each
+        attempt and the occurrence's retries (docs/adding-an-action.md, "Timeouts and retries").
+        """
+        check_limits(name, timeout, max_attempts)
 
         def decorate(fn: Callable[[DataT, TaskContext], ActionResult]) -> Callable[[DataT, TaskContext], ActionResult]:
             actions = self._actions if self._staging is None else self._staging
@@ -104,7 +137,7 @@ class ActionRegistry:
             if existing is not None and existing.run is not fn:
                 raise ValueError(f"action {name!r} is registered twice ({existing.run.__module__} and {fn.__module__})")
             summary = description or (fn.__doc__ or "").strip().split("\n", 1)[0]
-            actions[name] = Action(name, model, fn, summary)
+            actions[name] = Action(name, model, fn, summary, timeout=timeout, max_attempts=max_attempts)
             return fn
 
         return decorate
@@ -183,6 +216,8 @@ registry = ActionRegistry(package="taskcore.actions")
 action = registry.action
 
 __all__ = [
+    "FUNCTION_TIMEOUT_SECONDS",
+    "MAX_INVOCATIONS",
     "Action",
     "ActionRegistry",
     "ActionResult",
@@ -191,6 +226,7 @@ __all__ = [
     "UnknownActionError",
     "ValidationError",
     "action",
+    "check_limits",
     "occurrence_key",
     "registry",
 ]

@@ -59,6 +59,10 @@ class RunOutcome(StrEnum):
     REJECTED = "rejected"
     #: The outcome line only: a duplicate delivery replayed the stored result (recorded as `succeeded`).
     DUPLICATE = "duplicate"
+    #: The action did not start: the task was cancelled or paused (the start write's gate); not retried.
+    SKIPPED = "skipped"
+    #: The attempt hit its deadline (the action's `timeout`, or the function's Timeout less a margin).
+    TIMED_OUT = "timed_out"
 
 
 class TimingKind(StrEnum):
