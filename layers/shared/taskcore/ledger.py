@@ -42,16 +42,17 @@ BY_OWNER_INDEX = "ByOwner"
 LIVE_BY_OWNER_INDEX = "LiveByOwner"
 
 # A task's state (taskcore.states names them). `scheduled` and `paused` have a schedule; the others are
-# final and expire with the retention period. (`ended`, a recurring task past its end, is derived when read.)
+# final and expire with the retention period. (`ended` is also derived when read, until the sweep stores it.)
 SCHEDULED = TaskState.SCHEDULED
 PAUSED = TaskState.PAUSED
 SUCCEEDED = TaskState.SUCCEEDED
 FAILED = TaskState.FAILED
+MISSED = TaskState.MISSED
 REJECTED = TaskState.REJECTED
 CANCELLED = TaskState.CANCELLED
 ENDED = TaskState.ENDED
-#: What a state filter can name: the stored states, and `ended`.
-STATES = (*LIVE_STATES, *FINAL_STATES, ENDED)
+#: What a state filter can name: the stored states.
+STATES = (*LIVE_STATES, *FINAL_STATES)
 
 #: What a task item's listing shows: the attributes both indexes project (template.yaml must match).
 LISTED_ATTRIBUTES = (
@@ -268,6 +269,7 @@ __all__ = [
     "MAX_ERROR_CHARACTERS",
     "MAX_STORED_DATA_BYTES",
     "MAX_STORED_RESULT_BYTES",
+    "MISSED",
     "OUTCOMES",
     "PAUSED",
     "REJECTED",

@@ -121,6 +121,7 @@ def task_record(item: Mapping[str, Any]) -> TaskRecord:
         last_run=json_of(item, "last_run"),
         expiration=number_of(item, "expiration"),
         scope=scope_of_pk(text_of(item, "pk") or ""),
+        reason=text_of(item, "reason"),
     )
 
 
@@ -143,6 +144,7 @@ def run_record(item: Mapping[str, Any]) -> RunRecord:
         result_preview=text_of(item, "result_preview"),
         error_type=text_of(item, "error_type"),
         error_message=text_of(item, "error_message"),
+        status=text_of(item, "status"),
     )
 
 

@@ -13,14 +13,14 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from scheduler_app.engine.context import Context
-from scheduler_app.errors import ScheduleNotFound
+from scheduler_app.errors import ScheduleConflict, ScheduleNotFound
 from scheduler_app.models import apply_patch, parse_schedule_request, patch_changes
 from scheduler_app.namespaces import TaskAddress
 from scheduler_app.planning import check_interval, fingerprint, plan_schedule, request_fields
-from scheduler_app.records import StoredSchedule, TaskRecord
+from scheduler_app.records import RunRecord, StoredSchedule, TaskRecord
 from scheduler_app.responses import ScheduleView
 from scheduler_app.specs import retry_policy, schedule_spec, task_record
-from scheduler_app.views import planned_view, schedule_view
+from scheduler_app.views import delivered_status, planned_view, schedule_view
 from taskcore.states import TASK_STATE_OF_SCHEDULE, ScheduleState, TaskState
 
 logger = Logger(child=True)
@@ -83,14 +83,35 @@ def _set_state(ctx: Context, task_id: str, state: ScheduleState) -> ScheduleView
 
 
 def schedule_of(ctx: Context, address: TaskAddress) -> StoredSchedule:
-    """The task's schedule; for a task that has none any more, a 404 that says what became of it."""
+    """The task's schedule; for a task that has none any more, a 404 that says what became of it.
+
+    A one-time task whose occurrence was delivered and is being retried (or is running) has no schedule
+    either, and is not over: a 409 that says so, and what can be done (cancel it: the callback's gate
+    then starts no further attempt; or wait).
+    """
     try:
         return ctx.schedules.get(address.schedule_name, task_id=address.task_id)
     except ScheduleNotFound as missing:
-        record, _ = ctx.ledger.read(address.task_id, runs=0, now=ctx.now, scope=address.scope)
+        record, runs = ctx.ledger.read(address.task_id, runs=1, now=ctx.now, scope=address.scope)
         if record is not None and record.ended:
             raise ScheduleNotFound(ended(record)) from None
+        if record is not None:
+            latest = runs[0] if runs else None
+            if delivered_status(record, latest) is not None:
+                raise ScheduleConflict(being_retried(record, latest)) from None
         raise missing from None
+
+
+def being_retried(record: TaskRecord, latest: RunRecord | None) -> str:
+    """What a change of a delivered one-time task is told (409): when it was delivered, where its attempts are."""
+    brief = record.last_run or {}
+    delivered = (latest.scheduled_time if latest else None) or brief.get("scheduled_time") or "its time"
+    attempts = (latest.attempts if latest else None) or brief.get("attempts") or 1
+    if delivered_status(record, latest) == TaskState.RUNNING:
+        where = f"is running (attempt {attempts})"
+    else:
+        where = f"is being retried (attempt {attempts} failed)"
+    return f"task {record.task_id!r} was delivered at {delivered} and {where}; cancel it, or wait for its outcome"
 
 
 def ended(record: TaskRecord) -> str:

@@ -1,0 +1,92 @@
+"""The API agrees with the callback's gate while a one-time task's delivery is being retried (issue 19, item 2).
+
+The window: EventBridge Scheduler delivered the occurrence (and deleted the one-time schedule, as
+ActionAfterCompletion DELETE does), the action failed, and Lambda will retry it. The run record is written
+by a real invocation of the callback's entry point with a failing action, as on AWS. In that window GET
+says `retrying` (not `scheduled`), PATCH, pause and resume answer a 409 that says what is happening, and
+DELETE cancels (the task item reads `cancelled`, which the callback's gate reads before every attempt).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from taskcore.ledger import task_pk
+from tests.scheduler.helpers import task
+from tests.scheduler.test_full_loop import deliver
+
+
+@pytest.fixture
+def delivered_and_failed_once(api: Any, scheduler: Any, group: str, callback: Any, spy_action: Any) -> str:
+    """A one-time task whose first delivery failed: its schedule is gone, Lambda will retry it."""
+    from callback_app.handler import TaskInvocationFailed
+
+    def fail(data: Any, context: Any) -> None:
+        raise ConnectionError("the mail server did not answer")
+
+    spy_action.behaviour = fail
+    assert api.post("/api/v1/schedules", json=task("pay-retry", action="spy", delay_minutes=5)).status_code == 201
+    schedule = scheduler.get_schedule(Name="pay-retry", GroupName=group)
+    at = datetime.fromisoformat(schedule["ScheduleExpression"][3:-1]).replace(tzinfo=UTC)
+    with pytest.raises(TaskInvocationFailed):
+        deliver(scheduler, group, "pay-retry", callback, at=at)
+    scheduler.delete_schedule(Name="pay-retry", GroupName=group)  # what ActionAfterCompletion DELETE does
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def test_a_one_time_task_delivered_and_being_retried_reads_retrying_not_scheduled(
+    api: Any, delivered_and_failed_once: str
+) -> None:
+    read = api.get("/api/v1/schedules/pay-retry")
+
+    assert read.status_code == 200
+    body = read.json()
+    assert body["status"] == "retrying"
+    assert body["next_run_at"] is None
+    assert body["last_run"]["outcome"] == "failed"
+    assert body["last_run"]["final"] is False
+    assert body["reason"] == "ConnectionError: the mail server did not answer"
+
+
+def test_a_listing_shows_a_task_being_retried_as_retrying(api: Any, delivered_and_failed_once: str) -> None:
+    listed = api.get("/api/v1/schedules").json()["items"]
+
+    assert [(row["task_id"], row["status"]) for row in listed] == [("pay-retry", "retrying")]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("patch", "/api/v1/schedules/pay-retry", {"data": {"message": "changed"}}),
+        ("post", "/api/v1/schedules/pay-retry/pause", None),
+        ("post", "/api/v1/schedules/pay-retry/resume", None),
+    ],
+)
+def test_changing_a_task_being_retried_is_a_409_that_says_delivered_and_how_to_stop_it(
+    api: Any, delivered_and_failed_once: str, method: str, path: str, body: Any
+) -> None:
+    answer = api.request(method.upper(), path, json=body)
+
+    assert answer.status_code == 409
+    assert answer.json()["detail"] == (
+        f"task 'pay-retry' was delivered at {delivered_and_failed_once} and is being retried "
+        "(attempt 1 failed); cancel it, or wait for its outcome"
+    )
+    assert api.get("/api/v1/schedules/pay-retry").json()["status"] == "retrying"
+
+
+def test_cancelling_a_task_being_retried_answers_204_and_the_task_item_reads_cancelled(
+    api: Any, delivered_and_failed_once: str, aws: Any
+) -> None:
+    cancelled = api.delete("/api/v1/schedules/pay-retry")
+
+    ledger = boto3.resource("dynamodb").Table(aws.names["TaskLedgerTable"])
+    item = ledger.get_item(Key={"pk": task_pk("pay-retry"), "sk": "TASK"})["Item"]
+    assert cancelled.status_code == 204
+    assert item["state"] == "cancelled"  # what the callback's gate reads before an attempt starts its action
+    assert "live_owner_key" not in item  # the owner's quota slot is free
+    assert api.get("/api/v1/schedules/pay-retry").json()["status"] == "cancelled"
