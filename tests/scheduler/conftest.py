@@ -73,7 +73,7 @@ def scheduler_env(aws: LocalResources, monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.setenv("SCHEDULE_GROUP_NAME", aws.names["ScheduleGroup"])
     monkeypatch.setenv("CALLBACK_FUNCTION_ARN", aws.arns["CallbackFunction"])
     monkeypatch.setenv("SCHEDULER_ROLE_ARN", aws.arns["SchedulerInvokeRole"])
-    monkeypatch.setenv("SCHEDULER_DLQ_ARN", aws.arns["ScheduleDeliveryDLQ"])
+    monkeypatch.setenv("SCHEDULER_DLQ_ARN", aws.arns["ScheduleDeliveryInbox"])
     monkeypatch.setenv("TASK_LEDGER_TABLE", aws.names["TaskLedgerTable"])
     monkeypatch.setenv("CURSOR_SECRET_ID", aws.arns["CursorKeySecret"])
     caches = (get_settings, get_scheduler_client, get_dynamodb_client, get_secrets_client, get_cursor_seal)

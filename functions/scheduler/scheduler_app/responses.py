@@ -128,7 +128,8 @@ class ScheduleView(BaseModel):
         ),
     )
     reason: str | None = Field(
-        default=None, description="Why it is retrying, failed, was rejected or missed: the last run's error, or the ending's"
+        default=None,
+        description="Why it is retrying, failed, was rejected or missed: the last run's error, or the ending's",
     )
     run_count: int = Field(default=0, description="Occurrences run so far")
     last_run: LastRun | None = None

@@ -44,7 +44,7 @@ def next_run(record: TaskRecord, now: datetime) -> datetime | None:
 
 
 def status(record: TaskRecord, upcoming: datetime | None, now: datetime, latest: RunRecord | None = None) -> TaskState:
-    """The ledger's state; `running`/`retrying` for a delivered one-time task; `ended` for a recurring one past its end."""
+    """The ledger's state; `running`/`retrying` for a delivered one-time task; `ended` for a recurring one past it."""
     delivered = delivered_status(record, latest)
     if delivered is not None:
         return delivered

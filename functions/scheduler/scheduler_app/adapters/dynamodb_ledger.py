@@ -23,6 +23,7 @@ from typing import Any
 
 from scheduler_app.errors import InvalidSchedule, SchedulerError, Throttled, UpstreamError
 from scheduler_app.records import ListFilter, Page, Position, RunRecord, TaskRecord
+from taskcore.due import due_keys
 from taskcore.ledger import (
     BY_OWNER_INDEX,
     BY_STATE_INDEX,
@@ -81,6 +82,17 @@ def task_item(record: TaskRecord) -> dict[str, Any]:
         item["owner_key"] = s(owner_key(kept.owner))
         if kept.state in LIVE_STATES:
             item["live_owner_key"] = s(owner_key(kept.owner))
+    if kept.state in LIVE_STATES:  # the sweep's index (taskcore.due)
+        window = (kept.request or {}).get("flexible_window_minutes")
+        recurring = kept.kind == TimingKind.RECURRING
+        item |= due_keys(
+            item["pk"]["S"],
+            recurring=recurring,
+            expression=kept.expression,
+            timezone=kept.timezone,
+            end_at=kept.end_at,
+            window_minutes=window,
+        )
     item |= _stored_request(kept)
     if kept.last_run is not None:
         item["last_run"] = s(to_json(kept.last_run))
@@ -202,6 +214,7 @@ class DynamoDBLedger:
         if state in FINAL_STATES:
             update.set("expiration", n(int(now.timestamp()) + self.retention_seconds))
             update.remove("live_owner_key")  # no longer counts against its owner's quota
+            update.remove("due_shard").remove("due_at")  # nor does the sweep look at it
         else:
             update.remove("expiration")
         self._update(task_id, update, scope=scope)
