@@ -166,22 +166,14 @@ def ending_of(letter: Letter, settings: RecorderSettings, now: datetime) -> Endi
 def failure_record_ending(record: Mapping[str, Any], now: datetime) -> Ending | None:
     """Lambda's failure record: retries exhausted (failed, or timed out) or the event too old (expired)."""
     context = record.get("requestContext") or {}
-    response = record.get("responsePayload") or {}
-    error_type = str(response.get("errorType") or "Error") if isinstance(response, Mapping) else "Error"
-    message = str(response.get("errorMessage") or "") if isinstance(response, Mapping) else ""
-    attempts = context.get("approximateInvokeCount")
-    if context.get("condition") == EVENT_AGE_EXCEEDED:
-        outcome, error_type, message = RunOutcome.EXPIRED, EVENT_AGE_EXCEEDED, "the event waited past its maximum age"
-    elif "timed out" in message.lower() or "timedout" in error_type.lower():
-        outcome = RunOutcome.TIMED_OUT  # Lambda's own words ("Task timed out after 30.00 seconds"): kept as they are
-    else:
-        outcome, message = RunOutcome.FAILED, redact(message)
+    outcome, error_type, message = _failure_of(context, record.get("responsePayload"))
     place = _place_of_event(record.get("requestPayload"))
     if place is None:  # Lambda dropped the payload (too large): its request id still names the run
         place = _place_of_request(str(context.get("requestId") or ""))
     if place is None:
         return None
     pk, sk, kind, scheduled = place
+    attempts = context.get("approximateInvokeCount")
     return Ending(
         pk,
         sk,
@@ -193,6 +185,18 @@ def failure_record_ending(record: Mapping[str, Any], now: datetime) -> Ending | 
         scheduled_time=scheduled,
         attempts=attempts if isinstance(attempts, int) else None,
     )
+
+
+def _failure_of(context: Mapping[str, Any], response: Any) -> tuple[RunOutcome, str, str]:
+    """(outcome, error type, message) of a failure record's condition and response."""
+    if context.get("condition") == EVENT_AGE_EXCEEDED:
+        return RunOutcome.EXPIRED, EVENT_AGE_EXCEEDED, "the event waited past its maximum age"
+    response = response if isinstance(response, Mapping) else {}
+    error_type = str(response.get("errorType") or "Error")
+    message = str(response.get("errorMessage") or "")
+    if "timed out" in message.lower() or "timedout" in error_type.lower():
+        return RunOutcome.TIMED_OUT, error_type, message  # Lambda's own words ("Task timed out after 30.00 seconds")
+    return RunOutcome.FAILED, error_type, redact(message)
 
 
 def dead_letter_ending(event: Any, letter: Letter, now: datetime) -> Ending | None:
