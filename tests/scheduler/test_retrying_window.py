@@ -90,3 +90,35 @@ def test_cancelling_a_task_being_retried_answers_204_and_the_task_item_reads_can
     assert item["state"] == "cancelled"  # what the callback's gate reads before an attempt starts its action
     assert "live_owner_key" not in item  # the owner's quota slot is free
     assert api.get("/api/v1/schedules/pay-retry").json()["status"] == "cancelled"
+
+
+def test_resuming_a_one_time_task_paused_past_its_time_answers_missed_and_frees_its_slot(
+    api: Any, clock: Any, schedules: Any, aws: Any
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    clock.set(now)
+    api.post("/api/v1/schedules", json=task("pay-paused", delay_minutes=5))
+    assert api.post("/api/v1/schedules/pay-paused/pause").status_code == 200
+    clock.advance(minutes=30)
+
+    resumed = api.post("/api/v1/schedules/pay-paused/resume")
+
+    ledger = boto3.resource("dynamodb").Table(aws.names["TaskLedgerTable"])
+    item = ledger.get_item(Key={"pk": task_pk("pay-paused"), "sk": "TASK"})["Item"]
+    assert resumed.status_code == 200
+    assert resumed.json()["status"] == "missed"
+    assert resumed.json()["reason"].startswith("paused past its time (")
+    assert api.get("/api/v1/schedules/pay-paused").json()["status"] == "missed"
+    assert "pay-paused" not in schedules()
+    assert "live_owner_key" not in item and "due_at" not in item
+
+
+def test_resuming_a_one_time_task_paused_before_its_time_resumes_it(api: Any, clock: Any) -> None:
+    clock.set(datetime.now(UTC).replace(microsecond=0))
+    api.post("/api/v1/schedules", json=task("pay-soon", delay_minutes=5))
+    api.post("/api/v1/schedules/pay-soon/pause")
+    clock.advance(minutes=2)
+
+    resumed = api.post("/api/v1/schedules/pay-soon/resume")
+
+    assert (resumed.status_code, resumed.json()["status"]) == (200, "scheduled")

@@ -207,14 +207,17 @@ class DynamoDBLedger:
                 update.remove(optional)
         self._update(record.task_id, update, scope=record.scope)
 
-    def set_state(self, task_id: str, state: TaskState, now: datetime, *, scope: str | None = None) -> None:
+    def set_state(
+        self, task_id: str, state: TaskState, now: datetime, *, scope: str | None = None, reason: str | None = None
+    ) -> None:
         """Change the task's state (pause, resume, cancel); a final state starts its retention."""
         update = Expression().set("state", s(state)).set("state_key", s(state_key(state)))
         update.set("updated_at", s(timestamp(now)))
+        if reason is not None:
+            update.set("reason", s(reason))
         if state in FINAL_STATES:
             update.set("expiration", n(int(now.timestamp()) + self.retention_seconds))
-            update.remove("live_owner_key")  # no longer counts against its owner's quota
-            update.remove("due_shard").remove("due_at")  # nor does the sweep look at it
+            update.remove("live_owner_key").remove("due_shard").remove("due_at")  # off the quota and the sweep
         else:
             update.remove("expiration")
         self._update(task_id, update, scope=scope)

@@ -8,6 +8,7 @@ changes are idempotent).
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -16,12 +17,13 @@ from scheduler_app.engine.context import Context
 from scheduler_app.errors import ScheduleConflict, ScheduleNotFound
 from scheduler_app.models import apply_patch, parse_schedule_request, patch_changes
 from scheduler_app.namespaces import TaskAddress
-from scheduler_app.planning import check_interval, fingerprint, plan_schedule, request_fields
+from scheduler_app.planning import check_interval, fingerprint, parse_or_none, plan_schedule, request_fields
 from scheduler_app.records import RunRecord, StoredSchedule, TaskRecord
 from scheduler_app.responses import ScheduleView
 from scheduler_app.specs import retry_policy, schedule_spec, task_record
 from scheduler_app.views import delivered_status, planned_view, schedule_view
-from taskcore.states import TASK_STATE_OF_SCHEDULE, ScheduleState, TaskState
+from taskcore.expressions import AtExpression, local_to_utc
+from taskcore.states import TASK_STATE_OF_SCHEDULE, ScheduleState, TaskState, timestamp
 
 logger = Logger(child=True)
 
@@ -73,6 +75,14 @@ def resume(ctx: Context, task_id: str) -> ScheduleView:
 def _set_state(ctx: Context, task_id: str, state: ScheduleState) -> ScheduleView:
     address = ctx.address(task_id)
     current = schedule_of(ctx, address)
+    if state == ScheduleState.ENABLED and current.state == ScheduleState.DISABLED:
+        missed = missed_while_paused(current, ctx.now)
+        if missed is not None:  # its one occurrence passed while it was paused: it will never run
+            ctx.schedules.delete(address.schedule_name, task_id=task_id)
+            ctx.ledger.set_state(task_id, TaskState.MISSED, ctx.now, scope=address.scope, reason=missed)
+            logger.info("resumed past its time: missed", extra={"task_id": task_id})
+            view = schedule_view(current, ctx.now)
+            return view.model_copy(update={"status": TaskState.MISSED.value, "reason": missed, "state": None})
     if current.state != state:
         current = ctx.schedules.set_state(current, state, now=ctx.now)
         logger.info("schedule state changed", extra={"task_id": task_id, "state": state.value})
@@ -80,6 +90,20 @@ def _set_state(ctx: Context, task_id: str, state: ScheduleState) -> ScheduleView
     task_state = TASK_STATE_OF_SCHEDULE[state]
     ctx.ledger.set_state(task_id, task_state, ctx.now, scope=address.scope)
     return schedule_view(current, ctx.now).model_copy(update={"status": task_state.value})
+
+
+def missed_while_paused(current: StoredSchedule, now: datetime) -> str | None:
+    """Why a paused one-time schedule can no longer run (its time and window passed), else None."""
+    parsed = parse_or_none(current.expression)
+    if not isinstance(parsed, AtExpression):
+        return None
+    moment = local_to_utc(parsed.moment, current.timezone or "UTC")
+    if moment is None:
+        return None
+    due = moment + timedelta(minutes=current.flexible_window_minutes or 0)
+    if due >= now:
+        return None
+    return f"paused past its time ({timestamp(moment)}): it missed its only run"
 
 
 def schedule_of(ctx: Context, address: TaskAddress) -> StoredSchedule:
