@@ -31,6 +31,7 @@ from localcloud.replays import EnvironmentInvoker, in_process_invoker
 from localcloud.runstate import DEFAULT_STATE_FILE, NotRunning, RunState, read_state
 from localcloud.stats import MetricLineFilter
 from localcloud.template import load_template
+from ops.ledger_copy import LedgerCopy
 from ops.letters import DeadLetter, LetterKind, held_letters
 from ops.queues import queue_name
 from ops.replay import REPLAY_CONCURRENCY, Invoker, RedriveResult, Replay, replay_all
@@ -117,6 +118,8 @@ def redrive(
             result.count(outcome)
             print(outcome.describe(), flush=True)
 
+    import boto3
+
     spec = state.callback
     with patched_environ(state.environment):  # the environments inherit it: the running cloud's endpoint
         reset_function_caches()
@@ -126,7 +129,11 @@ def redrive(
             hold = runner.hold_seconds if runner is not None else None
             # In process, the callback's Mangum adapter runs on this thread's event loop: one letter at a time.
             workers = (concurrency or REPLAY_CONCURRENCY) if runner is not None else 1
-            replay_all(letters, invoke, client=client, concurrency=workers, hold_seconds=hold, done=done)
+            table = state.environment.get("TASK_LEDGER_TABLE")
+            ledger = LedgerCopy(boto3.client("dynamodb"), table) if table else None  # payload-less records
+            replay_all(
+                letters, invoke, client=client, concurrency=workers, hold_seconds=hold, done=done, ledger=ledger
+            )
         finally:
             if runner is not None:
                 runner.close()

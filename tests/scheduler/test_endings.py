@@ -134,9 +134,11 @@ def test_a_one_time_task_whose_attempts_all_failed_reads_failed_with_its_reason_
     assert read["runs"][0]["final"] is True
     assert read["reason"] == "Sandbox.Timedout: Task timed out after 30.00 seconds"
     assert [json.loads(m["Body"]) for m in forwarded] == [record]  # unchanged, for make dlq and make redrive
-    item = boto3.resource("dynamodb").Table(aws.names["TaskLedgerTable"]).get_item(
-        Key={"pk": task_pk("pay-timeout"), "sk": "TASK"}
-    )["Item"]
+    item = (
+        boto3.resource("dynamodb")
+        .Table(aws.names["TaskLedgerTable"])
+        .get_item(Key={"pk": task_pk("pay-timeout"), "sk": "TASK"})["Item"]
+    )
     assert "live_owner_key" not in item
 
 
@@ -249,8 +251,9 @@ def test_a_failure_record_after_a_success_changes_nothing(
         schedule["Target"]["Input"], schedule_arn=schedule["Arn"], scheduled_time=at
     )
     invocation = Invocation(event, schedule["Target"]["Arn"], datetime.now(UTC), attempts=3)
-    record = invocation_record(invocation, {"errorType": "X", "errorMessage": "y"}, condition="RetriesExhausted",
-                               now=datetime.now(UTC))
+    record = invocation_record(
+        invocation, {"errorType": "X", "errorMessage": "y"}, condition="RetriesExhausted", now=datetime.now(UTC)
+    )
     boto3.client("sqs").send_message(QueueUrl=queues["CallbackFailureInbox"], MessageBody=json.dumps(record))
 
     recorder(received("CallbackFailureInbox", aws))
@@ -296,9 +299,11 @@ def test_a_recurring_task_past_its_end_reads_ended_and_frees_its_slot(
 
     clock.set(end + timedelta(minutes=7))
     read = api.get("/api/v1/schedules/report-hourly").json()
-    item = boto3.resource("dynamodb").Table(aws.names["TaskLedgerTable"]).get_item(
-        Key={"pk": task_pk("report-hourly"), "sk": "TASK"}
-    )["Item"]
+    item = (
+        boto3.resource("dynamodb")
+        .Table(aws.names["TaskLedgerTable"])
+        .get_item(Key={"pk": task_pk("report-hourly"), "sk": "TASK"})["Item"]
+    )
     assert (before["ended"], after["ended"]) == (0, 1)
     assert read["status"] == "ended"
     assert read["reason"].startswith("past its end at ")
@@ -313,3 +318,86 @@ def sweep_at(recorder: Any, moment: datetime) -> dict[str, Any]:
         clock.now.return_value = moment
         answer: dict[str, Any] = recorder({"sweep": "due"})
     return answer
+
+
+# --- Redriving a failure record whose payload Lambda dropped ------------------------------------------------------
+
+
+def test_a_failure_record_without_its_payload_is_redriven_from_the_ledgers_copy_of_the_request(
+    api: Any, scheduler: Any, group: str, callback: Any, spy_action: Any, queues: Any, aws: Any
+) -> None:
+    from ops.ledger_copy import LedgerCopy
+    from ops.letters import LetterKind, held_letters
+    from ops.replay import replay_all
+
+    event, invocation = failing_three_times(
+        api, scheduler, group, callback, spy_action, "pay-redrive", ConnectionError("down")
+    )
+    scheduled = event["headers"]["X-Scheduler-Scheduled-Time"]
+    pointer = request_pointer_item(
+        invocation.request_id,
+        task_pk=task_pk("pay-redrive"),
+        run_sk=run_sk(scheduled),
+        kind="one-time",
+        expiration=2**31,
+    )
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.put_item(TableName=aws.names["TaskLedgerTable"], Item=pointer)
+    record = invocation_record(
+        invocation, {"errorType": "X", "errorMessage": "y"}, condition="RetriesExhausted", now=datetime.now(UTC)
+    )
+    del record["requestPayload"]  # too large for the destination: Lambda dropped it
+    sqs = boto3.client("sqs")
+    sqs.send_message(QueueUrl=queues["CallbackFailureQueue"], MessageBody=json.dumps(record))
+    seen: list[Any] = []
+    spy_action.behaviour = lambda data, task: seen.append(data.model_dump()) or {"sent": True}
+    spy_action.runs.clear()
+
+    with held_letters(sqs, [(queues["CallbackFailureQueue"], LetterKind.INVOCATION)]) as letters:
+        [letter] = letters
+        outcomes = replay_all(
+            letters,
+            callback,
+            client=sqs,
+            concurrency=1,
+            ledger=LedgerCopy(dynamodb, aws.names["TaskLedgerTable"]),
+        )
+    ran_with = [run.scheduled_time.isoformat() if run.scheduled_time else None for run in spy_action.runs]
+
+    assert (letter.event, letter.request_id) == (None, invocation.request_id)
+    assert [o.outcome for o in outcomes] == ["succeeded"]
+    assert ran_with == [datetime.fromisoformat(scheduled).isoformat()]  # the lost occurrence, not a new one
+    assert seen == [event_data(event)]
+    assert operator_messages("CallbackFailureQueue", aws) == []
+    assert api.get("/api/v1/schedules/pay-redrive").json()["status"] == "succeeded"
+
+
+def test_a_payload_less_record_whose_run_the_ledger_does_not_know_stays_with_the_reason(
+    queues: Any, aws: Any, callback: Any
+) -> None:
+    from ops.ledger_copy import LedgerCopy
+    from ops.letters import LetterKind, held_letters
+    from ops.replay import replay_all
+
+    record = {
+        "requestContext": {"requestId": "gone", "condition": "RetriesExhausted", "approximateInvokeCount": 3},
+        "responsePayload": {"errorType": "X", "errorMessage": "y"},
+    }
+    sqs = boto3.client("sqs")
+    sqs.send_message(QueueUrl=queues["CallbackFailureQueue"], MessageBody=json.dumps(record))
+
+    with held_letters(sqs, [(queues["CallbackFailureQueue"], LetterKind.INVOCATION)]) as letters:
+        [outcome] = replay_all(
+            letters,
+            callback,
+            client=sqs,
+            concurrency=1,
+            ledger=LedgerCopy(boto3.client("dynamodb"), aws.names["TaskLedgerTable"]),
+        )
+
+    assert outcome.outcome == "failed"
+    assert outcome.detail == "no run recorded for Lambda request 'gone' (its pointer expired or never was)"
+
+
+def event_data(event: dict[str, Any]) -> Any:
+    return json.loads(event["body"])["data"]
