@@ -131,9 +131,7 @@ def redrive(
             workers = (concurrency or REPLAY_CONCURRENCY) if runner is not None else 1
             table = state.environment.get("TASK_LEDGER_TABLE")
             ledger = LedgerCopy(boto3.client("dynamodb"), table) if table else None  # payload-less records
-            replay_all(
-                letters, invoke, client=client, concurrency=workers, hold_seconds=hold, done=done, ledger=ledger
-            )
+            replay_all(letters, invoke, client=client, concurrency=workers, hold_seconds=hold, done=done, ledger=ledger)
         finally:
             if runner is not None:
                 runner.close()

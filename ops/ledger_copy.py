@@ -45,34 +45,36 @@ class LedgerCopy:
 
     def event_of_request(self, request_id: str) -> dict[str, Any]:
         """The event the Lambda request `request_id` was invoked with, rebuilt; NoLedgerCopy when it cannot be."""
-        pointer = self._get(request_pointer_key(request_id))
-        pk, run = text_of(pointer or {}, "task_pk"), text_of(pointer or {}, "run_sk")
+        pointer = self._get(request_pointer_key(request_id)) or {}
+        pk, run = text_of(pointer, "task_pk"), text_of(pointer, "run_sk")
         if not pk or not run:
             raise NoLedgerCopy(f"no run recorded for Lambda request {request_id!r} (its pointer expired or never was)")
-        task = self._get({"pk": s(pk), "sk": s(TASK_SK)})
-        request = json_of(task or {}, "request")
-        if not isinstance(request, dict):
-            raise NoLedgerCopy(f"the ledger keeps no request for {pk!r}")
-        if number_of(task or {}, "data_bytes") is not None:
-            raise NoLedgerCopy(f"the ledger keeps {pk!r} without its data (over 64 KiB): create the task again")
-        envelope = TaskEnvelope.model_construct(
-            task_id=request.get("task_id"),
-            user_id=request.get("user_id"),
-            action=request.get("action"),
-            data=request.get("data") or {},
-        )
-        target_input = build_target_input(envelope, kind=text_of(pointer or {}, "kind"), scope=scope_of_pk(pk))
+        task = self._get({"pk": s(pk), "sk": s(TASK_SK)}) or {}
+        target_input = build_target_input(_envelope(pk, task), kind=text_of(pointer, "kind"), scope=scope_of_pk(pk))
         scheduled = run.removeprefix(RUN_PREFIX)
         if scheduled == DIRECT_OCCURRENCE:
             event: dict[str, Any] = json.loads(target_input)
             return event
-        moment = datetime.fromisoformat(scheduled)
-        return delivered_event(
-            target_input, schedule_arn=text_of(task or {}, "schedule_arn") or "", scheduled_time=moment
-        )
+        arn = text_of(task, "schedule_arn") or ""
+        return delivered_event(target_input, schedule_arn=arn, scheduled_time=datetime.fromisoformat(scheduled))
 
     def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
         item: dict[str, Any] | None = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get(
             "Item"
         )
         return item
+
+
+def _envelope(pk: str, task: dict[str, Any]) -> TaskEnvelope:
+    """The task as its create request says it (the ledger's copy), whole; NoLedgerCopy when it is not kept whole."""
+    request = json_of(task, "request")
+    if not isinstance(request, dict):
+        raise NoLedgerCopy(f"the ledger keeps no request for {pk!r}")
+    if number_of(task, "data_bytes") is not None:
+        raise NoLedgerCopy(f"the ledger keeps {pk!r} without its data (over 64 KiB): create the task again")
+    return TaskEnvelope.model_construct(
+        task_id=str(request.get("task_id") or ""),
+        user_id=request.get("user_id") or "",
+        action=str(request.get("action") or ""),
+        data=request.get("data") or {},
+    )

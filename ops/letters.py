@@ -70,13 +70,12 @@ def describe(message: QueuedMessage, kind: str) -> DeadLetter:
     rejection), else Scheduler's letter, whose body is the event and whose attributes say the error."""
     kind = LetterKind(kind)
     body = message.json_body()
-    recorded = kind in (LetterKind.INVOCATION, LetterKind.REJECTED)
+    recorded = kind in (LetterKind.INVOCATION, LetterKind.REJECTED) and isinstance(body, dict)
     request_id = None
-    if recorded and isinstance(body, dict) and "requestPayload" in body:
-        event, failure = body["requestPayload"], _record_failure(body, rejected=kind == LetterKind.REJECTED)
-    elif recorded and isinstance(body, dict) and "requestContext" in body:  # Lambda dropped the payload
-        event, failure = None, _record_failure(body, rejected=kind == LetterKind.REJECTED)
-        request_id = str((body.get("requestContext") or {}).get("requestId") or "") or None
+    if recorded and ("requestPayload" in body or "requestContext" in body):
+        event, failure = body.get("requestPayload"), _record_failure(body, rejected=kind == LetterKind.REJECTED)
+        if "requestPayload" not in body:  # Lambda dropped the payload (too large): its request id names the run
+            request_id = str((body.get("requestContext") or {}).get("requestId") or "") or None
     else:
         event, failure = (body if body is not None else message.body), _attribute_failure(message.attributes)
     fields = task_fields(event)

@@ -212,6 +212,9 @@ def test_a_new_layer_publishes_a_new_callback_version() -> None:
 # --- The recorder ---------------------------------------------------------------------------
 
 
+GROUP_SCHEDULES = "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${ScheduleGroup}/*"
+
+
 def test_the_recorder_reads_its_inboxes_records_in_the_ledger_and_forwards_to_the_operator_queues_only() -> None:
     granted = {
         action: resources
@@ -227,9 +230,7 @@ def test_the_recorder_reads_its_inboxes_records_in_the_ledger_and_forwards_to_th
         "dynamodb:GetItem": table,
         "dynamodb:Query": [str({"Fn::Sub": "${TaskLedgerTable.Arn}/index/LiveByDue"})],
         "dynamodb:UpdateItem": table,
-        "scheduler:GetSchedule": [
-            str({"Fn::Sub": "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${ScheduleGroup}/*"})
-        ],
+        "scheduler:GetSchedule": [str({"Fn::Sub": GROUP_SCHEDULES})],
         "sqs:ReceiveMessage": inboxes,
         "sqs:DeleteMessage": inboxes,
         "sqs:GetQueueAttributes": inboxes,

@@ -136,7 +136,13 @@ def test_the_scheduler_reads_the_ledger_by_query_only_never_scan() -> None:
 
 @pytest.mark.parametrize(
     "queue",
-    ["ScheduleDeliveryDLQ", "CallbackFailureQueue", "RejectedTaskQueue", "CallbackFailureInbox", "ScheduleDeliveryInbox"],
+    [
+        "ScheduleDeliveryDLQ",
+        "CallbackFailureQueue",
+        "RejectedTaskQueue",
+        "CallbackFailureInbox",
+        "ScheduleDeliveryInbox",
+    ],
 )
 def test_dead_letter_queues_are_encrypted_and_keep_messages_14_days(queue: str) -> None:
     assert props(queue)["SqsManagedSseEnabled"] is True

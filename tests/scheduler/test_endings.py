@@ -87,7 +87,8 @@ def received(inbox: str, aws: Any) -> dict[str, Any]:
 def operator_messages(queue: str, aws: Any) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
     answer = sqs.receive_message(QueueUrl=aws.queue_urls[queue], MaxNumberOfMessages=10, MessageAttributeNames=["All"])
-    return list(answer.get("Messages", []))
+    found: list[dict[str, Any]] = [dict(message) for message in answer.get("Messages", [])]
+    return found
 
 
 def failing_three_times(
@@ -307,7 +308,8 @@ def test_a_recurring_task_past_its_end_reads_ended_and_frees_its_slot(
     assert (before["ended"], after["ended"]) == (0, 1)
     assert read["status"] == "ended"
     assert read["reason"].startswith("past its end at ")
-    assert "live_owner_key" not in item and "expiration" in item
+    assert "live_owner_key" not in item
+    assert "expiration" in item
 
 
 def sweep_at(recorder: Any, moment: datetime) -> dict[str, Any]:
@@ -350,7 +352,12 @@ def test_a_failure_record_without_its_payload_is_redriven_from_the_ledgers_copy_
     sqs = boto3.client("sqs")
     sqs.send_message(QueueUrl=queues["CallbackFailureQueue"], MessageBody=json.dumps(record))
     seen: list[Any] = []
-    spy_action.behaviour = lambda data, task: seen.append(data.model_dump()) or {"sent": True}
+
+    def succeed(data: Any, task: Any) -> dict[str, Any]:
+        seen.append(data.model_dump())
+        return {"sent": True}
+
+    spy_action.behaviour = succeed
     spy_action.runs.clear()
 
     with held_letters(sqs, [(queues["CallbackFailureQueue"], LetterKind.INVOCATION)]) as letters:

@@ -65,7 +65,7 @@ class RecorderSettings(BaseSettings):
 
 @container_cache
 def get_recorder_settings() -> RecorderSettings:
-    return RecorderSettings()  # type: ignore[call-arg]  # TASK_LEDGER_TABLE comes from the environment
+    return RecorderSettings()
 
 
 @container_cache
@@ -118,7 +118,8 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
 
         return sweep(datetime.now(UTC)).as_dict()
     processor = BatchProcessor(event_type=EventType.SQS)
-    return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+    answer = process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+    return dict(answer)
 
 
 def handle(record: SQSRecord) -> None:
