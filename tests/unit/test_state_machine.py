@@ -48,3 +48,10 @@ def test_every_state_is_drawn_with_its_own_word() -> None:
     drawn = set(re.findall(r"(\S+) --> (\S+?):", drawn_diagram()))
 
     assert {word for arrow in drawn for word in arrow} - {"[*]"} == {state.value for state in TaskState}
+
+
+def test_a_listing_filters_on_every_stored_state_and_on_no_derived_one() -> None:
+    from scheduler_app.routers.schedules import ListedStatus
+    from taskcore.ledger import STATES
+
+    assert set(get_args(ListedStatus)) == {state.value for state in STATES}
