@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from console.api import ApiError, SchedulerApi
-from taskcore.states import DELIVERED_STATES, FINAL_STATES, LIVE_STATES, SCHEDULE_STATE_OF_TASK, TASK_STATE_OF_SCHEDULE, TaskState
+from taskcore.states import (
+    DELIVERED_STATES,
+    FINAL_STATES,
+    LIVE_STATES,
+    SCHEDULE_STATE_OF_TASK,
+    TASK_STATE_OF_SCHEDULE,
+    TaskState,
+)
 
 ANY = ""
 LIVE = "live"

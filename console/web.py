@@ -184,7 +184,13 @@ _environment.filters["pretty"] = _pretty
 _environment.filters["when"] = _when
 _environment.filters["q"] = lambda value: quote(str(value), safe="")
 _environment.globals.update(
-    PREFIX=PREFIX, TIMINGS=TIMINGS, KINDS=KINDS, STATUSES=STATUSES, ENDED=ENDED, DELIVERED=DELIVERED, task_path=task_path
+    PREFIX=PREFIX,
+    TIMINGS=TIMINGS,
+    KINDS=KINDS,
+    STATUSES=STATUSES,
+    ENDED=ENDED,
+    DELIVERED=DELIVERED,
+    task_path=task_path,
 )
 
 
