@@ -408,3 +408,31 @@ def test_a_payload_less_record_whose_run_the_ledger_does_not_know_stays_with_the
 
 def event_data(event: dict[str, Any]) -> Any:
     return json.loads(event["body"])["data"]
+
+
+def test_the_sweep_takes_out_of_its_index_what_it_need_not_look_at_again_and_ends_nothing_else(
+    api: Any, scheduler: Any, group: str, callback: Any, recorder: Any, aws: Any
+) -> None:
+    api.post("/api/v1/schedules", json=task("pay-ran", delay_minutes=5))
+    api.post("/api/v1/schedules", json=task("pay-held", delay_minutes=5))
+    api.post("/api/v1/schedules", json=task("pay-gone", delay_minutes=5))
+    schedule = scheduler.get_schedule(Name="pay-ran", GroupName=group)
+    at = datetime.fromisoformat(schedule["ScheduleExpression"][3:-1]).replace(tzinfo=UTC)
+    deliver(scheduler, group, "pay-ran", callback, at=at)  # ran: its end write leaves the index keys
+    scheduler.delete_schedule(Name="pay-ran", GroupName=group)
+    api.post("/api/v1/schedules/pay-held/pause")  # paused past its time: only its resume ends it
+    api.delete("/api/v1/schedules/pay-gone")  # cancelled: its keys went with the cancel
+
+    first = sweep_at(recorder, datetime.now(UTC) + timedelta(minutes=11))
+    second = sweep_at(recorder, datetime.now(UTC) + timedelta(minutes=12))
+
+    ledger = boto3.resource("dynamodb").Table(aws.names["TaskLedgerTable"])
+    keys = {
+        task_id: "due_at" in ledger.get_item(Key={"pk": task_pk(task_id), "sk": "TASK"})["Item"]
+        for task_id in ("pay-ran", "pay-held", "pay-gone")
+    }
+    assert (first["looked_at"], first["forgotten"], first["missed"]) == (2, 2, 0)
+    assert second["looked_at"] == 0
+    assert keys == {"pay-ran": False, "pay-held": False, "pay-gone": False}
+    assert api.get("/api/v1/schedules/pay-ran").json()["status"] == "succeeded"
+    assert api.get("/api/v1/schedules/pay-held").json()["status"] == "paused"
