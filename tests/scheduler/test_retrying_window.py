@@ -123,3 +123,34 @@ def test_resuming_a_one_time_task_paused_before_its_time_resumes_it(api: Any, cl
     resumed = api.post("/api/v1/schedules/pay-soon/resume")
 
     assert (resumed.status_code, resumed.json()["status"]) == (200, "scheduled")
+
+
+def test_a_one_time_task_whose_attempt_has_started_reads_running_and_a_change_says_so(
+    api: Any, scheduler: Any, group: str, aws: Any
+) -> None:
+    api.post("/api/v1/schedules", json=task("pay-running", delay_minutes=5))
+    schedule = scheduler.get_schedule(Name="pay-running", GroupName=group)
+    at = schedule["ScheduleExpression"][3:-1] + "Z"
+    scheduler.delete_schedule(Name="pay-running", GroupName=group)
+    # The run item as the callback's start write leaves it while the attempt runs (i19-callback's gate).
+    ledger = boto3.resource("dynamodb").Table(aws.names["TaskLedgerTable"])
+    ledger.put_item(
+        Item={
+            "pk": task_pk("pay-running"),
+            "sk": f"RUN#{at}",
+            "task_id": "pay-running",
+            "scheduled_time": at,
+            "attempts": 1,
+            "status": "running",
+            "last_started_at": at,
+        }
+    )
+
+    read = api.get("/api/v1/schedules/pay-running").json()
+    paused = api.post("/api/v1/schedules/pay-running/pause")
+
+    assert (read["status"], read["next_run_at"]) == ("running", None)
+    assert paused.status_code == 409
+    assert paused.json()["detail"] == (
+        f"task 'pay-running' was delivered at {at} and is running (attempt 1); cancel it, or wait for its outcome"
+    )
