@@ -110,6 +110,9 @@ def test_resuming_a_one_time_task_paused_past_its_time_answers_missed_and_frees_
     assert resumed.json()["reason"].startswith("paused past its time (")
     assert api.get("/api/v1/schedules/pay-paused").json()["status"] == "missed"
     assert "pay-paused" not in schedules()
+    again = api.post("/api/v1/schedules/pay-paused/resume")
+    assert again.status_code == 404
+    assert again.json()["detail"].startswith("task 'pay-paused' has ended (missed at ")
     assert "live_owner_key" not in item
     assert "due_at" not in item
 

@@ -142,5 +142,8 @@ def ended(record: TaskRecord) -> str:
     """Why an ended task has no schedule, for its 404."""
     if record.state == TaskState.CANCELLED:
         return f"task {record.task_id!r} was cancelled at {record.updated_at}; it has no schedule any more"
+    if record.state in (TaskState.MISSED, TaskState.ENDED):  # ended by no run: the sweep, or a resume
+        why = f"{record.state} at {record.updated_at}" + (f": {record.reason}" if record.reason else "")
+        return f"task {record.task_id!r} has ended ({why}); it has no schedule any more"
     finished = (record.last_run or {}).get("finished_at") or record.updated_at
     return f"task {record.task_id!r} already ran ({record.state} at {finished}); it has no schedule any more"
