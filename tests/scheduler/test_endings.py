@@ -436,3 +436,21 @@ def test_the_sweep_takes_out_of_its_index_what_it_need_not_look_at_again_and_end
     assert keys == {"pay-ran": False, "pay-held": False, "pay-gone": False}
     assert api.get("/api/v1/schedules/pay-ran").json()["status"] == "succeeded"
     assert api.get("/api/v1/schedules/pay-held").json()["status"] == "paused"
+
+
+def test_a_failure_record_of_a_recurring_occurrence_records_the_run_and_leaves_the_task_scheduled(
+    api: Any, scheduler: Any, group: str, recorder: Any, queues: Any, aws: Any
+) -> None:
+    api.post("/api/v1/schedules", json=task("report-often", rate="rate(1 hour)"))
+    schedule = scheduler.get_schedule(Name="report-often", GroupName=group)
+    at = datetime.now(UTC).replace(microsecond=0)
+    event = delivered_event(schedule["Target"]["Input"], schedule_arn=schedule["Arn"], scheduled_time=at)
+    invocation = Invocation(event, schedule["Target"]["Arn"], at, attempts=1)
+    record = invocation_record(invocation, {"errorType": "X"}, condition="EventAgeExceeded", now=at)
+    boto3.client("sqs").send_message(QueueUrl=queues["CallbackFailureInbox"], MessageBody=json.dumps(record))
+
+    recorder(received("CallbackFailureInbox", aws))
+
+    read = api.get("/api/v1/schedules/report-often").json()
+    assert (read["status"], read["runs"][0]["outcome"], read["runs"][0]["final"]) == ("scheduled", "expired", True)
+    assert read["last_run"]["outcome"] == "expired"
