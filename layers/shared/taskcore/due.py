@@ -65,7 +65,7 @@ def due_time(
 
 
 def due_keys(
-    pk: str, *, recurring: bool, expression: str, timezone: str, end_at: str | None, window_minutes: int | None
+    pk: str, recurring: bool, expression: str, timezone: str, end_at: str | None, window_minutes: int | None
 ) -> dict[str, dict[str, str]]:
     """The item's `due_shard` and `due_at` (DynamoDB's format) for a live task that will be due, else none."""
     due = due_time(

@@ -83,16 +83,8 @@ def task_item(record: TaskRecord) -> dict[str, Any]:
         if kept.state in LIVE_STATES:
             item["live_owner_key"] = s(owner_key(kept.owner))
     if kept.state in LIVE_STATES:  # the sweep's index (taskcore.due)
-        window = (kept.request or {}).get("flexible_window_minutes")
-        recurring = kept.kind == TimingKind.RECURRING
-        item |= due_keys(
-            item["pk"]["S"],
-            recurring=recurring,
-            expression=kept.expression,
-            timezone=kept.timezone,
-            end_at=kept.end_at,
-            window_minutes=window,
-        )
+        recurring, window = kept.kind == TimingKind.RECURRING, (kept.request or {}).get("flexible_window_minutes")
+        item |= due_keys(item["pk"]["S"], recurring, kept.expression, kept.timezone, kept.end_at, window)
     item |= _stored_request(kept)
     if kept.last_run is not None:
         item["last_run"] = s(to_json(kept.last_run))
