@@ -243,3 +243,23 @@ def test_a_failure_record_of_a_recurring_occurrence_records_the_run_and_leaves_t
     read = api.get("/api/v1/schedules/report-often").json()
     assert (read["status"], read["runs"][0]["outcome"], read["runs"][0]["final"]) == ("scheduled", "expired", True)
     assert read["last_run"]["outcome"] == "expired"
+
+
+def test_in_a_batch_only_the_letter_that_failed_is_received_again(
+    api: Any, scheduler: Any, group: str, recorder: Any, queues: Any, aws: Any
+) -> None:
+    api.post("/api/v1/schedules", json=task("pay-batch", delay_minutes=5))
+    schedule = scheduler.get_schedule(Name="pay-batch", GroupName=group)
+    at = datetime.fromisoformat(schedule["ScheduleExpression"][3:-1]).replace(tzinfo=UTC)
+    body = json.dumps(delivered_event(schedule["Target"]["Input"], schedule_arn=schedule["Arn"], scheduled_time=at))
+    sqs = boto3.client("sqs")
+    for _ in range(2):
+        sqs.send_message(QueueUrl=queues["ScheduleDeliveryInbox"], MessageBody=body)
+    event = received("ScheduleDeliveryInbox", aws)
+    stray = event["Records"][1]
+    stray["eventSourceARN"] = "arn:aws:sqs:us-east-1:123456789012:NotAnInbox"  # no operator queue to forward to
+
+    answer = recorder(event)
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": stray["messageId"]}]}
+    assert len(operator_messages("ScheduleDeliveryDLQ", aws)) == 1
