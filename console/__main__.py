@@ -102,12 +102,19 @@ def _desk(session: Any, region: str, outputs: dict[str, str], stack: str | None)
     if not queues or not callback:
         return None
     from ops.lambda_invoke import lambda_invoker, replay_lambda_client
+    from ops.ledger_copy import LedgerCopy
+
+    table = outputs.get("TaskLedgerTableName")
+
+    def ledger() -> LedgerCopy | None:  # for a failure record without its payload (ops.ledger_copy)
+        return LedgerCopy(session.client("dynamodb", region_name=region), table) if table else None
 
     return DeadLetterDesk(
         queues,
         sqs=lambda: session.client("sqs", region_name=region),
         invoker=lambda: lambda_invoker(replay_lambda_client(session, region), callback),
         where=f"stack {stack}",
+        ledger=ledger,
     )
 
 

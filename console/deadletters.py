@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ops.ledger_copy import LedgerCopy
 from ops.letters import DeadLetter, LetterKind, held_letters
 from ops.replay import (
     HOLD_MARGIN_SECONDS,
@@ -45,8 +46,11 @@ class DeadLetterDesk:
         invoker: Callable[[], Invoker],
         where: str,
         hold_seconds: int = LAMBDA_LONGEST_TIMEOUT_SECONDS + HOLD_MARGIN_SECONDS,
+        ledger: Callable[[], LedgerCopy | None] = lambda: None,
     ) -> None:
         self.queues = list(queues)
+        #: The task ledger, for a failure record without its payload (ops.ledger_copy); made on first replay.
+        self._ledger = ledger
         self.where = where
         self._sqs = sqs
         self._invoker = invoker
@@ -71,7 +75,12 @@ class DeadLetterDesk:
         with held_letters(self.client, self.queues) as found:
             chosen = _chosen(found, kind, message_id)
             return replay_all(
-                chosen, invoke, client=self.client, concurrency=REPLAY_CONCURRENCY, hold_seconds=self._hold_seconds
+                chosen,
+                invoke,
+                client=self.client,
+                concurrency=REPLAY_CONCURRENCY,
+                hold_seconds=self._hold_seconds,
+                ledger=self._ledger(),
             )
 
     def discard(self, kind: str | None = None, message_id: str | None = None) -> int:

@@ -12,14 +12,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from console.api import ApiError, SchedulerApi
-from taskcore.states import FINAL_STATES, LIVE_STATES, SCHEDULE_STATE_OF_TASK, TASK_STATE_OF_SCHEDULE, TaskState
+from taskcore.states import (
+    DELIVERED_STATES,
+    FINAL_STATES,
+    LIVE_STATES,
+    SCHEDULE_STATE_OF_TASK,
+    TASK_STATE_OF_SCHEDULE,
+    TaskState,
+)
 
 ANY = ""
 LIVE = "live"
 ENDED_STATUS = TaskState.ENDED.value
 LIVE_STATUSES = tuple(state.value for state in LIVE_STATES)
+#: Derived by the API, never a filter of its listing.
+DELIVERED = tuple(state.value for state in DELIVERED_STATES)
 #: The statuses the ledger's API filters on (used when an API does not say).
-API_STATUSES = (*LIVE_STATUSES, *(state.value for state in FINAL_STATES))
+#: (`ended` and `missed` are newer: an API that does not say has neither stored.)
+API_STATUSES = (
+    *LIVE_STATUSES,
+    *(state.value for state in FINAL_STATES if state not in (TaskState.ENDED, TaskState.MISSED)),
+)
 #: The schedule state an API from before the ledger filters on, for a live status, and back.
 STATE_OF = {task.value: schedule.value for task, schedule in SCHEDULE_STATE_OF_TASK.items()}
 STATUS_OF = {schedule.value: task.value for schedule, task in TASK_STATE_OF_SCHEDULE.items()}
@@ -50,7 +63,7 @@ def api_statuses(openapi: Mapping[str, Any]) -> tuple[str, ...] | None:
 
 def status_choices(statuses: tuple[str, ...] | None) -> list[StatusChoice]:
     """The status filter's choices, each saying what it covers."""
-    finals = tuple(s for s in (statuses or API_STATUSES) if s not in LIVE_STATUSES)
+    finals = tuple(s for s in (statuses or API_STATUSES) if s not in (*LIVE_STATUSES, ENDED_STATUS, *DELIVERED))
     everything = (*LIVE_STATUSES, ENDED_STATUS, *finals)
     return [
         StatusChoice(ANY, "any status", everything),

@@ -24,6 +24,7 @@ from localcloud.apiserver import LOCAL_PRINCIPAL_HEADER, ApiServer, FunctionWork
 from localcloud.dlq import dead_letter_queues
 from localcloud.environments import FunctionSpec
 from localcloud.replays import EnvironmentInvoker, redrive_handler
+from ops.ledger_copy import LedgerCopy
 from ops.replay import Invoker
 
 __all__ = ["LocalConsole", "local_act_as", "serve_console"]
@@ -55,6 +56,7 @@ class LocalConsole:
             sqs=lambda: boto3.session.Session().client("sqs"),
             invoker=self._invoker,
             where="the local cloud",
+            ledger=lambda: ledger_copy(environment),
             **hold,
         )
         self.api = SchedulerApi(api_url)
@@ -82,3 +84,11 @@ def serve_console(console: Console, host: str, port: int) -> ApiServer:
     return serve_function(
         lambda_handler_for(create_app(console)), function_name="Console", host=host, port=port, log=None
     )
+
+
+def ledger_copy(environment: Mapping[str, str]) -> LedgerCopy | None:
+    """The local cloud's task ledger, for redriving a failure record without its payload."""
+    import boto3
+
+    table = environment.get("TASK_LEDGER_TABLE")
+    return LedgerCopy(boto3.session.Session().client("dynamodb"), table) if table else None

@@ -23,14 +23,16 @@ from console.api import SchedulerApi
 from console.deadletters import KINDS, DeadLetterDesk
 from console.forms import TIMINGS
 from console.timing import moment_text, relative
-from taskcore.states import TaskState
+from taskcore.states import DELIVERED_STATES, TaskState
 
 HERE = Path(__file__).parent
 PREFIX = "/console"
 #: The statuses the task list filters on (the ledger's; today's API knows ENABLED/DISABLED as state).
 STATUSES = tuple(state.value for state in TaskState)
 #: The statuses of a task that has ended: nothing to pause, reschedule or cancel.
-ENDED = frozenset(state.value for state in TaskState if not state.live)
+ENDED = frozenset(state.value for state in TaskState if state.final)
+#: A one-time task delivered and not over (running, retrying): it can only be cancelled (the API answers 409 else).
+DELIVERED = frozenset(state.value for state in DELIVERED_STATES)
 #: Form controls of the create and reschedule forms that API errors can be shown beside.
 CONTROLS = {
     "task_id",
@@ -182,7 +184,13 @@ _environment.filters["pretty"] = _pretty
 _environment.filters["when"] = _when
 _environment.filters["q"] = lambda value: quote(str(value), safe="")
 _environment.globals.update(
-    PREFIX=PREFIX, TIMINGS=TIMINGS, KINDS=KINDS, STATUSES=STATUSES, ENDED=ENDED, task_path=task_path
+    PREFIX=PREFIX,
+    TIMINGS=TIMINGS,
+    KINDS=KINDS,
+    STATUSES=STATUSES,
+    ENDED=ENDED,
+    DELIVERED=DELIVERED,
+    task_path=task_path,
 )
 
 

@@ -30,6 +30,8 @@ from localcloud.lambda_service import InvokeConfig
 from localcloud.replays import EnvironmentInvoker, in_process_invoker
 from localcloud.runstate import DEFAULT_STATE_FILE, NotRunning, RunState, read_state
 from localcloud.stats import MetricLineFilter
+from localcloud.template import load_template
+from ops.ledger_copy import LedgerCopy
 from ops.letters import DeadLetter, LetterKind, held_letters
 from ops.queues import queue_name
 from ops.replay import REPLAY_CONCURRENCY, Invoker, RedriveResult, Replay, replay_all
@@ -38,18 +40,33 @@ __all__ = ["dead_letter_queues", "dead_letters", "main", "parse_args", "print_li
 
 
 def dead_letter_queues(environment: Mapping[str, str]) -> list[tuple[str, str]]:
-    """(queue name, kind) of the three queues the template declares for tasks that did not run."""
+    """(queue name, kind) of the queues the template declares for tasks that did not run.
+
+    The callback's on-failure destination and the schedules' dead-letter queue are the recorder's inboxes:
+    each is listed with the operator queue its RedrivePolicy names (where the recorder forwards what it
+    recorded), so a letter is found whether the recorder has taken it yet or not.
+    """
     queues: list[tuple[str, str]] = []
     on_failure = InvokeConfig.from_template("CallbackFunction").on_failure_arn
     if on_failure:
-        queues.append((queue_name(on_failure), LetterKind.INVOCATION))
+        queues += [(name, LetterKind.INVOCATION) for name in with_operator_queue(queue_name(on_failure))]
     delivery = environment.get("SCHEDULER_DLQ_ARN")
     if delivery:
-        queues.append((queue_name(delivery), LetterKind.DELIVERY))
+        queues += [(name, LetterKind.DELIVERY) for name in with_operator_queue(queue_name(delivery))]
     rejected = environment.get("REJECTED_TASK_QUEUE_URL")
     if rejected:
         queues.append((rejected.rstrip("/").rsplit("/", 1)[-1], LetterKind.REJECTED))
     return queues
+
+
+def with_operator_queue(name: str) -> list[str]:
+    """`name`, then the queue its RedrivePolicy hands messages to (template.yaml), when it has one."""
+    resources = load_template()["Resources"]
+    declared = resources.get(name, {}).get("Properties", {})
+    target = (declared.get("RedrivePolicy") or {}).get("deadLetterTargetArn")
+    if isinstance(target, dict) and "Fn::GetAtt" in target:
+        return [name, str(target["Fn::GetAtt"][0])]
+    return [name]
 
 
 @contextmanager
@@ -101,6 +118,8 @@ def redrive(
             result.count(outcome)
             print(outcome.describe(), flush=True)
 
+    import boto3
+
     spec = state.callback
     with patched_environ(state.environment):  # the environments inherit it: the running cloud's endpoint
         reset_function_caches()
@@ -110,7 +129,9 @@ def redrive(
             hold = runner.hold_seconds if runner is not None else None
             # In process, the callback's Mangum adapter runs on this thread's event loop: one letter at a time.
             workers = (concurrency or REPLAY_CONCURRENCY) if runner is not None else 1
-            replay_all(letters, invoke, client=client, concurrency=workers, hold_seconds=hold, done=done)
+            table = state.environment.get("TASK_LEDGER_TABLE")
+            ledger = LedgerCopy(boto3.client("dynamodb"), table) if table else None  # payload-less records
+            replay_all(letters, invoke, client=client, concurrency=workers, hold_seconds=hold, done=done, ledger=ledger)
         finally:
             if runner is not None:
                 runner.close()

@@ -50,7 +50,7 @@ class LocalEndpoint:
         for var, logical_id in (
             ("CALLBACK_FUNCTION_ARN", "CallbackFunction"),
             ("SCHEDULER_ROLE_ARN", "SchedulerInvokeRole"),
-            ("SCHEDULER_DLQ_ARN", "ScheduleDeliveryDLQ"),
+            ("SCHEDULER_DLQ_ARN", "ScheduleDeliveryInbox"),
             ("CURSOR_SECRET_ID", "CursorKeySecret"),
         ):
             if logical_id in arns:

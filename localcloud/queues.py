@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from localcloud.stats import DispatchStats, LogSink, log_record
@@ -43,7 +44,12 @@ class SqsSender:
         return self._urls[arn]
 
     def send(self, arn: str, body: str, attributes: Mapping[str, str] | None = None) -> str:
-        """Send `body` with string message attributes; returns the message id."""
+        """Send `body` with string message attributes; returns the message id.
+
+        A letter for one of the recorder's inboxes goes straight on to the operator queue that inbox forwards to
+        (`unread_inboxes`): the stand-in for the recorder until the local cloud runs event source mappings.
+        """
+        arn = unread_inboxes().get(arn, arn)
         params: dict[str, Any] = {"QueueUrl": self.url(arn), "MessageBody": body}
         if attributes:
             params["MessageAttributes"] = {
@@ -51,6 +57,34 @@ class SqsSender:
             }
         message_id: str = self.client.send_message(**params)["MessageId"]
         return message_id
+
+
+@cache
+def unread_inboxes() -> dict[str, str]:
+    """Queue ARN -> the ARN its RedrivePolicy names, for each queue a template event source mapping reads.
+
+    The recorder's inboxes (CallbackFailureInbox, ScheduleDeliveryInbox) are read on AWS by RecorderFunction's
+    SQS event source mappings, which record the ending and forward each message to its operator queue. The local
+    cloud does not run event source mappings yet (that is the local cloud's part of issue 19): until it does, a
+    letter for an inbox is sent to the operator queue directly, so `make dlq`, `make redrive` and the console see
+    it as before. The recorder itself is tested on moto through its entry point (tests/scheduler/test_endings.py).
+    """
+    from localcloud.template import Resolver, load_template, resources_of_type
+
+    template = load_template()
+    resolver = Resolver(template)
+    queues = resources_of_type(template, "AWS::SQS::Queue")
+    read = {
+        str(mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0])
+        for mapping in resources_of_type(template, "AWS::Lambda::EventSourceMapping").values()
+        if isinstance(mapping.get("Properties", {}).get("EventSourceArn"), dict)
+    }
+    forwards: dict[str, str] = {}
+    for inbox in read & set(queues):
+        target = (queues[inbox].get("Properties", {}).get("RedrivePolicy") or {}).get("deadLetterTargetArn")
+        if isinstance(target, dict) and "Fn::GetAtt" in target:
+            forwards[resolver.arn(inbox)] = resolver.arn(str(target["Fn::GetAtt"][0]))
+    return forwards
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,9 @@ class DeadLetter:
     error: str
     attempts: int | None
     condition: str | None
+    #: Lambda's request id, for a failure record whose payload Lambda dropped (`event` is then None): the
+    #: event is rebuilt from the task ledger's copy of the request when it is replayed (ops.ledger_copy).
+    request_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able summary (`make dlq ARGS=--json`)."""
@@ -67,9 +70,12 @@ def describe(message: QueuedMessage, kind: str) -> DeadLetter:
     rejection), else Scheduler's letter, whose body is the event and whose attributes say the error."""
     kind = LetterKind(kind)
     body = message.json_body()
-    recorded = kind in (LetterKind.INVOCATION, LetterKind.REJECTED)
-    if recorded and isinstance(body, dict) and "requestPayload" in body:
-        event, failure = body["requestPayload"], _record_failure(body, rejected=kind == LetterKind.REJECTED)
+    recorded = kind in (LetterKind.INVOCATION, LetterKind.REJECTED) and isinstance(body, dict)
+    request_id = None
+    if recorded and ("requestPayload" in body or "requestContext" in body):
+        event, failure = body.get("requestPayload"), _record_failure(body, rejected=kind == LetterKind.REJECTED)
+        if "requestPayload" not in body:  # Lambda dropped the payload (too large): its request id names the run
+            request_id = str((body.get("requestContext") or {}).get("requestId") or "") or None
     else:
         event, failure = (body if body is not None else message.body), _attribute_failure(message.attributes)
     fields = task_fields(event)
@@ -86,6 +92,7 @@ def describe(message: QueuedMessage, kind: str) -> DeadLetter:
         error=failure.error,
         attempts=failure.attempts,
         condition=failure.condition,
+        request_id=request_id,
     )
 
 

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from ops.ledger_copy import LedgerCopy, NoLedgerCopy
 from ops.letters import DeadLetter
 from ops.queues import delete_message
 from taskcore.states import RunOutcome
@@ -89,13 +90,29 @@ class RedriveResult:
         setattr(self, replay.outcome.value, getattr(self, replay.outcome.value) + 1)
 
 
-def replay(letter: DeadLetter, invoke: Invoker, *, client: Any, hold_seconds: int | None = None) -> Replay:
+def replay(
+    letter: DeadLetter,
+    invoke: Invoker,
+    *,
+    client: Any,
+    hold_seconds: int | None = None,
+    ledger: LedgerCopy | None = None,
+) -> Replay:
     """Run one letter's event through `invoke`; delete the letter only when the replay succeeded (2xx).
 
     With `hold_seconds`, the letter is first held that long (its visibility timeout), so that no other
-    reader takes it while a long replay runs.
+    reader takes it while a long replay runs. A failure record without its payload is replayed with the
+    event rebuilt from `ledger` (the task ledger's copy of the request: ops.ledger_copy).
     """
     label = f"task {letter.task_id or '?'} (message {letter.message.message_id})"
+    event = letter.event
+    if event is None and letter.request_id is not None:
+        if ledger is None:
+            return Replay(RunOutcome.FAILED, label, detail="the record has no payload, and no task ledger was given")
+        try:
+            event = ledger.event_of_request(letter.request_id)
+        except NoLedgerCopy as exc:
+            return Replay(RunOutcome.FAILED, label, detail=str(exc))
     if hold_seconds is not None:
         try:
             client.change_message_visibility(
@@ -107,7 +124,7 @@ def replay(letter: DeadLetter, invoke: Invoker, *, client: Any, hold_seconds: in
             detail = f"the letter could not be held for its replay ({type(exc).__name__})"
             return Replay(RunOutcome.FAILED, label, detail=detail)
     try:
-        response = invoke(letter.event)
+        response = invoke(event)
     except Exception as exc:  # the invocation failed (5xx): Lambda would retry it
         return Replay(RunOutcome.FAILED, label, detail=f"{type(exc).__name__}: {exc}")
     status = int(response.get("statusCode", 500)) if isinstance(response, dict) else 500
@@ -130,6 +147,7 @@ def replay_all(
     concurrency: int = REPLAY_CONCURRENCY,
     hold_seconds: int | None = None,
     done: Callable[[Replay], None] | None = None,
+    ledger: LedgerCopy | None = None,
 ) -> list[Replay]:
     """Replay every letter, at most `concurrency` at once; the outcomes in the letters' order.
 
@@ -140,7 +158,7 @@ def replay_all(
         return []
 
     def one(letter: DeadLetter) -> Replay:
-        outcome = replay(letter, invoke, client=client, hold_seconds=hold_seconds)
+        outcome = replay(letter, invoke, client=client, hold_seconds=hold_seconds, ledger=ledger)
         if done is not None:
             done(outcome)
         return outcome

@@ -302,3 +302,32 @@ def test_with_the_ledger_a_task_page_shows_each_runs_attempts_duration_outcome_a
     assert "<td>3</td>" in live
     assert 'hx-trigger="every 2.0s"' in live
     assert json.dumps(LEDGER_TASK["data"]) not in live  # the live part is the runs, not the request
+
+
+RETRYING_TASK = {
+    **LEDGER_TASK,
+    "task_id": "pay-43",
+    "status": "retrying",
+    "state": None,
+    "reason": "ConnectionError: the mail server did not answer",
+    "last_run": {"outcome": "failed", "final": False},
+}
+
+
+def retrying_api(request: httpx.Request) -> httpx.Response:
+    if request.url.path == "/api/v1/schedules/pay-43":
+        return httpx.Response(200, json=RETRYING_TASK)
+    if request.url.path == "/api/v1/schedules/pay-43/runs":
+        return httpx.Response(200, json={"items": [{**LEDGER_RUN, "attempts": 1, "final": False}], "cursor": None})
+    return httpx.Response(404, json={"detail": f"no endpoint at {request.url.path}"})
+
+
+def test_a_task_being_retried_shows_its_badge_and_reason_and_offers_no_pause() -> None:
+    api = SchedulerApi("http://ledger.test", transport=httpx.MockTransport(retrying_api))
+    with TestClient(create_app(Console(api, where="ledger stand-in")), base_url="http://127.0.0.1:8001") as client:
+        live = client.get("/console/tasks/pay-43/live").text
+
+    assert 'class="status status-retrying">retrying<' in live
+    assert 'Why: <span class="error-text">ConnectionError: the mail server did not answer</span>' in live
+    assert "Cancel it to stop further attempts" in live
+    assert ">Pause<" not in live

@@ -32,7 +32,7 @@ def test_env_local_sets_only_variables_the_template_declares() -> None:
 
 
 def test_env_local_gives_each_function_every_setting_it_needs() -> None:
-    for logical_id in ("CallbackFunction", "SchedulerFunction"):
+    for logical_id in ("CallbackFunction", "SchedulerFunction", "RecorderFunction"):
         own = set(TEMPLATE["Resources"][logical_id]["Properties"]["Environment"]["Variables"])
         assert own <= set(ENV_LOCAL[logical_id]), logical_id
 
@@ -45,7 +45,7 @@ def test_env_local_names_the_resources_the_local_cloud_creates() -> None:
         "SCHEDULE_GROUP_NAME": local.physical_name("ScheduleGroup"),
         "CALLBACK_FUNCTION_ARN": local.arn("CallbackFunction"),
         "SCHEDULER_ROLE_ARN": local.arn("SchedulerInvokeRole"),
-        "SCHEDULER_DLQ_ARN": local.arn("ScheduleDeliveryDLQ"),
+        "SCHEDULER_DLQ_ARN": local.arn("ScheduleDeliveryInbox"),
         "TASK_LEDGER_TABLE": local.physical_name("TaskLedgerTable"),
         "TASK_RETENTION_SECONDS": str(TEMPLATE["Parameters"]["TaskRetentionSeconds"]["Default"]),
         "TASK_ISOLATION": TEMPLATE["Parameters"]["Isolation"]["Default"],

@@ -75,7 +75,7 @@ def test_invoke_role_may_invoke_only_the_schedules_target_and_send_to_its_dlq(sn
     assert schedules_target["CALLBACK_FUNCTION_ARN"] == target
     assert policy["PolicyDocument"]["Statement"] == [
         {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": target},
-        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["ScheduleDeliveryDLQ", "Arn"]}},
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["ScheduleDeliveryInbox", "Arn"]}},
     ]
 
 
@@ -131,12 +131,12 @@ def test_no_policy_grants_a_wildcard_action() -> None:
 # --- The callback ---------------------------------------------------------------------------
 
 
-def test_callback_failures_are_retried_twice_then_sent_to_the_failure_queue() -> None:
+def test_callback_failures_are_retried_twice_then_sent_to_the_recorders_inbox() -> None:
     expected = {
         "MaximumRetryAttempts": 2,
         "MaximumEventAgeInSeconds": 21600,
         "DestinationConfig": {
-            "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["CallbackFailureQueue", "Arn"]}}
+            "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["CallbackFailureInbox", "Arn"]}}
         },
     }
     assert props("CallbackFunction")["EventInvokeConfig"] == expected
@@ -150,17 +150,17 @@ def test_callback_failures_are_retried_twice_then_sent_to_the_failure_queue() ->
     for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds"):
         assert latest["Properties"][key] == expected[key]
     assert latest["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {
-        "Fn::GetAtt": ["CallbackFailureQueue", "Arn"]
+        "Fn::GetAtt": ["CallbackFailureInbox", "Arn"]
     }
 
 
-def test_callback_role_may_send_to_its_failure_queue_and_its_rejected_task_queue_only() -> None:
+def test_callback_role_may_send_to_the_recorders_inbox_and_its_rejected_task_queue_only() -> None:
     granted = [
         s["Resource"] for s in function_statements("CallbackFunction") if "sqs:SendMessage" in as_list(s["Action"])
     ]
 
     assert sorted(granted, key=str) == sorted(
-        [{"Fn::GetAtt": ["CallbackFailureQueue", "Arn"]}, {"Fn::GetAtt": ["RejectedTaskQueue", "Arn"]}], key=str
+        [{"Fn::GetAtt": ["CallbackFailureInbox", "Arn"]}, {"Fn::GetAtt": ["RejectedTaskQueue", "Arn"]}], key=str
     )
 
 
@@ -207,3 +207,47 @@ def test_a_new_layer_publishes_a_new_callback_version() -> None:
     # Otherwise the `live` alias (SnapStart) would keep running the previous actions.
     assert props("CallbackFunction")["AutoPublishAliasAllProperties"] is True
     assert props("SharedLayer")["PublishLambdaVersion"] is True
+
+
+# --- The recorder ---------------------------------------------------------------------------
+
+
+GROUP_SCHEDULES = "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${ScheduleGroup}/*"
+
+
+def test_the_recorder_reads_its_inboxes_records_in_the_ledger_and_forwards_to_the_operator_queues_only() -> None:
+    granted = {
+        action: resources
+        for s in function_statements("RecorderFunction")
+        for action in as_list(s["Action"])
+        for resources in [sorted(map(str, as_list(s["Resource"])))]
+    }
+    inboxes = sorted(str({"Fn::GetAtt": [q, "Arn"]}) for q in ("CallbackFailureInbox", "ScheduleDeliveryInbox"))
+    operator = sorted(str({"Fn::GetAtt": [q, "Arn"]}) for q in ("CallbackFailureQueue", "ScheduleDeliveryDLQ"))
+    table = [str({"Fn::GetAtt": ["TaskLedgerTable", "Arn"]})]
+
+    assert granted == {
+        "dynamodb:GetItem": table,
+        "dynamodb:Query": [str({"Fn::Sub": "${TaskLedgerTable.Arn}/index/LiveByDue"})],
+        "dynamodb:UpdateItem": table,
+        "scheduler:GetSchedule": [str({"Fn::Sub": GROUP_SCHEDULES})],
+        "sqs:ReceiveMessage": inboxes,
+        "sqs:DeleteMessage": inboxes,
+        "sqs:GetQueueAttributes": inboxes,
+        "sqs:ChangeMessageVisibility": inboxes,
+        "sqs:SendMessage": operator,
+    }
+
+
+def test_the_sweep_runs_every_minute_as_a_role_that_may_invoke_only_the_recorder() -> None:
+    schedule = props("RecorderSweepSchedule")
+    role = props("SweepInvokeRole")
+    (policy,) = role["Policies"]
+
+    assert schedule["ScheduleExpression"] == "rate(1 minute)"
+    assert schedule["Target"]["Arn"] == {"Fn::GetAtt": ["RecorderFunction", "Arn"]}
+    assert schedule["Target"]["Input"] == '{"sweep": "due"}'
+    assert policy["PolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": {"Fn::GetAtt": ["RecorderFunction", "Arn"]}}
+    ]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "scheduler.amazonaws.com"}

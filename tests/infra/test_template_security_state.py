@@ -42,6 +42,7 @@ def test_the_task_ledger_is_encrypted_recoverable_and_expires_ended_tasks() -> N
 
 
 def test_the_ledgers_indexes_answer_a_listing_page_without_reading_the_table() -> None:
+    from taskcore.due import DUE_ATTRIBUTES
     from taskcore.ledger import LISTED_ATTRIBUTES
 
     indexes = {index["IndexName"]: index for index in props("TaskLedgerTable")["GlobalSecondaryIndexes"]}
@@ -51,12 +52,16 @@ def test_the_ledgers_indexes_answer_a_listing_page_without_reading_the_table() -
         "ByState": ["state_key", "created_key"],
         "ByOwner": ["owner_key", "created_key"],
         "LiveByOwner": ["live_owner_key", "created_key"],
+        "LiveByDue": ["due_shard", "due_at"],
     }
     for name in ("ByUser", "ByState", "ByOwner"):
         assert indexes[name]["Projection"]["ProjectionType"] == "INCLUDE"
         assert set(indexes[name]["Projection"]["NonKeyAttributes"]) == set(LISTED_ATTRIBUTES)
     # Counted, never listed: an owner's live tasks, keys only.
     assert indexes["LiveByOwner"]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    # Swept, never listed: what the sweep decides on (taskcore.due).
+    assert indexes["LiveByDue"]["Projection"]["ProjectionType"] == "INCLUDE"
+    assert set(indexes["LiveByDue"]["Projection"]["NonKeyAttributes"]) == set(DUE_ATTRIBUTES)
 
 
 def test_who_may_do_what_and_how_much_are_stack_parameters() -> None:
@@ -130,7 +135,16 @@ def test_the_scheduler_reads_the_ledger_by_query_only_never_scan() -> None:
     ]
 
 
-@pytest.mark.parametrize("queue", ["ScheduleDeliveryDLQ", "CallbackFailureQueue", "RejectedTaskQueue"])
+@pytest.mark.parametrize(
+    "queue",
+    [
+        "ScheduleDeliveryDLQ",
+        "CallbackFailureQueue",
+        "RejectedTaskQueue",
+        "CallbackFailureInbox",
+        "ScheduleDeliveryInbox",
+    ],
+)
 def test_dead_letter_queues_are_encrypted_and_keep_messages_14_days(queue: str) -> None:
     assert props(queue)["SqsManagedSseEnabled"] is True
     assert props(queue)["MessageRetentionPeriod"] == 1_209_600
@@ -145,9 +159,11 @@ def test_dead_letter_queues_refuse_plain_http_and_other_accounts() -> None:
         {"Ref": "ScheduleDeliveryDLQ"},
         {"Ref": "CallbackFailureQueue"},
         {"Ref": "RejectedTaskQueue"},
+        {"Ref": "CallbackFailureInbox"},
+        {"Ref": "ScheduleDeliveryInbox"},
     ]
     for statement in statements.values():
-        assert len(statement["Resource"]) == 3
+        assert len(statement["Resource"]) == 5
     assert {s["Effect"] for s in statements.values()} == {"Deny"}
     assert statements["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert statements["DenyOtherAccounts"]["Condition"] == {
@@ -180,3 +196,26 @@ def test_an_actions_limits_are_checked_against_the_callbacks_timeout_and_lambdas
     assert timeout == FUNCTION_TIMEOUT_SECONDS
     assert callback["EventInvokeConfig"]["MaximumRetryAttempts"] + 1 == MAX_INVOCATIONS
     assert callback["Environment"]["Variables"]["CALLBACK_MAX_INVOCATIONS"] == MAX_INVOCATIONS
+
+
+@pytest.mark.parametrize(
+    ("inbox", "operator_queue"),
+    [("CallbackFailureInbox", "CallbackFailureQueue"), ("ScheduleDeliveryInbox", "ScheduleDeliveryDLQ")],
+)
+def test_each_inbox_hands_what_the_recorder_cannot_take_to_its_operator_queue(inbox: str, operator_queue: str) -> None:
+    mappings = [
+        m["Properties"]
+        for m in RESOURCES.values()
+        if m["Type"] == "AWS::Lambda::EventSourceMapping"
+        and m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [inbox, "Arn"]}
+    ]
+
+    assert props(inbox)["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [operator_queue, "Arn"]},
+        "maxReceiveCount": 5,
+    }
+    # At least six times the recorder's timeout, as AWS advises for a queue an event source mapping reads.
+    assert props(inbox)["VisibilityTimeout"] >= 6 * props("RecorderFunction")["Timeout"]
+    [mapping] = mappings
+    assert mapping["FunctionName"] == {"Ref": "RecorderFunction"}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]

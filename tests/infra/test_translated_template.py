@@ -41,7 +41,7 @@ def role_policies(role: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 def test_each_function_runs_as_its_own_generated_role_that_only_lambda_may_assume() -> None:
     functions = of_type(TEMPLATE, "AWS::Lambda::Function")
 
-    assert set(functions) == {"CallbackFunction", "SchedulerFunction"}
+    assert set(functions) == {"CallbackFunction", "SchedulerFunction", "RecorderFunction"}
     for logical_id, function in functions.items():
         role = f"{logical_id}Role"
         assert function["Properties"]["Role"] == {"Fn::GetAtt": [role, "Arn"]}
@@ -51,12 +51,12 @@ def test_each_function_runs_as_its_own_generated_role_that_only_lambda_may_assum
 
 
 def test_generated_function_roles_add_only_logging_and_tracing_managed_policies() -> None:
-    for role in ("CallbackFunctionRole", "SchedulerFunctionRole"):
+    for role in ("CallbackFunctionRole", "SchedulerFunctionRole", "RecorderFunctionRole"):
         assert RESOURCES[role]["Properties"]["ManagedPolicyArns"] == SAM_BASICS, role
 
 
 def test_callback_role_may_touch_idempotency_records_record_runs_and_send_to_its_two_queues_only() -> None:
-    failure_queue = {"Fn::GetAtt": ["CallbackFailureQueue", "Arn"]}
+    failure_queue = {"Fn::GetAtt": ["CallbackFailureInbox", "Arn"]}
 
     assert role_policies(RESOURCES["CallbackFunctionRole"]) == {
         # SAM's own grant for the EventInvokeConfig's on-failure destination.
@@ -144,7 +144,7 @@ def test_only_api_gateway_may_invoke_the_scheduler_function_and_only_through_thi
 
 
 @SNAPSTART
-def test_the_callbacks_failures_go_to_the_failure_queue_whichever_target_the_schedules_invoke(snapstart: str) -> None:
+def test_the_callbacks_failures_go_to_the_recorders_inbox_whichever_target_the_schedules_invoke(snapstart: str) -> None:
     stack = deployed(TEMPLATE, EnableSnapStart=snapstart)
     target = stack["Resources"]["SchedulerFunction"]["Properties"]["Environment"]["Variables"]["CALLBACK_FUNCTION_ARN"]
     qualifier = "live" if target == {"Ref": "CallbackFunctionAliaslive"} else "$LATEST"
@@ -158,7 +158,7 @@ def test_the_callbacks_failures_go_to_the_failure_queue_whichever_target_the_sch
     (config,) = configs
     assert config["FunctionName"] == {"Ref": "CallbackFunction"}
     assert (config["MaximumRetryAttempts"], config["MaximumEventAgeInSeconds"]) == (2, 21600)
-    assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["CallbackFailureQueue", "Arn"]}
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["CallbackFailureInbox", "Arn"]}
 
 
 # --- What scripts/template-checks.sh skips on the translated template ---------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +12,7 @@ import pytest
 from moto import mock_aws
 
 from localcloud.endpoint import LOCAL_ENV
+from localcloud.lambda_context import LocalLambdaContext
 from localcloud.template import LOCAL_REGION, LocalResources, provision
 from scheduler_app.clients import get_dynamodb_client, get_scheduler_client, get_secrets_client
 from scheduler_app.deps import get_service, schedule_service
@@ -73,7 +74,7 @@ def scheduler_env(aws: LocalResources, monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.setenv("SCHEDULE_GROUP_NAME", aws.names["ScheduleGroup"])
     monkeypatch.setenv("CALLBACK_FUNCTION_ARN", aws.arns["CallbackFunction"])
     monkeypatch.setenv("SCHEDULER_ROLE_ARN", aws.arns["SchedulerInvokeRole"])
-    monkeypatch.setenv("SCHEDULER_DLQ_ARN", aws.arns["ScheduleDeliveryDLQ"])
+    monkeypatch.setenv("SCHEDULER_DLQ_ARN", aws.arns["ScheduleDeliveryInbox"])
     monkeypatch.setenv("TASK_LEDGER_TABLE", aws.names["TaskLedgerTable"])
     monkeypatch.setenv("CURSOR_SECRET_ID", aws.arns["CursorKeySecret"])
     caches = (get_settings, get_scheduler_client, get_dynamodb_client, get_secrets_client, get_cursor_seal)
@@ -172,3 +173,40 @@ def sent(scheduler_env: LocalResources) -> Iterator[dict[str, list[dict[str, Any
 def fixed_now() -> datetime:
     """A moment with sub-second precision, far from any DST change."""
     return datetime(2030, 3, 14, 1, 2, 3, 456789, tzinfo=UTC)
+
+
+# --- The recorder (RecorderFunction) and its queues ---------------------------------------------------------
+
+INBOXES = ("CallbackFailureInbox", "ScheduleDeliveryInbox", "CallbackFailureQueue", "ScheduleDeliveryDLQ")
+
+
+@pytest.fixture
+def queues(scheduler_env: Any) -> Iterator[dict[str, str]]:
+    """The inboxes and the operator queues (URLs), emptied after the test (the module's moto outlives it)."""
+    sqs = boto3.client("sqs")
+    urls = {name: sqs.get_queue_url(QueueName=scheduler_env.names[name])["QueueUrl"] for name in INBOXES}
+    yield urls
+    for url in urls.values():  # PurgeQueue is allowed once a minute: receive and delete instead
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+            for message in messages:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture
+def recorder(scheduler_env: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Any]]:
+    """The recorder's real entry point, with the environment template.yaml gives RecorderFunction."""
+    from callback_app import recorder as module
+
+    aws = scheduler_env
+    monkeypatch.setenv("TASK_LEDGER_TABLE", aws.names["TaskLedgerTable"])
+    monkeypatch.setenv("CALLBACK_FAILURE_INBOX_ARN", aws.arns["CallbackFailureInbox"])
+    monkeypatch.setenv("SCHEDULE_DELIVERY_INBOX_ARN", aws.arns["ScheduleDeliveryInbox"])
+    monkeypatch.setenv("CALLBACK_FAILURE_QUEUE_URL", aws.queue_urls["CallbackFailureQueue"])
+    monkeypatch.setenv("SCHEDULE_DELIVERY_DLQ_URL", aws.queue_urls["ScheduleDeliveryDLQ"])
+    monkeypatch.setenv("SCHEDULE_GROUP_NAME", aws.names["ScheduleGroup"])
+    caches = (module.get_recorder_settings, module.get_clients, module.get_endings, module.get_scheduler_client)
+    for cached in caches:
+        cached.cache_clear()
+    yield lambda event: module.lambda_handler(event, LocalLambdaContext(function_name="RecorderFunction"))
+    for cached in caches:
+        cached.cache_clear()

@@ -55,7 +55,8 @@ def test_target_is_the_configured_callback_with_role_retry_policy_and_dead_lette
     target = stored(scheduler, group, "t-target")["Target"]
     assert target["Arn"] == scheduler_env.arns["CallbackFunction"]
     assert target["RoleArn"] == scheduler_env.arns["SchedulerInvokeRole"]
-    assert target["DeadLetterConfig"] == {"Arn": scheduler_env.arns["ScheduleDeliveryDLQ"]}
+    # The recorder's inbox: it records the undelivered occurrence, then forwards the letter to ScheduleDeliveryDLQ.
+    assert target["DeadLetterConfig"] == {"Arn": scheduler_env.arns["ScheduleDeliveryInbox"]}
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
 
 

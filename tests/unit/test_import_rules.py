@@ -175,9 +175,10 @@ def test_the_callbacks_run_record_imports_no_adapter() -> None:
     assert imports_of(run).isdisjoint({*adapters, *AWS_SDK, "taskcore.clients"})
 
 
-def test_in_the_callback_only_the_ledger_speaks_the_aws_sdk_and_two_adapters_build_clients() -> None:
-    assert importers(CALLBACK, *AWS_SDK) == ["ledger.py"]
-    assert importers(CALLBACK, "taskcore.clients") == ["rejections.py", "service.py", "settings.py"]
+def test_in_the_callback_only_the_ledger_writers_speak_the_aws_sdk_and_three_adapters_build_clients() -> None:
+    # ledger.py: the callback's runs; endings.py and sweep.py: the recorder's (RecorderFunction, same code).
+    assert importers(CALLBACK, *AWS_SDK) == ["endings.py", "ledger.py", "sweep.py"]
+    assert importers(CALLBACK, "taskcore.clients") == ["recorder.py", "rejections.py", "service.py", "settings.py"]
 
 
 def test_the_callback_imports_nothing_private_of_powertools() -> None:

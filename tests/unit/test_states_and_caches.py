@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from taskcore import ledger
 from taskcore.caches import container_cache, registered_caches, reset_container_caches
 from taskcore.states import (
+    DELIVERED_STATES,
     FINAL_STATES,
     LIVE_STATES,
     SCHEDULE_STATE_OF_TASK,
@@ -28,18 +29,19 @@ def test_each_state_is_its_own_word_in_json_logs_and_the_ledger() -> None:
     assert ScheduleState("ENABLED") is ScheduleState.ENABLED
 
 
-def test_a_task_is_live_or_final_never_both_and_ended_is_neither_stored_state() -> None:
+def test_a_task_is_live_delivered_or_final_never_two_of_them() -> None:
     assert set(LIVE_STATES).isdisjoint(FINAL_STATES)
+    assert set(DELIVERED_STATES).isdisjoint((*LIVE_STATES, *FINAL_STATES))
+    assert {*LIVE_STATES, *DELIVERED_STATES, *FINAL_STATES} == set(TaskState)
     assert {s for s in TaskState if s.live} == set(LIVE_STATES)
     assert {s for s in TaskState if s.final} == set(FINAL_STATES)
-    assert not TaskState.ENDED.live
-    assert not TaskState.ENDED.final
+    assert TaskState.ENDED.final  # the sweep stores it (and the API derives it until then)
 
 
 def test_the_ledgers_names_are_the_states_themselves() -> None:
     assert ledger.SCHEDULED is TaskState.SCHEDULED
     assert ledger.CANCELLED == "cancelled"
-    assert (*LIVE_STATES, *FINAL_STATES, TaskState.ENDED) == ledger.STATES
+    assert (*LIVE_STATES, *FINAL_STATES) == ledger.STATES
 
 
 def test_schedule_states_map_to_task_states_and_back() -> None:

@@ -39,8 +39,12 @@ class TaskLedgerPort(Protocol):
         """
         ...
 
-    def set_state(self, task_id: str, state: TaskState, now: datetime, *, scope: str | None = None) -> None:
+    def set_state(
+        self, task_id: str, state: TaskState, now: datetime, *, scope: str | None = None, reason: str | None = None
+    ) -> None:
         """Change the task's state (pause, resume, cancel), creating a bare record if there is none.
+
+        `reason`: why it ended so, when no run ended it (a one-time task resumed past its time: `missed`).
 
         A final state starts the retention (`expiration` = now + retention) and frees the owner's quota
         slot; a live one clears `expiration`.

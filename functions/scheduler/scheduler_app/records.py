@@ -58,6 +58,8 @@ class TaskRecord:
     expiration: int | None = None
     #: The owner's scope of a task in its owner's namespace (`Isolation=owner`); None in the shared one.
     scope: str | None = None
+    #: Why it ended as it did, when what ended it was no run (the recorder, the sweep: `missed`, `undelivered`).
+    reason: str | None = None
 
     @property
     def address(self) -> TaskAddress:
@@ -105,6 +107,15 @@ class RunRecord:
     result_preview: str | None = None
     error_type: str | None = None
     error_message: str | None = None
+    #: `running` from an attempt's start until its end (the callback's start write), else None.
+    status: str | None = None
+
+    @property
+    def reason(self) -> str | None:
+        """The error, as one line: `Type: message`."""
+        if self.error_type is None:
+            return None
+        return f"{self.error_type}: {self.error_message}" if self.error_message else self.error_type
 
 
 #: Where a page stops: opaque to the engine, JSON-able (it travels sealed in a cursor), handed back as `start`.

@@ -20,8 +20,12 @@ class RetryPolicyView(BaseModel):
     max_event_age_seconds: int
 
 
-TaskStatus = Literal["scheduled", "paused", "succeeded", "failed", "rejected", "cancelled", "ended"]
-RunOutcome = Literal["succeeded", "failed", "rejected"]
+#: taskcore.states.TaskState's words (tests/unit/test_state_machine.py keeps them equal).
+TaskStatus = Literal[
+    "scheduled", "paused", "running", "retrying", "succeeded", "failed", "rejected", "missed", "cancelled", "ended"
+]
+#: taskcore.states.RunOutcome's recorded words (`duplicate` is the outcome line's only).
+RunOutcome = Literal["succeeded", "failed", "rejected", "expired", "skipped", "timed_out", "undelivered"]
 
 
 class RunError(BaseModel):
@@ -59,6 +63,7 @@ class LastRun(BaseModel):
     attempts: int | None = None
     final: bool | None = None
     finished_at: datetime | None = None
+    reason: str | None = Field(default=None, description="Why it did not succeed, when it did not")
 
 
 class RunPage(BaseModel):
@@ -117,7 +122,14 @@ class ScheduleView(BaseModel):
     updated_at: datetime | None = None
     status: TaskStatus | None = Field(
         default=None,
-        description="The task's state in the ledger: scheduled or paused while it has a schedule, then how it ended",
+        description=(
+            "Where the task is (docs/architecture.md, the state machine): scheduled or paused while it has a "
+            "schedule; running or retrying while a delivered one-time occurrence's attempts go on; then how it ended"
+        ),
+    )
+    reason: str | None = Field(
+        default=None,
+        description="Why it is retrying, failed, was rejected or missed: the last run's error, or the ending's",
     )
     run_count: int = Field(default=0, description="Occurrences run so far")
     last_run: LastRun | None = None

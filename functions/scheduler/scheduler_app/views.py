@@ -14,7 +14,14 @@ from scheduler_app.records import RunRecord, StoredSchedule, TaskRecord
 from scheduler_app.responses import LastRun, RetryPolicyView, RunError, RunView, ScheduleSummary, ScheduleView
 from scheduler_app.specs import Limits, retry_policy
 from taskcore.expressions import AtExpression, Expression, next_fire_time
-from taskcore.states import SCHEDULE_STATE_OF_TASK, ScheduleState, TaskState, TimingKind
+from taskcore.states import (
+    DELIVERED_STATES,
+    FAILED_OUTCOMES,
+    SCHEDULE_STATE_OF_TASK,
+    ScheduleState,
+    TaskState,
+    TimingKind,
+)
 
 _TICK = timedelta(microseconds=1)
 
@@ -36,13 +43,45 @@ def next_run(record: TaskRecord, now: datetime) -> datetime | None:
     )
 
 
-def status(record: TaskRecord, upcoming: datetime | None, now: datetime) -> TaskState:
-    """The ledger's state, and `ended` for a recurring task whose end has passed."""
+def status(record: TaskRecord, upcoming: datetime | None, now: datetime, latest: RunRecord | None = None) -> TaskState:
+    """The ledger's state; `running`/`retrying` for a delivered one-time task; `ended` for a recurring one past it."""
+    delivered = delivered_status(record, latest)
+    if delivered is not None:
+        return delivered
     end = when(record.end_at)
     recurring = record.kind == TimingKind.RECURRING
     if record.state == TaskState.SCHEDULED and recurring and upcoming is None and end and end <= now:
         return TaskState.ENDED
     return record.state
+
+
+def delivered_status(record: TaskRecord, latest: RunRecord | None = None) -> TaskState | None:
+    """`running` or `retrying` for a one-time task whose occurrence was delivered and is not over, else None.
+
+    From the run record (`latest`, GET reads it) or the task's last-run summary (all a listing has): an
+    attempt started and not ended is `running`; a failed attempt that was not the last is `retrying`.
+    """
+    if record.state != TaskState.SCHEDULED or record.kind != TimingKind.ONE_TIME:
+        return None
+    if latest is not None and not latest.final:
+        if latest.status == TaskState.RUNNING:
+            return TaskState.RUNNING
+        if latest.outcome in FAILED_OUTCOMES:
+            return TaskState.RETRYING
+    brief = record.last_run or {}
+    if brief and not brief.get("final") and brief.get("outcome") in FAILED_OUTCOMES:
+        return TaskState.RETRYING
+    return None
+
+
+def reason(record: TaskRecord, state: TaskState, latest: RunRecord | None) -> str | None:
+    """Why the task is where it is, when that is not where it hoped to be: the ending's words, or the last error."""
+    if record.reason:
+        return record.reason
+    if state in (TaskState.RETRYING, TaskState.FAILED, TaskState.REJECTED, TaskState.RUNNING) and latest is not None:
+        return latest.reason
+    said = (record.last_run or {}).get("reason")
+    return str(said) if said and state in (TaskState.RETRYING, TaskState.FAILED, TaskState.REJECTED) else None
 
 
 def last_run(record: TaskRecord) -> LastRun | None:
@@ -78,6 +117,10 @@ def task_view(
     """
     request: dict[str, Any] = record.request or {}
     upcoming = next_run(record, now)
+    latest = runs[0] if runs else None
+    state = status(record, upcoming, now, latest)
+    if state in DELIVERED_STATES:
+        upcoming = None  # its one occurrence was delivered: nothing runs next but the retries
     return ScheduleView(
         task_id=record.task_id,
         schedule_name=record.address.schedule_name,
@@ -97,7 +140,8 @@ def task_view(
         flexible_window_minutes=request.get("flexible_window_minutes"),
         created_at=when(record.created_at),
         updated_at=when(record.updated_at),
-        status=status(record, upcoming, now),
+        status=state,
+        reason=reason(record, state, latest),
         run_count=record.run_count,
         last_run=last_run(record),
         runs=[run_view(run) for run in runs],
@@ -119,13 +163,16 @@ def _recorded_retry(record: TaskRecord, limits: Limits) -> RetryPolicyView | Non
 def summary(record: TaskRecord, *, group: str, arn: str, now: datetime) -> ScheduleSummary:
     """A listing row, from what the index projects."""
     upcoming = next_run(record, now)
+    state = status(record, upcoming, now)
+    if state in DELIVERED_STATES:
+        upcoming = None
     return ScheduleSummary(
         task_id=record.task_id,
         schedule_name=record.address.schedule_name,
         schedule_arn=record.schedule_arn or arn,
         group=group,
         state=SCHEDULE_STATE_OF_TASK.get(record.state),
-        status=status(record, upcoming, now),
+        status=state,
         kind=TimingKind.RECURRING if record.kind == TimingKind.RECURRING else TimingKind.ONE_TIME,
         expression=record.expression or None,
         timezone=record.timezone,

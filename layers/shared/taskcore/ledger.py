@@ -42,16 +42,17 @@ BY_OWNER_INDEX = "ByOwner"
 LIVE_BY_OWNER_INDEX = "LiveByOwner"
 
 # A task's state (taskcore.states names them). `scheduled` and `paused` have a schedule; the others are
-# final and expire with the retention period. (`ended`, a recurring task past its end, is derived when read.)
+# final and expire with the retention period. (`ended` is also derived when read, until the sweep stores it.)
 SCHEDULED = TaskState.SCHEDULED
 PAUSED = TaskState.PAUSED
 SUCCEEDED = TaskState.SUCCEEDED
 FAILED = TaskState.FAILED
+MISSED = TaskState.MISSED
 REJECTED = TaskState.REJECTED
 CANCELLED = TaskState.CANCELLED
 ENDED = TaskState.ENDED
-#: What a state filter can name: the stored states, and `ended`.
-STATES = (*LIVE_STATES, *FINAL_STATES, ENDED)
+#: What a state filter can name: the stored states.
+STATES = (*LIVE_STATES, *FINAL_STATES)
 
 #: What a task item's listing shows: the attributes both indexes project (template.yaml must match).
 LISTED_ATTRIBUTES = (
@@ -268,9 +269,12 @@ __all__ = [
     "MAX_ERROR_CHARACTERS",
     "MAX_STORED_DATA_BYTES",
     "MAX_STORED_RESULT_BYTES",
+    "MISSED",
     "OUTCOMES",
     "PAUSED",
     "REJECTED",
+    "REQUEST_PREFIX",
+    "REQUEST_SK",
     "RESULT_PREVIEW_BYTES",
     "RUN_PREFIX",
     "SCHEDULED",
@@ -288,6 +292,8 @@ __all__ = [
     "n",
     "number_of",
     "owner_key",
+    "request_pointer_item",
+    "request_pointer_key",
     "run_sk",
     "s",
     "scope_of_pk",
@@ -297,3 +303,30 @@ __all__ = [
     "to_json",
     "user_key",
 ]
+
+
+# -- The request pointer: from Lambda's request id to the run it invoked ---------------------------------------------
+
+#: A small item per Lambda request (`REQUEST#<aws_request_id>`, sk `REQUEST`) naming the task partition and the run
+#: that request invoked, with an expiry: a failure record whose payload Lambda dropped (too large for the
+#: destination) still says `requestContext.requestId`, and the recorder and `make redrive` find the run through it.
+#: The callback's start write puts it (the same request id on every retry of an asynchronous invocation).
+REQUEST_PREFIX = "REQUEST#"
+REQUEST_SK = "REQUEST"
+
+
+def request_pointer_key(request_id: str) -> dict[str, dict[str, str]]:
+    """The key of the pointer item of a Lambda request."""
+    return {"pk": s(f"{REQUEST_PREFIX}{request_id}"), "sk": s(REQUEST_SK)}
+
+
+def request_pointer_item(
+    request_id: str, *, task_pk: str, run_sk: str, kind: str | None, expiration: int
+) -> dict[str, Any]:
+    """The pointer item itself (DynamoDB's format), for a Put in the start write."""
+    item = request_pointer_key(request_id) | {
+        "task_pk": s(task_pk),
+        "run_sk": s(run_sk),
+        "expiration": n(expiration),
+    }
+    return item | ({"kind": s(kind)} if kind else {})

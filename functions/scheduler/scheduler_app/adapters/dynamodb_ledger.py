@@ -23,6 +23,7 @@ from typing import Any
 
 from scheduler_app.errors import InvalidSchedule, SchedulerError, Throttled, UpstreamError
 from scheduler_app.records import ListFilter, Page, Position, RunRecord, TaskRecord
+from taskcore.due import due_keys
 from taskcore.ledger import (
     BY_OWNER_INDEX,
     BY_STATE_INDEX,
@@ -81,6 +82,9 @@ def task_item(record: TaskRecord) -> dict[str, Any]:
         item["owner_key"] = s(owner_key(kept.owner))
         if kept.state in LIVE_STATES:
             item["live_owner_key"] = s(owner_key(kept.owner))
+    if kept.state in LIVE_STATES:  # the sweep's index (taskcore.due)
+        recurring, window = kept.kind == TimingKind.RECURRING, (kept.request or {}).get("flexible_window_minutes")
+        item |= due_keys(item["pk"]["S"], recurring, kept.expression, kept.timezone, kept.end_at, window)
     item |= _stored_request(kept)
     if kept.last_run is not None:
         item["last_run"] = s(to_json(kept.last_run))
@@ -121,6 +125,7 @@ def task_record(item: Mapping[str, Any]) -> TaskRecord:
         last_run=json_of(item, "last_run"),
         expiration=number_of(item, "expiration"),
         scope=scope_of_pk(text_of(item, "pk") or ""),
+        reason=text_of(item, "reason"),
     )
 
 
@@ -143,6 +148,7 @@ def run_record(item: Mapping[str, Any]) -> RunRecord:
         result_preview=text_of(item, "result_preview"),
         error_type=text_of(item, "error_type"),
         error_message=text_of(item, "error_message"),
+        status=text_of(item, "status"),
     )
 
 
@@ -193,13 +199,17 @@ class DynamoDBLedger:
                 update.remove(optional)
         self._update(record.task_id, update, scope=record.scope)
 
-    def set_state(self, task_id: str, state: TaskState, now: datetime, *, scope: str | None = None) -> None:
+    def set_state(
+        self, task_id: str, state: TaskState, now: datetime, *, scope: str | None = None, reason: str | None = None
+    ) -> None:
         """Change the task's state (pause, resume, cancel); a final state starts its retention."""
         update = Expression().set("state", s(state)).set("state_key", s(state_key(state)))
         update.set("updated_at", s(timestamp(now)))
+        if reason is not None:
+            update.set("reason", s(reason))
         if state in FINAL_STATES:
             update.set("expiration", n(int(now.timestamp()) + self.retention_seconds))
-            update.remove("live_owner_key")  # no longer counts against its owner's quota
+            update.remove("live_owner_key").remove("due_shard").remove("due_at")  # off the quota and the sweep
         else:
             update.remove("expiration")
         self._update(task_id, update, scope=scope)

@@ -135,7 +135,9 @@ class MemoryLedger:
                 owner=old.owner,
             )
 
-    def set_state(self, task_id: str, state: TaskState, now: datetime, *, scope: str | None = None) -> None:
+    def set_state(
+        self, task_id: str, state: TaskState, now: datetime, *, scope: str | None = None, reason: str | None = None
+    ) -> None:
         """Change the task's state (a bare record when there is none); a final state starts its retention."""
         with self._lock:
             partition = self._partitions.setdefault((scope, task_id), _Partition())
@@ -155,7 +157,9 @@ class MemoryLedger:
             entry = partition.task
             final = state in FINAL_STATES
             expiration = int(now.timestamp()) + self.retention_seconds if final else None
-            entry.record = replace(entry.record, state=state, updated_at=timestamp(now), expiration=expiration)
+            entry.record = replace(
+                entry.record, state=state, updated_at=timestamp(now), expiration=expiration, reason=reason
+            )
             if final:
                 entry.live_owner = None  # no longer counts against its owner's quota
 

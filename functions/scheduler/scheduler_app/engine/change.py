@@ -8,20 +8,22 @@ changes are idempotent).
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from scheduler_app.engine.context import Context
-from scheduler_app.errors import ScheduleNotFound
+from scheduler_app.errors import ScheduleConflict, ScheduleNotFound
 from scheduler_app.models import apply_patch, parse_schedule_request, patch_changes
 from scheduler_app.namespaces import TaskAddress
-from scheduler_app.planning import check_interval, fingerprint, plan_schedule, request_fields
-from scheduler_app.records import StoredSchedule, TaskRecord
+from scheduler_app.planning import check_interval, fingerprint, parse_or_none, plan_schedule, request_fields
+from scheduler_app.records import RunRecord, StoredSchedule, TaskRecord
 from scheduler_app.responses import ScheduleView
 from scheduler_app.specs import retry_policy, schedule_spec, task_record
-from scheduler_app.views import planned_view, schedule_view
-from taskcore.states import TASK_STATE_OF_SCHEDULE, ScheduleState, TaskState
+from scheduler_app.views import delivered_status, planned_view, schedule_view
+from taskcore.expressions import AtExpression, local_to_utc
+from taskcore.states import TASK_STATE_OF_SCHEDULE, ScheduleState, TaskState, timestamp
 
 logger = Logger(child=True)
 
@@ -73,6 +75,14 @@ def resume(ctx: Context, task_id: str) -> ScheduleView:
 def _set_state(ctx: Context, task_id: str, state: ScheduleState) -> ScheduleView:
     address = ctx.address(task_id)
     current = schedule_of(ctx, address)
+    if state == ScheduleState.ENABLED and current.state == ScheduleState.DISABLED:
+        missed = missed_while_paused(current, ctx.now)
+        if missed is not None:  # its one occurrence passed while it was paused: it will never run
+            ctx.schedules.delete(address.schedule_name, task_id=task_id)
+            ctx.ledger.set_state(task_id, TaskState.MISSED, ctx.now, scope=address.scope, reason=missed)
+            logger.info("resumed past its time: missed", extra={"task_id": task_id})
+            view = schedule_view(current, ctx.now)
+            return view.model_copy(update={"status": TaskState.MISSED.value, "reason": missed, "state": None})
     if current.state != state:
         current = ctx.schedules.set_state(current, state, now=ctx.now)
         logger.info("schedule state changed", extra={"task_id": task_id, "state": state.value})
@@ -82,20 +92,58 @@ def _set_state(ctx: Context, task_id: str, state: ScheduleState) -> ScheduleView
     return schedule_view(current, ctx.now).model_copy(update={"status": task_state.value})
 
 
+def missed_while_paused(current: StoredSchedule, now: datetime) -> str | None:
+    """Why a paused one-time schedule can no longer run (its time and window passed), else None."""
+    parsed = parse_or_none(current.expression)
+    if not isinstance(parsed, AtExpression):
+        return None
+    moment = local_to_utc(parsed.moment, current.timezone or "UTC")
+    if moment is None:
+        return None
+    due = moment + timedelta(minutes=current.flexible_window_minutes or 0)
+    if due >= now:
+        return None
+    return f"paused past its time ({timestamp(moment)}): it missed its only run"
+
+
 def schedule_of(ctx: Context, address: TaskAddress) -> StoredSchedule:
-    """The task's schedule; for a task that has none any more, a 404 that says what became of it."""
+    """The task's schedule; for a task that has none any more, a 404 that says what became of it.
+
+    A one-time task whose occurrence was delivered and is being retried (or is running) has no schedule
+    either, and is not over: a 409 that says so, and what can be done (cancel it: the callback's gate
+    then starts no further attempt; or wait).
+    """
     try:
         return ctx.schedules.get(address.schedule_name, task_id=address.task_id)
     except ScheduleNotFound as missing:
-        record, _ = ctx.ledger.read(address.task_id, runs=0, now=ctx.now, scope=address.scope)
+        record, runs = ctx.ledger.read(address.task_id, runs=1, now=ctx.now, scope=address.scope)
         if record is not None and record.ended:
             raise ScheduleNotFound(ended(record)) from None
+        if record is not None:
+            latest = runs[0] if runs else None
+            if delivered_status(record, latest) is not None:
+                raise ScheduleConflict(being_retried(record, latest)) from None
         raise missing from None
+
+
+def being_retried(record: TaskRecord, latest: RunRecord | None) -> str:
+    """What a change of a delivered one-time task is told (409): when it was delivered, where its attempts are."""
+    brief = record.last_run or {}
+    delivered = (latest.scheduled_time if latest else None) or brief.get("scheduled_time") or "its time"
+    attempts = (latest.attempts if latest else None) or brief.get("attempts") or 1
+    if delivered_status(record, latest) == TaskState.RUNNING:
+        where = f"is running (attempt {attempts})"
+    else:
+        where = f"is being retried (attempt {attempts} failed)"
+    return f"task {record.task_id!r} was delivered at {delivered} and {where}; cancel it, or wait for its outcome"
 
 
 def ended(record: TaskRecord) -> str:
     """Why an ended task has no schedule, for its 404."""
     if record.state == TaskState.CANCELLED:
         return f"task {record.task_id!r} was cancelled at {record.updated_at}; it has no schedule any more"
+    if record.state in (TaskState.MISSED, TaskState.ENDED):  # ended by no run: the sweep, or a resume
+        why = f"{record.state} at {record.updated_at}" + (f": {record.reason}" if record.reason else "")
+        return f"task {record.task_id!r} has ended ({why}); it has no schedule any more"
     finished = (record.last_run or {}).get("finished_at") or record.updated_at
     return f"task {record.task_id!r} already ran ({record.state} at {finished}); it has no schedule any more"

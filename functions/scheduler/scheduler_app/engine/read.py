@@ -21,7 +21,7 @@ from scheduler_app.views import run_view, schedule_view, summary
 from taskcore.states import LIVE_STATES
 
 #: What GET takes from the ledger when the task's own fields come from its schedule.
-LEDGER_FIELDS = ("status", "run_count", "last_run", "runs")
+LEDGER_FIELDS = ("status", "reason", "run_count", "last_run", "runs")
 
 
 def get(ctx: Context, task_id: str) -> ScheduleView:

@@ -76,6 +76,10 @@ def _batch_result(outcome: BatchOutcome) -> BatchItemResult:
     return BatchItemResult(index=outcome.index, status=status, body=outcome.view.model_dump(mode="json"))
 
 
+#: The stored states a listing filters on (taskcore.ledger.STATES; running and retrying are derived, not stored).
+ListedStatus = Literal["scheduled", "paused", "succeeded", "failed", "rejected", "missed", "cancelled", "ended"]
+
+
 @router.get("", operation_id="listSchedules", response_model=SchedulePage, responses=errors(422, 429, 502))
 async def list_schedules(
     service: AddressedSchedulerDep,
@@ -83,8 +87,8 @@ async def list_schedules(
         str | None, Query(min_length=1, max_length=128, description="Only this user's tasks (every status)")
     ] = None,
     status: Annotated[
-        Literal["scheduled", "paused", "succeeded", "failed", "rejected", "cancelled"] | None,
-        Query(description="Only tasks in this state (default: scheduled and paused, the live ones)"),
+        ListedStatus | None,
+        Query(description="Only tasks in this stored state (default: scheduled and paused, the live ones)"),
     ] = None,
     action: Annotated[str | None, Query(min_length=1, max_length=128, description="Only this action's tasks")] = None,
     state: Annotated[
