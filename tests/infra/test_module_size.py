@@ -13,6 +13,7 @@ from scripts.sources import ROOT, python_files
 
 LIMIT = 400
 
+
 def line_count(path: Path) -> int:
     """The module's length as `wc -l` counts it (a last line without a newline counts too)."""
     return len(path.read_text(encoding="utf-8").splitlines())
@@ -37,4 +38,3 @@ def test_a_module_longer_than_the_limit_is_reported_with_its_length(tmp_path: Pa
     (tmp_path / "short.py").write_text("x = 1\n" * LIMIT, encoding="utf-8")
 
     assert too_long((tmp_path,), root=tmp_path) == [f"long.py ({LIMIT + 1})"]
-

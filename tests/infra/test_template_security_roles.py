@@ -173,7 +173,7 @@ def test_callback_keeps_rejected_tasks_in_the_queue_the_template_creates() -> No
 
 
 def test_callback_touches_only_idempotency_records() -> None:
-    statement = statement_granting(function_statements("CallbackFunction"), "dynamodb:PutItem")
+    statement = next(s for s in function_statements("CallbackFunction") if s.get("Sid") == "IdempotencyRecords")
 
     assert sorted(as_list(statement["Action"])) == [
         "dynamodb:DeleteItem",
@@ -182,6 +182,14 @@ def test_callback_touches_only_idempotency_records() -> None:
         "dynamodb:UpdateItem",
     ]
     assert statement["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
+
+
+def test_the_callback_puts_in_the_ledger_only_the_pointers_of_its_requests() -> None:
+    puts = [s for s in function_statements("CallbackFunction") if "dynamodb:PutItem" in as_list(s["Action"])]
+    pointer = next(s for s in puts if s["Resource"] == {"Fn::GetAtt": ["TaskLedgerTable", "Arn"]})
+
+    assert as_list(pointer["Action"]) == ["dynamodb:PutItem"]
+    assert pointer["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["REQUEST#*"]}}
 
 
 @pytest.mark.parametrize(

@@ -76,6 +76,13 @@ def test_callback_role_may_touch_idempotency_records_record_runs_and_send_to_its
                 "Action": ["dynamodb:ConditionCheckItem", "dynamodb:UpdateItem"],
                 "Resource": {"Fn::GetAtt": ["TaskLedgerTable", "Arn"]},
             },
+            {
+                "Sid": "KeepRequestPointers",
+                "Effect": "Allow",
+                "Action": "dynamodb:PutItem",
+                "Resource": {"Fn::GetAtt": ["TaskLedgerTable", "Arn"]},
+                "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["REQUEST#*"]}},
+            },
             {"Sid": "OnFailureDestination", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": failure_queue},
             {
                 "Sid": "KeepRejectedTasks",

@@ -16,8 +16,9 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from localcloud.lambda_context import LocalLambdaContext
 from localcloud.lambda_service import Invocation, invocation_record
-from taskcore.ledger import request_pointer_item, run_sk, task_pk
+from taskcore.ledger import request_pointer_item, request_pointer_key, run_sk, task_pk
 from taskcore.proxy import delivered_event
 from tests.scheduler.helpers import task
 from tests.scheduler.test_full_loop import deliver
@@ -70,10 +71,10 @@ def failing_three_times(
     at = datetime.fromisoformat(schedule["ScheduleExpression"][3:-1]).replace(tzinfo=UTC)
     event = delivered_event(schedule["Target"]["Input"], schedule_arn=schedule["Arn"], scheduled_time=at)
     invocation = Invocation(event, schedule["Target"]["Arn"], datetime.now(UTC))
-    for _ in range(3):
+    for _ in range(3):  # Lambda's retries of an asynchronous invocation keep its request id
         invocation.attempts += 1
         with pytest.raises(TaskInvocationFailed):
-            callback(event)
+            callback(event, LocalLambdaContext(aws_request_id=invocation.request_id))
     scheduler.delete_schedule(Name=task_id, GroupName=group)
     return event, invocation
 
@@ -164,12 +165,18 @@ def test_a_failure_record_without_its_payload_is_recorded_through_the_request_id
         api, scheduler, group, callback, spy_action, "pay-big", ConnectionError("down")
     )
     scheduled = event["headers"]["X-Scheduler-Scheduled-Time"]
-    # What the callback's start write keeps for the request (the pointer item), then Lambda's record without its
-    # payload (dropped: too large for the destination).
-    pointer = request_pointer_item(
-        invocation.request_id, task_pk=task_pk("pay-big"), run_sk=run_sk(scheduled), kind="one-time", expiration=2**31
+    # The callback's own start write kept the request's pointer item; Lambda's record comes without its payload
+    # (dropped: too large for the destination).
+    pointer = boto3.client("dynamodb").get_item(
+        TableName=aws.names["TaskLedgerTable"], Key=request_pointer_key(invocation.request_id)
+    )["Item"]
+    assert pointer == request_pointer_item(
+        invocation.request_id,
+        task_pk=task_pk("pay-big"),
+        run_sk=run_sk(scheduled),
+        kind="one-time",
+        expiration=int(pointer["expiration"]["N"]),
     )
-    boto3.client("dynamodb").put_item(TableName=aws.names["TaskLedgerTable"], Item=pointer)
     error = {"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out after 30.00 seconds"}
     record = invocation_record(invocation, error, condition="RetriesExhausted", now=datetime.now(UTC))
     del record["requestPayload"]

@@ -85,6 +85,7 @@ def start_of(run: Run) -> Start | None:
         started_at=timestamp(run.started_at),
         request_id=getattr(run.lambda_context, "aws_request_id", None),
         expiration=int(run.started_at.timestamp()) + ledger.retention_seconds,
+        kind=run.scheduler.task_kind,
     )
     task_id = run.task_id
     start.end = lambda result: ledger.end_items(

@@ -37,9 +37,7 @@ class LedgerPersistenceLayer(DynamoDBPersistenceLayer):
                 time.sleep(secrets.randbelow(10 * 2 ** min(write, 5)) / 1000)
             try:
                 client: Any = self.client  # the items are the low-level client's dicts, built above
-                client.transact_write_items(
-                    TransactItems=[{"Put": put}, {"Update": start.run_update()}, {"ConditionCheck": start.task_check()}]
-                )
+                client.transact_write_items(TransactItems=start.transact_items(put))
             except self.client.exceptions.ClientError as exc:  # botocore's, as the client names it
                 self._refused(exc, data_record, start)
                 continue

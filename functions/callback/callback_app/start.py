@@ -5,6 +5,8 @@ that Put is one item of a `TransactWriteItems` that also (docs/architecture.md, 
 
 - counts the attempt on the run item (`RUN#<scheduled time>`: attempts + 1, last start, the Lambda request
   id, `status` running): every attempt is counted when it starts, so one killed by the timeout is too;
+- puts the Lambda request's pointer item (`REQUEST#<request id>` -> the task and its run, with the run's
+  expiry), so the recorder can find the run of a failure record Lambda sent without its payload;
 - checks the task item (`TASK`) is live: not cancelled, not paused (or absent: a schedule made before the
   ledger, or by the guide's code). A cancel or pause answered by the API before this write means the action
   does not start: `TaskNotLive`, a `skipped` run, an invocation that succeeds (nothing retries it).
@@ -27,7 +29,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from taskcore.ledger import TASK_SK, Expression, n, run_sk, s, task_pk
+from taskcore.ledger import TASK_SK, Expression, n, request_pointer_item, run_sk, s, task_pk
 from taskcore.states import TaskState
 
 #: The states in which no attempt of a task starts its action.
@@ -46,6 +48,8 @@ class Start:
     started_at: str
     request_id: str | None
     expiration: int
+    #: The task's timing kind as the schedule says it (X-Task-Kind; None for a schedule that does not say).
+    kind: str | None = None
     #: The attempts the next write expects the run item to hold.
     expected: int = 0
     #: This attempt's number for the occurrence, once the start write has counted it (None: not counted).
@@ -79,6 +83,30 @@ class Start:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             **update.placeholders(),
         }
+
+    def pointer_put(self) -> dict[str, Any] | None:
+        """The request's pointer item (None without a Lambda request id): overwritten by a retry's own."""
+        if not self.request_id:
+            return None
+        item = request_pointer_item(
+            self.request_id,
+            task_pk=task_pk(self.task_id, self.scope),
+            run_sk=run_sk(self.scheduled_time),
+            kind=self.kind,
+            expiration=self.expiration,
+        )
+        return {"TableName": self.ledger_table, "Item": item}
+
+    def transact_items(self, put: dict[str, Any]) -> list[dict[str, Any]]:
+        """The start transaction: the idempotency record's Put, the run counted, the task checked, the pointer
+        (in that order: a cancellation's reasons are read by position, the pointer's never fails a condition)."""
+        pointer = self.pointer_put()
+        return [
+            {"Put": put},
+            {"Update": self.run_update()},
+            {"ConditionCheck": self.task_check()},
+            *([{"Put": pointer}] if pointer else []),
+        ]
 
     def task_check(self) -> dict[str, Any]:
         return {
