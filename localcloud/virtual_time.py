@@ -9,7 +9,7 @@ they read the virtual one instead:
 - Powertools' idempotency reads "now" for a record's expiry and for an in-progress record's expiry (the
   Lambda's remaining time), so a timed-out attempt's record expires in virtual time and its retry runs.
 
-Both are module attributes of those libraries (pinned in uv.lock); tests/localcloud/test_taskkit_internals.py
+Both are module attributes of those libraries (pinned in uv.lock); tests/kit/test_virtual_time.py
 fails when they move. The Lambda context's remaining time counts on the virtual clock too.
 """
 
