@@ -19,9 +19,10 @@ from tests.callback.helpers import ActionSpy, AnyData
 pytestmark = pytest.mark.integration
 
 START = datetime(2027, 1, 4, 3, 0, 7, tzinfo=UTC)
-#: "Well under a second" is the aim on a quiet machine (docs/testing.md gives the figure); this bound only catches a
-#: kit that waits in real time or runs in O(days) steps, on a machine shared by several test workers.
-FAST_SECONDS = 5.0
+#: The work it takes, in this process's CPU seconds (every thread: the callback, moto, the API), so that a machine
+#: shared by several test workers does not fail it: 1.1 to 1.6 s for 30 daily runs on the development machine
+#: (docs/testing.md). The bound only catches a kit that runs in O(time) steps or repeats work.
+FAST_CPU_SECONDS = 4.0
 
 
 @pytest.mark.task_cloud(start=START)
@@ -130,9 +131,9 @@ def test_a_daily_report_at_nine_in_seoul_runs_thirty_times_in_thirty_days_well_u
         "generate_daily_report", user_id=0, task_id="daily", cron="cron(0 9 * * ? *)", timezone="Asia/Seoul"
     )
 
-    started = time.perf_counter()
+    started = time.process_time()
     runs = task_cloud.advance(days=30)
-    elapsed = time.perf_counter() - started
+    cpu = time.process_time() - started
 
     seoul = ZoneInfo("Asia/Seoul")
     assert len(runs) == 30
@@ -140,7 +141,8 @@ def test_a_daily_report_at_nine_in_seoul_runs_thirty_times_in_thirty_days_well_u
         ("succeeded", 9)
     }
     assert [r.result["report_date"] for r in runs][:2] == ["2027-01-01", "2027-01-02"]
-    assert elapsed < FAST_SECONDS, f"30 days took {elapsed:.2f} s"
+    print(f"30 days of a daily task: {cpu:.2f} s of CPU")  # `-s` shows it (docs/testing.md)
+    assert cpu < FAST_CPU_SECONDS, f"30 days took {cpu:.2f} s of CPU"
 
 
 @pytest.mark.task_cloud(start=datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
@@ -154,9 +156,9 @@ def test_a_new_york_task_keeps_nine_oclock_across_both_dst_changes(task_cloud: T
         timezone="America/New_York",
     )
 
-    started = time.perf_counter()
+    started = time.process_time()
     runs = task_cloud.advance(datetime(2027, 11, 16, tzinfo=UTC) - task_cloud.now)
-    elapsed = time.perf_counter() - started
+    cpu = time.process_time() - started
 
     new_york = ZoneInfo("America/New_York")
     fired = [r.scheduled_time for r in runs if r.scheduled_time is not None]
@@ -165,7 +167,8 @@ def test_a_new_york_task_keeps_nine_oclock_across_both_dst_changes(task_cloud: T
     utc_hours = {moment.date().isoformat(): moment.hour for moment in fired}
     assert (utc_hours["2027-03-01"], utc_hours["2027-03-15"]) == (14, 13)  # spring forward on 14 March
     assert (utc_hours["2027-11-01"], utc_hours["2027-11-15"]) == (13, 14)  # fall back on 7 November
-    assert elapsed < FAST_SECONDS, f"8.5 months took {elapsed:.2f} s"
+    print(f"8.5 months of a twice-monthly task: {cpu:.2f} s of CPU")
+    assert cpu < FAST_CPU_SECONDS, f"8.5 months took {cpu:.2f} s of CPU"
 
 
 @pytest.mark.task_cloud(start=START, adverse=Adverse(duplicate_deliveries=1.0))
