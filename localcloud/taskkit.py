@@ -100,7 +100,8 @@ class _KitLambda(AsyncLambda):
     def __init__(self, functions: Mapping[str, Handler], *, adverse: Adverse, timeout_seconds: float, **options: Any):
         super().__init__(functions, **options)
         self._adverse = adverse
-        self._random = random.Random(adverse.seed)  # noqa: S311 - repeatable draws, not secrets
+        # Repeatable draws (a seed per test), not secrets.
+        self._random = random.Random(adverse.seed)  # noqa: S311  # nosec B311
         self._timeout = timeout_seconds
 
     def submit(self, invocation: Invocation) -> None:
@@ -132,9 +133,11 @@ class _KitCloud(LocalCloud):
         self._timeout = timeout_seconds
 
     def _lambda(self, callback_arn: str, *, sender: SqsSender, stats: DispatchStats) -> LambdaService:
-        assert self._callback_handler is not None  # noqa: S101 - the kit always runs the callback in process
+        handler = self._callback_handler
+        if handler is None:
+            raise RuntimeError("the task cloud runs the callback in process: it needs its handler")
         return _KitLambda(
-            {callback_arn: self._callback_handler},
+            {callback_arn: handler},
             adverse=self._adverse,
             timeout_seconds=self._timeout,
             clock=self.clock,

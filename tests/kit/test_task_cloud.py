@@ -14,7 +14,7 @@ import pytest
 from localcloud.taskkit import Adverse, TaskCloud
 from ops.replay import RedriveResult
 from taskcore.registry import TaskContext
-from tests.callback.helpers import ActionSpy, AnyData
+from tests.callback.helpers import ActionSpy, AnyData, reject
 
 pytestmark = pytest.mark.integration
 
@@ -201,3 +201,23 @@ def test_time_only_moves_forward(task_cloud: TaskCloud) -> None:
         task_cloud.advance(seconds=-1)
     assert task_cloud.advance(timedelta(hours=1), minutes=30) == []
     assert task_cloud.now == START + timedelta(hours=1, minutes=30)
+
+
+@pytest.mark.task_cloud(start=START)
+def test_a_rejected_task_is_one_run_never_retried_and_kept_as_a_rejected_letter(
+    task_cloud: TaskCloud, spy_action: ActionSpy
+) -> None:
+    spy_action.behaviour = reject
+    task_cloud.client.schedule("spy", user_id=7, task_id="refunded-1", delay=timedelta(minutes=1))
+    runs = task_cloud.advance(minutes=10)
+
+    assert [(r.outcome, r.status_code, r.error) for r in runs] == [
+        ("rejected", 422, "action 'spy' rejected task 'refunded-1': the payment was already refunded")
+    ]
+    assert [(x.task_id, x.kind) for x in task_cloud.dead_letters()] == [("refunded-1", "rejected")]
+    assert task_cloud.client.get("refunded-1").status == "rejected"
+
+
+def test_the_adverse_knobs_are_checked() -> None:
+    with pytest.raises(ValueError, match="duplicate_deliveries is a share between 0 and 1"):
+        Adverse(duplicate_deliveries=2)
