@@ -216,8 +216,10 @@ class TaskCloud:
         self._stack.close()
 
     def _start(self) -> None:
+        from callback_app.handler import lambda_handler  # imported now: the first run is not a cold start's import
         from taskclient import TaskClient
 
+        self._handler: Handler = lambda_handler
         self._stack.enter_context(virtual_time(self.clock.now))
         options = CloudOptions(port=0, access_log=False, lambda_retry_delays=self._retry_delays)
         cloud = _KitCloud(
@@ -327,8 +329,6 @@ class TaskCloud:
 
     def _invoke(self, event: Any, context: Any) -> Any:
         """The real callback entry point under a Lambda context that counts down in virtual time; records the run."""
-        from callback_app.handler import lambda_handler
-
         request_id = str(context.aws_request_id)
         attempt = self._attempts[request_id] = self._attempts.get(request_id, 0) + 1
         virtual = VirtualLambdaContext(
@@ -340,7 +340,7 @@ class TaskCloud:
         run = _RunStart(event, attempt, self.clock.now(), redrive=context.client_context is REDRIVE_CONTEXT)
         current = self._current = _Current(virtual.deadline)
         try:
-            response = lambda_handler(event, virtual)
+            response = self._handler(event, virtual)
         except Exception as exc:
             if not current.killed:
                 self._runs.append(run.ended(self.clock.now(), "failed", error=f"{type(exc).__name__}: {exc}"))

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 START = datetime(2027, 1, 4, 3, 0, 7, tzinfo=UTC)
 #: The work it takes, in this process's CPU seconds (every thread: the callback, moto, the API), so that a machine
-#: shared by several test workers does not fail it: 1.1 to 1.6 s for 30 daily runs on the development machine
+#: shared by several test workers does not fail it: 0.7 to 0.8 s for 30 daily runs on the development machine
 #: (docs/testing.md). The bound only catches a kit that runs in O(time) steps or repeats work.
 FAST_CPU_SECONDS = 4.0
 
