@@ -24,7 +24,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -34,6 +33,7 @@ from localcloud.lambda_context import LocalLambdaContext
 from localcloud.static_files import StaticFiles
 from localcloud.stats import LogSink, log_record, stdout_sink
 from localcloud.template import LOCAL_ACCOUNT
+from taskcore.clock import utcnow
 
 Handler = Callable[[Any, Any], Any]
 
@@ -135,7 +135,7 @@ def _request_context(
     request_id: str,
 ) -> dict[str, Any]:
     """The event's `requestContext`: who asked, when, through which stage and resource."""
-    now = datetime.now(UTC)
+    now = utcnow()
     host = _header(headers, "host")
     if host is None:
         host = "127.0.0.1"

@@ -66,10 +66,11 @@ def moto_endpoint(host: str = "127.0.0.1", port: int = 0) -> Iterator[LocalEndpo
     import boto3
     from moto.server import ThreadedMotoServer
 
-    from localcloud import moto_transactions
+    from localcloud import moto_expressions, moto_transactions
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per AWS call
     moto_transactions.install()  # transactions in O(items named), safe beside concurrent writes
+    moto_expressions.install()  # UpdateExpressions parsed once and validated in linear time
 
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()

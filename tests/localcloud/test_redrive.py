@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,8 @@ import httpx
 import pytest
 
 from localcloud import dlq
-from localcloud.clock import FakeClock
-from localcloud.cloud import CloudOptions, LocalCloud
 from localcloud.runstate import RunState, write_state
+from localcloud.taskkit import TaskCloud
 from taskcore.proxy import build_target_input
 from tests.callback.helpers import ActionSpy, reject
 from tests.localcloud.helpers import create_schedule, queue_messages
@@ -38,29 +36,22 @@ def fail(data: Any, task: Any) -> None:
 
 
 @pytest.fixture
-def cloud(spy_action: ActionSpy, tmp_path: Path) -> Iterator[tuple[LocalCloud, Path]]:
-    from callback_app.handler import lambda_handler
-
-    clock = FakeClock(datetime.now(UTC))
-    # In process (the spy action lives in this interpreter), on a fake clock.
-    options = CloudOptions(port=0)
-    with LocalCloud(options, clock=clock, log=lambda line: None, callback_handler=lambda_handler) as running:
-        clock.set(datetime.now(UTC))
-        state_file = tmp_path / "state.json"
-        write_state(
-            state_file,
-            RunState(
-                pid=os.getpid(), api_url=running.api_url, moto_url=running.moto_url, environment=running.environment
-            ),
-        )
-        yield running, state_file
+def cloud(task_cloud: TaskCloud, spy_action: ActionSpy, tmp_path: Path) -> tuple[TaskCloud, Path]:
+    """The local cloud on the kit's virtual clock (the spy action lives in this interpreter), and the state file
+    `make dlq` / `make redrive` read."""
+    running = task_cloud.cloud
+    state_file = tmp_path / "state.json"
+    write_state(
+        state_file,
+        RunState(pid=os.getpid(), api_url=running.api_url, moto_url=running.moto_url, environment=running.environment),
+    )
+    return task_cloud, state_file
 
 
-def schedule(cloud: LocalCloud, task_id: str) -> None:
+def schedule(cloud: TaskCloud, task_id: str) -> None:
     body = {"task_id": task_id, "user_id": 1, "action": "spy", "data": {}, "delay_seconds": 1}
-    assert httpx.post(f"{cloud.api_url}/api/v1/schedules", json=body).status_code == 201
-    assert cloud.dispatcher is not None
-    cloud.run_until(max(cloud.clock.now(), datetime.now(UTC)) + timedelta(seconds=10))
+    assert httpx.post(f"{cloud.cloud.api_url}/api/v1/schedules", json=body).status_code == 201
+    cloud.advance(minutes=5)  # the delivery, and Lambda's two retries a minute and two minutes later
 
 
 def run(state_file: Path, *args: str) -> int:
@@ -74,7 +65,7 @@ def listed(state_file: Path, capsys: pytest.CaptureFixture[str]) -> list[dict[st
 
 
 def test_a_letter_whose_replay_is_rejected_is_kept_reported_and_fails_the_command(
-    cloud: tuple[LocalCloud, Path], spy_action: ActionSpy, capsys: pytest.CaptureFixture[str]
+    cloud: tuple[TaskCloud, Path], spy_action: ActionSpy, capsys: pytest.CaptureFixture[str]
 ) -> None:
     running, state_file = cloud
     spy_action.behaviour = fail
@@ -93,7 +84,7 @@ def test_a_letter_whose_replay_is_rejected_is_kept_reported_and_fails_the_comman
 
 
 def test_a_letter_whose_replay_succeeds_or_is_a_duplicate_is_deleted(
-    cloud: tuple[LocalCloud, Path], spy_action: ActionSpy, capsys: pytest.CaptureFixture[str]
+    cloud: tuple[TaskCloud, Path], spy_action: ActionSpy, capsys: pytest.CaptureFixture[str]
 ) -> None:
     running, state_file = cloud
     spy_action.behaviour = fail
@@ -108,7 +99,7 @@ def test_a_letter_whose_replay_succeeds_or_is_a_duplicate_is_deleted(
 
 
 def test_a_letter_whose_replay_fails_again_is_kept(
-    cloud: tuple[LocalCloud, Path], spy_action: ActionSpy, capsys: pytest.CaptureFixture[str]
+    cloud: tuple[TaskCloud, Path], spy_action: ActionSpy, capsys: pytest.CaptureFixture[str]
 ) -> None:
     running, state_file = cloud
     spy_action.behaviour = fail
@@ -122,7 +113,7 @@ def test_a_letter_whose_replay_fails_again_is_kept(
 
 
 def test_a_rejected_task_is_listed_with_its_reason_and_replayed_once_fixed(
-    cloud: tuple[LocalCloud, Path], spy_action: ActionSpy, capsys: pytest.CaptureFixture[str]
+    cloud: tuple[TaskCloud, Path], spy_action: ActionSpy, capsys: pytest.CaptureFixture[str]
 ) -> None:
     running, state_file = cloud
     spy_action.behaviour = reject
@@ -142,7 +133,7 @@ def test_a_rejected_task_is_listed_with_its_reason_and_replayed_once_fixed(
 
 
 def test_a_rejected_replay_adds_no_second_copy_of_the_letter(
-    cloud: tuple[LocalCloud, Path], spy_action: ActionSpy, capsys: pytest.CaptureFixture[str]
+    cloud: tuple[TaskCloud, Path], spy_action: ActionSpy, capsys: pytest.CaptureFixture[str]
 ) -> None:
     running, state_file = cloud
     spy_action.behaviour = reject
@@ -155,10 +146,10 @@ def test_a_rejected_replay_adds_no_second_copy_of_the_letter(
 
 
 def test_a_delivery_letter_answered_404_is_kept(
-    cloud: tuple[LocalCloud, Path], capsys: pytest.CaptureFixture[str]
+    cloud: tuple[TaskCloud, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     running, state_file = cloud
-    resources = running.endpoint.resources if running.endpoint is not None else None
+    resources = running.cloud.endpoint.resources if running.cloud.endpoint is not None else None
     assert resources is not None
     event = json.loads(build_target_input(_envelope("lost-1")))
     event["path"] = event["resource"] = "/api/v1/tasks/nowhere"
@@ -167,12 +158,11 @@ def test_a_delivery_letter_answered_404_is_kept(
         boto3.client("scheduler"),
         resources,
         "lost-1",
-        f"at({(datetime.now(UTC) + timedelta(seconds=1)).strftime('%Y-%m-%dT%H:%M:%S')})",
+        f"at({(running.now + timedelta(seconds=1)).strftime('%Y-%m-%dT%H:%M:%S')})",
         role_arn="arn:aws:iam::123456789012:role/SomeoneElse",
         input_text=json.dumps(event),
     )
-    assert running.dispatcher is not None
-    running.run_until(datetime.now(UTC) + timedelta(seconds=5))
+    running.advance(seconds=5)
     assert len(queue_messages(boto3.client("sqs"), resources.queue_urls["ScheduleDeliveryDLQ"])) == 1
     capsys.readouterr()
 
@@ -183,7 +173,7 @@ def test_a_delivery_letter_answered_404_is_kept(
 
 
 def test_redrive_prints_no_tracebacks_and_no_metric_lines(
-    cloud: tuple[LocalCloud, Path], spy_action: ActionSpy, capfd: pytest.CaptureFixture[str]
+    cloud: tuple[TaskCloud, Path], spy_action: ActionSpy, capfd: pytest.CaptureFixture[str]
 ) -> None:
     running, state_file = cloud
     spy_action.behaviour = fail

@@ -122,9 +122,12 @@ def test_the_pure_rooms_touch_no_port_no_adapter_no_policy_and_no_engine() -> No
 
 
 def clock_readers(package: Path) -> list[str]:
-    """The files of `package` that read a clock (`datetime.now()`, `time.time()`, ...)."""
+    """The files of `package` that read a clock (`datetime.now()`, `time.time()`, ..., or the process's clock
+    `taskcore.clock.utcnow`, called or handed on)."""
 
     def reads_clock(node: ast.AST) -> bool:
+        if isinstance(node, ast.Name) and node.id == "utcnow":
+            return True
         func = node.func if isinstance(node, ast.Call) else None
         if not isinstance(func, ast.Attribute):
             return False

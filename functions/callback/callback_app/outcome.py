@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -26,6 +25,7 @@ from callback_app.observability import logger, metrics
 from callback_app.rejections import Rejection, get_rejection_queue, is_redrive
 from callback_app.run import Ending, Run
 from callback_app.start import Start
+from taskcore.clock import utcnow
 from taskcore.envelope import TASK_ID_PATTERN
 from taskcore.redaction import redact
 from taskcore.registry import registry
@@ -137,7 +137,7 @@ def attempt_of(run: Run, task_id: str, ending: Ending) -> Attempt:
         scheduled_time=run.scheduled_time,
         scheduler_attempt=run.scheduler_attempt,
         started_at=run.started_at,
-        finished_at=datetime.now(UTC),
+        finished_at=utcnow(),
         outcome=ending.outcome,
         status_code=ending.status_code,
         replayed=ending.replayed,

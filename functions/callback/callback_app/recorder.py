@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -35,6 +35,7 @@ from callback_app.endings import Ending, EndingsLedger
 from callback_app.observability import logger
 from taskcore.caches import container_cache
 from taskcore.clients import ClientSettings, aws_client
+from taskcore.clock import utcnow
 from taskcore.ledger import SCOPE_PATTERN, run_sk, task_pk
 from taskcore.proxy import SchedulerContext, task_fields
 from taskcore.redaction import redact
@@ -116,7 +117,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     if isinstance(event, Mapping) and SWEEP in event:
         from callback_app.sweep import sweep
 
-        return sweep(datetime.now(UTC)).as_dict()
+        return sweep(utcnow()).as_dict()
     processor = BatchProcessor(event_type=EventType.SQS)
     answer = process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
     return dict(answer)
@@ -126,7 +127,7 @@ def handle(record: SQSRecord) -> None:
     """Record one letter's ending, then forward it unchanged; raise (a batch item failure) when either fails."""
     letter = Letter.of(record)
     settings = get_recorder_settings()
-    ending = ending_of(letter, settings, datetime.now(UTC))
+    ending = ending_of(letter, settings, utcnow())
     if ending is not None:
         recorded = get_endings().record(ending)
         logger.info(

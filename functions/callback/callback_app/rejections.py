@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from callback_app.errors import RejectionQueueNotConfigured
 from callback_app.settings import get_settings
 from taskcore.caches import container_cache
 from taskcore.clients import aws_client
+from taskcore.clock import utcnow
 from taskcore.limits import SQS_MAX_MESSAGE_BYTES
 from taskcore.states import timestamp
 
@@ -87,7 +87,7 @@ def record(rejection: Rejection, context: Any, *, drop: tuple[str, ...] = ()) ->
         event = {key: value for key, value in event.items() if key not in drop}
     return {
         "version": "1.0",
-        "timestamp": timestamp(datetime.now(UTC)),
+        "timestamp": timestamp(utcnow()),
         "requestContext": {
             "requestId": getattr(context, "aws_request_id", None),
             "functionArn": getattr(context, "invoked_function_arn", None),

@@ -25,13 +25,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from callback_app.errors import IdempotencyStoreNotConfigured, ResultNotRecorded, TaskNotLive
 from callback_app.observability import logger
 from callback_app.start import Start
 from taskcore.caches import container_cache
+from taskcore.clock import utcnow
 from taskcore.proxy import SchedulerContext
 from taskcore.redaction import redact
 from taskcore.registry import TaskRejected
@@ -157,7 +158,7 @@ class Run:
     #: The Lambda context (Powertools registers it, so that a timed-out attempt does not block the retry).
     lambda_context: Any = field(default=None, repr=False)
     started: float = field(default_factory=time.perf_counter)
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started_at: datetime = field(default_factory=utcnow)
     #: None until the route, the app or the entry point says how it ended.
     ending: Ending | None = None
     #: This occurrence's invocations so far, this one included, as the ledger counted them (None: not recorded).

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from pydantic_core import to_jsonable_python
@@ -20,6 +20,7 @@ from callback_app.settings import get_settings
 from callback_app.start import Start, finished, starting
 from taskcore.caches import container_cache
 from taskcore.clients import aws_client
+from taskcore.clock import utcnow
 from taskcore.envelope import TaskEnvelope
 from taskcore.proxy import SchedulerContext, format_scheduled_time
 from taskcore.registry import Action, TaskContext, occurrence_key, registry
@@ -169,7 +170,7 @@ class TaskRunner:
             "scheduled_time": occurrence["scheduled_time"],
             # The stored result's own format (`+00:00`), kept so that records already stored read the same;
             # nothing reads it back (the ledger's timestamps are taskcore.states.timestamp's).
-            "completed_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "completed_at": utcnow().isoformat(timespec="milliseconds"),
             # Whatever the action returned, made JSON-safe so it can be stored and replayed.
             "result": to_jsonable_python(dict(output) if output is not None else None, fallback=str),
         }

@@ -14,10 +14,12 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
+
+from taskcore.clock import utcnow
 
 DataT = TypeVar("DataT", bound=BaseModel)
 ActionResult = Mapping[str, Any] | None
@@ -56,7 +58,8 @@ class TaskContext:
     #: for every other occurrence (and for another owner's task of the same id). Hand it to a downstream API
     #: as its idempotency key: an action killed by its timeout runs again in full (docs/adding-an-action.md).
     idempotency_key: str | None = None
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False, compare=False)
+    #: The process's clock (`taskcore.clock`): the wall clock in Lambda, the virtual one under the test kit.
+    clock: Callable[[], datetime] = field(default=utcnow, repr=False, compare=False)
 
     def now(self) -> datetime:
         """The current time (aware UTC) as the system that runs the action sees it: a test moves it."""

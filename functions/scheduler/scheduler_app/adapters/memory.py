@@ -32,7 +32,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from scheduler_app.errors import InvalidSchedule, ScheduleExists, ScheduleNotFound
@@ -46,6 +46,7 @@ from scheduler_app.records import (
     TaskRecord,
     group_schedule_arn,
 )
+from taskcore.clock import utcnow
 from taskcore.ledger import created_key, run_sk, task_pk, to_json, user_key
 from taskcore.states import FINAL_STATES, LIVE_STATES, ScheduleState, TaskState, TimingKind, timestamp
 
@@ -56,8 +57,8 @@ Key = tuple[str | None, str]  # (scope, task id): one partition
 
 
 def system_clock() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
+    """The current time, aware, in UTC (the process's clock: `taskcore.clock`)."""
+    return utcnow()
 
 
 def _json_copy(value: Any) -> Any:

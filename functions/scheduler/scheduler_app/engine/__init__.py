@@ -18,7 +18,7 @@ import copy
 import random
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from scheduler_app.cursors import CursorSeal
@@ -34,11 +34,7 @@ from scheduler_app.ports import SchedulesPort, TaskLedgerPort
 from scheduler_app.principals import Caller
 from scheduler_app.responses import RunPage, SchedulePage, ScheduleView
 from scheduler_app.settings import SchedulerSettings
-
-
-def utcnow() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
+from taskcore.clock import utcnow
 
 
 class Engine:

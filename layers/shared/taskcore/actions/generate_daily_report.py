@@ -29,6 +29,6 @@ def generate_daily_report(data: DailyReportData, task: TaskContext) -> dict[str,
     elif task.scheduled_time is not None:
         day = task.scheduled_time.date() - timedelta(days=1)
     else:
-        day = date.today() - timedelta(days=1)
+        day = task.now().date() - timedelta(days=1)
     logger.info("daily report generated", extra={"report_date": day.isoformat()})
     return {"report_date": day.isoformat(), "recipients": len(data.recipients)}
