@@ -33,7 +33,7 @@ ROOMS: dict[str, frozenset[str]] = {
     "taskclient": frozenset(),
     "ops": frozenset({"taskcore"}),
     "console": frozenset({"taskcore", "ops", "localcloud"}),
-    "localcloud": frozenset({"taskcore", "scheduler_app", "callback_app", "ops", "console"}),
+    "localcloud": frozenset({"taskcore", "scheduler_app", "callback_app", "ops", "console", "taskclient"}),
     "bench": frozenset({"taskcore", "scheduler_app", "callback_app", "localcloud"}),
 }
 
@@ -93,3 +93,9 @@ def test_nothing_that_ships_to_lambda_imports_what_runs_it_from_outside() -> Non
 
 def test_the_architecture_page_draws_the_rooms_that_are_checked() -> None:
     assert documented_rooms(ARCHITECTURE.read_text(encoding="utf-8")) == ROOMS
+
+
+def test_in_the_local_cloud_only_the_test_kit_uses_the_client() -> None:
+    from tests.unit.test_import_rules import importers
+
+    assert importers(PACKAGES["localcloud"], "taskclient") == ["taskkit.py"]
