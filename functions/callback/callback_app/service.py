@@ -6,6 +6,7 @@ and Scheduler retries of one occurrence, different for each occurrence of a recu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -63,6 +64,14 @@ def occurrence_of(task_id: str, scheduler: SchedulerContext) -> dict[str, str | 
     return occurrence
 
 
+def remaining_time(lambda_context: Any) -> Callable[[], float | None]:
+    """What TaskContext.time_left asks: Lambda's remaining time in seconds (None without a Lambda context)."""
+    remaining = getattr(lambda_context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return lambda: None
+    return lambda: remaining() / 1000
+
+
 class TaskRunner:
     """Runs the envelope's action under an idempotency record in `persistence_store`."""
 
@@ -103,6 +112,7 @@ class TaskRunner:
                 envelope=envelope,
                 scheduler=scheduler,
                 attempt=attempt,
+                lambda_context=lambda_context,
             )
         except IdempotencyPersistenceLayerError as exc:
             if attempt.executed:
@@ -120,6 +130,7 @@ class TaskRunner:
         envelope: TaskEnvelope,
         scheduler: SchedulerContext,
         attempt: _Attempt,
+        lambda_context: Any = None,
     ) -> dict[str, Any]:
         attempt.executed = True
         action = registry.get(envelope.action)
@@ -132,6 +143,7 @@ class TaskRunner:
             schedule_arn=scheduler.schedule_arn,
             execution_id=scheduler.execution_id,
             idempotency_key=occurrence_key(occurrence),
+            remaining=remaining_time(lambda_context),
         )
         output = action.run(envelope.parsed_data(), context)
         return {

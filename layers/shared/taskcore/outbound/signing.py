@@ -1,0 +1,81 @@
+"""The HTTP action's signature: HMAC-SHA256 over `timestamp + "." + raw body`, with the stack's signing secret.
+
+The secret (template.yaml's HttpSigningSecret) is read with Powertools' parameters utility, once per container
+and again after `HTTP_ACTION_SECRET_MAX_AGE_SECONDS`, so a new value reaches every container without a deploy.
+Its value is one key (what CloudFormation generates), or during a rotation a JSON object
+`{"current": "<new key>", "previous": "<old key>"}`: each request then carries a signature by each key, so a
+receiver that knows either accepts it (taskclient.webhooks verifies them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from taskcore.caches import container_cache
+from taskcore.clients import ClientSettings, aws_client
+from taskcore.outbound.settings import get_outbound_settings
+
+SIGNATURE_VERSION = "v1"
+
+
+class SigningKeyUnavailable(RuntimeError):
+    """Raise when the signing secret is not configured or cannot be read (transient: Lambda retries)."""
+
+
+def signature(key: bytes, timestamp: str, body: bytes) -> str:
+    """The hex HMAC-SHA256 of `timestamp.body` under `key`."""
+    return hmac.new(key, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def signature_header(keys: tuple[bytes, ...], timestamp: str, body: bytes) -> str:
+    """`v1=<hex>` for each key, comma-separated (the current key first)."""
+    return ",".join(f"{SIGNATURE_VERSION}={signature(key, timestamp, body)}" for key in keys)
+
+
+def parse_keys(value: str | bytes) -> tuple[bytes, ...]:
+    """The keys a secret's value holds: itself, or the `current` and `previous` of a JSON object."""
+    text = value.decode() if isinstance(value, bytes) else value
+    if text.lstrip().startswith("{"):
+        document = json.loads(text)
+        keys = [document.get("current"), document.get("previous")]
+        found = tuple(str(key).encode() for key in keys if key)
+        if not document.get("current"):
+            raise SigningKeyUnavailable('the signing secret is a JSON object without a "current" key')
+        return found
+    if not text:
+        raise SigningKeyUnavailable("the signing secret is empty")
+    return (text.encode(),)
+
+
+@container_cache
+def get_secrets_provider() -> Any:
+    """Powertools' Secrets Manager provider on the container's client (its cache lives as long as it does)."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    return SecretsProvider(boto3_client=aws_client("secretsmanager", ClientSettings()))
+
+
+def signing_keys() -> tuple[bytes, ...]:
+    """The current signing key (and the previous one during a rotation), read at most once per max age."""
+    settings = get_outbound_settings()
+    if not settings.signing_secret_id:
+        raise SigningKeyUnavailable("HTTP_ACTION_SIGNING_SECRET_ID is not set (template.yaml sets it)")
+    try:
+        value = get_secrets_provider().get(settings.signing_secret_id, max_age=settings.secret_max_age_seconds)
+    except Exception as exc:  # Powertools wraps every AWS error in GetParameterError
+        raise SigningKeyUnavailable(f"the signing secret could not be read ({type(exc).__name__})") from None
+    return parse_keys(value)
+
+
+__all__ = [
+    "SIGNATURE_VERSION",
+    "SigningKeyUnavailable",
+    "get_secrets_provider",
+    "parse_keys",
+    "signature",
+    "signature_header",
+    "signing_keys",
+]
