@@ -135,10 +135,9 @@ def _request_timeout(task: TaskContext, settings: OutboundSettings) -> float:
     left = task.time_left()
     if left is None:
         return settings.timeout_seconds
-    timeout = min(settings.timeout_seconds, left - SAFETY_MARGIN_SECONDS)
-    if timeout < MIN_REQUEST_SECONDS:
+    if left - SAFETY_MARGIN_SECONDS < MIN_REQUEST_SECONDS:
         raise ReceiverUnavailable(f"{left:.1f} s left in this invocation: too little for a request")
-    return timeout
+    return min(settings.timeout_seconds, left - SAFETY_MARGIN_SECONDS)
 
 
 def _fits(wait: float, task: TaskContext, settings: OutboundSettings) -> bool:
