@@ -83,12 +83,6 @@ def ip_literal(host: str) -> IPAddress | None:
         return None
 
 
-def is_loopback_host(host: str) -> bool:
-    """`localhost`, or a loopback IP literal."""
-    literal = ip_literal(host)
-    return host == "localhost" if literal is None else literal.is_loopback
-
-
 def check_url(url: str, allowlist: Allowlist, *, allow_http_loopback: bool) -> SplitResult:
     """The URL split, when the action may call it; else DestinationRefused saying why."""
     if len(url) > MAX_URL_LENGTH:
@@ -100,7 +94,8 @@ def check_url(url: str, allowlist: Allowlist, *, allow_http_loopback: bool) -> S
     if parts.username is not None or parts.password is not None:
         raise DestinationRefused("must not carry credentials (user:password@); the request is signed instead")
     _check_port(parts)
-    if parts.scheme == "http" and not (allow_http_loopback and is_loopback_host(host)):
+    # Plain http only where the local cloud allows it, and then only to a loopback address (checked on resolving).
+    if parts.scheme == "http" and not allow_http_loopback:
         raise DestinationRefused(
             "must be https:// (plain http is allowed only to a loopback receiver on the local cloud)"
         )
@@ -161,6 +156,5 @@ __all__ = [
     "allowed_address",
     "check_url",
     "ip_literal",
-    "is_loopback_host",
     "resolve",
 ]
