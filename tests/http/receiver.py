@@ -58,9 +58,9 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(reply.body)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve  # noqa: N815  # http.server calls these names
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002  # the base class's name
+        def log_message(self, format: str, *args: object) -> None:  # the base class's signature
             return
 
     return Handler

@@ -64,9 +64,7 @@ def test_a_url_the_action_may_not_call_is_a_422_and_nothing_is_created(
     assert schedules() == []
 
 
-def test_with_an_empty_allowlist_the_action_is_off(
-    api: Any, schedules: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_with_an_empty_allowlist_the_action_is_off(api: Any, schedules: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HTTP_ACTION_ALLOWED_HOSTS", raising=False)
     get_outbound_settings.cache_clear()
 
