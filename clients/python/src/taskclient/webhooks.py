@@ -77,10 +77,27 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return value
 
 
+def _number(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
 def _epoch(now: datetime | float | None) -> float:
     if now is None:
         return time.time()
     return now.timestamp() if isinstance(now, datetime) else float(now)
+
+
+def _checked_timestamp(headers: Mapping[str, str], now: datetime | float | None, tolerance: float) -> str:
+    """The request's timestamp, when it is signed and within `tolerance` of now; else InvalidSignature."""
+    stamp = _header(headers, TIMESTAMP)
+    if not stamp or not _header(headers, SIGNATURE):
+        raise InvalidSignature(f"the request has no {TIMESTAMP} or {SIGNATURE} header")
+    if not stamp.isdigit():
+        raise InvalidSignature(f"{TIMESTAMP} is not a Unix time in seconds")
+    age = _epoch(now) - int(stamp)
+    if abs(age) > tolerance:
+        raise InvalidSignature(f"the timestamp is {abs(age):.0f} s from now, more than {tolerance:g} s: refused")
+    return stamp
 
 
 def verify_signature(
@@ -93,27 +110,19 @@ def verify_signature(
 ) -> Delivery:
     """The verified request's task headers; InvalidSignature saying why when it is not to be trusted."""
     keys = signing_keys(secrets)
-    stamp = _header(headers, TIMESTAMP)
-    given = _header(headers, SIGNATURE)
-    if not stamp or not given:
-        raise InvalidSignature(f"the request has no {TIMESTAMP} or {SIGNATURE} header")
-    if not stamp.isdigit():
-        raise InvalidSignature(f"{TIMESTAMP} is not a Unix time in seconds")
-    age = _epoch(now) - int(stamp)
-    if abs(age) > tolerance:
-        raise InvalidSignature(f"the timestamp is {abs(age):.0f} s from now, more than {tolerance:g} s: refused")
+    stamp = _checked_timestamp(headers, now, tolerance)
+    given = _header(headers, SIGNATURE) or ""
     signed = stamp.encode() + b"." + raw_body
     expected = [hmac.new(key, signed, hashlib.sha256).hexdigest() for key in keys]
     prefix = f"{SIGNATURE_VERSION}="
     offered = [part.strip()[len(prefix) :] for part in given.split(",") if part.strip().startswith(prefix)]
     if not any(hmac.compare_digest(mine, theirs) for mine in expected for theirs in offered):
         raise InvalidSignature("no signature matches a known key (wrong secret, or the body was changed)")
-    attempt = _header(headers, ATTEMPT)
     return Delivery(
         task_id=_header(headers, TASK_ID) or "",
         idempotency_key=_header(headers, IDEMPOTENCY_KEY) or "",
         scheduled_time=_header(headers, SCHEDULED_TIME) or None,
-        attempt=int(attempt) if attempt and attempt.isdigit() else None,
+        attempt=_number(_header(headers, ATTEMPT)),
         timestamp=int(stamp),
     )
 
