@@ -11,7 +11,7 @@ import pytest
 from localcloud.template import LocalResources
 from taskcore.outbound import delivery
 from taskcore.outbound.settings import get_outbound_settings
-from taskcore.outbound.signing import get_secrets_provider
+from taskcore.secrets import get_secrets_provider
 from tests.http.receiver import Receiver, receiver_on_loopback
 
 

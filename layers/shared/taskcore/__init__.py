@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         task_fields,
     )
     from taskcore.registry import TaskContext, TaskRejected, UnknownActionError, action
+    from taskcore.secrets import SecretUnavailable, read_secret
 
 #: Each public name and the module that defines it.
 _HOMES = {
@@ -42,6 +43,9 @@ _HOMES = {
     # The HTTP action's data and call, for an action of your own that calls your backend (docs/http-actions.md)
     "HttpRequestData": "taskcore.outbound.request",
     "send_http_request": "taskcore.outbound.delivery",
+    # A secret for an action that needs one, read when it runs (docs/adding-an-action.md, "AWS access")
+    "read_secret": "taskcore.secrets",
+    "SecretUnavailable": "taskcore.secrets",
     # (The registry itself is `taskcore.registry.registry`: as a package attribute, `registry` is the module.)
     "UnknownActionError": "taskcore.registry",
     # The task and the event that carries it
@@ -70,6 +74,7 @@ __all__ = [
     "HttpRequestData",
     "Identifier",
     "SchedulerContext",
+    "SecretUnavailable",
     "TaskContext",
     "TaskEnvelope",
     "TaskFields",
@@ -81,6 +86,7 @@ __all__ = [
     "build_target_input",
     "delivered_event",
     "describe_errors",
+    "read_secret",
     "send_http_request",
     "task_fields",
     "validation_problem",

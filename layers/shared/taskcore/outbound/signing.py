@@ -12,11 +12,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from typing import Any
 
-from taskcore.caches import container_cache
-from taskcore.clients import ClientSettings, aws_client
 from taskcore.outbound.settings import get_outbound_settings
+from taskcore.secrets import SecretUnavailable, read_secret
 
 SIGNATURE_VERSION = "v1"
 
@@ -50,30 +48,21 @@ def parse_keys(value: str | bytes) -> tuple[bytes, ...]:
     return (text.encode(),)
 
 
-@container_cache
-def get_secrets_provider() -> Any:
-    """Powertools' Secrets Manager provider on the container's client (its cache lives as long as it does)."""
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
-
-    return SecretsProvider(boto3_client=aws_client("secretsmanager", ClientSettings()))
-
-
 def signing_keys() -> tuple[bytes, ...]:
     """The current signing key (and the previous one during a rotation), read at most once per max age."""
     settings = get_outbound_settings()
     if not settings.signing_secret_id:
         raise SigningKeyUnavailable("HTTP_ACTION_SIGNING_SECRET_ID is not set (template.yaml sets it)")
     try:
-        value = get_secrets_provider().get(settings.signing_secret_id, max_age=settings.secret_max_age_seconds)
-    except Exception as exc:  # Powertools wraps every AWS error in GetParameterError
-        raise SigningKeyUnavailable(f"the signing secret could not be read ({type(exc).__name__})") from None
+        value = read_secret(settings.signing_secret_id, max_age=settings.secret_max_age_seconds)
+    except SecretUnavailable as exc:
+        raise SigningKeyUnavailable(f"the signing key: {exc}") from None
     return parse_keys(value)
 
 
 __all__ = [
     "SIGNATURE_VERSION",
     "SigningKeyUnavailable",
-    "get_secrets_provider",
     "parse_keys",
     "signature",
     "signature_header",
