@@ -73,3 +73,13 @@ def test_with_an_empty_allowlist_the_action_is_off(api: Any, schedules: Any, mon
     assert response.status_code == 422
     assert "the http_request action is off: no host is allowed" in response.json()["detail"]
     assert schedules() == []
+
+
+@pytest.mark.usefixtures("allowed")
+def test_the_422_names_the_host_and_the_setting_as_docs_http_actions_md_prints_it(api: Any, schedules: Any) -> None:
+    response = schedule(api, {"url": "https://evil.example.org/"})
+
+    assert response.json()["detail"] == (
+        "data: invalid data for action 'http_request': url: host evil.example.org is not on the stack's allowlist "
+        "(HttpActionAllowedHosts)"
+    )
