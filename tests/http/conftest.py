@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 import pytest
 
 from localcloud.template import LocalResources
-from taskcore.outbound import delivery
+from taskcore.outbound import allowlist, delivery
 from taskcore.outbound.settings import get_outbound_settings
 from taskcore.secrets import get_secrets_provider
 from tests.http.receiver import Receiver, receiver_on_loopback
@@ -29,6 +31,19 @@ class HttpAction:
         for name, value in variables.items():
             monkeypatch.setenv(f"HTTP_ACTION_{name.upper()}", value)
         get_outbound_settings.cache_clear()
+
+
+def resolving(monkeypatch: pytest.MonkeyPatch, *addresses: str) -> list[str]:
+    """Make every name resolve to `addresses`; the names asked for, in order."""
+    asked: list[str] = []
+
+    def getaddrinfo(host: str, port: int, *args: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
+        asked.append(host)
+        family = socket.AF_INET6 if ":" in addresses[0] else socket.AF_INET
+        return [(family, socket.SOCK_STREAM, 6, "", (address, port)) for address in addresses]
+
+    monkeypatch.setattr(allowlist, "getaddrinfo", getaddrinfo)
+    return asked
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -67,12 +68,14 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def receiver_on_loopback(host: str = "127.0.0.1") -> Iterator[Receiver]:
-    """A receiver on a free loopback port, stopped on exit."""
+def receiver_on_loopback(host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
+    """A receiver on a free loopback port (https with `tls`, a server context), stopped on exit."""
     server = ThreadingHTTPServer((host, 0), BaseHTTPRequestHandler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     port = server.server_address[1]
     shown = f"[{host}]" if ":" in host else host
-    receiver = Receiver(url=f"http://{shown}:{port}")
+    receiver = Receiver(url=f"{'https' if tls else 'http'}://{shown}:{port}")
     server.RequestHandlerClass = _handler(receiver)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="receiver", daemon=True)

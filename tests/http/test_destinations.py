@@ -17,21 +17,8 @@ from callback_app.handler import TaskInvocationFailed
 from localcloud.template import LocalResources
 from taskcore.outbound import allowlist
 from tests.callback.helpers import delivery, ledger_partition
-from tests.http.conftest import HttpAction
+from tests.http.conftest import HttpAction, resolving
 from tests.http.receiver import Receiver
-
-
-def resolving(monkeypatch: pytest.MonkeyPatch, *addresses: str) -> list[str]:
-    """Make every name resolve to `addresses`; the names asked for, in order."""
-    asked: list[str] = []
-
-    def getaddrinfo(host: str, port: int, *args: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
-        asked.append(host)
-        family = socket.AF_INET6 if ":" in addresses[0] else socket.AF_INET
-        return [(family, socket.SOCK_STREAM, 6, "", (address, port)) for address in addresses]
-
-    monkeypatch.setattr(allowlist, "getaddrinfo", getaddrinfo)
-    return asked
 
 
 def failing_resolver(monkeypatch: pytest.MonkeyPatch) -> None:

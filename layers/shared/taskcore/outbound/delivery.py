@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import SplitResult
 
 from taskcore.outbound.allowlist import Allowlist, DestinationRefused, check_url, resolve
 from taskcore.outbound.request import HttpRequestData
@@ -103,7 +104,7 @@ def _permanent_reason(said: str, answer: Answer) -> str:
 
 
 def _request(
-    parts: Any,
+    parts: SplitResult,
     method: str,
     payload: bytes,
     extra_headers: dict[str, str],
