@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import boto3
@@ -83,3 +83,19 @@ def test_a_signing_secret_that_holds_no_current_key_sends_nothing_and_fails_the_
         callback(call("rot-5", receiver))
 
     assert receiver.received == []
+
+
+def test_the_signature_is_timed_by_the_wall_clock_even_when_a_test_moves_the_tasks_clock(
+    http_action: HttpAction, receiver: Receiver
+) -> None:
+    from taskcore.registry import TaskContext, registry
+
+    action = registry.get("http_request")
+    long_ago = TaskContext(
+        task_id="clock-1", user_id=1, action="http_request", clock=lambda: datetime(2001, 1, 1, tzinfo=UTC)
+    )
+
+    action.run(action.parse({"url": receiver.url}), long_ago)
+
+    (request,) = receiver.received
+    assert verify_signature(request.headers, request.body, http_action.secret).task_id == "clock-1"  # now, real time

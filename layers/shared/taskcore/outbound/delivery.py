@@ -88,7 +88,7 @@ def deliver(url: str, method: str, body: Any, extra_headers: dict[str, str], tas
         said = f"HTTP {answer.status} from {host} after {answer.duration_ms} ms"
         if not is_transient(answer.status):
             raise TaskRejected(_permanent_reason(said, answer))
-        wait = retry_after_seconds(answer.retry_after, task.now())
+        wait = retry_after_seconds(answer.retry_after, datetime.now(UTC))  # the receiver's date is wall-clock time
         if wait is None or tries == MAX_TRIES or not _fits(wait, task, settings):
             later = f"; it asked for a retry after {wait:.0f} s" if wait is not None else ""
             raise ReceiverUnavailable(f"{said}{later}: {answer.preview[:200]}")
@@ -163,7 +163,8 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
 
 def signed_headers(payload: bytes, extra_headers: dict[str, str], task: TaskContext) -> dict[str, str]:
     """The request's headers: the task's own, the caller's allowed ones, and the signature."""
-    timestamp = str(int(task.now().timestamp()))
+    # Wall-clock time, not task.now(): the receiver compares it with its own clock (a test kit may move task.now()).
+    timestamp = str(int(time.time()))
     scheduled = task.scheduled_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if task.scheduled_time else ""
     headers = {
         **extra_headers,
