@@ -22,14 +22,14 @@ CURRENT, PREVIOUS = "k" * 64, "p" * 64
 
 def signed(body: bytes = BODY, *keys: str, at: int = NOW) -> dict[str, str]:
     """The headers the action sends, signed with `keys` (as taskcore signs them)."""
-    return {
+    headers = {
         "X-Task-Id": "payment-reminder-42",
         "X-Task-Scheduled-Time": "2026-12-01T09:00:00Z",
         "X-Task-Attempt": "2",
         "Idempotency-Key": "occ_0123456789abcdef0123456789abcdef",
         "X-Task-Timestamp": str(at),
-        "X-Task-Signature": signature_header(tuple(k.encode() for k in keys or (CURRENT,)), str(at), body),
     }
+    return headers | {"X-Task-Signature": signature_header(tuple(k.encode() for k in keys or (CURRENT,)), headers, body)}
 
 
 def test_the_right_secret_verifies_and_gives_the_tasks_headers() -> None:
@@ -58,6 +58,22 @@ def test_a_wrong_secret_is_refused() -> None:
 def test_a_tampered_body_is_refused() -> None:
     with pytest.raises(InvalidSignature, match="the body was changed"):
         verify_signature(signed(), b'{"payment_id":43}', CURRENT, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        ("Idempotency-Key", "occ_ffffffffffffffffffffffffffffffff"),
+        ("X-Task-Id", "payment-reminder-43"),
+        ("X-Task-Scheduled-Time", "2026-12-02T09:00:00Z"),
+        ("X-Task-Attempt", "3"),
+    ],
+)
+def test_a_captured_request_replayed_with_another_task_header_is_refused(header: str, value: str) -> None:
+    replayed = signed() | {header: value}
+
+    with pytest.raises(InvalidSignature, match="no signature matches"):
+        verify_signature(replayed, BODY, CURRENT, now=NOW)
 
 
 @pytest.mark.parametrize("offset", [301, -301, 86_400])

@@ -32,6 +32,9 @@ IDEMPOTENCY_KEY = "Idempotency-Key"
 TIMESTAMP = "X-Task-Timestamp"
 SIGNATURE = "X-Task-Signature"
 SIGNATURE_VERSION = "v1"
+#: The headers whose values the signature covers, in this order, each followed by a newline, then the raw body
+#: (taskcore.outbound.signing signs the same): none of them can be changed, or replayed with another key.
+SIGNED_HEADERS = (TIMESTAMP, TASK_ID, SCHEDULED_TIME, ATTEMPT, IDEMPOTENCY_KEY)
 #: Seconds a request's timestamp may differ from the receiver's clock.
 DEFAULT_TOLERANCE = 300
 
@@ -112,7 +115,7 @@ def verify_signature(
     keys = signing_keys(secrets)
     stamp = _checked_timestamp(headers, now, tolerance)
     given = _header(headers, SIGNATURE) or ""
-    signed = stamp.encode() + b"." + raw_body
+    signed = "".join(f"{_header(headers, name) or ''}\n" for name in SIGNED_HEADERS).encode() + raw_body
     expected = [hmac.new(key, signed, hashlib.sha256).hexdigest() for key in keys]
     prefix = f"{SIGNATURE_VERSION}="
     offered = [part.strip()[len(prefix) :] for part in given.split(",") if part.strip().startswith(prefix)]

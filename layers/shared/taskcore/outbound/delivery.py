@@ -174,8 +174,8 @@ def signed_headers(payload: bytes, extra_headers: dict[str, str], task: TaskCont
         ATTEMPT: str(task.attempt or 1),
         IDEMPOTENCY_KEY: task.idempotency_key or "",
         TIMESTAMP: timestamp,
-        SIGNATURE: signature_header(signing_keys(), timestamp, payload),
     }
+    headers[SIGNATURE] = signature_header(signing_keys(), headers, payload)
     if payload:
         headers["Content-Type"] = "application/json"
     return headers

@@ -1,4 +1,7 @@
-"""The HTTP action's signature: HMAC-SHA256 over `timestamp + "." + raw body`, with the stack's signing secret.
+"""The HTTP action's signature: HMAC-SHA256, with the stack's signing secret, over the signed headers' values
+(`SIGNED_HEADERS`, in that order, each followed by a newline) and then the raw body. So neither the body nor the
+task's headers (its id, scheduled time, attempt, idempotency key) nor the timestamp can be changed or replayed
+with another key without breaking it.
 
 The secret (template.yaml's HttpSigningSecret) is read with Powertools' parameters utility, once per container
 and again after `HTTP_ACTION_SECRET_MAX_AGE_SECONDS`, so a new value reaches every container without a deploy.
@@ -17,20 +20,27 @@ from taskcore.outbound.settings import get_outbound_settings
 from taskcore.secrets import SecretUnavailable, read_secret
 
 SIGNATURE_VERSION = "v1"
+#: The headers whose values the signature covers, in this order (taskclient.webhooks reads the same names).
+SIGNED_HEADERS = ("X-Task-Timestamp", "X-Task-Id", "X-Task-Scheduled-Time", "X-Task-Attempt", "Idempotency-Key")
 
 
 class SigningKeyUnavailable(RuntimeError):
     """Raise when the signing secret is not configured or cannot be read (transient: Lambda retries)."""
 
 
-def signature(key: bytes, timestamp: str, body: bytes) -> str:
-    """The hex HMAC-SHA256 of `timestamp.body` under `key`."""
-    return hmac.new(key, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+def signed_content(headers: dict[str, str], body: bytes) -> bytes:
+    """What the signature covers: each of SIGNED_HEADERS' values and a newline, then the body."""
+    return "".join(f"{headers.get(name, '')}\n" for name in SIGNED_HEADERS).encode() + body
 
 
-def signature_header(keys: tuple[bytes, ...], timestamp: str, body: bytes) -> str:
+def signature(key: bytes, headers: dict[str, str], body: bytes) -> str:
+    """The hex HMAC-SHA256 of `signed_content(headers, body)` under `key`."""
+    return hmac.new(key, signed_content(headers, body), hashlib.sha256).hexdigest()
+
+
+def signature_header(keys: tuple[bytes, ...], headers: dict[str, str], body: bytes) -> str:
     """`v1=<hex>` for each key, comma-separated (the current key first)."""
-    return ",".join(f"{SIGNATURE_VERSION}={signature(key, timestamp, body)}" for key in keys)
+    return ",".join(f"{SIGNATURE_VERSION}={signature(key, headers, body)}" for key in keys)
 
 
 def parse_keys(value: str | bytes) -> tuple[bytes, ...]:
@@ -62,9 +72,11 @@ def signing_keys() -> tuple[bytes, ...]:
 
 __all__ = [
     "SIGNATURE_VERSION",
+    "SIGNED_HEADERS",
     "SigningKeyUnavailable",
     "parse_keys",
     "signature",
     "signature_header",
+    "signed_content",
     "signing_keys",
 ]
