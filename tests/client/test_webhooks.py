@@ -29,7 +29,8 @@ def signed(body: bytes = BODY, *keys: str, at: int = NOW) -> dict[str, str]:
         "Idempotency-Key": "occ_0123456789abcdef0123456789abcdef",
         "X-Task-Timestamp": str(at),
     }
-    return headers | {"X-Task-Signature": signature_header(tuple(k.encode() for k in keys or (CURRENT,)), headers, body)}
+    signing = tuple(key.encode() for key in keys or (CURRENT,))
+    return headers | {"X-Task-Signature": signature_header(signing, headers, body)}
 
 
 def test_the_right_secret_verifies_and_gives_the_tasks_headers() -> None:
