@@ -146,6 +146,7 @@ def banner(cloud: LocalCloud, args: argparse.Namespace) -> str:
             if args.reload
             else "  actions                  not reloaded (--no-reload): a changed action needs a restart"
         ),
+        *http_action_lines(cloud),
         "",
         "  Schedule a task 10 s ahead:",
         f"    {example}",
@@ -154,6 +155,20 @@ def banner(cloud: LocalCloud, args: argparse.Namespace) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def http_action_lines(cloud: LocalCloud) -> list[str]:
+    """The http_request action's allowlist and development signing secret (what a local receiver verifies with)."""
+    from localcloud.endpoint import signing_secret
+
+    secret = signing_secret(cloud.environment)
+    if secret is None:
+        return []
+    return [
+        f"  http_request             may call {cloud.environment.get('HTTP_ACTION_ALLOWED_HOSTS')} "
+        "(http allowed to loopback; HTTP_ACTION_ALLOWED_HOSTS=... make dev to change)",
+        f"  signing secret (dev)     {secret}",
+    ]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,6 +20,34 @@ LOCAL_ENV = {
 }
 
 
+#: Where the http_request action may call on the local cloud unless HTTP_ACTION_ALLOWED_HOSTS says otherwise:
+#: receivers on this machine (docs/http-actions.md, "Locally").
+LOCAL_HTTP_ACTION_HOSTS = "127.0.0.1,::1,localhost"
+
+
+def http_action_environment(arns: dict[str, str]) -> dict[str, str]:
+    """The http_request action's settings on the local cloud: loopback receivers over plain http, the local secret."""
+    env = {
+        "HTTP_ACTION_ALLOWED_HOSTS": os.environ.get("HTTP_ACTION_ALLOWED_HOSTS") or LOCAL_HTTP_ACTION_HOSTS,
+        # Only the local cloud sets it: on AWS the action calls https only.
+        "HTTP_ACTION_ALLOW_HTTP_LOOPBACK": "true",
+    }
+    if "HttpSigningSecret" in arns:
+        env["HTTP_ACTION_SIGNING_SECRET_ID"] = arns["HttpSigningSecret"]
+    return env
+
+
+def signing_secret(environment: dict[str, str]) -> str | None:
+    """The local HttpSigningSecret's value (what `make dev` prints for receivers), or None without one."""
+    import boto3
+
+    secret_id = environment.get("HTTP_ACTION_SIGNING_SECRET_ID")
+    if not secret_id:
+        return None
+    client = boto3.client("secretsmanager", endpoint_url=environment.get("AWS_ENDPOINT_URL"))
+    return str(client.get_secret_value(SecretId=secret_id)["SecretString"])
+
+
 def powertools_environment() -> dict[str, str]:
     """POWERTOOLS_* as template.yaml's Globals set them, with the parameters at their defaults."""
     template = load_template()
@@ -55,7 +83,7 @@ class LocalEndpoint:
         ):
             if logical_id in arns:
                 env[var] = arns[logical_id]
-        return env
+        return env | http_action_environment(arns)
 
 
 @contextmanager

@@ -269,7 +269,8 @@ PASSWORD_OPTIONS = (
 
 
 def _create_secrets(secrets: Any, resolver: Resolver, declared: Mapping[str, dict[str, Any]]) -> dict[str, str]:
-    """Each secret, its value generated as its `GenerateSecretString` says (or its `SecretString`); logical id -> ARN.
+    """Each secret, its value generated as its `GenerateSecretString` says (or its `SecretString`, or none); logical
+    id -> ARN.
 
     The value is drawn by the endpoint's own GetRandomPassword, as CloudFormation draws it at deploy time.
     """
@@ -284,9 +285,12 @@ def _create_secrets(secrets: Any, resolver: Resolver, declared: Mapping[str, dic
                 value = json.dumps(
                     {**json.loads(generate["SecretStringTemplate"]), generate["GenerateStringKey"]: value}
                 )
-        else:
-            value = str(props.get("SecretString", ""))
-        created = secrets.create_secret(Name=resolver.physical_name(lid), SecretString=value)
+        elif "SecretString" in props:
+            value = str(props["SecretString"])
+        else:  # no value yet, as CloudFormation makes it: someone puts one (put-secret-value) before it is read
+            value = None
+        initial = {"SecretString": value} if value else {}
+        created = secrets.create_secret(Name=resolver.physical_name(lid), **initial)
         arns[lid] = created["ARN"]
     return arns
 

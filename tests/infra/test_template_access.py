@@ -170,23 +170,46 @@ def test_the_cursor_key_is_generated_at_deploy_time_and_named_by_cloudformation(
     assert "Name" not in secret["Properties"]  # a deleted stack's secret (recovery window) never blocks a new one
 
 
-def test_only_the_scheduler_function_may_read_the_cursor_key_and_nothing_else_of_secrets_manager() -> None:
+def test_each_secret_is_read_by_its_one_function_and_nothing_else_of_secrets_manager_is_granted() -> None:
     readers = [
         s for s in statements(RESOURCES) if any(str(a).startswith("secretsmanager:") for a in as_list(s["Action"]))
     ]
-    variables = RESOURCES["SchedulerFunction"]["Properties"]["Environment"]["Variables"]
-    (scheduler_policy,) = RESOURCES["SchedulerFunction"]["Properties"]["Policies"]
+    scheduler = RESOURCES["SchedulerFunction"]["Properties"]
+    callback = RESOURCES["CallbackFunction"]["Properties"]
+    (scheduler_policy,) = scheduler["Policies"]
+    (callback_policy,) = callback["Policies"]
 
     assert readers == [
+        {
+            "Sid": "HttpSigningKey",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": {"Ref": "HttpSigningSecret"},
+        },
         {
             "Sid": "CursorKey",
             "Effect": "Allow",
             "Action": "secretsmanager:GetSecretValue",
             "Resource": {"Ref": "CursorKeySecret"},
-        }
+        },
     ]
-    assert readers[0] in scheduler_policy["Statement"]
-    assert variables["CURSOR_SECRET_ID"] == {"Ref": "CursorKeySecret"}
+    # The cursor key for the scheduler only; the signing key for the callback only (the scheduler never signs).
+    assert readers[1] in scheduler_policy["Statement"]
+    assert readers[0] not in scheduler_policy["Statement"]
+    assert readers[0] in callback_policy["Statement"]
+    assert scheduler["Environment"]["Variables"]["CURSOR_SECRET_ID"] == {"Ref": "CursorKeySecret"}
+    assert callback["Environment"]["Variables"]["HTTP_ACTION_SIGNING_SECRET_ID"] == {"Ref": "HttpSigningSecret"}
+    assert "HTTP_ACTION_SIGNING_SECRET_ID" not in scheduler["Environment"]["Variables"]
+
+
+def test_both_functions_read_the_http_actions_allowlist_from_its_parameter_empty_by_default() -> None:
+    parameter = TEMPLATE["Parameters"]["HttpActionAllowedHosts"]
+
+    assert parameter["Default"] == ""
+    for function in ("SchedulerFunction", "CallbackFunction"):
+        variables = RESOURCES[function]["Properties"]["Environment"]["Variables"]
+        assert variables["HTTP_ACTION_ALLOWED_HOSTS"] == {"Ref": "HttpActionAllowedHosts"}, function
+        assert "HTTP_ACTION_ALLOW_HTTP_LOOPBACK" not in variables, function  # https only on AWS
 
 
 # --- What the AWS managed policies grant -----------------------------------------------------------

@@ -55,7 +55,10 @@ def test_env_local_names_the_resources_the_local_cloud_creates() -> None:
         "MAX_ACTIVE_SCHEDULES_PER_OWNER": str(TEMPLATE["Parameters"]["MaxActiveSchedulesPerOwner"]["Default"]),
         # A secret is found by its name as well as its ARN (whose random suffix only the endpoint knows).
         "CURSOR_SECRET_ID": local.physical_name("CursorKeySecret"),
+        # The http_request action is off, as the parameter's default leaves it (docs/http-actions.md).
+        "HTTP_ACTION_ALLOWED_HOSTS": TEMPLATE["Parameters"]["HttpActionAllowedHosts"]["Default"],
     }
+    assert ENV_LOCAL["CallbackFunction"]["HTTP_ACTION_SIGNING_SECRET_ID"] == local.physical_name("HttpSigningSecret")
     assert ENV_LOCAL["CallbackFunction"]["TASK_LEDGER_TABLE"] == local.physical_name("TaskLedgerTable")
     endpoint = ENV_LOCAL["Parameters"]["AWS_ENDPOINT_URL"]
     queue = f"{endpoint}/{local.account}/{local.physical_name('RejectedTaskQueue')}"

@@ -55,7 +55,7 @@ def test_generated_function_roles_add_only_logging_and_tracing_managed_policies(
         assert RESOURCES[role]["Properties"]["ManagedPolicyArns"] == SAM_BASICS, role
 
 
-def test_callback_role_may_touch_idempotency_records_record_runs_and_send_to_its_two_queues_only() -> None:
+def test_callback_role_may_touch_idempotency_records_record_runs_send_to_two_queues_and_read_the_signing_key() -> None:
     failure_queue = {"Fn::GetAtt": ["CallbackFailureInbox", "Arn"]}
 
     assert role_policies(RESOURCES["CallbackFunctionRole"]) == {
@@ -89,6 +89,12 @@ def test_callback_role_may_touch_idempotency_records_record_runs_and_send_to_its
                 "Effect": "Allow",
                 "Action": "sqs:SendMessage",
                 "Resource": {"Fn::GetAtt": ["RejectedTaskQueue", "Arn"]},
+            },
+            {
+                "Sid": "HttpSigningKey",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": {"Ref": "HttpSigningSecret"},
             },
         ],
     }

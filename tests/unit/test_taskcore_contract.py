@@ -52,4 +52,5 @@ def test_importing_the_package_loads_nothing_else() -> None:
 def test_the_shipped_actions_import_only_the_public_contract() -> None:
     for module in sorted(ACTIONS.glob("*.py")):
         imports = [line for line in module.read_text(encoding="utf-8").splitlines() if "taskcore" in line]
-        assert all(line.startswith("from taskcore import ") for line in imports if "import" in line), module.name
+        statements = [line.strip() for line in imports if "import" in line]
+        assert all(line.startswith("from taskcore import ") for line in statements), module.name

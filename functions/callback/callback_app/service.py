@@ -71,6 +71,14 @@ def occurrence_of(task_id: str, scheduler: SchedulerContext) -> dict[str, str | 
     return occurrence
 
 
+def remaining_time(lambda_context: Any) -> Callable[[], float | None]:
+    """What TaskContext.time_left asks: Lambda's remaining time in seconds (None without a Lambda context)."""
+    remaining = getattr(lambda_context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return lambda: None
+    return lambda: remaining() / 1000
+
+
 class TaskRunner:
     """Runs the envelope's action under an idempotency record in `persistence_store`."""
 
@@ -125,6 +133,7 @@ class TaskRunner:
                 envelope=envelope,
                 scheduler=scheduler,
                 attempt=attempt,
+                lambda_context=lambda_context,
             )
         except IdempotencyPersistenceLayerError as exc:
             if isinstance(exc.__cause__, TaskNotLive):
@@ -146,6 +155,7 @@ class TaskRunner:
         envelope: TaskEnvelope,
         scheduler: SchedulerContext,
         attempt: _Attempt,
+        lambda_context: Any = None,
     ) -> dict[str, Any]:
         action = registry.get(envelope.action)
         counted = attempt.start.attempts if attempt.start is not None else None
@@ -161,6 +171,7 @@ class TaskRunner:
             schedule_arn=scheduler.schedule_arn,
             execution_id=scheduler.execution_id,
             idempotency_key=occurrence_key(occurrence),
+            remaining=remaining_time(lambda_context),
         )
         data = envelope.parsed_data()
         output = self._deadline(action, attempt).run(lambda: action.run(data, context))

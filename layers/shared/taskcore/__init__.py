@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from taskcore.envelope import Identifier, TaskEnvelope, TaskId
     from taskcore.errors import describe_errors, validation_problem
     from taskcore.limits import LAMBDA_ASYNC_PAYLOAD_BYTES, MAX_DATA_DEPTH, MAX_TASK_EVENT_BYTES
+    from taskcore.outbound.delivery import send_http_request
+    from taskcore.outbound.request import HttpRequestData
     from taskcore.proxy import (
         CALLBACK_PATH,
         SchedulerContext,
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
         task_fields,
     )
     from taskcore.registry import TaskContext, TaskRejected, UnknownActionError, action
+    from taskcore.secrets import SecretUnavailable, read_secret
 
 #: Each public name and the module that defines it.
 _HOMES = {
@@ -37,6 +40,12 @@ _HOMES = {
     "TaskContext": "taskcore.registry",
     "TaskRejected": "taskcore.registry",
     "Identifier": "taskcore.envelope",
+    # The HTTP action's data and call, for an action of your own that calls your backend (docs/http-actions.md)
+    "HttpRequestData": "taskcore.outbound.request",
+    "send_http_request": "taskcore.outbound.delivery",
+    # A secret for an action that needs one, read when it runs (docs/adding-an-action.md, "AWS access")
+    "read_secret": "taskcore.secrets",  # nosec B105  # a module name, not a password
+    "SecretUnavailable": "taskcore.secrets",
     # (The registry itself is `taskcore.registry.registry`: as a package attribute, `registry` is the module.)
     "UnknownActionError": "taskcore.registry",
     # The task and the event that carries it
@@ -62,8 +71,10 @@ __all__ = [
     "LAMBDA_ASYNC_PAYLOAD_BYTES",
     "MAX_DATA_DEPTH",
     "MAX_TASK_EVENT_BYTES",
+    "HttpRequestData",
     "Identifier",
     "SchedulerContext",
+    "SecretUnavailable",
     "TaskContext",
     "TaskEnvelope",
     "TaskFields",
@@ -75,6 +86,8 @@ __all__ = [
     "build_target_input",
     "delivered_event",
     "describe_errors",
+    "read_secret",
+    "send_http_request",
     "task_fields",
     "validation_problem",
 ]

@@ -60,10 +60,16 @@ class TaskContext:
     idempotency_key: str | None = None
     #: The process's clock (`taskcore.clock`): the wall clock in Lambda, the virtual one under the test kit.
     clock: Callable[[], datetime] = field(default=utcnow, repr=False, compare=False)
+    #: Seconds the invocation has left before the function's timeout (None: not known, e.g. a direct call).
+    remaining: Callable[[], float | None] = field(default=lambda: None, repr=False, compare=False)
 
     def now(self) -> datetime:
         """The current time (aware UTC) as the system that runs the action sees it: a test moves it."""
         return self.clock()
+
+    def time_left(self) -> float | None:
+        """Seconds left before the function times out (Lambda's remaining time), or None when it is not known."""
+        return self.remaining()
 
 
 def occurrence_key(occurrence: Mapping[str, str | None]) -> str:
