@@ -13,9 +13,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: Directories that hold no code of ours: build output and reports (hidden directories, .venv,
-#: .tools, .aws-sam, bench/.build and the caches among them, are never read either).
-NOT_SOURCE = frozenset({"build", "dist", "htmlcov", "bench/results"})
+#: Directories that hold no code of ours: build output and reports, wherever they are (a package's own
+#: `build/` too, e.g. clients/python/build), and the bench's results (hidden directories, .venv, .tools,
+#: .aws-sam, bench/.build and the caches among them, are never read either).
+BUILD_OUTPUT = frozenset({"build", "dist", "htmlcov"})
+NOT_SOURCE = frozenset({"bench/results"})
 
 
 def python_files(top: Path = ROOT) -> Iterator[Path]:
@@ -27,6 +29,7 @@ def python_files(top: Path = ROOT) -> Iterator[Path]:
             for name in subdirectories
             if not name.startswith(".")
             and name != "__pycache__"
+            and name not in BUILD_OUTPUT
             and (here / name).relative_to(top).as_posix() not in NOT_SOURCE
         )
         yield from (here / name for name in sorted(files) if name.endswith(".py"))

@@ -42,3 +42,12 @@ def test_the_gates_read_every_package_and_nothing_in_environments_or_build_outpu
     assert packages <= read
     assert not any(part.startswith(".") for name in read for part in name.split("/"))
     assert not any(name.startswith(("build/", "dist/", "bench/results/")) for name in read)
+
+
+def test_build_output_anywhere_is_not_source(tmp_path: Path) -> None:
+    # e.g. clients/python/build/lib/, which an editable install of the client may leave behind
+    for directory in ("pkg", "clients/python/build/lib/pkg", "dist", "pkg/.hidden", "pkg/__pycache__"):
+        (tmp_path / directory).mkdir(parents=True, exist_ok=True)
+        (tmp_path / directory / "m.py").write_text("x = 1\n", encoding="utf-8")
+
+    assert [p.relative_to(tmp_path).as_posix() for p in python_files(tmp_path)] == ["pkg/m.py"]

@@ -14,11 +14,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-TaskStatus = Literal["scheduled", "paused", "succeeded", "failed", "rejected", "cancelled", "ended"]
-RunOutcome = Literal["succeeded", "failed", "rejected"]
+TaskStatus = Literal[
+    "scheduled", "paused", "running", "retrying", "succeeded", "failed", "rejected", "missed", "cancelled", "ended"
+]
+RunOutcome = Literal["succeeded", "failed", "rejected", "expired", "skipped", "timed_out", "undelivered"]
 TaskKind = Literal["one-time", "recurring"]
 #: What `list(status=...)` filters on: a task's state in the ledger.
-ListStatus = Literal["scheduled", "paused", "succeeded", "failed", "rejected", "cancelled"]
+ListStatus = Literal["scheduled", "paused", "succeeded", "failed", "rejected", "missed", "cancelled", "ended"]
 
 
 class _Answer(BaseModel):
@@ -78,6 +80,7 @@ class LastRun(_Answer):
     attempts: int | None = None
     final: bool | None = None
     finished_at: datetime | None = None
+    reason: str | None = None
 
 
 class Task(_Answer):
@@ -102,6 +105,7 @@ class Task(_Answer):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     status: TaskStatus | None = None
+    reason: str | None = None
     run_count: int = 0
     last_run: LastRun | None = None
     runs: list[Run] = Field(default_factory=list)

@@ -103,6 +103,16 @@ def _checked_timestamp(headers: Mapping[str, str], now: datetime | float | None,
     return stamp
 
 
+def _signed_by_one_of(keys: list[bytes], headers: Mapping[str, str], raw_body: bytes) -> bool:
+    """Whether one of the request's `v1=` signatures is the HMAC of its signed headers and body by one of `keys`."""
+    signed = "".join(f"{_header(headers, name) or ''}\n" for name in SIGNED_HEADERS).encode() + raw_body
+    expected = [hmac.new(key, signed, hashlib.sha256).hexdigest() for key in keys]
+    prefix = f"{SIGNATURE_VERSION}="
+    given = _header(headers, SIGNATURE) or ""
+    offered = [part.strip()[len(prefix) :] for part in given.split(",") if part.strip().startswith(prefix)]
+    return any(hmac.compare_digest(mine, theirs) for mine in expected for theirs in offered)
+
+
 def verify_signature(
     headers: Mapping[str, str],
     raw_body: bytes,
@@ -114,12 +124,7 @@ def verify_signature(
     """The verified request's task headers; InvalidSignature saying why when it is not to be trusted."""
     keys = signing_keys(secrets)
     stamp = _checked_timestamp(headers, now, tolerance)
-    given = _header(headers, SIGNATURE) or ""
-    signed = "".join(f"{_header(headers, name) or ''}\n" for name in SIGNED_HEADERS).encode() + raw_body
-    expected = [hmac.new(key, signed, hashlib.sha256).hexdigest() for key in keys]
-    prefix = f"{SIGNATURE_VERSION}="
-    offered = [part.strip()[len(prefix) :] for part in given.split(",") if part.strip().startswith(prefix)]
-    if not any(hmac.compare_digest(mine, theirs) for mine in expected for theirs in offered):
+    if not _signed_by_one_of(keys, headers, raw_body):
         raise InvalidSignature("no signature matches a known key (wrong secret, or the body was changed)")
     return Delivery(
         task_id=_header(headers, TASK_ID) or "",
