@@ -26,7 +26,7 @@ USER = 456
 
 #: What each path may send to DynamoDB (issue #12's budgets); `measure` reports what it sends.
 BUDGETS: dict[str, str] = {
-    "callback: first delivery": "the 2 idempotency writes + at most 1 more write, no read",
+    "callback: first delivery": "at most 3 requests, no read (2: the start and end transactions)",
     "callback: duplicate delivery (replay)": "at most 1 write more than without the ledger",
     "API: create": "at most 1 conditional write",
     "API: GET a task": "1 Query",

@@ -69,10 +69,9 @@ def test_a_recurring_task_past_its_end_reads_ended_and_frees_its_slot(
 
 def sweep_at(recorder: Any, moment: datetime) -> dict[str, Any]:
     """One sweep as of `moment` (the recorder's clock moved there)."""
-    from unittest import mock
+    from taskcore.clock import use_clock
 
-    with mock.patch("callback_app.recorder.datetime") as clock:
-        clock.now.return_value = moment
+    with use_clock(lambda: moment):
         answer: dict[str, Any] = recorder({"sweep": "due"})
     return answer
 
