@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from localcloud import dynamo_throughput
 from localcloud.apiserver import ApiServer, FunctionWorker, Handler, serve_function
 from localcloud.clock import Clock, SystemClock
 from localcloud.delivery import DeliveryFault
@@ -42,7 +43,7 @@ from localcloud.schedules import MotoScheduleStore, ScheduleDeleter
 from localcloud.static_files import SWAGGER_UI_PATH, swagger_ui
 from localcloud.stats import DispatchStats, LogSink, stdout_sink
 from localcloud.stepping import Stepper
-from localcloud.template import api_stage_name
+from localcloud.template import api_stage_name, function_settings
 
 __all__ = [
     "CloudOptions",
@@ -112,6 +113,9 @@ class LocalCloud:
         options = self.options
         fresh_moto_state()
         endpoint = self._stack.enter_context(moto_endpoint(options.host, options.moto_port))
+        adversity = options.adversity
+        dynamo_throughput.set_limits(adversity.dynamodb_wcu_per_key, adversity.dynamodb_rcu_per_key)
+        self._stack.callback(dynamo_throughput.set_limits, None, None)
         self._stack.callback(fresh_moto_state)  # in memory only: nothing outlives the local cloud
         self.endpoint = endpoint
         saved = read_state_file(options.persist) if options.persist is not None else None
@@ -247,6 +251,7 @@ class LocalCloud:
             delivery_retry_base=self.options.delivery_retry_base,
             fault=self._fault,
             log=self._log,
+            adversity=self.options.adversity,
         )
         return lambda_, dispatcher
 
@@ -260,9 +265,11 @@ class LocalCloud:
             "sender": sender,
             "stats": stats,
             "log": self._log,
+            "adversity": options.adversity,
         }
         if self._callback_handler is not None:
-            return AsyncLambda({callback_arn: self._callback_handler}, **common)
+            timeout = options.callback_timeout or function_settings("CallbackFunction").timeout_seconds
+            return AsyncLambda({callback_arn: self._callback_handler}, timeouts={callback_arn: timeout}, **common)
         spec = FunctionSpec.from_template(
             "CallbackFunction",
             handler=options.callback_handler_path,

@@ -12,6 +12,9 @@
 - ActionAfterCompletion DELETE: once the last occurrence is delivered (or dead-lettered), the schedule
   is deleted through the Scheduler API. A recurring schedule past its EndDate stops.
 - FlexibleTimeWindow is not randomised: every occurrence fires at the start of its window.
+- The adverse mode (`localcloud.adverse`) delivers anywhere within the minute after the scheduled time, delivers
+  some occurrences twice (each delivery with its own execution id), and holds deliveries beyond Scheduler's
+  invocation rate until the next free slot.
 
 `serve()` is its own loop: it only fires and hands events to Lambda through the invoke interface
 (`submit` queues them), so a running or waiting invocation never holds back a delivery; Lambda runs
@@ -25,10 +28,11 @@ import heapq
 import itertools
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from localcloud.adverse import Adversity, TokenBuckets
 from localcloud.clock import Clock, SystemClock
 from localcloud.delivery import (
     DELIVERY_ENDING,
@@ -76,7 +80,11 @@ class Dispatcher:
         catch_up_seconds: float = 60.0,
         fault: DeliveryFault | None = None,
         log: LogSink = stdout_sink,
+        adversity: Adversity | None = None,
     ) -> None:
+        self.adversity = adversity or Adversity()
+        rate = self.adversity.scheduler_invocations_per_second
+        self._rate = TokenBuckets(rate, clock=lambda: self.clock.now().timestamp()) if rate else None
         self.store = store
         self.lambda_ = lambda_
         self.clock: Clock = clock or SystemClock()
@@ -91,7 +99,8 @@ class Dispatcher:
         self.fault = fault
         self._log = log
         self._tracked: dict[str, _Tracked] = {}
-        self._due: list[tuple[datetime, int, str, tuple[str, datetime, datetime]]] = []
+        #: (when to deliver, sequence, schedule name, its version, the occurrence's scheduled time)
+        self._due: list[tuple[datetime, int, str, tuple[str, datetime, datetime], datetime]] = []
         self._retries: list[tuple[datetime, int, Delivery]] = []
         self._last_fired: dict[tuple[str, datetime], datetime] = {}
         self._sequence = itertools.count()
@@ -132,7 +141,8 @@ class Dispatcher:
 
     def _push(self, schedule: Schedule, due: datetime | None) -> None:
         if due is not None:
-            heapq.heappush(self._due, (due, next(self._sequence), schedule.name, schedule.version))
+            deliver_at = due + timedelta(seconds=self.adversity.spread())
+            heapq.heappush(self._due, (deliver_at, next(self._sequence), schedule.name, schedule.version, due))
 
     def _next_occurrence(
         self, schedule: Schedule, expression: Expression, now: datetime, after: datetime | None = None
@@ -199,7 +209,7 @@ class Dispatcher:
         now = now or self.clock.now()
         fired = 0
         while self._due and self._due[0][0] <= now:
-            due, _, name, version = heapq.heappop(self._due)
+            _, _, name, version, due = heapq.heappop(self._due)
             if self._fire(due, name, version, now):
                 fired += 1
         while self._retries and self._retries[0][0] <= now:
@@ -243,6 +253,18 @@ class Dispatcher:
         return live, tracked.expression
 
     def _attempt(self, delivery: Delivery, now: datetime) -> None:
+        if self._rate is not None and (wait := self._rate.wait_for("invocations")) > 0:
+            # Over Scheduler's invocation rate: the delivery waits for the next free slot (adverse mode).
+            self.stats.count("deliveries_throttled")
+            heapq.heappush(self._retries, (now + timedelta(seconds=wait), next(self._sequence), delivery))
+            return
+        self._deliver(delivery, now)
+        if self.adversity.chance(self.adversity.scheduler_duplicate_rate):
+            # At-least-once: the same occurrence delivered again, with an execution id of its own (adverse mode).
+            self.stats.count("delivery_duplicates")
+            self._deliver(replace(delivery, delete_after=False), now, duplicate=True)
+
+    def _deliver(self, delivery: Delivery, now: datetime, *, duplicate: bool = False) -> None:
         schedule, due = delivery.schedule, delivery.scheduled_time
         execution_id = str(uuid.uuid4())
         payload = substitute_context_attributes(
@@ -258,17 +280,20 @@ class Dispatcher:
             if self.fault is not None and (injected := self.fault(schedule, delivery.attempt)) is not None:
                 raise injected
         except DeliveryError as error:
-            self._delivery_failed(delivery, payload, execution_id, error, now)
+            if not duplicate:  # a duplicate that fails leaves it to the first delivery's ending
+                self._delivery_failed(delivery, payload, execution_id, error, now)
             return
         self.lambda_.submit(
             Invocation(
                 event=event,
                 function_arn=schedule.target_arn,
                 received_at=now,
-                scheduled_time=due if delivery.attempt == 1 else None,
+                scheduled_time=due if delivery.attempt == 1 and not duplicate else None,
                 label=schedule.name,
             )
         )
+        if duplicate:
+            return
         if delivery.attempt == 1:
             self.stats.fire_lateness.append(late)
             if late < 0:

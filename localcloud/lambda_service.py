@@ -24,10 +24,11 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from localcloud.adverse import Adversity
 from localcloud.clock import Clock
 from localcloud.queues import DeadLetterEnding, SqsSender
 from localcloud.stats import DispatchStats, LogSink, log_record, stdout_sink
@@ -39,6 +40,12 @@ Handler = Callable[[Any, Any], Any]
 
 #: Local stand-ins for Lambda's ~1 min and ~2 min between async retries.
 DEFAULT_RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0)
+
+#: What an event that waited in Lambda's queue past its maximum age reports (it never ran).
+EVENT_AGE_ERROR: dict[str, Any] = {
+    "errorType": "EventAgeExceeded",
+    "errorMessage": "the event waited in Lambda's queue longer than MaximumEventAgeInSeconds",
+}
 
 #: An invocation that failed for good goes to the function's on-failure destination (CallbackFailureQueue).
 INVOCATION_ENDING = DeadLetterEnding(
@@ -150,11 +157,13 @@ class LambdaService:
         sender: SqsSender | None = None,
         stats: DispatchStats | None = None,
         log: LogSink = stdout_sink,
+        adversity: Adversity | None = None,
     ) -> None:
+        self.adversity = adversity or Adversity()
         self._arns = {unqualified(arn) for arn in function_arns}
         self._configs = {unqualified(arn): config for arn, config in (configs or {}).items()}
         self._clock = clock
-        self._retry_delays = tuple(retry_delays) or DEFAULT_RETRY_DELAYS
+        self._retry_delays = self.adversity.retry_delays(tuple(retry_delays) or DEFAULT_RETRY_DELAYS)
         self._sender = sender or SqsSender()
         self.stats = stats or DispatchStats()
         self._log = log
@@ -180,7 +189,11 @@ class LambdaService:
         """Accept an event (Invoke with InvocationType=Event): queued at once, run when a container is free."""
         with self._changed:
             self._ready.append(invocation)
-            self._changed.notify()
+            if self.adversity.chance(self.adversity.lambda_duplicate_rate):
+                # Lambda may invoke an accepted event more than once, without any error (adverse mode).
+                self._ready.append(replace(invocation, request_id=str(uuid.uuid4())))
+                self.stats.count("lambda_duplicates")
+            self._changed.notify_all()
         self._wake.set()
 
     @property
@@ -322,13 +335,24 @@ class LambdaService:
     # -- for the subclasses ----------------------------------------------------------------------------------
 
     def _take(self) -> Invocation | None:
-        """The next queued invocation, marked running."""
-        with self._changed:
-            if not self._ready or self._closed:
-                return None
-            invocation = self._ready.popleft()
-            self._running[invocation.request_id] = invocation
-            return invocation
+        """The next queued invocation, marked running; one that waited past its event age (adverse mode) goes to
+        the on-failure destination unrun instead."""
+        while True:
+            with self._changed:
+                if not self._ready or self._closed:
+                    return None
+                invocation = self._ready.popleft()
+                if not self._expired_in_queue(invocation):
+                    self._running[invocation.request_id] = invocation
+                    return invocation
+            self._end(invocation, EVENT_AGE_ERROR, "EventAgeExceeded", self._clock.now())
+
+    def _expired_in_queue(self, invocation: Invocation) -> bool:
+        if not self.adversity.event_age_in_queue:
+            return False
+        config = self._configs.get(unqualified(invocation.function_arn), InvokeConfig())
+        age = (self._clock.now() - invocation.received_at).total_seconds()
+        return age > self.adversity.event_age(config.max_event_age_seconds)
 
     def _done(self, invocation: Invocation) -> None:
         with self._changed:
@@ -347,9 +371,19 @@ class LambdaService:
         config = self._configs.get(unqualified(invocation.function_arn), InvokeConfig())
         now = self._clock.now()
         condition = self._retry(invocation, error, config, now)
-        if condition is None:
-            return
+        if condition is not None:
+            self._end(invocation, error, condition, now)
+
+    def _end(self, invocation: Invocation, error: dict[str, Any], condition: str, now: datetime) -> None:
+        """The invocation ends for good: its record goes to the on-failure destination."""
+        config = self._configs.get(unqualified(invocation.function_arn), InvokeConfig())
         record = invocation_record(invocation, error, condition=condition, now=now)
+        body = json.dumps(record, ensure_ascii=False, default=str)
+        limit = self.adversity.failure_record_limit_bytes
+        if limit is not None and len(body.encode("utf-8")) > limit:
+            # Lambda drops the payload when the record is too large for the destination (adverse mode).
+            del record["requestPayload"]
+            body = json.dumps(record, ensure_ascii=False, default=str)
         fields: dict[str, Any] = {
             "schedule": invocation.label,
             "request_id": invocation.request_id,
@@ -360,7 +394,7 @@ class LambdaService:
         INVOCATION_ENDING.send(
             self._sender,
             config.on_failure_arn,
-            json.dumps(record, ensure_ascii=False, default=str),
+            body,
             stats=self.stats,
             log=self._log,
             fields=fields,
@@ -372,7 +406,8 @@ class LambdaService:
         if retries_done >= config.max_retry_attempts:
             return "RetriesExhausted"
         delay = self._retry_delays[min(retries_done, len(self._retry_delays) - 1)]
-        if (now - invocation.received_at).total_seconds() + delay > config.max_event_age_seconds:
+        age_at_retry = (now - invocation.received_at).total_seconds() + delay
+        if age_at_retry > self.adversity.event_age(config.max_event_age_seconds):
             return "EventAgeExceeded"
         with self._changed:
             heapq.heappush(self._retries, (now + timedelta(seconds=delay), next(self._sequence), invocation))

@@ -4,15 +4,16 @@ assembles it may hand in: the console, which the local cloud mounts at /console 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from localcloud.adverse import Adversity
 from localcloud.apiserver import Handler
 from localcloud.environments import FunctionSpec
 from localcloud.lambda_service import DEFAULT_RETRY_DELAYS
 
-__all__ = ["CloudOptions", "ConsoleFactory", "MountedConsole"]
+__all__ = ["Adversity", "CloudOptions", "ConsoleFactory", "MountedConsole"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class CloudOptions:
     reload_actions: bool = False
     #: More directories of action modules, as if in layers/shared/taskcore/actions (`--actions-dir`).
     action_dirs: tuple[Path, ...] = ()
+    #: AWS as it really behaves (`--adverse`: `Adversity.preset()`; each knob settable on its own). Default: kind.
+    adversity: Adversity = field(default_factory=Adversity)
 
 
 class MountedConsole(Protocol):
