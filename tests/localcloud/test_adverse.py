@@ -240,6 +240,13 @@ def test_the_deadline_interrupts_a_handler_on_another_thread_too() -> None:
     assert call_with_deadline(lambda: "quick", 1.0) == ("quick", False)
 
 
+def throttling_reasons(error: ClientError) -> list[dict[str, str]]:
+    """The ThrottlingReasons of a throttled request's error response."""
+    response: dict[str, Any] = dict(error.response)
+    reasons: list[dict[str, str]] = response["ThrottlingReasons"]
+    return reasons
+
+
 @pytest.fixture
 def hot_keys(aws: LocalResources) -> Iterator[Any]:
     """DynamoDB limited to 2 write and 2 read units per second per key; a client that does not retry."""
@@ -272,14 +279,14 @@ def test_a_hot_partition_key_is_throttled_as_dynamodb_throttles_it(aws: LocalRes
     put("TASK#d", user="u-hot")
     with pytest.raises(ClientError) as raised:
         put("TASK#e", user="u-hot")
-    reasons = dict(raised.value.response)["ThrottlingReasons"]
+    reasons = throttling_reasons(raised.value)
     assert [r["reason"] for r in reasons] == ["IndexWriteKeyRangeThroughputExceeded"]
 
     for _ in range(2):
         hot_keys.get_item(TableName=table, Key={"pk": {"S": "TASK#b"}, "sk": {"S": "TASK"}})
     with pytest.raises(ClientError) as raised:
         hot_keys.get_item(TableName=table, Key={"pk": {"S": "TASK#b"}, "sk": {"S": "TASK"}})
-    reasons = dict(raised.value.response)["ThrottlingReasons"]
+    reasons = throttling_reasons(raised.value)
     assert reasons[0]["reason"] == "TableReadKeyRangeThroughputExceeded"
 
 
