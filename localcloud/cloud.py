@@ -22,13 +22,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from localcloud import dynamo_throughput
+from localcloud import dynamo_throughput, moto_journal
 from localcloud.apiserver import ApiServer, FunctionWorker, Handler, serve_function
 from localcloud.clock import Clock, SystemClock
 from localcloud.delivery import DeliveryFault
 from localcloud.dispatcher import Dispatcher
 from localcloud.endpoint import LocalEndpoint, moto_endpoint, patched_environ
 from localcloud.function_caches import reset_function_caches
+from localcloud.journal import Journal
 from localcloud.lambda_async import (
     AsyncLambda,
     ConcurrentLambda,
@@ -37,11 +38,11 @@ from localcloud.lambda_async import (
     LambdaService,
 )
 from localcloud.options import CloudOptions, ConsoleFactory, MountedConsole
-from localcloud.persist import Clients, Persister, capture, read_state_file, restore
+from localcloud.persist import Clients, restore
 from localcloud.queues import SqsSender
 from localcloud.schedules import MotoScheduleStore, ScheduleDeleter
 from localcloud.static_files import SWAGGER_UI_PATH, swagger_ui
-from localcloud.stats import DispatchStats, LogSink, stdout_sink
+from localcloud.stats import DispatchStats, LogSink, log_record, stdout_sink
 from localcloud.stepping import Stepper
 from localcloud.template import api_stage_name, function_settings
 
@@ -118,7 +119,8 @@ class LocalCloud:
         self._stack.callback(dynamo_throughput.set_limits, None, None)
         self._stack.callback(fresh_moto_state)  # in memory only: nothing outlives the local cloud
         self.endpoint = endpoint
-        saved = read_state_file(options.persist) if options.persist is not None else None
+        journal = Journal(options.persist, moto_journal.key_attributes) if options.persist is not None else None
+        saved = journal.load() if journal is not None else None
         # The scheduler's /docs loads Swagger UI from this server, not from the CDN: it works offline.
         env = {**endpoint.environment(), "API_DOCS_ASSETS_URL": SWAGGER_UI_PATH}
         self.environment = env
@@ -147,8 +149,8 @@ class LocalCloud:
         self.api = self._serve_api(self._scheduler_handler)
         if options.reload_actions:
             self._watch_actions()
-        if options.persist is not None and clients is not None:
-            self._persist(options.persist, clients, saved)
+        if journal is not None:
+            self._journal(journal)
 
     def _serve_api(self, handler: Handler) -> ApiServer:
         """SchedulerFunction behind the local API Gateway, with the local cloud's own paths and the console."""
@@ -217,16 +219,16 @@ class LocalCloud:
             metric_lines=self.options.metrics,
         )
 
-    def _persist(self, path: Path, clients: Clients, saved: dict[str, Any] | None) -> None:
-        """Save the state every `persist_interval` seconds and at the stop (first of the stop's steps)."""
-        if self.lambda_ is not None:
+    def _journal(self, journal: Journal) -> None:
+        """Every acknowledged change durable before it is acknowledged (`localcloud.journal`), from now on."""
+        journal.open()
+        self._stack.callback(self._log, log_record("persist", f"saved the local cloud's state to {journal.path}"))
+        self._stack.callback(journal.close)
+        moto_journal.set_journal(journal)
+        self._stack.callback(moto_journal.set_journal, None)
+        if self.lambda_ is not None and self.dispatcher is not None:
             self.lambda_.persisted = True
-
-        def state() -> dict[str, Any]:
-            return capture(clients, dispatcher=self._snapshot(), previous=saved)
-
-        persister = Persister(path, state, interval=self.options.persist_interval, log=self._log).start()
-        self._stack.callback(persister.close)
+            self.lambda_.journal = self.dispatcher.journal = journal.record
 
     def _services(self) -> tuple[LambdaService, Dispatcher]:
         """The Lambda emulator running CallbackFunction, and the Scheduler emulator handing it events."""

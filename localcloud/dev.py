@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--moto-port", type=int, default=0, help="AWS endpoint port (default: a free one)")
     parser.add_argument("--api-only", action="store_true", help="serve the API only; nothing fires (make api)")
     parser.add_argument(
-        "--persist", type=Path, help="keep the local cloud's state in this file across restarts (saved every 5 s)"
+        "--persist",
+        type=Path,
+        help="keep the local cloud's state in this file across restarts (every change journaled before it is answered)",
     )
     parser.add_argument(
         "--lambda-retry-delays",

@@ -28,6 +28,7 @@ import heapq
 import itertools
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -98,6 +99,8 @@ class Dispatcher:
         self._catch_up = timedelta(seconds=catch_up_seconds)
         self.fault = fault
         self._log = log
+        #: `--persist`: makes an entry durable (`localcloud.journal.Journal.record`) before it is acted on.
+        self.journal: Callable[..., None] | None = None
         self._tracked: dict[str, _Tracked] = {}
         #: (when to deliver, sequence, schedule name, its version, the occurrence's scheduled time)
         self._due: list[tuple[datetime, int, str, tuple[str, datetime, datetime], datetime]] = []
@@ -230,6 +233,8 @@ class Dispatcher:
         self._push(live, following)
         last = following is None and live.action_after_completion == "DELETE"
         self._attempt(Delivery(live, due, delete_after=last), now)
+        if self.journal is not None:  # after Lambda accepted it: a crash in between delivers it again, never loses it
+            self.journal({"t": "fired", "arn": live.arn, "created": live.created.isoformat(), "due": due.isoformat()})
         return True
 
     def _still_current(

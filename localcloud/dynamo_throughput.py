@@ -36,7 +36,7 @@ _HOT_KEY = (
     "table or index so please try again shortly. If exceptions persist, check if you have a hot key: "
     "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html"
 )
-_MARK = "_localcloud_throughput"
+_installed = False
 _EQUALS = re.compile(r"([#\w.]+)\s*=\s*(:\w+)")
 
 
@@ -209,8 +209,10 @@ def install() -> None:
     """Put the checks in front of moto's DynamoDB handler (once per process; no limits until `set_limits`)."""
     from moto.dynamodb.responses import DynamoHandler
 
-    if getattr(DynamoHandler.put_item, _MARK, False):
+    global _installed
+    if _installed:
         return
+    _installed = True
     for name, check in _CHECKS.items():
         setattr(DynamoHandler, name, _checked(getattr(DynamoHandler, name), check))
 
@@ -221,5 +223,4 @@ def _checked(method: Callable[[Any], Any], check: Callable[[Any], None]) -> Call
         return method(self)
 
     checked.__name__ = method.__name__
-    setattr(checked, _MARK, True)
     return checked

@@ -101,6 +101,20 @@ class Invocation:
     attempts: int = 0
 
 
+def pending_entry(invocation: Invocation, retry_at: datetime | None) -> dict[str, Any]:
+    """An accepted event as `--persist` keeps it (restored by `LambdaService.restore_pending`)."""
+    return {
+        "event": invocation.event,
+        "function_arn": invocation.function_arn,
+        "received_at": invocation.received_at.isoformat(),
+        "scheduled_time": invocation.scheduled_time.isoformat() if invocation.scheduled_time else None,
+        "label": invocation.label,
+        "request_id": invocation.request_id,
+        "attempts": invocation.attempts,
+        "retry_at": retry_at.isoformat() if retry_at is not None else None,
+    }
+
+
 def invocation_record(
     invocation: Invocation, error: dict[str, Any], *, condition: str, now: datetime
 ) -> dict[str, Any]:
@@ -180,6 +194,8 @@ class LambdaService:
         self._stopping = threading.Event()
         #: Whether `--persist` saves what is pending at the stop (only what the stop message says).
         self.persisted = False
+        #: `--persist`: makes an entry durable (`localcloud.journal.Journal.record`) before it is acted on.
+        self.journal: Callable[..., None] | None = None
 
     def has_function(self, arn: str) -> bool:
         """Whether `arn` (qualified or not) names a function this Lambda runs."""
@@ -187,12 +203,15 @@ class LambdaService:
 
     def submit(self, invocation: Invocation) -> None:
         """Accept an event (Invoke with InvocationType=Event): queued at once, run when a container is free."""
+        accepted = [invocation]
+        if self.adversity.chance(self.adversity.lambda_duplicate_rate):
+            # Lambda may invoke an accepted event more than once, without any error (adverse mode).
+            accepted.append(replace(invocation, request_id=str(uuid.uuid4())))
+            self.stats.count("lambda_duplicates")
+        if self.journal is not None:
+            self.journal(*({"t": "accepted", "invocation": pending_entry(i, None)} for i in accepted))
         with self._changed:
-            self._ready.append(invocation)
-            if self.adversity.chance(self.adversity.lambda_duplicate_rate):
-                # Lambda may invoke an accepted event more than once, without any error (adverse mode).
-                self._ready.append(replace(invocation, request_id=str(uuid.uuid4())))
-                self.stats.count("lambda_duplicates")
+            self._ready.extend(accepted)
             self._changed.notify_all()
         self._wake.set()
 
@@ -269,19 +288,7 @@ class LambdaService:
             running = {i.request_id: i for i in (*self._interrupted, *self._running.values())}
             entries: list[tuple[datetime | None, Invocation]] = [(None, i) for i in (*running.values(), *self._ready)]
             entries += [(at, i) for at, _, i in self._retries]
-        return [
-            {
-                "event": invocation.event,
-                "function_arn": invocation.function_arn,
-                "received_at": invocation.received_at.isoformat(),
-                "scheduled_time": invocation.scheduled_time.isoformat() if invocation.scheduled_time else None,
-                "label": invocation.label,
-                "request_id": invocation.request_id,
-                "attempts": invocation.attempts,
-                "retry_at": at.isoformat() if at is not None else None,
-            }
-            for at, invocation in entries
-        ]
+        return [pending_entry(invocation, at) for at, invocation in entries]
 
     def restore_pending(self, saved: Iterable[Mapping[str, Any]]) -> None:
         """Accept again the events `snapshot_pending` saved: queued, or waiting for their retry."""
@@ -346,6 +353,8 @@ class LambdaService:
                     self._running[invocation.request_id] = invocation
                     return invocation
             self._end(invocation, EVENT_AGE_ERROR, "EventAgeExceeded", self._clock.now())
+            if self.journal is not None:
+                self.journal({"t": "done", "request_id": invocation.request_id})
 
     def _expired_in_queue(self, invocation: Invocation) -> bool:
         if not self.adversity.event_age_in_queue:
@@ -357,6 +366,9 @@ class LambdaService:
     def _done(self, invocation: Invocation) -> None:
         with self._changed:
             self._running.pop(invocation.request_id, None)
+            finished = not self._closed and all(i.request_id != invocation.request_id for _, _, i in self._retries)
+        if finished and self.journal is not None:
+            self.journal({"t": "done", "request_id": invocation.request_id})
 
     def _started(self, invocation: Invocation) -> None:
         """An attempt begins: count it (and, for the first, how late after its scheduled time)."""
@@ -409,8 +421,13 @@ class LambdaService:
         age_at_retry = (now - invocation.received_at).total_seconds() + delay
         if age_at_retry > self.adversity.event_age(config.max_event_age_seconds):
             return "EventAgeExceeded"
+        at = now + timedelta(seconds=delay)
+        if self.journal is not None:
+            self.journal(
+                {"t": "retry", "request_id": invocation.request_id, "attempts": invocation.attempts, "retry_at": at}
+            )
         with self._changed:
-            heapq.heappush(self._retries, (now + timedelta(seconds=delay), next(self._sequence), invocation))
+            heapq.heappush(self._retries, (at, next(self._sequence), invocation))
         self._wake.set()  # the loop's next wake-up may be later than this retry
         self.stats.count("invocation_retries")
         self._log(
