@@ -15,7 +15,7 @@ a `console` factory, and the cloud mounts what it builds at /console.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
@@ -24,17 +24,18 @@ from typing import Any
 
 from localcloud import dynamo_throughput, moto_journal
 from localcloud.apiserver import ApiServer, FunctionWorker, Handler, serve_function
-from localcloud.clock import Clock, SystemClock
+from localcloud.clock import Clock, FakeClock, SystemClock
 from localcloud.delivery import DeliveryFault
 from localcloud.dispatcher import Dispatcher
 from localcloud.endpoint import LocalEndpoint, moto_endpoint, patched_environ
+from localcloud.event_sources import SqsEventSource, ensure_template_schedules, template_schedule_roles
 from localcloud.function_caches import reset_function_caches
+from localcloud.functions import event_sources, function_specs, in_process_functions, invoke_configs
 from localcloud.journal import Journal
 from localcloud.lambda_async import (
     AsyncLambda,
     ConcurrentLambda,
     FunctionSpec,
-    InvokeConfig,
     LambdaService,
 )
 from localcloud.options import CloudOptions, ConsoleFactory, MountedConsole
@@ -44,7 +45,7 @@ from localcloud.schedules import MotoScheduleStore, ScheduleDeleter
 from localcloud.static_files import SWAGGER_UI_PATH, swagger_ui
 from localcloud.stats import DispatchStats, LogSink, log_record, stdout_sink
 from localcloud.stepping import Stepper
-from localcloud.template import api_stage_name, function_settings
+from localcloud.template import LocalResources, api_stage_name
 
 __all__ = [
     "CloudOptions",
@@ -76,8 +77,13 @@ class LocalCloud:
         callback_handler: Handler | None = None,
         scheduler_handler: Handler | None = None,
         console: ConsoleFactory | None = None,
+        function_handlers: Mapping[str, Handler] | None = None,
     ) -> None:
         self.options = options or CloudOptions()
+        #: In-process handlers of the template's other functions, by logical id (with `callback_handler`).
+        self._function_handlers = dict(function_handlers or {})
+        #: The pollers of the template's SQS event source mappings.
+        self.event_sources: list[SqsEventSource] = []
         self.clock = clock or SystemClock()
         self._log = log
         self._fault = fault
@@ -142,10 +148,12 @@ class LocalCloud:
             clients = Clients(boto3.client("scheduler"), boto3.client("dynamodb"), boto3.client("sqs"))
             if saved is not None:
                 restore(saved, clients, log=self._log)
+        template_groups = self._template_schedules()
         if not options.api_only:
-            self.lambda_, self.dispatcher = self._services()
+            self.lambda_, self.dispatcher = self._services(template_groups)
             if saved is not None:
                 self._restore(saved.get("dispatcher", {}))
+            self._event_sources(self.lambda_)
         self.api = self._serve_api(self._scheduler_handler)
         if options.reload_actions:
             self._watch_actions()
@@ -230,11 +238,27 @@ class LocalCloud:
             self.lambda_.persisted = True
             self.lambda_.journal = self.dispatcher.journal = journal.record
 
-    def _services(self) -> tuple[LambdaService, Dispatcher]:
-        """The Lambda emulator running CallbackFunction, and the Scheduler emulator handing it events."""
+    def _template_schedules(self) -> tuple[str, ...]:
+        """Create template.yaml's own schedules (unless --persist restored them); the groups they are in."""
+        import boto3
+
+        return ensure_template_schedules(boto3.client("scheduler"))
+
+    def _event_sources(self, lambda_: LambdaService) -> None:
+        """Poll the template's SQS event source mappings (on threads of their own, unless a FakeClock steps them)."""
+        import boto3
+
+        self.event_sources = event_sources(lambda_, self._resources, sqs=boto3.client("sqs"), log=self._log)
+        if not isinstance(self.clock, FakeClock):
+            for source in self.event_sources:
+                source.start()
+                self._stack.callback(source.stop)
+
+    def _services(self, template_groups: tuple[str, ...] = ()) -> tuple[LambdaService, Dispatcher]:
+        """The Lambda emulator running the template's functions, and the Scheduler emulator handing it events."""
         env = self.environment
         callback_arn = env["CALLBACK_FUNCTION_ARN"]
-        store = MotoScheduleStore(env["SCHEDULE_GROUP_NAME"])
+        store = MotoScheduleStore(env["SCHEDULE_GROUP_NAME"], also=template_groups)
         sender = SqsSender()
         stats = DispatchStats()
         lambda_ = self._lambda(callback_arn, sender=sender, stats=stats)
@@ -247,6 +271,7 @@ class LocalCloud:
             clock=self.clock,
             stats=stats,
             role_arn=env.get("SCHEDULER_ROLE_ARN"),
+            also_roles=template_schedule_roles(),
             sender=sender,
             deleter=deleter,
             poll_interval=self.options.poll_interval,
@@ -258,11 +283,13 @@ class LocalCloud:
         return lambda_, dispatcher
 
     def _lambda(self, callback_arn: str, *, sender: SqsSender, stats: DispatchStats) -> LambdaService:
-        """CallbackFunction in process (a test's handler), else in execution environments as `make dev` runs it."""
+        """The template's functions in process (a test's handlers), else in execution environments as `make dev`
+        runs them."""
         options = self.options
+        resources = self._resources
         common: dict[str, Any] = {
             "clock": self.clock,
-            "configs": {callback_arn: InvokeConfig.from_template("CallbackFunction")},
+            "configs": invoke_configs(resources),
             "retry_delays": options.lambda_retry_delays,
             "sender": sender,
             "stats": stats,
@@ -270,26 +297,16 @@ class LocalCloud:
             "adversity": options.adversity,
         }
         if self._callback_handler is not None:
-            timeout = options.callback_timeout or function_settings("CallbackFunction").timeout_seconds
-            return AsyncLambda({callback_arn: self._callback_handler}, timeouts={callback_arn: timeout}, **common)
-        spec = FunctionSpec.from_template(
-            "CallbackFunction",
-            handler=options.callback_handler_path,
-            timeout_seconds=options.callback_timeout,
-            metric_lines=options.metrics,
-            action_dirs=tuple(str(path.resolve()) for path in options.action_dirs),
-        )
-        self.callback = spec
-        return ConcurrentLambda({callback_arn: spec}, concurrency=options.concurrency, **common)
-
-    def _snapshot(self) -> dict[str, Any] | None:
-        """What `--persist` keeps of the two services (None with `--api-only`: the saved part is kept)."""
-        if self.dispatcher is None or self.lambda_ is None:
-            return None
-        return {**self.dispatcher.snapshot(), "invocations": self.lambda_.snapshot_pending()}
+            handlers, timeouts = in_process_functions(
+                resources, self._callback_handler, self._function_handlers, options.callback_timeout
+            )
+            return AsyncLambda(handlers, timeouts=timeouts, **common)
+        specs = function_specs(options, resources)
+        self.callback = specs[callback_arn]
+        return ConcurrentLambda(specs, concurrency=options.concurrency, **common)
 
     def _restore(self, saved: dict[str, Any]) -> None:
-        """Give both services back what `_snapshot` saved (before they serve)."""
+        """Give both services back what the journal kept of them (before they serve)."""
         if self.dispatcher is not None and self.lambda_ is not None:
             self.dispatcher.restore(saved)
             self.lambda_.restore_pending(saved.get("invocations", []))
@@ -297,6 +314,12 @@ class LocalCloud:
     def _changed(self, path: str) -> None:
         if self.dispatcher is not None:
             self.dispatcher.wake()
+
+    @property
+    def _resources(self) -> LocalResources:
+        if self.endpoint is None:
+            raise RuntimeError("the local cloud is not started")
+        return self.endpoint.resources
 
     @property
     def api_url(self) -> str:
@@ -373,4 +396,4 @@ class LocalCloud:
     def _stepper(self) -> Stepper:
         if self.dispatcher is None or self.lambda_ is None:
             raise RuntimeError("the local cloud runs no dispatcher (api_only)")
-        return Stepper(self.clock, self.dispatcher, self.lambda_)
+        return Stepper(self.clock, self.dispatcher, self.lambda_, self.event_sources)

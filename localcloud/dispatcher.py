@@ -45,10 +45,11 @@ from localcloud.delivery import (
     retry_delay,
 )
 from localcloud.lambda_service import Invocation, Invoke
+from localcloud.occurrences import one_time_occurrence, recurring_occurrence
 from localcloud.queues import SqsSender
 from localcloud.schedules import MotoScheduleStore, Schedule, ScheduleDeleter
 from localcloud.stats import DispatchStats, LogSink, log_record, stdout_sink
-from taskcore.expressions import AtExpression, Expression, next_fire_time, parse_expression, parse_timezone
+from taskcore.expressions import AtExpression, Expression, parse_expression, parse_timezone
 from taskcore.proxy import format_scheduled_time, substitute_context_attributes
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -73,6 +74,7 @@ class Dispatcher:
         clock: Clock | None = None,
         stats: DispatchStats | None = None,
         role_arn: str | None = None,
+        also_roles: frozenset[str] = frozenset(),
         sender: SqsSender | None = None,
         deleter: ScheduleDeleter | None = None,
         poll_interval: float = 0.25,
@@ -91,6 +93,8 @@ class Dispatcher:
         self.clock: Clock = clock or SystemClock()
         self.stats = stats or DispatchStats()
         self._role_arn = role_arn
+        #: Roles template.yaml's own schedules use (their targets' grants are the template's, not the API's).
+        self._also_roles = also_roles
         self._sender = sender or SqsSender()
         self._deleter = deleter or ScheduleDeleter(store, log=log)
         self._poll_interval = poll_interval
@@ -155,49 +159,8 @@ class Dispatcher:
             return None
         last = self._last_fired.get((schedule.arn, schedule.created))
         if isinstance(expression, AtExpression):
-            return self._one_time_occurrence(schedule, expression, now, last)
-        return self._recurring_occurrence(schedule, expression, now, after, last)
-
-    def _one_time_occurrence(
-        self, schedule: Schedule, expression: AtExpression, now: datetime, last: datetime | None
-    ) -> datetime | None:
-        """An `at()` schedule's time, unless it fired already, or had passed when this dispatcher first saw it."""
-        due = next_fire_time(expression, after=last or _EPOCH, timezone=schedule.timezone)
-        if due is None or last is not None:
-            return due
-        if due <= now and schedule.modified > schedule.created:
-            # Enabled (or changed) after its time: AWS documents no catch-up for a one-time schedule, and
-            # the API reports next_run_at null for it, so it does not run (docs/local-cloud.md).
-            self._log(
-                log_record(
-                    "dispatcher", "one-time schedule enabled after its time: it does not run", schedule=schedule.name
-                )
-            )
-            return None
-        if (now - due).total_seconds() > schedule.max_event_age_seconds:
-            self._log(log_record("dispatcher", "one-time schedule expired before it was seen", schedule=schedule.name))
-            return None
-        return due
-
-    def _recurring_occurrence(
-        self, schedule: Schedule, expression: Expression, now: datetime, after: datetime | None, last: datetime | None
-    ) -> datetime | None:
-        """A `cron()`/`rate()` schedule's next time after `after` (the occurrence just fired), else from the
-        later of its revision and `catch_up_seconds` ago; never at or before the last one fired."""
-        # Since this revision exists, by this dispatcher's clock: moto stamps revisions with the wall clock,
-        # which a test's FakeClock may be behind (a revision "made in its future" must not skip occurrences).
-        since = min(schedule.modified, now)
-        floor = after if after is not None else max(since, now - self._catch_up) - _TICK
-        if last is not None:
-            floor = max(floor, last)
-        return next_fire_time(
-            expression,
-            after=floor,
-            timezone=schedule.timezone,
-            start=schedule.start,
-            end=schedule.end,
-            created_at=schedule.created,
-        )
+            return one_time_occurrence(schedule, expression, now, last, log=self._log)
+        return recurring_occurrence(schedule, expression, now, after, last, catch_up=self._catch_up)
 
     def next_due(self) -> datetime | None:
         """The earliest time anything (an occurrence or a delivery retry) needs attention."""
@@ -281,7 +244,8 @@ class Dispatcher:
         )
         late = (self.clock.now() - due).total_seconds()  # now, not the tick's start: a burst takes time
         try:
-            event = prepare(schedule, payload, lambda_=self.lambda_, role_arn=self._role_arn)
+            role = None if schedule.role_arn in self._also_roles else self._role_arn
+            event = prepare(schedule, payload, lambda_=self.lambda_, role_arn=role)
             if self.fault is not None and (injected := self.fault(schedule, delivery.attempt)) is not None:
                 raise injected
         except DeliveryError as error:
@@ -366,13 +330,9 @@ class Dispatcher:
         """Wait until the deletions of completed schedules requested so far are done."""
         self._deleter.flush()
 
-    def snapshot(self) -> dict[str, Any]:
-        """What `--persist` keeps of the dispatcher: the last occurrence fired per schedule."""
-        fired = [[arn, created.isoformat(), due.isoformat()] for (arn, created), due in dict(self._last_fired).items()]
-        return {"last_fired": fired}
-
     def restore(self, saved: dict[str, Any]) -> None:
-        """Take back what `snapshot` saved (before `serve`), so a restart runs only what is due, once."""
+        """Take back the last occurrences fired that `--persist` kept (before `serve`): a restart runs only what is
+        due, once."""
         for arn, created, due in saved.get("last_fired", []):
             key = (arn, datetime.fromisoformat(created))
             self._last_fired[key] = max(datetime.fromisoformat(due), self._last_fired.get(key, _EPOCH))

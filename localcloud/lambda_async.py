@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -80,6 +81,25 @@ class AsyncLambda(LambdaService):
         finally:
             self._done(invocation)
         return True
+
+    def invoke_sync(self, function_arn: str, event: Any) -> tuple[Any, dict[str, Any] | None]:
+        """Run the function on the calling thread, under its Timeout: (response, error)."""
+        arn = unqualified(function_arn)
+        request_id = str(uuid.uuid4())
+        timeout = self._timeouts.get(arn) if self.adversity.in_process_timeout else None
+        context = LocalLambdaContext(
+            function_name=arn.rsplit(":", 1)[-1],
+            aws_request_id=request_id,
+            timeout_seconds=timeout if timeout is not None else self._timeouts.get(arn, 30.0),
+        )
+        handler = self._functions[arn]
+        try:
+            if timeout is None:
+                return handler(copy.deepcopy(event), context), None
+            response, timed_out = call_with_deadline(lambda: handler(copy.deepcopy(event), context), timeout)
+        except Exception as exc:
+            return None, error_payload(exc, request_id)
+        return (None, timeout_payload(request_id, timeout)) if timed_out else (response, None)
 
     @contextmanager
     def _serving(self) -> Iterator[None]:
@@ -159,6 +179,23 @@ class ConcurrentLambda(LambdaService):
         for env in idle:
             env.stop()
         return alive
+
+    def invoke_sync(self, function_arn: str, event: Any) -> tuple[Any, dict[str, Any] | None]:
+        """Run one synchronous invocation in an environment of the function (warm, else cold): (response, error)."""
+        arn = unqualified(function_arn)
+        request_id = str(uuid.uuid4())
+        env = self._environment(arn)
+        if env is None:
+            return None, {"errorType": "ServiceException", "errorMessage": "the local Lambda is stopping"}
+        if env.init_ms is None:
+            with self._cold_start:
+                init_error = env.start(request_id)
+            if init_error is not None:
+                self._release(arn, env, lost=True)
+                return None, init_error
+        outcome = env.invoke(request_id, event)
+        self._release(arn, env, lost=outcome.environment_lost)
+        return outcome.response, outcome.error
 
     def _work(self) -> None:
         while True:

@@ -24,115 +24,41 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from localcloud.adverse import Adversity
 from localcloud.clock import Clock
-from localcloud.queues import DeadLetterEnding, SqsSender
-from localcloud.stats import DispatchStats, LogSink, log_record, stdout_sink
-from localcloud.template import LOCAL_ACCOUNT, LOCAL_REGION, event_invoke_config
-from taskcore.states import timestamp
-
-#: A Lambda entry point: `lambda_handler(event, context)`.
-Handler = Callable[[Any, Any], Any]
-
-#: Local stand-ins for Lambda's ~1 min and ~2 min between async retries.
-DEFAULT_RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0)
-
-#: What an event that waited in Lambda's queue past its maximum age reports (it never ran).
-EVENT_AGE_ERROR: dict[str, Any] = {
-    "errorType": "EventAgeExceeded",
-    "errorMessage": "the event waited in Lambda's queue longer than MaximumEventAgeInSeconds",
-}
-
-#: An invocation that failed for good goes to the function's on-failure destination (CallbackFailureQueue).
-INVOCATION_ENDING = DeadLetterEnding(
-    component="lambda",
-    failure="invocation failed for good",
-    no_queue="no on-failure destination",
-    commands="make dlq / make redrive",
-    sent_counter="invocations_dead_lettered",
-    dropped_counter="invocations_dropped",
+from localcloud.invocations import (
+    DEFAULT_RETRY_DELAYS,
+    EVENT_AGE_ERROR,
+    INVOCATION_ENDING,
+    Handler,
+    Invocation,
+    InvokeConfig,
+    function_arn,
+    invocation_record,
+    pending_entry,
+    unqualified,
 )
+from localcloud.queues import SqsSender
+from localcloud.stats import DispatchStats, LogSink, log_record, stdout_sink
 
-
-@dataclass(frozen=True)
-class InvokeConfig:
-    """A function's EventInvokeConfig (template.yaml): retries, event age, on-failure destination."""
-
-    max_retry_attempts: int = 2
-    max_event_age_seconds: int = 21_600
-    on_failure_arn: str | None = None
-
-    @classmethod
-    def from_template(cls, logical_id: str) -> InvokeConfig:
-        """The function's EventInvokeConfig as template.yaml declares it (Lambda's defaults where it is silent)."""
-        raw = event_invoke_config(logical_id)
-        on_failure = (raw.get("DestinationConfig") or {}).get("OnFailure") or {}
-        return cls(
-            max_retry_attempts=int(raw.get("MaximumRetryAttempts", 2)),
-            max_event_age_seconds=int(raw.get("MaximumEventAgeInSeconds", 21_600)),
-            on_failure_arn=on_failure.get("Destination"),
-        )
-
-
-def unqualified(function_arn: str) -> str:
-    """`arn:aws:lambda:r:a:function:name[:alias|version]` -> the ARN without the qualifier."""
-    return ":".join(function_arn.split(":")[:7])
-
-
-def function_arn(name: str, *, region: str = LOCAL_REGION, account: str = LOCAL_ACCOUNT) -> str:
-    """The local ARN of a function."""
-    return f"arn:aws:lambda:{region}:{account}:function:{name}"
-
-
-@dataclass
-class Invocation:
-    """One event that Lambda accepted, across its attempts."""
-
-    event: Any
-    function_arn: str
-    received_at: datetime
-    scheduled_time: datetime | None = None
-    label: str | None = None
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    attempts: int = 0
-
-
-def pending_entry(invocation: Invocation, retry_at: datetime | None) -> dict[str, Any]:
-    """An accepted event as `--persist` keeps it (restored by `LambdaService.restore_pending`)."""
-    return {
-        "event": invocation.event,
-        "function_arn": invocation.function_arn,
-        "received_at": invocation.received_at.isoformat(),
-        "scheduled_time": invocation.scheduled_time.isoformat() if invocation.scheduled_time else None,
-        "label": invocation.label,
-        "request_id": invocation.request_id,
-        "attempts": invocation.attempts,
-        "retry_at": retry_at.isoformat() if retry_at is not None else None,
-    }
-
-
-def invocation_record(
-    invocation: Invocation, error: dict[str, Any], *, condition: str, now: datetime
-) -> dict[str, Any]:
-    """The record Lambda sends to an on-failure destination (SQS: as the message body)."""
-    qualifier = invocation.function_arn.split(":")[7] if invocation.function_arn.count(":") >= 7 else "$LATEST"
-    return {
-        "version": "1.0",
-        "timestamp": timestamp(now),
-        "requestContext": {
-            "requestId": invocation.request_id,
-            "functionArn": f"{unqualified(invocation.function_arn)}:{qualifier}",
-            "condition": condition,
-            "approximateInvokeCount": invocation.attempts,
-        },
-        "requestPayload": invocation.event,
-        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-        "responsePayload": error,
-    }
+__all__ = [
+    "DEFAULT_RETRY_DELAYS",
+    "EVENT_AGE_ERROR",
+    "INVOCATION_ENDING",
+    "Handler",
+    "Invocation",
+    "Invoke",
+    "InvokeConfig",
+    "LambdaService",
+    "function_arn",
+    "invocation_record",
+    "pending_entry",
+    "unqualified",
+]
 
 
 class Invoke(Protocol):
@@ -237,6 +163,10 @@ class LambdaService:
         """Run one queued invocation on this thread (in-process mode only); False when none ran."""
         return False
 
+    def invoke_sync(self, function_arn: str, event: Any) -> tuple[Any, dict[str, Any] | None]:
+        """Invoke with InvocationType=RequestResponse (an event source mapping's poller): (response, error)."""
+        raise NotImplementedError
+
     # -- its own loop ----------------------------------------------------------------------------------------
 
     def next_due(self) -> datetime | None:
@@ -282,16 +212,8 @@ class LambdaService:
         """What the loop's thread needs while it runs (the in-process mode: an event loop for Mangum)."""
         yield
 
-    def snapshot_pending(self) -> list[dict[str, Any]]:
-        """The events accepted and not finished, for `--persist` (a running one counts as not run)."""
-        with self._changed:
-            running = {i.request_id: i for i in (*self._interrupted, *self._running.values())}
-            entries: list[tuple[datetime | None, Invocation]] = [(None, i) for i in (*running.values(), *self._ready)]
-            entries += [(at, i) for at, _, i in self._retries]
-        return [pending_entry(invocation, at) for at, invocation in entries]
-
     def restore_pending(self, saved: Iterable[Mapping[str, Any]]) -> None:
-        """Accept again the events `snapshot_pending` saved: queued, or waiting for their retry."""
+        """Accept again the events `--persist` kept (`pending_entry`): queued, or waiting for their retry."""
         with self._changed:
             for entry in saved:
                 invocation = Invocation(
@@ -390,6 +312,11 @@ class LambdaService:
         """The invocation ends for good: its record goes to the on-failure destination."""
         config = self._configs.get(unqualified(invocation.function_arn), InvokeConfig())
         record = invocation_record(invocation, error, condition=condition, now=now)
+        destination = config.on_failure_arn
+        if destination is not None and destination.startswith("arn:aws:lambda:") and self.has_function(destination):
+            # A function as the destination: Lambda invokes it asynchronously with the record as its event.
+            self.submit(Invocation(event=record, function_arn=destination, received_at=now, label=invocation.label))
+            return
         body = json.dumps(record, ensure_ascii=False, default=str)
         limit = self.adversity.failure_record_limit_bytes
         if limit is not None and len(body.encode("utf-8")) > limit:

@@ -28,8 +28,6 @@ class CloudOptions:
     lambda_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
     delivery_retry_base: float = 1.0
     persist: Path | None = None
-    #: Seconds between two saves of the state with `persist` (it is also saved at the stop).
-    persist_interval: float = 5.0
     access_log: bool = True
     #: Execution environments CallbackFunction may run at once (Lambda: one per concurrent invocation).
     concurrency: int = 10
