@@ -51,18 +51,26 @@ def _named_keys(body: dict[str, Any], action: str) -> Iterator[tuple[str, dict[s
     if action in ("put_item", "update_item", "delete_item"):
         yield body["TableName"], body.get("Item") or body.get("Key") or {}
     elif action == "transact_write_items":
-        for entry in body.get("TransactItems", []):
-            for operation in ("Put", "Update", "Delete"):
-                if operation in entry:
-                    spec = entry[operation]
-                    yield spec["TableName"], spec.get("Item") or spec.get("Key") or {}
+        yield from _transaction_keys(body)
     else:
-        for table, requests in body.get("RequestItems", {}).items():
-            for request in requests:
-                if "PutRequest" in request:
-                    yield table, request["PutRequest"]["Item"]
-                elif "DeleteRequest" in request:
-                    yield table, request["DeleteRequest"]["Key"]
+        yield from _batch_keys(body)
+
+
+def _transaction_keys(body: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for entry in body.get("TransactItems", []):
+        for operation in ("Put", "Update", "Delete"):
+            if operation in entry:
+                spec = entry[operation]
+                yield spec["TableName"], spec.get("Item") or spec.get("Key") or {}
+
+
+def _batch_keys(body: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for table, requests in body.get("RequestItems", {}).items():
+        for request in requests:
+            if "PutRequest" in request:
+                yield table, request["PutRequest"]["Item"]
+            elif "DeleteRequest" in request:
+                yield table, request["DeleteRequest"]["Key"]
 
 
 def _item_entries(handler: Any, action: str) -> list[dict[str, Any]]:
