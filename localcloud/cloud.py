@@ -127,6 +127,8 @@ class LocalCloud:
         self.endpoint = endpoint
         journal = Journal(options.persist, moto_journal.key_attributes) if options.persist is not None else None
         saved = journal.load() if journal is not None else None
+        if journal is not None:  # closed last: after the API and both services stopped changing anything
+            self._stack.callback(self._close_journal, journal)
         # The scheduler's /docs loads Swagger UI from this server, not from the CDN: it works offline.
         env = {**endpoint.environment(), "API_DOCS_ASSETS_URL": SWAGGER_UI_PATH}
         self.environment = env
@@ -141,14 +143,12 @@ class LocalCloud:
 
             self._scheduler_handler = scheduler_handler
 
-        clients: Clients | None = None
-        if options.persist is not None:
-            import boto3
+        import boto3
 
+        if saved is not None:
             clients = Clients(boto3.client("scheduler"), boto3.client("dynamodb"), boto3.client("sqs"))
-            if saved is not None:
-                restore(saved, clients, log=self._log)
-        template_groups = self._template_schedules()
+            restore(saved, clients, log=self._log)
+        template_groups = ensure_template_schedules(boto3.client("scheduler"))  # unless --persist restored them
         if not options.api_only:
             self.lambda_, self.dispatcher = self._services(template_groups)
             if saved is not None:
@@ -230,19 +230,15 @@ class LocalCloud:
     def _journal(self, journal: Journal) -> None:
         """Every acknowledged change durable before it is acknowledged (`localcloud.journal`), from now on."""
         journal.open()
-        self._stack.callback(self._log, log_record("persist", f"saved the local cloud's state to {journal.path}"))
-        self._stack.callback(journal.close)
         moto_journal.set_journal(journal)
-        self._stack.callback(moto_journal.set_journal, None)
         if self.lambda_ is not None and self.dispatcher is not None:
             self.lambda_.persisted = True
             self.lambda_.journal = self.dispatcher.journal = journal.record
 
-    def _template_schedules(self) -> tuple[str, ...]:
-        """Create template.yaml's own schedules (unless --persist restored them); the groups they are in."""
-        import boto3
-
-        return ensure_template_schedules(boto3.client("scheduler"))
+    def _close_journal(self, journal: Journal) -> None:
+        moto_journal.set_journal(None)
+        journal.close()
+        self._log(log_record("persist", f"saved the local cloud's state to {journal.path}"))
 
     def _event_sources(self, lambda_: LambdaService) -> None:
         """Poll the template's SQS event source mappings (on threads of their own, unless a FakeClock steps them)."""
