@@ -22,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from localcloud import dynamo_throughput, moto_journal
+from localcloud import dynamo_throughput, functions, moto_journal
 from localcloud.apiserver import ApiServer, FunctionWorker, Handler, serve_function
 from localcloud.clock import Clock, FakeClock, SystemClock
 from localcloud.delivery import DeliveryFault
@@ -30,7 +30,6 @@ from localcloud.dispatcher import Dispatcher
 from localcloud.endpoint import LocalEndpoint, moto_endpoint, patched_environ
 from localcloud.event_sources import SqsEventSource, ensure_template_schedules, template_schedule_roles
 from localcloud.function_caches import reset_function_caches
-from localcloud.functions import event_sources, function_specs, in_process_functions, invoke_configs
 from localcloud.journal import Journal
 from localcloud.lambda_async import (
     AsyncLambda,
@@ -130,7 +129,10 @@ class LocalCloud:
         if journal is not None:  # closed last: after the API and both services stopped changing anything
             self._stack.callback(self._close_journal, journal)
         # The scheduler's /docs loads Swagger UI from this server, not from the CDN: it works offline.
-        env = {**endpoint.environment(), "API_DOCS_ASSETS_URL": SWAGGER_UI_PATH}
+        variables = functions.function_variables(
+            endpoint.resources
+        )  # every function's own, e.g. a recorder's queue URLs
+        env = {**variables, **endpoint.environment(), "API_DOCS_ASSETS_URL": SWAGGER_UI_PATH}
         self.environment = env
         self._stack.enter_context(patched_environ(env))
         reset_function_caches()
@@ -244,7 +246,7 @@ class LocalCloud:
         """Poll the template's SQS event source mappings (on threads of their own, unless a FakeClock steps them)."""
         import boto3
 
-        self.event_sources = event_sources(lambda_, self._resources, sqs=boto3.client("sqs"), log=self._log)
+        self.event_sources = functions.event_sources(lambda_, self._resources, sqs=boto3.client("sqs"), log=self._log)
         if not isinstance(self.clock, FakeClock):
             for source in self.event_sources:
                 source.start()
@@ -285,7 +287,7 @@ class LocalCloud:
         resources = self._resources
         common: dict[str, Any] = {
             "clock": self.clock,
-            "configs": invoke_configs(resources),
+            "configs": functions.invoke_configs(resources),
             "retry_delays": options.lambda_retry_delays,
             "sender": sender,
             "stats": stats,
@@ -293,11 +295,11 @@ class LocalCloud:
             "adversity": options.adversity,
         }
         if self._callback_handler is not None:
-            handlers, timeouts = in_process_functions(
+            handlers, timeouts = functions.in_process_functions(
                 resources, self._callback_handler, self._function_handlers, options.callback_timeout
             )
             return AsyncLambda(handlers, timeouts=timeouts, **common)
-        specs = function_specs(options, resources)
+        specs = functions.function_specs(options, resources)
         self.callback = specs[callback_arn]
         return ConcurrentLambda(specs, concurrency=options.concurrency, **common)
 

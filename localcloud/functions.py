@@ -11,9 +11,16 @@ from localcloud.event_sources import SqsEventSource, queue_mappings
 from localcloud.lambda_service import Handler, InvokeConfig, LambdaService
 from localcloud.options import CloudOptions
 from localcloud.stats import LogSink, log_record
-from localcloud.template import LocalResources, function_settings, load_template, resources_of_type
+from localcloud.template import LocalResources, Resolver, function_settings, load_template, resources_of_type
 
-__all__ = ["event_sources", "function_specs", "in_process_functions", "invoke_configs", "template_functions"]
+__all__ = [
+    "event_sources",
+    "function_specs",
+    "function_variables",
+    "in_process_functions",
+    "invoke_configs",
+    "template_functions",
+]
 
 #: Functions served by the local API Gateway (not invoked by the local Lambda).
 API_FUNCTIONS = frozenset({"SchedulerFunction"})
@@ -87,3 +94,24 @@ def event_sources(lambda_: LambdaService, resources: LocalResources, *, sqs: Any
             )
         )
     return pollers
+
+
+def function_variables(resources: LocalResources) -> dict[str, str]:
+    """The environment variables template.yaml gives the functions the local Lambda runs that name a resource,
+    resolved locally: a queue's `Ref` is its URL (as CloudFormation resolves it), a table's its name, `GetAtt …Arn`
+    the local ARN. The local cloud's own settings (`LocalEndpoint.environment`) take precedence over these."""
+    template = load_template()
+    resolver = Resolver(template)
+    found: dict[str, str] = {}
+    for logical_id in template_functions():
+        declared = template["Resources"][logical_id].get("Properties", {}).get("Environment", {}).get("Variables", {})
+        for name, value in declared.items():
+            if not isinstance(value, dict) or not (value.get("Ref") in template["Resources"] or "Fn::GetAtt" in value):
+                continue  # a parameter or a constant: the code's defaults stand in for them locally
+            if value.get("Ref") in resources.queue_urls:
+                found[name] = resources.queue_urls[value["Ref"]]
+                continue
+            resolved = resolver.resolve(value)
+            if resolved is not None and not isinstance(resolved, dict | list):
+                found[name] = str(resolved)
+    return found

@@ -231,3 +231,13 @@ def test_the_local_cloud_polls_the_templates_mappings_when_it_steps(monkeypatch:
 
         assert [r["body"] for event in handler.events for r in event["Records"]] == ["kept"]
         assert source.batches == 1
+
+
+def test_the_functions_resource_variables_reach_them_with_local_values(aws: LocalResources) -> None:
+    from localcloud.functions import function_variables
+
+    variables = function_variables(aws)
+
+    assert variables["REJECTED_TASK_QUEUE_URL"] == aws.queue_urls["RejectedTaskQueue"]  # a queue's Ref: its URL
+    assert variables["TASK_LEDGER_TABLE"] == aws.names["TaskLedgerTable"]
+    assert "CALLBACK_MAX_INVOCATIONS" not in variables  # constants and parameters keep the code's defaults
