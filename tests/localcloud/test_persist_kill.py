@@ -103,6 +103,19 @@ def wait_for_runs(log: Path, count: int, timeout: float) -> None:
         time.sleep(0.5)
 
 
+def ledger(api: str, task_ids: list[str], timeout: float) -> dict[str, tuple[str, int]]:
+    """task id -> (status, run_count) as the API reports them, once every task reads succeeded (or at the timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = {}
+        for task_id in task_ids:
+            body = httpx.get(f"{api}/api/v1/schedules/{task_id}", timeout=30).json()
+            found[task_id] = (body.get("status"), body.get("run_count"))
+        if all(state == ("succeeded", 1) for state in found.values()) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
+
+
 def reruns_after_a_recorded_run(ran: list[tuple[str, str, int]], killed: set[int]) -> list[str]:
     """The occurrences that ran again although their first run was not in flight at a kill (its line is not among
     the last CONCURRENCY lines written under the killed local cloud)."""
@@ -134,6 +147,7 @@ def test_kill_9_at_several_moments_loses_no_task_and_runs_none_twice(tmp_path: P
             killed.add(kill(dev))
             dev, api = start(tmp_path, actions, persist, generation)
         wait_for_runs(log, len(created), timeout=90)
+        recorded = ledger(api, created, timeout=30)
     finally:
         dev.stop()
 
@@ -142,3 +156,5 @@ def test_kill_9_at_several_moments_loses_no_task_and_runs_none_twice(tmp_path: P
     assert len(keys) == len(created), f"lost: {len(created) - len(keys)} of {len(created)}"
     assert {task_id for _, task_id, _ in ran} == set(created)
     assert reruns_after_a_recorded_run(ran, killed) == []
+    # The ledger agrees: every task succeeded, with one run (the first runs' records were not lost).
+    assert {task_id: state for task_id, state in recorded.items() if state != ("succeeded", 1)} == {}
