@@ -104,30 +104,37 @@ def wait_for_runs(log: Path, count: int, timeout: float) -> None:
 
 
 def ledger(api: str, task_ids: list[str], timeout: float) -> dict[str, tuple[str, int]]:
-    """task id -> (status, run_count) as the API reports them, once every task reads succeeded (or at the timeout)."""
+    """task id -> (status, run_count) as the API reports them, once every task has ended (or at the timeout)."""
     deadline = time.monotonic() + timeout
     while True:
         found = {}
         for task_id in task_ids:
             body = httpx.get(f"{api}/api/v1/schedules/{task_id}", timeout=30).json()
             found[task_id] = (body.get("status"), body.get("run_count"))
-        if all(state == ("succeeded", 1) for state in found.values()) or time.monotonic() > deadline:
+        if all(status in ("succeeded", "failed") for status, _ in found.values()) or time.monotonic() > deadline:
             return found
         time.sleep(0.5)
 
 
-def reruns_after_a_recorded_run(ran: list[tuple[str, str, int]], killed: set[int]) -> list[str]:
-    """The occurrences that ran again although their first run was not in flight at a kill (its line is not among
-    the last CONCURRENCY lines written under the killed local cloud)."""
+def in_flight_at_a_kill(ran: list[tuple[str, str, int]], killed: set[int]) -> set[str]:
+    """The task ids whose first run may have been cut short by a kill: among the last CONCURRENCY lines written
+    under a killed local cloud (its action ran, the record of its end may not have been written)."""
     by_pid: dict[int, list[str]] = defaultdict(list)
-    first_runs: dict[str, int] = {}
-    again: list[str] = []
-    for key, _, pid in ran:
-        by_pid[pid].append(key)
-        if key in first_runs:
-            again.append(key)
-        first_runs.setdefault(key, pid)
-    return [key for key in again if not (first_runs[key] in killed and key in by_pid[first_runs[key]][-CONCURRENCY:])]
+    for _, task_id, pid in ran:
+        by_pid[pid].append(task_id)
+    return {task_id for pid in killed for task_id in by_pid[pid][-CONCURRENCY:]}
+
+
+def reruns_after_a_recorded_run(ran: list[tuple[str, str, int]], killed: set[int]) -> list[str]:
+    """The tasks that ran again although their first run was not in flight at a kill."""
+    seen: set[str] = set()
+    again = []
+    for _, task_id, _ in ran:
+        if task_id in seen:
+            again.append(task_id)
+        seen.add(task_id)
+    cut_short = in_flight_at_a_kill(ran, killed)
+    return [task_id for task_id in again if task_id not in cut_short]
 
 
 @pytest.mark.timeout(300)  # four starts of the local cloud (~8 s each on a busy machine) and the tasks' runs
@@ -156,5 +163,11 @@ def test_kill_9_at_several_moments_loses_no_task_and_runs_none_twice(tmp_path: P
     assert len(keys) == len(created), f"lost: {len(created) - len(keys)} of {len(created)}"
     assert {task_id for _, task_id, _ in ran} == set(created)
     assert reruns_after_a_recorded_run(ran, killed) == []
-    # The ledger agrees: every task succeeded, with one run (the first runs' records were not lost).
-    assert {task_id: state for task_id, state in recorded.items() if state != ("succeeded", 1)} == {}
+    # The ledger agrees: every task succeeded with one run (the records of the first runs were not lost). A run cut
+    # short by a kill mid-action is retried at once locally (1 s, 2 s) and finds its in-progress record until the
+    # function's Timeout has passed, so it may end `failed` (on AWS the retries come 1 and 2 minutes later): ended.
+    cut_short = in_flight_at_a_kill(ran, killed)
+    assert {t: state for t, state in recorded.items() if t not in cut_short and state != ("succeeded", 1)} == {}
+    assert {
+        t: state for t, state in recorded.items() if t in cut_short and state[0] not in ("succeeded", "failed")
+    } == {}
