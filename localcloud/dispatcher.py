@@ -196,8 +196,6 @@ class Dispatcher:
         self._push(live, following)
         last = following is None and live.action_after_completion == "DELETE"
         self._attempt(Delivery(live, due, delete_after=last), now)
-        if self.journal is not None:  # after Lambda accepted it: a crash in between delivers it again, never loses it
-            self.journal({"t": "fired", "arn": live.arn, "created": live.created.isoformat(), "due": due.isoformat()})
         return True
 
     def _still_current(
@@ -321,6 +319,13 @@ class Dispatcher:
         )
 
     def _complete(self, delivery: Delivery) -> None:
+        """The occurrence's delivery ended (Lambda accepted it, or it was dead-lettered): `--persist` journals it
+        fired only now, so a crash before (a delivery still being retried) fires it again after the restart."""
+        if self.journal is not None:
+            schedule, due = delivery.schedule, delivery.scheduled_time
+            self.journal(
+                {"t": "fired", "arn": schedule.arn, "created": schedule.created.isoformat(), "due": due.isoformat()}
+            )
         if delivery.delete_after:
             self._deleter.delete(delivery.schedule)
 

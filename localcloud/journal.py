@@ -7,8 +7,8 @@ answered) beside the snapshot (`PATH`, the format of `localcloud.persist`):
   are; after an SQS send or delete, that queue's messages; after a Scheduler create, update or delete, that
   schedule (with moto's own stamps) or its absence. Each is written before moto's answer leaves the process:
   a client that saw its write succeed finds it after any crash;
-- the Scheduler emulator's occurrences fired (after their delivery was accepted: a crash in between delivers
-  it again, which the idempotency record makes a duplicate, never a loss);
+- the Scheduler emulator's occurrences fired (once their delivery ended, accepted or dead-lettered: a crash
+  before delivers it again, which the idempotency record makes a duplicate, never a loss);
 - the Lambda emulator's events: accepted, waiting for a retry, finished. One accepted and not finished when the
   process died runs again after the restart (its idempotency record decides: a finished action is replayed,
   one still in progress waits for its record to expire, as after a Lambda timeout).

@@ -24,10 +24,13 @@ from localcloud import moto_journal
 from localcloud.apiserver import Handler
 from localcloud.clock import FakeClock
 from localcloud.cloud import CloudOptions, LocalCloud
+from localcloud.delivery import DeliveryError
 from localcloud.dlq import dead_letters, redrive
 from localcloud.journal import Journal
 from localcloud.runstate import RunState
+from localcloud.schedules import Schedule
 from tests.callback.helpers import ActionSpy
+from tests.localcloud.helpers import MakeHarness, create_schedule, utc
 
 pytestmark = pytest.mark.integration
 
@@ -230,3 +233,21 @@ def test_a_request_log_from_an_older_local_cloud_is_refused_with_what_to_do(tmp_
         LocalCloud(CloudOptions(port=0, persist=old, api_only=True), log=lambda line: None),
     ):
         pass
+
+
+def test_an_occurrence_is_journaled_fired_only_once_its_delivery_ended(make_harness: MakeHarness) -> None:
+    failures = iter([DeliveryError("ThrottlingException", "Rate exceeded", retryable=True)])
+
+    def fault(schedule: Schedule, attempt: int) -> DeliveryError | None:
+        return next(failures, None)
+
+    h = make_harness(start=utc(2026, 12, 1, 8, 59, 50), handler=lambda event, context: None, fault=fault)
+    journaled: list[dict[str, Any]] = []
+    h.dispatcher.journal = journaled.append
+    create_schedule(h.scheduler, h.resources, "late-1", "at(2026-12-01T09:00:00)")
+
+    h.run_until(utc(2026, 12, 1, 9, 0, 0, 500_000))
+    assert journaled == []  # its delivery is being retried: a crash now fires it again after the restart
+
+    h.run_until(utc(2026, 12, 1, 9, 0, 5))
+    assert [(e["t"], e["due"]) for e in journaled] == [("fired", "2026-12-01T09:00:00+00:00")]
