@@ -12,8 +12,8 @@ answered as DynamoDB answers it:
 
 What a request costs: a write 1 unit per KB of the item (2 in a transaction), a read 1 per 4 KB (2 in a
 transaction); an index is charged the item's write under the item's index key as stored before the request
-(a Put: the new item's). A Query is charged one read up front on its partition key and the rest of its
-result's size afterwards. Batch operations are not limited. moto's server runs in the local cloud's own
+(a Put: the new item's). A GetItem or a Query is charged one read on its partition key, whatever it returns.
+Batch operations are not limited. moto's server runs in the local cloud's own
 process, so one set of buckets serves every execution environment.
 """
 
