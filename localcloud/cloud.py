@@ -81,6 +81,7 @@ class LocalCloud:
         self.options = options or CloudOptions()
         #: In-process handlers of the template's other functions, by logical id (with `callback_handler`).
         self._function_handlers = dict(function_handlers or {})
+        self._sender: SqsSender | None = None
         #: The pollers of the template's SQS event source mappings.
         self.event_sources: list[SqsEventSource] = []
         self.clock = clock or SystemClock()
@@ -247,6 +248,8 @@ class LocalCloud:
         import boto3
 
         self.event_sources = functions.event_sources(lambda_, self._resources, sqs=boto3.client("sqs"), log=self._log)
+        if self._sender is not None:
+            self._sender.polled = frozenset(source.queue_arn for source in self.event_sources)
         if not isinstance(self.clock, FakeClock):
             for source in self.event_sources:
                 source.start()
@@ -257,7 +260,7 @@ class LocalCloud:
         env = self.environment
         callback_arn = env["CALLBACK_FUNCTION_ARN"]
         store = MotoScheduleStore(env["SCHEDULE_GROUP_NAME"], also=template_groups)
-        sender = SqsSender()
+        sender = self._sender = SqsSender()
         stats = DispatchStats()
         lambda_ = self._lambda(callback_arn, sender=sender, stats=stats)
         self._stack.callback(lambda_.close)

@@ -193,6 +193,7 @@ class SqsEventSource:
         wait_seconds: int = 1,
     ) -> None:
         self.mapping = mapping
+        self.queue_arn = queue_arn
         self._sqs = sqs
         self._queue_url = queue_url
         self._queue_arn = queue_arn

@@ -22,6 +22,7 @@ from localcloud.event_sources import (
 )
 from localcloud.functions import template_functions
 from localcloud.lambda_async import AsyncLambda, InvokeConfig
+from localcloud.lambda_service import Invocation
 from localcloud.queues import moto_messages
 from localcloud.schedules import MotoScheduleStore, ScheduleDeleter
 from localcloud.stepping import Stepper
@@ -196,7 +197,6 @@ def test_a_function_can_be_the_on_failure_destination(aws: LocalResources) -> No
         configs={callback_arn: InvokeConfig(max_retry_attempts=0, on_failure_arn=RECORDER_ARN)},
         log=lambda line: None,
     )
-    from localcloud.lambda_service import Invocation
 
     lambda_.submit(Invocation(event={"task": 1}, function_arn=callback_arn, received_at=clock.now(), label="t-1"))
     while lambda_.step(clock.now()):
@@ -241,3 +241,33 @@ def test_the_functions_resource_variables_reach_them_with_local_values(aws: Loca
     assert variables["REJECTED_TASK_QUEUE_URL"] == aws.queue_urls["RejectedTaskQueue"]  # a queue's Ref: its URL
     assert variables["TASK_LEDGER_TABLE"] == aws.names["TaskLedgerTable"]
     assert "CALLBACK_MAX_INVOCATIONS" not in variables  # constants and parameters keep the code's defaults
+
+
+@pytest.mark.parametrize("recorder_runs", [True, False])
+def test_a_failure_record_for_the_recorders_inbox_is_read_by_the_recorder_where_it_runs_else_kept_for_operators(
+    recorder_runs: bool,
+) -> None:
+    from localcloud.cloud import CloudOptions, LocalCloud
+
+    def failing(event: Any, context: Any) -> Any:
+        raise RuntimeError("down")
+
+    recorder = Recorder({"batchItemFailures": []})
+    others = {"RecorderFunction": recorder} if recorder_runs else {}
+    clock = FakeClock(datetime.now(UTC))
+    options = CloudOptions(port=0, lambda_retry_delays=(1.0, 2.0))
+    with LocalCloud(
+        options, clock=clock, log=lambda line: None, callback_handler=failing, function_handlers=others
+    ) as cloud:
+        assert cloud.lambda_ is not None
+        callback = cloud.environment["CALLBACK_FUNCTION_ARN"]
+        cloud.lambda_.submit(Invocation(event={"task": "t-1"}, function_arn=callback, received_at=clock.now()))
+        cloud.run_until(clock.now() + timedelta(seconds=10))
+
+        kept = boto3.client("sqs").receive_message(QueueUrl=cloud.queue_urls["CallbackFailureQueue"])
+        records = [json.loads(r["body"]) for event in recorder.events for r in event.get("Records", [])]
+        if recorder_runs:  # it reads the inbox, records the ending and forwards the letter itself (tests/scheduler)
+            assert [record["requestPayload"] for record in records] == [{"task": "t-1"}]
+            assert kept.get("Messages", []) == []
+        else:
+            assert [json.loads(m["Body"])["requestPayload"] for m in kept["Messages"]] == [{"task": "t-1"}]
