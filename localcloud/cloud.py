@@ -15,34 +15,36 @@ a `console` factory, and the cloud mounts what it builds at /console.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from localcloud import dynamo_throughput, functions, moto_journal
 from localcloud.apiserver import ApiServer, FunctionWorker, Handler, serve_function
-from localcloud.clock import Clock, SystemClock
+from localcloud.clock import Clock, FakeClock, SystemClock
 from localcloud.delivery import DeliveryFault
 from localcloud.dispatcher import Dispatcher
 from localcloud.endpoint import LocalEndpoint, moto_endpoint, patched_environ
+from localcloud.event_sources import SqsEventSource, ensure_template_schedules, template_schedule_roles
 from localcloud.function_caches import reset_function_caches
+from localcloud.journal import Journal
 from localcloud.lambda_async import (
     AsyncLambda,
     ConcurrentLambda,
     FunctionSpec,
-    InvokeConfig,
     LambdaService,
 )
 from localcloud.options import CloudOptions, ConsoleFactory, MountedConsole
-from localcloud.persist import Clients, Persister, capture, read_state_file, restore
+from localcloud.persist import Clients, restore
 from localcloud.queues import SqsSender
 from localcloud.schedules import MotoScheduleStore, ScheduleDeleter
 from localcloud.static_files import SWAGGER_UI_PATH, swagger_ui
-from localcloud.stats import DispatchStats, LogSink, stdout_sink
+from localcloud.stats import DispatchStats, LogSink, log_record, stdout_sink
 from localcloud.stepping import Stepper
-from localcloud.template import api_stage_name
+from localcloud.template import LocalResources, api_stage_name
 
 __all__ = [
     "CloudOptions",
@@ -74,8 +76,14 @@ class LocalCloud:
         callback_handler: Handler | None = None,
         scheduler_handler: Handler | None = None,
         console: ConsoleFactory | None = None,
+        function_handlers: Mapping[str, Handler] | None = None,
     ) -> None:
         self.options = options or CloudOptions()
+        #: In-process handlers of the template's other functions, by logical id (with `callback_handler`).
+        self._function_handlers = dict(function_handlers or {})
+        self._sender: SqsSender | None = None
+        #: The pollers of the template's SQS event source mappings.
+        self.event_sources: list[SqsEventSource] = []
         self.clock = clock or SystemClock()
         self._log = log
         self._fault = fault
@@ -112,11 +120,20 @@ class LocalCloud:
         options = self.options
         fresh_moto_state()
         endpoint = self._stack.enter_context(moto_endpoint(options.host, options.moto_port))
+        adversity = options.adversity
+        dynamo_throughput.set_limits(adversity.dynamodb_wcu_per_key, adversity.dynamodb_rcu_per_key)
+        self._stack.callback(dynamo_throughput.set_limits, None, None)
         self._stack.callback(fresh_moto_state)  # in memory only: nothing outlives the local cloud
         self.endpoint = endpoint
-        saved = read_state_file(options.persist) if options.persist is not None else None
+        journal = Journal(options.persist, moto_journal.key_attributes) if options.persist is not None else None
+        saved = journal.load() if journal is not None else None
+        if journal is not None:  # closed last: after the API and both services stopped changing anything
+            self._stack.callback(self._close_journal, journal)
         # The scheduler's /docs loads Swagger UI from this server, not from the CDN: it works offline.
-        env = {**endpoint.environment(), "API_DOCS_ASSETS_URL": SWAGGER_UI_PATH}
+        variables = functions.function_variables(
+            endpoint.resources
+        )  # every function's own, e.g. a recorder's queue URLs
+        env = {**variables, **endpoint.environment(), "API_DOCS_ASSETS_URL": SWAGGER_UI_PATH}
         self.environment = env
         self._stack.enter_context(patched_environ(env))
         reset_function_caches()
@@ -129,22 +146,22 @@ class LocalCloud:
 
             self._scheduler_handler = scheduler_handler
 
-        clients: Clients | None = None
-        if options.persist is not None:
-            import boto3
+        import boto3
 
+        if saved is not None:
             clients = Clients(boto3.client("scheduler"), boto3.client("dynamodb"), boto3.client("sqs"))
-            if saved is not None:
-                restore(saved, clients, log=self._log)
+            restore(saved, clients, log=self._log)
+        template_groups = ensure_template_schedules(boto3.client("scheduler"))  # unless --persist restored them
         if not options.api_only:
-            self.lambda_, self.dispatcher = self._services()
+            self.lambda_, self.dispatcher = self._services(template_groups)
             if saved is not None:
                 self._restore(saved.get("dispatcher", {}))
+            self._event_sources(self.lambda_)
         self.api = self._serve_api(self._scheduler_handler)
         if options.reload_actions:
             self._watch_actions()
-        if options.persist is not None and clients is not None:
-            self._persist(options.persist, clients, saved)
+        if journal is not None:
+            self._journal(journal)
 
     def _serve_api(self, handler: Handler) -> ApiServer:
         """SchedulerFunction behind the local API Gateway, with the local cloud's own paths and the console."""
@@ -213,23 +230,37 @@ class LocalCloud:
             metric_lines=self.options.metrics,
         )
 
-    def _persist(self, path: Path, clients: Clients, saved: dict[str, Any] | None) -> None:
-        """Save the state every `persist_interval` seconds and at the stop (first of the stop's steps)."""
-        if self.lambda_ is not None:
+    def _journal(self, journal: Journal) -> None:
+        """Every acknowledged change durable before it is acknowledged (`localcloud.journal`), from now on."""
+        journal.open()
+        moto_journal.set_journal(journal)
+        if self.lambda_ is not None and self.dispatcher is not None:
             self.lambda_.persisted = True
+            self.lambda_.journal = self.dispatcher.journal = journal.record
 
-        def state() -> dict[str, Any]:
-            return capture(clients, dispatcher=self._snapshot(), previous=saved)
+    def _close_journal(self, journal: Journal) -> None:
+        moto_journal.set_journal(None)
+        journal.close()
+        self._log(log_record("persist", f"saved the local cloud's state to {journal.path}"))
 
-        persister = Persister(path, state, interval=self.options.persist_interval, log=self._log).start()
-        self._stack.callback(persister.close)
+    def _event_sources(self, lambda_: LambdaService) -> None:
+        """Poll the template's SQS event source mappings (on threads of their own, unless a FakeClock steps them)."""
+        import boto3
 
-    def _services(self) -> tuple[LambdaService, Dispatcher]:
-        """The Lambda emulator running CallbackFunction, and the Scheduler emulator handing it events."""
+        self.event_sources = functions.event_sources(lambda_, self._resources, sqs=boto3.client("sqs"), log=self._log)
+        if self._sender is not None:
+            self._sender.polled = frozenset(source.queue_arn for source in self.event_sources)
+        if not isinstance(self.clock, FakeClock):
+            for source in self.event_sources:
+                source.start()
+                self._stack.callback(source.stop)
+
+    def _services(self, template_groups: tuple[str, ...] = ()) -> tuple[LambdaService, Dispatcher]:
+        """The Lambda emulator running the template's functions, and the Scheduler emulator handing it events."""
         env = self.environment
         callback_arn = env["CALLBACK_FUNCTION_ARN"]
-        store = MotoScheduleStore(env["SCHEDULE_GROUP_NAME"])
-        sender = SqsSender()
+        store = MotoScheduleStore(env["SCHEDULE_GROUP_NAME"], also=template_groups)
+        sender = self._sender = SqsSender()
         stats = DispatchStats()
         lambda_ = self._lambda(callback_arn, sender=sender, stats=stats)
         self._stack.callback(lambda_.close)
@@ -241,46 +272,42 @@ class LocalCloud:
             clock=self.clock,
             stats=stats,
             role_arn=env.get("SCHEDULER_ROLE_ARN"),
+            also_roles=template_schedule_roles(),
             sender=sender,
             deleter=deleter,
             poll_interval=self.options.poll_interval,
             delivery_retry_base=self.options.delivery_retry_base,
             fault=self._fault,
             log=self._log,
+            adversity=self.options.adversity,
         )
         return lambda_, dispatcher
 
     def _lambda(self, callback_arn: str, *, sender: SqsSender, stats: DispatchStats) -> LambdaService:
-        """CallbackFunction in process (a test's handler), else in execution environments as `make dev` runs it."""
+        """The template's functions in process (a test's handlers), else in execution environments as `make dev`
+        runs them."""
         options = self.options
+        resources = self._resources
         common: dict[str, Any] = {
             "clock": self.clock,
-            "configs": {callback_arn: InvokeConfig.from_template("CallbackFunction")},
+            "configs": functions.invoke_configs(resources),
             "retry_delays": options.lambda_retry_delays,
             "sender": sender,
             "stats": stats,
             "log": self._log,
+            "adversity": options.adversity,
         }
         if self._callback_handler is not None:
-            return AsyncLambda({callback_arn: self._callback_handler}, **common)
-        spec = FunctionSpec.from_template(
-            "CallbackFunction",
-            handler=options.callback_handler_path,
-            timeout_seconds=options.callback_timeout,
-            metric_lines=options.metrics,
-            action_dirs=tuple(str(path.resolve()) for path in options.action_dirs),
-        )
-        self.callback = spec
-        return ConcurrentLambda({callback_arn: spec}, concurrency=options.concurrency, **common)
-
-    def _snapshot(self) -> dict[str, Any] | None:
-        """What `--persist` keeps of the two services (None with `--api-only`: the saved part is kept)."""
-        if self.dispatcher is None or self.lambda_ is None:
-            return None
-        return {**self.dispatcher.snapshot(), "invocations": self.lambda_.snapshot_pending()}
+            handlers, timeouts = functions.in_process_functions(
+                resources, self._callback_handler, self._function_handlers, options.callback_timeout
+            )
+            return AsyncLambda(handlers, timeouts=timeouts, **common)
+        specs = functions.function_specs(options, resources)
+        self.callback = specs[callback_arn]
+        return ConcurrentLambda(specs, concurrency=options.concurrency, **common)
 
     def _restore(self, saved: dict[str, Any]) -> None:
-        """Give both services back what `_snapshot` saved (before they serve)."""
+        """Give both services back what the journal kept of them (before they serve)."""
         if self.dispatcher is not None and self.lambda_ is not None:
             self.dispatcher.restore(saved)
             self.lambda_.restore_pending(saved.get("invocations", []))
@@ -288,6 +315,12 @@ class LocalCloud:
     def _changed(self, path: str) -> None:
         if self.dispatcher is not None:
             self.dispatcher.wake()
+
+    @property
+    def _resources(self) -> LocalResources:
+        if self.endpoint is None:
+            raise RuntimeError("the local cloud is not started")
+        return self.endpoint.resources
 
     @property
     def api_url(self) -> str:
@@ -364,4 +397,4 @@ class LocalCloud:
     def _stepper(self) -> Stepper:
         if self.dispatcher is None or self.lambda_ is None:
             raise RuntimeError("the local cloud runs no dispatcher (api_only)")
-        return Stepper(self.clock, self.dispatcher, self.lambda_)
+        return Stepper(self.clock, self.dispatcher, self.lambda_, self.event_sources)

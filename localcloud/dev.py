@@ -32,8 +32,9 @@ from localcloud.stats import MetricLineFilter
 
 if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
+    from localcloud.options import CloudOptions
 
-__all__ = ["MetricLineFilter", "banner", "build_parser", "main", "parse_args", "run"]
+__all__ = ["MetricLineFilter", "banner", "build_parser", "main", "options_from", "parse_args", "run"]
 
 
 def _delays(text: str) -> tuple[float, ...]:
@@ -69,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--moto-port", type=int, default=0, help="AWS endpoint port (default: a free one)")
     parser.add_argument("--api-only", action="store_true", help="serve the API only; nothing fires (make api)")
     parser.add_argument(
-        "--persist", type=Path, help="keep the local cloud's state in this file across restarts (saved every 5 s)"
+        "--persist",
+        type=Path,
+        help="keep the local cloud's state in this file across restarts (every change journaled before it is answered)",
     )
     parser.add_argument(
         "--lambda-retry-delays",
@@ -103,6 +106,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="also load actions from DIR (modules as in layers/shared/taskcore/actions; watched like them)",
     )
     parser.add_argument("--quiet", action="store_true", help="no access line per API request")
+    parser.add_argument(
+        "--adverse",
+        action="store_true",
+        help="AWS as it really behaves: duplicates, lateness, real retry delays, throttling (docs/local-cloud.md)",
+    )
+    parser.add_argument(
+        "--adverse-time-scale",
+        type=float,
+        default=1.0,
+        metavar="SCALE",
+        help="multiply the adverse mode's AWS durations (retry delays, event age, spread) by SCALE (default 1)",
+    )
+    parser.add_argument(
+        "--adverse-set",
+        action="append",
+        default=[],
+        metavar="KNOB=VALUE",
+        help="set one knob of the adverse mode (repeatable; without --adverse the others stay kind)",
+    )
     parser.add_argument("--state-file", type=Path, default=DEFAULT_STATE_FILE, help=argparse.SUPPRESS)
     return parser
 
@@ -142,6 +164,11 @@ def banner(cloud: LocalCloud, args: argparse.Namespace) -> str:
         ),
         f"  {firing}",
         (
+            f"  adverse mode             on: {_knobs(cloud)}"
+            if cloud.options.adversity.active
+            else "  adverse mode             off: punctual, once, never throttled (--adverse: as AWS behaves)"
+        ),
+        (
             "  actions                  reloaded when their files change, the state kept (--no-reload: off)"
             if args.reload
             else "  actions                  not reloaded (--no-reload): a changed action needs a restart"
@@ -171,12 +198,19 @@ def http_action_lines(cloud: LocalCloud) -> list[str]:
     ]
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the local cloud until Ctrl-C (or SIGTERM); 0 after a clean stop. Call on the main thread."""
-    from console.local import LocalConsole
-    from localcloud.cloud import CloudOptions, LocalCloud
+def options_from(args: argparse.Namespace) -> CloudOptions:
+    """The local cloud's options from the command line (`--adverse*` included; a bad knob exits 2)."""
+    from localcloud.adverse import Adversity, parse_knob
+    from localcloud.options import CloudOptions
 
-    options = CloudOptions(
+    scale = args.adverse_time_scale
+    adversity = Adversity.preset(time_scale=scale) if args.adverse else Adversity(time_scale=scale)
+    for knob in args.adverse_set:
+        try:
+            adversity = parse_knob(adversity, knob)
+        except ValueError as exc:
+            build_parser().error(f"--adverse-set: {exc}")
+    return CloudOptions(
         host=args.host,
         port=args.port,
         moto_port=args.moto_port,
@@ -190,7 +224,25 @@ def run(args: argparse.Namespace) -> int:
         metrics=args.metrics,
         reload_actions=args.reload,
         action_dirs=tuple(args.actions_dir),
+        adversity=adversity,
     )
+
+
+def _knobs(cloud: LocalCloud) -> str:
+    """The adverse knobs that differ from the kind default."""
+    from localcloud.adverse import Adversity
+
+    kind = Adversity().settings()
+    changed = {k: v for k, v in cloud.options.adversity.settings().items() if v != kind[k] and k != "seed"}
+    return ", ".join(f"{k}={v}" for k, v in changed.items())
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the local cloud until Ctrl-C (or SIGTERM); 0 after a clean stop. Call on the main thread."""
+    from console.local import LocalConsole
+    from localcloud.cloud import LocalCloud
+
+    options = options_from(args)
     try:
         with LocalCloud(options, console=LocalConsole) as cloud:
 

@@ -12,6 +12,9 @@
 - ActionAfterCompletion DELETE: once the last occurrence is delivered (or dead-lettered), the schedule
   is deleted through the Scheduler API. A recurring schedule past its EndDate stops.
 - FlexibleTimeWindow is not randomised: every occurrence fires at the start of its window.
+- The adverse mode (`localcloud.adverse`) delivers anywhere within the minute after the scheduled time, delivers
+  some occurrences twice (each delivery with its own execution id), and holds deliveries beyond Scheduler's
+  invocation rate until the next free slot.
 
 `serve()` is its own loop: it only fires and hands events to Lambda through the invoke interface
 (`submit` queues them), so a running or waiting invocation never holds back a delivery; Lambda runs
@@ -25,10 +28,12 @@ import heapq
 import itertools
 import threading
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from localcloud.adverse import Adversity, TokenBuckets
 from localcloud.clock import Clock, SystemClock
 from localcloud.delivery import (
     DELIVERY_ENDING,
@@ -40,10 +45,11 @@ from localcloud.delivery import (
     retry_delay,
 )
 from localcloud.lambda_service import Invocation, Invoke
+from localcloud.occurrences import one_time_occurrence, recurring_occurrence
 from localcloud.queues import SqsSender
 from localcloud.schedules import MotoScheduleStore, Schedule, ScheduleDeleter
 from localcloud.stats import DispatchStats, LogSink, log_record, stdout_sink
-from taskcore.expressions import AtExpression, Expression, next_fire_time, parse_expression, parse_timezone
+from taskcore.expressions import AtExpression, Expression, parse_expression, parse_timezone
 from taskcore.proxy import format_scheduled_time, substitute_context_attributes
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -68,6 +74,7 @@ class Dispatcher:
         clock: Clock | None = None,
         stats: DispatchStats | None = None,
         role_arn: str | None = None,
+        also_roles: frozenset[str] = frozenset(),
         sender: SqsSender | None = None,
         deleter: ScheduleDeleter | None = None,
         poll_interval: float = 0.25,
@@ -76,12 +83,18 @@ class Dispatcher:
         catch_up_seconds: float = 60.0,
         fault: DeliveryFault | None = None,
         log: LogSink = stdout_sink,
+        adversity: Adversity | None = None,
     ) -> None:
+        self.adversity = adversity or Adversity()
+        rate = self.adversity.scheduler_invocations_per_second
+        self._rate = TokenBuckets(rate, clock=lambda: self.clock.now().timestamp()) if rate else None
         self.store = store
         self.lambda_ = lambda_
         self.clock: Clock = clock or SystemClock()
         self.stats = stats or DispatchStats()
         self._role_arn = role_arn
+        #: Roles template.yaml's own schedules use (their targets' grants are the template's, not the API's).
+        self._also_roles = also_roles
         self._sender = sender or SqsSender()
         self._deleter = deleter or ScheduleDeleter(store, log=log)
         self._poll_interval = poll_interval
@@ -90,8 +103,11 @@ class Dispatcher:
         self._catch_up = timedelta(seconds=catch_up_seconds)
         self.fault = fault
         self._log = log
+        #: `--persist`: makes an entry durable (`localcloud.journal.Journal.record`) before it is acted on.
+        self.journal: Callable[..., None] | None = None
         self._tracked: dict[str, _Tracked] = {}
-        self._due: list[tuple[datetime, int, str, tuple[str, datetime, datetime]]] = []
+        #: (when to deliver, sequence, schedule name, its version, the occurrence's scheduled time)
+        self._due: list[tuple[datetime, int, str, tuple[str, datetime, datetime], datetime]] = []
         self._retries: list[tuple[datetime, int, Delivery]] = []
         self._last_fired: dict[tuple[str, datetime], datetime] = {}
         self._sequence = itertools.count()
@@ -132,7 +148,8 @@ class Dispatcher:
 
     def _push(self, schedule: Schedule, due: datetime | None) -> None:
         if due is not None:
-            heapq.heappush(self._due, (due, next(self._sequence), schedule.name, schedule.version))
+            deliver_at = due + timedelta(seconds=self.adversity.spread())
+            heapq.heappush(self._due, (deliver_at, next(self._sequence), schedule.name, schedule.version, due))
 
     def _next_occurrence(
         self, schedule: Schedule, expression: Expression, now: datetime, after: datetime | None = None
@@ -142,49 +159,8 @@ class Dispatcher:
             return None
         last = self._last_fired.get((schedule.arn, schedule.created))
         if isinstance(expression, AtExpression):
-            return self._one_time_occurrence(schedule, expression, now, last)
-        return self._recurring_occurrence(schedule, expression, now, after, last)
-
-    def _one_time_occurrence(
-        self, schedule: Schedule, expression: AtExpression, now: datetime, last: datetime | None
-    ) -> datetime | None:
-        """An `at()` schedule's time, unless it fired already, or had passed when this dispatcher first saw it."""
-        due = next_fire_time(expression, after=last or _EPOCH, timezone=schedule.timezone)
-        if due is None or last is not None:
-            return due
-        if due <= now and schedule.modified > schedule.created:
-            # Enabled (or changed) after its time: AWS documents no catch-up for a one-time schedule, and
-            # the API reports next_run_at null for it, so it does not run (docs/local-cloud.md).
-            self._log(
-                log_record(
-                    "dispatcher", "one-time schedule enabled after its time: it does not run", schedule=schedule.name
-                )
-            )
-            return None
-        if (now - due).total_seconds() > schedule.max_event_age_seconds:
-            self._log(log_record("dispatcher", "one-time schedule expired before it was seen", schedule=schedule.name))
-            return None
-        return due
-
-    def _recurring_occurrence(
-        self, schedule: Schedule, expression: Expression, now: datetime, after: datetime | None, last: datetime | None
-    ) -> datetime | None:
-        """A `cron()`/`rate()` schedule's next time after `after` (the occurrence just fired), else from the
-        later of its revision and `catch_up_seconds` ago; never at or before the last one fired."""
-        # Since this revision exists, by this dispatcher's clock: moto stamps revisions with the wall clock,
-        # which a test's FakeClock may be behind (a revision "made in its future" must not skip occurrences).
-        since = min(schedule.modified, now)
-        floor = after if after is not None else max(since, now - self._catch_up) - _TICK
-        if last is not None:
-            floor = max(floor, last)
-        return next_fire_time(
-            expression,
-            after=floor,
-            timezone=schedule.timezone,
-            start=schedule.start,
-            end=schedule.end,
-            created_at=schedule.created,
-        )
+            return one_time_occurrence(schedule, expression, now, last, log=self._log)
+        return recurring_occurrence(schedule, expression, now, after, last, catch_up=self._catch_up)
 
     def next_due(self) -> datetime | None:
         """The earliest time anything (an occurrence or a delivery retry) needs attention."""
@@ -199,7 +175,7 @@ class Dispatcher:
         now = now or self.clock.now()
         fired = 0
         while self._due and self._due[0][0] <= now:
-            due, _, name, version = heapq.heappop(self._due)
+            _, _, name, version, due = heapq.heappop(self._due)
             if self._fire(due, name, version, now):
                 fired += 1
         while self._retries and self._retries[0][0] <= now:
@@ -243,6 +219,18 @@ class Dispatcher:
         return live, tracked.expression
 
     def _attempt(self, delivery: Delivery, now: datetime) -> None:
+        if self._rate is not None and (wait := self._rate.wait_for("invocations")) > 0:
+            # Over Scheduler's invocation rate: the delivery waits for the next free slot (adverse mode).
+            self.stats.count("deliveries_throttled")
+            heapq.heappush(self._retries, (now + timedelta(seconds=wait), next(self._sequence), delivery))
+            return
+        self._deliver(delivery, now)
+        if self.adversity.chance(self.adversity.scheduler_duplicate_rate):
+            # At-least-once: the same occurrence delivered again, with an execution id of its own (adverse mode).
+            self.stats.count("delivery_duplicates")
+            self._deliver(replace(delivery, delete_after=False), now, duplicate=True)
+
+    def _deliver(self, delivery: Delivery, now: datetime, *, duplicate: bool = False) -> None:
         schedule, due = delivery.schedule, delivery.scheduled_time
         execution_id = str(uuid.uuid4())
         payload = substitute_context_attributes(
@@ -254,21 +242,25 @@ class Dispatcher:
         )
         late = (self.clock.now() - due).total_seconds()  # now, not the tick's start: a burst takes time
         try:
-            event = prepare(schedule, payload, lambda_=self.lambda_, role_arn=self._role_arn)
+            role = None if schedule.role_arn in self._also_roles else self._role_arn
+            event = prepare(schedule, payload, lambda_=self.lambda_, role_arn=role)
             if self.fault is not None and (injected := self.fault(schedule, delivery.attempt)) is not None:
                 raise injected
         except DeliveryError as error:
-            self._delivery_failed(delivery, payload, execution_id, error, now)
+            if not duplicate:  # a duplicate that fails leaves it to the first delivery's ending
+                self._delivery_failed(delivery, payload, execution_id, error, now)
             return
         self.lambda_.submit(
             Invocation(
                 event=event,
                 function_arn=schedule.target_arn,
                 received_at=now,
-                scheduled_time=due if delivery.attempt == 1 else None,
+                scheduled_time=due if delivery.attempt == 1 and not duplicate else None,
                 label=schedule.name,
             )
         )
+        if duplicate:
+            return
         if delivery.attempt == 1:
             self.stats.fire_lateness.append(late)
             if late < 0:
@@ -327,6 +319,13 @@ class Dispatcher:
         )
 
     def _complete(self, delivery: Delivery) -> None:
+        """The occurrence's delivery ended (Lambda accepted it, or it was dead-lettered): `--persist` journals it
+        fired only now, so a crash before (a delivery still being retried) fires it again after the restart."""
+        if self.journal is not None:
+            schedule, due = delivery.schedule, delivery.scheduled_time
+            self.journal(
+                {"t": "fired", "arn": schedule.arn, "created": schedule.created.isoformat(), "due": due.isoformat()}
+            )
         if delivery.delete_after:
             self._deleter.delete(delivery.schedule)
 
@@ -336,13 +335,9 @@ class Dispatcher:
         """Wait until the deletions of completed schedules requested so far are done."""
         self._deleter.flush()
 
-    def snapshot(self) -> dict[str, Any]:
-        """What `--persist` keeps of the dispatcher: the last occurrence fired per schedule."""
-        fired = [[arn, created.isoformat(), due.isoformat()] for (arn, created), due in dict(self._last_fired).items()]
-        return {"last_fired": fired}
-
     def restore(self, saved: dict[str, Any]) -> None:
-        """Take back what `snapshot` saved (before `serve`), so a restart runs only what is due, once."""
+        """Take back the last occurrences fired that `--persist` kept (before `serve`): a restart runs only what is
+        due, once."""
         for arn, created, due in saved.get("last_fired", []):
             key = (arn, datetime.fromisoformat(created))
             self._last_fired[key] = max(datetime.fromisoformat(due), self._last_fired.get(key, _EPOCH))

@@ -94,11 +94,13 @@ def moto_endpoint(host: str = "127.0.0.1", port: int = 0) -> Iterator[LocalEndpo
     import boto3
     from moto.server import ThreadedMotoServer
 
-    from localcloud import moto_expressions, moto_transactions
+    from localcloud import dynamo_throughput, moto_expressions, moto_journal, moto_transactions
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per AWS call
     moto_transactions.install()  # transactions in O(items named), safe beside concurrent writes
     moto_expressions.install()  # UpdateExpressions parsed once and validated in linear time
+    dynamo_throughput.install()  # per-partition-key throughput (no limits until the adverse mode sets them)
+    moto_journal.install()  # --persist's journal of moto's changes (nothing journaled without one)
 
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()

@@ -9,7 +9,8 @@
 - `AsyncLambda`, the **in-process** mode (tests): the handler is a callable of this process, run one
   invocation at a time by `run_next()` on the thread of the service's loop (`serve`), or of the test's
   FakeClock driver (`localcloud.stepping`); an action a test registers in this process is visible to it.
-  No Timeout is enforced.
+  The function's Timeout is enforced there too (`localcloud.deadline`), unless the adverse mode's
+  `in_process_timeout` knob is off.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from localcloud.environments import Environment, FunctionSpec, error_payload, handler_event_loop
+from localcloud.deadline import call_with_deadline
+from localcloud.environments import Environment, FunctionSpec, error_payload, handler_event_loop, timeout_payload
 from localcloud.lambda_context import LocalLambdaContext
 from localcloud.lambda_service import (
     DEFAULT_RETRY_DELAYS,
@@ -43,9 +46,13 @@ class AsyncLambda(LambdaService):
 
     mode = "in-process"
 
-    def __init__(self, functions: Mapping[str, Handler], **options: Any) -> None:
+    def __init__(
+        self, functions: Mapping[str, Handler], *, timeouts: Mapping[str, float] | None = None, **options: Any
+    ) -> None:
         super().__init__(functions, **options)
         self._functions = {unqualified(arn): handler for arn, handler in functions.items()}
+        #: Each function's Timeout (seconds); a function without one runs unbounded.
+        self._timeouts = {unqualified(arn): seconds for arn, seconds in (timeouts or {}).items()}
 
     def run_next(self) -> bool:
         """Run one queued invocation on this thread; False when none was queued."""
@@ -55,15 +62,44 @@ class AsyncLambda(LambdaService):
         try:
             self._started(invocation)
             arn = unqualified(invocation.function_arn)
-            context = LocalLambdaContext(function_name=arn.rsplit(":", 1)[-1], aws_request_id=invocation.request_id)
+            timeout = self._timeouts.get(arn) if self.adversity.in_process_timeout else None
+            context = LocalLambdaContext(
+                function_name=arn.rsplit(":", 1)[-1],
+                aws_request_id=invocation.request_id,
+                timeout_seconds=timeout if timeout is not None else self._timeouts.get(arn, 30.0),
+            )
+            # A copy: the same event is retried and dead-lettered as it was accepted.
+            event = copy.deepcopy(invocation.event)
             try:
-                # A copy: the same event is retried and dead-lettered as it was accepted.
-                self._functions[arn](copy.deepcopy(invocation.event), context)
+                if timeout is None:
+                    self._functions[arn](event, context)
+                elif call_with_deadline(lambda: self._functions[arn](event, context), timeout)[1]:
+                    self.stats.count("invocation_timeouts")
+                    self._failed(invocation, timeout_payload(invocation.request_id, timeout))
             except Exception as exc:
                 self._failed(invocation, error_payload(exc, invocation.request_id))
         finally:
             self._done(invocation)
         return True
+
+    def invoke_sync(self, function_arn: str, event: Any) -> tuple[Any, dict[str, Any] | None]:
+        """Run the function on the calling thread, under its Timeout: (response, error)."""
+        arn = unqualified(function_arn)
+        request_id = str(uuid.uuid4())
+        timeout = self._timeouts.get(arn) if self.adversity.in_process_timeout else None
+        context = LocalLambdaContext(
+            function_name=arn.rsplit(":", 1)[-1],
+            aws_request_id=request_id,
+            timeout_seconds=timeout if timeout is not None else self._timeouts.get(arn, 30.0),
+        )
+        handler = self._functions[arn]
+        try:
+            if timeout is None:
+                return handler(copy.deepcopy(event), context), None
+            response, timed_out = call_with_deadline(lambda: handler(copy.deepcopy(event), context), timeout)
+        except Exception as exc:
+            return None, error_payload(exc, request_id)
+        return (None, timeout_payload(request_id, timeout)) if timed_out else (response, None)
 
     @contextmanager
     def _serving(self) -> Iterator[None]:
@@ -143,6 +179,23 @@ class ConcurrentLambda(LambdaService):
         for env in idle:
             env.stop()
         return alive
+
+    def invoke_sync(self, function_arn: str, event: Any) -> tuple[Any, dict[str, Any] | None]:
+        """Run one synchronous invocation in an environment of the function (warm, else cold): (response, error)."""
+        arn = unqualified(function_arn)
+        request_id = str(uuid.uuid4())
+        env = self._environment(arn)
+        if env is None:
+            return None, {"errorType": "ServiceException", "errorMessage": "the local Lambda is stopping"}
+        if env.init_ms is None:
+            with self._cold_start:
+                init_error = env.start(request_id)
+            if init_error is not None:
+                self._release(arn, env, lost=True)
+                return None, init_error
+        outcome = env.invoke(request_id, event)
+        self._release(arn, env, lost=outcome.environment_lost)
+        return outcome.response, outcome.error
 
     def _work(self) -> None:
         while True:

@@ -24,94 +24,41 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from localcloud.adverse import Adversity
 from localcloud.clock import Clock
-from localcloud.queues import DeadLetterEnding, SqsSender
-from localcloud.stats import DispatchStats, LogSink, log_record, stdout_sink
-from localcloud.template import LOCAL_ACCOUNT, LOCAL_REGION, event_invoke_config
-from taskcore.states import timestamp
-
-#: A Lambda entry point: `lambda_handler(event, context)`.
-Handler = Callable[[Any, Any], Any]
-
-#: Local stand-ins for Lambda's ~1 min and ~2 min between async retries.
-DEFAULT_RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0)
-
-#: An invocation that failed for good goes to the function's on-failure destination (CallbackFailureQueue).
-INVOCATION_ENDING = DeadLetterEnding(
-    component="lambda",
-    failure="invocation failed for good",
-    no_queue="no on-failure destination",
-    commands="make dlq / make redrive",
-    sent_counter="invocations_dead_lettered",
-    dropped_counter="invocations_dropped",
+from localcloud.invocations import (
+    DEFAULT_RETRY_DELAYS,
+    EVENT_AGE_ERROR,
+    INVOCATION_ENDING,
+    Handler,
+    Invocation,
+    InvokeConfig,
+    function_arn,
+    invocation_record,
+    pending_entry,
+    unqualified,
 )
+from localcloud.queues import SqsSender
+from localcloud.stats import DispatchStats, LogSink, log_record, stdout_sink
 
-
-@dataclass(frozen=True)
-class InvokeConfig:
-    """A function's EventInvokeConfig (template.yaml): retries, event age, on-failure destination."""
-
-    max_retry_attempts: int = 2
-    max_event_age_seconds: int = 21_600
-    on_failure_arn: str | None = None
-
-    @classmethod
-    def from_template(cls, logical_id: str) -> InvokeConfig:
-        """The function's EventInvokeConfig as template.yaml declares it (Lambda's defaults where it is silent)."""
-        raw = event_invoke_config(logical_id)
-        on_failure = (raw.get("DestinationConfig") or {}).get("OnFailure") or {}
-        return cls(
-            max_retry_attempts=int(raw.get("MaximumRetryAttempts", 2)),
-            max_event_age_seconds=int(raw.get("MaximumEventAgeInSeconds", 21_600)),
-            on_failure_arn=on_failure.get("Destination"),
-        )
-
-
-def unqualified(function_arn: str) -> str:
-    """`arn:aws:lambda:r:a:function:name[:alias|version]` -> the ARN without the qualifier."""
-    return ":".join(function_arn.split(":")[:7])
-
-
-def function_arn(name: str, *, region: str = LOCAL_REGION, account: str = LOCAL_ACCOUNT) -> str:
-    """The local ARN of a function."""
-    return f"arn:aws:lambda:{region}:{account}:function:{name}"
-
-
-@dataclass
-class Invocation:
-    """One event that Lambda accepted, across its attempts."""
-
-    event: Any
-    function_arn: str
-    received_at: datetime
-    scheduled_time: datetime | None = None
-    label: str | None = None
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    attempts: int = 0
-
-
-def invocation_record(
-    invocation: Invocation, error: dict[str, Any], *, condition: str, now: datetime
-) -> dict[str, Any]:
-    """The record Lambda sends to an on-failure destination (SQS: as the message body)."""
-    qualifier = invocation.function_arn.split(":")[7] if invocation.function_arn.count(":") >= 7 else "$LATEST"
-    return {
-        "version": "1.0",
-        "timestamp": timestamp(now),
-        "requestContext": {
-            "requestId": invocation.request_id,
-            "functionArn": f"{unqualified(invocation.function_arn)}:{qualifier}",
-            "condition": condition,
-            "approximateInvokeCount": invocation.attempts,
-        },
-        "requestPayload": invocation.event,
-        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-        "responsePayload": error,
-    }
+__all__ = [
+    "DEFAULT_RETRY_DELAYS",
+    "EVENT_AGE_ERROR",
+    "INVOCATION_ENDING",
+    "Handler",
+    "Invocation",
+    "Invoke",
+    "InvokeConfig",
+    "LambdaService",
+    "function_arn",
+    "invocation_record",
+    "pending_entry",
+    "unqualified",
+]
 
 
 class Invoke(Protocol):
@@ -150,11 +97,13 @@ class LambdaService:
         sender: SqsSender | None = None,
         stats: DispatchStats | None = None,
         log: LogSink = stdout_sink,
+        adversity: Adversity | None = None,
     ) -> None:
+        self.adversity = adversity or Adversity()
         self._arns = {unqualified(arn) for arn in function_arns}
         self._configs = {unqualified(arn): config for arn, config in (configs or {}).items()}
         self._clock = clock
-        self._retry_delays = tuple(retry_delays) or DEFAULT_RETRY_DELAYS
+        self._retry_delays = self.adversity.retry_delays(tuple(retry_delays) or DEFAULT_RETRY_DELAYS)
         self._sender = sender or SqsSender()
         self.stats = stats or DispatchStats()
         self._log = log
@@ -171,6 +120,8 @@ class LambdaService:
         self._stopping = threading.Event()
         #: Whether `--persist` saves what is pending at the stop (only what the stop message says).
         self.persisted = False
+        #: `--persist`: makes an entry durable (`localcloud.journal.Journal.record`) before it is acted on.
+        self.journal: Callable[..., None] | None = None
 
     def has_function(self, arn: str) -> bool:
         """Whether `arn` (qualified or not) names a function this Lambda runs."""
@@ -178,9 +129,16 @@ class LambdaService:
 
     def submit(self, invocation: Invocation) -> None:
         """Accept an event (Invoke with InvocationType=Event): queued at once, run when a container is free."""
+        accepted = [invocation]
+        if self.adversity.chance(self.adversity.lambda_duplicate_rate):
+            # Lambda may invoke an accepted event more than once, without any error (adverse mode).
+            accepted.append(replace(invocation, request_id=str(uuid.uuid4())))
+            self.stats.count("lambda_duplicates")
+        if self.journal is not None:
+            self.journal(*({"t": "accepted", "invocation": pending_entry(i, None)} for i in accepted))
         with self._changed:
-            self._ready.append(invocation)
-            self._changed.notify()
+            self._ready.extend(accepted)
+            self._changed.notify_all()
         self._wake.set()
 
     @property
@@ -204,6 +162,10 @@ class LambdaService:
     def run_next(self) -> bool:
         """Run one queued invocation on this thread (in-process mode only); False when none ran."""
         return False
+
+    def invoke_sync(self, function_arn: str, event: Any) -> tuple[Any, dict[str, Any] | None]:
+        """Invoke with InvocationType=RequestResponse (an event source mapping's poller): (response, error)."""
+        raise NotImplementedError
 
     # -- its own loop ----------------------------------------------------------------------------------------
 
@@ -250,28 +212,8 @@ class LambdaService:
         """What the loop's thread needs while it runs (the in-process mode: an event loop for Mangum)."""
         yield
 
-    def snapshot_pending(self) -> list[dict[str, Any]]:
-        """The events accepted and not finished, for `--persist` (a running one counts as not run)."""
-        with self._changed:
-            running = {i.request_id: i for i in (*self._interrupted, *self._running.values())}
-            entries: list[tuple[datetime | None, Invocation]] = [(None, i) for i in (*running.values(), *self._ready)]
-            entries += [(at, i) for at, _, i in self._retries]
-        return [
-            {
-                "event": invocation.event,
-                "function_arn": invocation.function_arn,
-                "received_at": invocation.received_at.isoformat(),
-                "scheduled_time": invocation.scheduled_time.isoformat() if invocation.scheduled_time else None,
-                "label": invocation.label,
-                "request_id": invocation.request_id,
-                "attempts": invocation.attempts,
-                "retry_at": at.isoformat() if at is not None else None,
-            }
-            for at, invocation in entries
-        ]
-
     def restore_pending(self, saved: Iterable[Mapping[str, Any]]) -> None:
-        """Accept again the events `snapshot_pending` saved: queued, or waiting for their retry."""
+        """Accept again the events `--persist` kept (`pending_entry`): queued, or waiting for their retry."""
         with self._changed:
             for entry in saved:
                 invocation = Invocation(
@@ -322,17 +264,33 @@ class LambdaService:
     # -- for the subclasses ----------------------------------------------------------------------------------
 
     def _take(self) -> Invocation | None:
-        """The next queued invocation, marked running."""
-        with self._changed:
-            if not self._ready or self._closed:
-                return None
-            invocation = self._ready.popleft()
-            self._running[invocation.request_id] = invocation
-            return invocation
+        """The next queued invocation, marked running; one that waited past its event age (adverse mode) goes to
+        the on-failure destination unrun instead."""
+        while True:
+            with self._changed:
+                if not self._ready or self._closed:
+                    return None
+                invocation = self._ready.popleft()
+                if not self._expired_in_queue(invocation):
+                    self._running[invocation.request_id] = invocation
+                    return invocation
+            self._end(invocation, EVENT_AGE_ERROR, "EventAgeExceeded", self._clock.now())
+            if self.journal is not None:
+                self.journal({"t": "done", "request_id": invocation.request_id})
+
+    def _expired_in_queue(self, invocation: Invocation) -> bool:
+        if not self.adversity.event_age_in_queue:
+            return False
+        config = self._configs.get(unqualified(invocation.function_arn), InvokeConfig())
+        age = (self._clock.now() - invocation.received_at).total_seconds()
+        return age > self.adversity.event_age(config.max_event_age_seconds)
 
     def _done(self, invocation: Invocation) -> None:
         with self._changed:
             self._running.pop(invocation.request_id, None)
+            finished = not self._closed and all(i.request_id != invocation.request_id for _, _, i in self._retries)
+        if finished and self.journal is not None:
+            self.journal({"t": "done", "request_id": invocation.request_id})
 
     def _started(self, invocation: Invocation) -> None:
         """An attempt begins: count it (and, for the first, how late after its scheduled time)."""
@@ -347,9 +305,24 @@ class LambdaService:
         config = self._configs.get(unqualified(invocation.function_arn), InvokeConfig())
         now = self._clock.now()
         condition = self._retry(invocation, error, config, now)
-        if condition is None:
-            return
+        if condition is not None:
+            self._end(invocation, error, condition, now)
+
+    def _end(self, invocation: Invocation, error: dict[str, Any], condition: str, now: datetime) -> None:
+        """The invocation ends for good: its record goes to the on-failure destination."""
+        config = self._configs.get(unqualified(invocation.function_arn), InvokeConfig())
         record = invocation_record(invocation, error, condition=condition, now=now)
+        destination = config.on_failure_arn
+        if destination is not None and destination.startswith("arn:aws:lambda:") and self.has_function(destination):
+            # A function as the destination: Lambda invokes it asynchronously with the record as its event.
+            self.submit(Invocation(event=record, function_arn=destination, received_at=now, label=invocation.label))
+            return
+        body = json.dumps(record, ensure_ascii=False, default=str)
+        limit = self.adversity.failure_record_limit_bytes
+        if limit is not None and len(body.encode("utf-8")) > limit:
+            # Lambda drops the payload when the record is too large for the destination (adverse mode).
+            del record["requestPayload"]
+            body = json.dumps(record, ensure_ascii=False, default=str)
         fields: dict[str, Any] = {
             "schedule": invocation.label,
             "request_id": invocation.request_id,
@@ -360,7 +333,7 @@ class LambdaService:
         INVOCATION_ENDING.send(
             self._sender,
             config.on_failure_arn,
-            json.dumps(record, ensure_ascii=False, default=str),
+            body,
             stats=self.stats,
             log=self._log,
             fields=fields,
@@ -372,10 +345,16 @@ class LambdaService:
         if retries_done >= config.max_retry_attempts:
             return "RetriesExhausted"
         delay = self._retry_delays[min(retries_done, len(self._retry_delays) - 1)]
-        if (now - invocation.received_at).total_seconds() + delay > config.max_event_age_seconds:
+        age_at_retry = (now - invocation.received_at).total_seconds() + delay
+        if age_at_retry > self.adversity.event_age(config.max_event_age_seconds):
             return "EventAgeExceeded"
+        at = now + timedelta(seconds=delay)
+        if self.journal is not None:
+            self.journal(
+                {"t": "retry", "request_id": invocation.request_id, "attempts": invocation.attempts, "retry_at": at}
+            )
         with self._changed:
-            heapq.heappush(self._retries, (now + timedelta(seconds=delay), next(self._sequence), invocation))
+            heapq.heappush(self._retries, (at, next(self._sequence), invocation))
         self._wake.set()  # the loop's next wake-up may be later than this retry
         self.stats.count("invocation_retries")
         self._log(

@@ -4,15 +4,16 @@ assembles it may hand in: the console, which the local cloud mounts at /console 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from localcloud.adverse import Adversity
 from localcloud.apiserver import Handler
 from localcloud.environments import FunctionSpec
 from localcloud.lambda_service import DEFAULT_RETRY_DELAYS
 
-__all__ = ["CloudOptions", "ConsoleFactory", "MountedConsole"]
+__all__ = ["Adversity", "CloudOptions", "ConsoleFactory", "MountedConsole"]
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,6 @@ class CloudOptions:
     lambda_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
     delivery_retry_base: float = 1.0
     persist: Path | None = None
-    #: Seconds between two saves of the state with `persist` (it is also saved at the stop).
-    persist_interval: float = 5.0
     access_log: bool = True
     #: Execution environments CallbackFunction may run at once (Lambda: one per concurrent invocation).
     concurrency: int = 10
@@ -42,6 +41,8 @@ class CloudOptions:
     reload_actions: bool = False
     #: More directories of action modules, as if in layers/shared/taskcore/actions (`--actions-dir`).
     action_dirs: tuple[Path, ...] = ()
+    #: AWS as it really behaves (`--adverse`: `Adversity.preset()`; each knob settable on its own). Default: kind.
+    adversity: Adversity = field(default_factory=Adversity)
 
 
 class MountedConsole(Protocol):

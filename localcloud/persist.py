@@ -1,7 +1,8 @@
 """`--persist PATH`: the local cloud keeps its state across restarts (by default it lives in memory only).
 
-The state is written to PATH (JSON) when the local cloud stops and every few seconds while it runs,
-and read back when it starts, after the template's resources exist:
+The state file's format and its restoration. What writes it is `localcloud.journal`: every change journaled
+(fsynced) before it is acknowledged, compacted into PATH (JSON), read back when the local cloud starts, after
+the template's resources exist:
 
 - every schedule, as GetSchedule describes it, re-created with its own creation and modification
   times: a rate() keeps its anchor, and the dispatcher knows what it has already seen;
@@ -25,10 +26,8 @@ from __future__ import annotations
 import base64
 import json
 import os
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -106,23 +105,6 @@ def _bytes_back(value: Any) -> Any:
 
 
 # -- capture ---------------------------------------------------------------------------------------------------
-
-
-def capture(
-    clients: Clients, *, dispatcher: dict[str, Any] | None = None, previous: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The local cloud's state now; `dispatcher`: the two services' own part (the Scheduler's last occurrences
-    fired, Lambda's pending events). Without one (`make api`), that part is kept from `previous`."""
-    return {
-        "format": FORMAT,
-        "version": VERSION,
-        "saved_at": datetime.now(UTC).isoformat(),
-        "schedule_groups": clients.schedule_groups(),
-        "schedules": clients.schedules(),
-        "tables": clients.tables(),
-        "queues": clients.queues(),
-        "dispatcher": dispatcher if dispatcher is not None else (previous or {}).get("dispatcher", {}),
-    }
 
 
 def restore(state: dict[str, Any], clients: Clients, *, log: LogSink) -> None:
@@ -227,48 +209,3 @@ class Clients:
         from localcloud.queues import add_moto_messages
 
         add_moto_messages(queues, account=self.account, region=self.region)
-
-
-class Persister:
-    """Saves the state at the stop and every `interval` seconds on a thread of its own."""
-
-    def __init__(
-        self,
-        path: Path,
-        capture_state: Callable[[], dict[str, Any]],
-        *,
-        interval: float,
-        log: LogSink,
-    ) -> None:
-        self.path = path
-        self._capture = capture_state
-        self._interval = interval
-        self._log = log
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._work, name="localcloud-persist", daemon=True)
-
-    def start(self) -> Persister:
-        """Begin saving every `interval` seconds."""
-        self._thread.start()
-        return self
-
-    def save(self) -> None:
-        """Write the state now (one writer at a time)."""
-        with self._lock:
-            write_state_file(self.path, self._capture())
-
-    def close(self) -> None:
-        """Stop the thread and write the state as it is at the stop."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-        self.save()
-        self._log(log_record("persist", f"saved the local cloud's state to {self.path}"))
-
-    def _work(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.save()
-            except Exception as exc:  # a failed autosave must not stop the local cloud; the stop saves again
-                self._log(log_record("persist", "could not save the state", level="WARNING", error=repr(exc)))

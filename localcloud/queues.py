@@ -24,6 +24,8 @@ class SqsSender:
         self._client = client
         self._urls: dict[str, str] = {}
         self._lock = threading.Lock()
+        #: The queues an event source mapping of this local cloud reads (their letters are not forwarded).
+        self.polled: frozenset[str] = frozenset()
 
     @property
     def client(self) -> Any:
@@ -46,10 +48,13 @@ class SqsSender:
     def send(self, arn: str, body: str, attributes: Mapping[str, str] | None = None) -> str:
         """Send `body` with string message attributes; returns the message id.
 
-        A letter for one of the recorder's inboxes goes straight on to the operator queue that inbox forwards to
-        (`unread_inboxes`): the stand-in for the recorder until the local cloud runs event source mappings.
+        A letter for one of the recorder's inboxes that no event source mapping of this local cloud reads (its
+        function does not run here: a test's in-process cloud without the recorder) goes straight on to the
+        operator queue the inbox forwards to (`unread_inboxes`), so the letter is where `make dlq` looks; where
+        the recorder runs (`make dev`), it reads the inbox, records the ending and forwards it itself.
         """
-        arn = unread_inboxes().get(arn, arn)
+        if arn not in self.polled:
+            arn = unread_inboxes().get(arn, arn)
         params: dict[str, Any] = {"QueueUrl": self.url(arn), "MessageBody": body}
         if attributes:
             params["MessageAttributes"] = {
@@ -63,11 +68,10 @@ class SqsSender:
 def unread_inboxes() -> dict[str, str]:
     """Queue ARN -> the ARN its RedrivePolicy names, for each queue a template event source mapping reads.
 
-    The recorder's inboxes (CallbackFailureInbox, ScheduleDeliveryInbox) are read on AWS by RecorderFunction's
-    SQS event source mappings, which record the ending and forward each message to its operator queue. The local
-    cloud does not run event source mappings yet (that is the local cloud's part of issue 19): until it does, a
-    letter for an inbox is sent to the operator queue directly, so `make dlq`, `make redrive` and the console see
-    it as before. The recorder itself is tested on moto through its entry point (tests/scheduler/test_endings.py).
+    The recorder's inboxes (CallbackFailureInbox, ScheduleDeliveryInbox) are read by RecorderFunction's SQS event
+    source mappings, which record the ending and forward each message to its operator queue. Where the recorder
+    does not run (SqsSender.polled), a letter for an inbox is sent to the operator queue directly, so `make dlq`,
+    `make redrive` and the console see it as before.
     """
     from localcloud.template import Resolver, load_template, resources_of_type
 

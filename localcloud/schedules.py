@@ -13,7 +13,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -106,18 +106,31 @@ def from_moto(model: Any) -> Schedule:
 
 
 class MotoScheduleStore:
-    """Read access to the schedules of one group in moto's scheduler backend (this process's moto)."""
+    """Read access to the schedules of one group in moto's scheduler backend (this process's moto), and of the
+    groups in `also` (template.yaml's own schedules), whose schedules it names `group/name`."""
 
-    def __init__(self, group: str, *, account: str = LOCAL_ACCOUNT, region: str = LOCAL_REGION) -> None:
+    def __init__(
+        self, group: str, *, also: tuple[str, ...] = (), account: str = LOCAL_ACCOUNT, region: str = LOCAL_REGION
+    ) -> None:
         self.group = group
+        self.also = tuple(g for g in also if g != group)
         self.account = account
         self.region = region
 
     def _models(self) -> dict[str, Any]:
         from moto.scheduler.models import scheduler_backends
 
-        group = scheduler_backends[self.account][self.region].schedule_groups.get(self.group)
-        return group.schedules if group is not None else {}
+        groups = scheduler_backends[self.account][self.region].schedule_groups
+        group = groups.get(self.group)
+        found: dict[str, Any] = group.schedules if group is not None else {}
+        if not self.also:
+            return found
+        found = dict(found)
+        for name in self.also:
+            other = groups.get(name)
+            if other is not None:
+                found.update({f"{name}/{key}": model for key, model in dict(other.schedules).items()})
+        return found
 
     def revisions(self) -> dict[str, tuple[float, float]]:
         """Name -> (creation, last modification) of every schedule in the group; cheap enough to call often."""
@@ -127,7 +140,10 @@ class MotoScheduleStore:
     def get(self, name: str) -> Schedule | None:
         """The schedule called `name`, or None when it does not exist (any more)."""
         model = self._models().get(name)
-        return from_moto(model) if model is not None else None
+        if model is None:
+            return None
+        schedule = from_moto(model)
+        return schedule if name == schedule.name else replace(schedule, name=name)
 
 
 def _moto_schedule(group: str, name: str, *, account: str, region: str) -> Any:

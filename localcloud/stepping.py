@@ -9,24 +9,38 @@ neither has more to do at that moment; then the clock jumps to the next moment e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from localcloud.clock import Clock, FakeClock
 from localcloud.dispatcher import Dispatcher
 from localcloud.lambda_service import LambdaService
 
-__all__ = ["Stepper"]
+__all__ = ["Poller", "Stepper"]
+
+
+class Poller(Protocol):
+    """An event source mapping's poller (`localcloud.event_sources.SqsEventSource`)."""
+
+    def poll_once(self, *, wait: int = 0) -> int:
+        """Handle one batch; how many messages it held (0: the queue was empty)."""
+        ...
 
 
 class Stepper:
     """Steps the Scheduler emulator and the Lambda emulator together on one FakeClock, in time order."""
 
-    def __init__(self, clock: Clock, scheduler: Dispatcher, lambda_: LambdaService) -> None:
+    def __init__(
+        self, clock: Clock, scheduler: Dispatcher, lambda_: LambdaService, event_sources: Sequence[Poller] = ()
+    ) -> None:
         if not isinstance(clock, FakeClock):
             raise TypeError("run_until needs a FakeClock; serve() runs in real time")
         self.clock: FakeClock = clock
         self.scheduler = scheduler
         self.lambda_ = lambda_
+        #: The event source mappings' pollers: each polled until its queue is empty, after Lambda ran.
+        self.event_sources = tuple(event_sources)
 
     def run_pending(self) -> None:
         """Refresh, then fire and run everything due at the clock's current time (one thread: this one)."""
@@ -34,7 +48,9 @@ class Stepper:
         while True:
             now = self.clock.now()
             self.scheduler.fire_due(now)
-            if not self.lambda_.step(now):
+            if self.lambda_.step(now):
+                continue
+            if not any(source.poll_once() for source in self.event_sources):
                 break
         self.scheduler.flush()
 

@@ -9,12 +9,13 @@ from typing import Any
 import boto3
 import pytest
 
+from localcloud.adverse import Adversity
 from localcloud.clock import FakeClock
 from localcloud.delivery import DeliveryFault
 from localcloud.dispatcher import Dispatcher
 from localcloud.lambda_async import AsyncLambda, Handler, InvokeConfig
 from localcloud.schedules import MotoScheduleStore, ScheduleDeleter
-from localcloud.template import LocalResources
+from localcloud.template import LocalResources, function_settings
 from tests.localcloud.helpers import Harness, MakeHarness
 
 
@@ -28,6 +29,8 @@ def make_harness(aws: LocalResources, callback: Callable[..., dict[str, Any]]) -
         handler: Handler | None = None,
         fault: DeliveryFault | None = None,
         retry_delays: tuple[float, ...] = (1.0, 2.0),
+        adversity: Adversity | None = None,
+        timeout: float | None = None,
     ) -> Harness:
         clock = FakeClock(start or datetime.now(UTC).replace(microsecond=0))
         logs: list[dict[str, Any]] = []
@@ -39,6 +42,8 @@ def make_harness(aws: LocalResources, callback: Callable[..., dict[str, Any]]) -
             configs={callback_arn: InvokeConfig.from_template("CallbackFunction")},
             retry_delays=retry_delays,
             log=logs.append,
+            adversity=adversity,
+            timeouts={callback_arn: timeout or function_settings("CallbackFunction").timeout_seconds},
         )
         dispatcher = Dispatcher(
             store,
@@ -49,6 +54,7 @@ def make_harness(aws: LocalResources, callback: Callable[..., dict[str, Any]]) -
             deleter=ScheduleDeleter(store, background=False, log=logs.append),
             fault=fault,
             log=logs.append,
+            adversity=adversity,
         )
         return Harness(aws, clock, dispatcher, lambda_, boto3.client("scheduler"), boto3.client("sqs"), logs)
 

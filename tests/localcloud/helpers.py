@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from localcloud.adverse import Adversity
 from localcloud.clock import FakeClock
 from localcloud.delivery import DeliveryFault
 from localcloud.dispatcher import Dispatcher
@@ -66,6 +67,8 @@ class MakeHarness(Protocol):
         handler: Handler | None = None,
         fault: DeliveryFault | None = None,
         retry_delays: tuple[float, ...] = (1.0, 2.0),
+        adversity: Adversity | None = None,
+        timeout: float | None = None,
     ) -> Harness: ...
 
 

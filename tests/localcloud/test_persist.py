@@ -20,12 +20,17 @@ import boto3
 import httpx
 import pytest
 
+from localcloud import moto_journal
 from localcloud.apiserver import Handler
 from localcloud.clock import FakeClock
 from localcloud.cloud import CloudOptions, LocalCloud
+from localcloud.delivery import DeliveryError
 from localcloud.dlq import dead_letters, redrive
+from localcloud.journal import Journal
 from localcloud.runstate import RunState
+from localcloud.schedules import Schedule
 from tests.callback.helpers import ActionSpy
+from tests.localcloud.helpers import MakeHarness, create_schedule, utc
 
 pytestmark = pytest.mark.integration
 
@@ -207,16 +212,16 @@ def test_idempotency_records_survive_a_restart(restartable: Restartable, spy_act
     assert len(spy_action.runs) == 1
 
 
-def test_the_state_is_saved_while_the_local_cloud_runs(restartable: Restartable) -> None:
-    with restartable(persist_interval=0.2) as cloud:
+def test_a_change_is_on_disk_before_the_api_answers_it(restartable: Restartable) -> None:
+    with restartable() as cloud:
         post(cloud, {"task_id": "saved-1", "user_id": 1, "action": "spy", "cron": "cron(0 9 * * ? *)"})
-        deadline = datetime.now(UTC) + timedelta(seconds=10)
-        saved: list[str] = []
-        while datetime.now(UTC) < deadline and "saved-1" not in saved:
-            if restartable.path.exists():
-                snapshot = json.loads(restartable.path.read_text(encoding="utf-8"))
-                saved = [s["Name"] for s in snapshot["schedules"]]
-        assert "saved-1" in saved
+        # No wait: what a second process would read from the files right after the 201 (snapshot + journal).
+        on_disk = Journal(restartable.path, moto_journal.key_attributes).load()
+
+        assert on_disk is not None
+        assert [s["Name"] for s in on_disk["schedules"]] == ["saved-1"]
+        ledger = on_disk["tables"][cloud.environment["TASK_LEDGER_TABLE"]]
+        assert any(item["pk"]["S"].startswith("TASK#") and item["pk"]["S"].endswith("saved-1") for item in ledger)
 
 
 def test_a_request_log_from_an_older_local_cloud_is_refused_with_what_to_do(tmp_path: Path) -> None:
@@ -228,3 +233,21 @@ def test_a_request_log_from_an_older_local_cloud_is_refused_with_what_to_do(tmp_
         LocalCloud(CloudOptions(port=0, persist=old, api_only=True), log=lambda line: None),
     ):
         pass
+
+
+def test_an_occurrence_is_journaled_fired_only_once_its_delivery_ended(make_harness: MakeHarness) -> None:
+    failures = iter([DeliveryError("ThrottlingException", "Rate exceeded", retryable=True)])
+
+    def fault(schedule: Schedule, attempt: int) -> DeliveryError | None:
+        return next(failures, None)
+
+    h = make_harness(start=utc(2026, 12, 1, 8, 59, 50), handler=lambda event, context: None, fault=fault)
+    journaled: list[dict[str, Any]] = []
+    h.dispatcher.journal = journaled.append
+    create_schedule(h.scheduler, h.resources, "late-1", "at(2026-12-01T09:00:00)")
+
+    h.run_until(utc(2026, 12, 1, 9, 0, 0, 500_000))
+    assert journaled == []  # its delivery is being retried: a crash now fires it again after the restart
+
+    h.run_until(utc(2026, 12, 1, 9, 0, 5))
+    assert [(e["t"], e["due"]) for e in journaled] == [("fired", "2026-12-01T09:00:00+00:00")]
