@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -131,6 +132,16 @@ def delivery_letter(dev: dict[str, Any], sqs: Any, task_id: str) -> None:
         MessageBody=event,
         MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
     )
+    # Scheduler's dead-letter queue is the recorder's inbox: it records the ending and forwards the letter to the
+    # operators' queue, where the console lists it. Wait for that (the recorder's first start is a cold start).
+    (operators,) = [u for u in sqs.list_queues()["QueueUrls"] if u.endswith("ScheduleDeliveryDLQ")]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        counts = sqs.get_queue_attributes(QueueUrl=operators, AttributeNames=["ApproximateNumberOfMessages"])
+        if int(counts["Attributes"]["ApproximateNumberOfMessages"]) > 0:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the recorder did not forward the letter to ScheduleDeliveryDLQ within 60 s")
 
 
 def test_a_dead_letter_is_listed_with_its_error_and_replayed_after_confirmation(

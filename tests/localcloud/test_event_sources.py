@@ -271,3 +271,17 @@ def test_a_failure_record_for_the_recorders_inbox_is_read_by_the_recorder_where_
             assert kept.get("Messages", []) == []
         else:
             assert [json.loads(m["Body"])["requestPayload"] for m in kept["Messages"]] == [{"task": "t-1"}]
+
+
+@pytest.mark.parametrize("recorder_runs", [True, False])
+def test_an_in_process_cloud_makes_only_the_template_schedules_whose_function_runs_there(recorder_runs: bool) -> None:
+    from localcloud.cloud import CloudOptions, LocalCloud
+
+    others = {"RecorderFunction": Recorder({})} if recorder_runs else {}
+    clock = FakeClock(datetime.now(UTC))
+    callback, options = Recorder({}), CloudOptions(port=0)
+    with LocalCloud(options, clock=clock, log=lambda line: None, callback_handler=callback, function_handlers=others):
+        names = [s["Name"] for s in boto3.client("scheduler").list_schedules(GroupName="default")["Schedules"]]
+
+    # The recorder's sweep fires every minute: into a function that does not run here it would only fail.
+    assert ("RecorderSweepSchedule" in " ".join(names)) is recorder_runs

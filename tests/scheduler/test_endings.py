@@ -270,3 +270,28 @@ def test_in_a_batch_only_the_letter_that_failed_is_received_again(
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": stray["messageId"]}]}
     assert len(operator_messages("ScheduleDeliveryDLQ", aws)) == 1
+
+
+def test_a_redrive_of_an_undelivered_occurrence_runs_it_once_and_the_task_reads_succeeded(
+    api: Any, scheduler: Any, group: str, recorder: Any, queues: Any, aws: Any, callback: Any, spy_action: Any
+) -> None:
+    # The recorder wrote the run with no attempt (the delivery never reached Lambda); the redrive is the first.
+    api.post("/api/v1/schedules", json=task("pay-redriven", action="spy", delay_minutes=5))
+    schedule = scheduler.get_schedule(Name="pay-redriven", GroupName=group)
+    at = datetime.fromisoformat(schedule["ScheduleExpression"][3:-1]).replace(tzinfo=UTC)
+    event = delivered_event(schedule["Target"]["Input"], schedule_arn=schedule["Arn"], scheduled_time=at)
+    attributes = {"ERROR_CODE": "AccessDeniedException", "ERROR_MESSAGE": "denied", "RETRY_ATTEMPTS": "0"}
+    boto3.client("sqs").send_message(
+        QueueUrl=queues["ScheduleDeliveryInbox"],
+        MessageBody=json.dumps(event),
+        MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+    )
+    scheduler.delete_schedule(Name="pay-redriven", GroupName=group)
+    recorder(received("ScheduleDeliveryInbox", aws))
+
+    answer = callback(event)
+
+    read = api.get("/api/v1/schedules/pay-redriven").json()
+    assert answer["statusCode"] == 200
+    assert len(spy_action.runs) == 1
+    assert (read["status"], read["runs"][0]["outcome"], read["runs"][0]["attempts"]) == ("succeeded", "succeeded", 1)

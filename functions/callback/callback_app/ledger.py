@@ -200,8 +200,8 @@ class RunLedger:
         attempts = update.name("attempts")
         if write.counted:
             condition = f"attribute_exists({attempts})"
-        elif write.attempts == 0:
-            condition = f"attribute_not_exists({attempts})"
+        elif write.attempts == 0:  # no run item yet, or one the recorder wrote for an occurrence never attempted
+            condition = f"attribute_not_exists({attempts}) OR {attempts} = {update.value(n(0))}"
         else:
             condition = f"{attempts} = {update.value(n(write.attempts))}"
         if attempt.outcome != RunOutcome.SUCCEEDED and not write.keep_success:

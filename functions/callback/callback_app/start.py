@@ -75,11 +75,13 @@ class Start:
         update.add("attempts", 1)
         attempts = update.name("attempts")
         expected = f"{attempts} = {update.value(n(self.expected))}"
+        if self.expected == 0:  # no run item yet, or one the recorder wrote for an occurrence never attempted
+            expected = f"attribute_not_exists({attempts}) OR {expected}"
         return {
             "TableName": self.ledger_table,
             "Key": {"pk": s(task_pk(self.task_id, self.scope)), "sk": s(run_sk(self.scheduled_time))},
             "UpdateExpression": update.update(),
-            "ConditionExpression": f"attribute_not_exists({attempts})" if self.expected == 0 else expected,
+            "ConditionExpression": expected,
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             **update.placeholders(),
         }
