@@ -27,6 +27,7 @@ from unittest import mock
 
 from localcloud.clock import FakeClock
 from localcloud.cloud import CloudOptions, LocalCloud
+from localcloud.endpoint import LOCAL_HTTP_ACTION_HOSTS, patched_environ
 from localcloud.environments import timeout_payload
 from localcloud.lambda_async import AsyncLambda
 from localcloud.lambda_context import LocalLambdaContext
@@ -191,6 +192,10 @@ class TaskCloud:
         self._stack.enter_context(virtual_time(self.clock.now))
         # The http_request action waits out a receiver's Retry-After in virtual time, inside its invocation.
         self._stack.enter_context(mock.patch.object(delivery, "sleep", self.sleep))
+        # Receivers on loopback (`receiver()`) are callable whatever allowlist the shell sets for `make dev`.
+        shell_hosts = os.environ.get("HTTP_ACTION_ALLOWED_HOSTS", "")
+        hosts = ",".join(part for part in (shell_hosts, LOCAL_HTTP_ACTION_HOSTS) if part)
+        self._stack.enter_context(patched_environ({"HTTP_ACTION_ALLOWED_HOSTS": hosts}))
         options = CloudOptions(port=0, access_log=False, lambda_retry_delays=self._retry_delays)
         cloud = _KitCloud(
             options,

@@ -111,3 +111,21 @@ def test_a_receiver_that_cannot_listen_says_so() -> None:
     not_this_machine = "192.0.2.1"  # TEST-NET-1 (RFC 5737): no interface here has it
     with pytest.raises(ReceiverDidNotStart, match="exited"), serve_asgi(FastAPI(), host=not_this_machine):
         pass
+
+
+def test_a_receiver_is_callable_whatever_allowlist_the_shell_sets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_ACTION_ALLOWED_HOSTS", "api.example.com")  # `make dev`'s override, left in a shell
+    deliveries: list[Delivery] = []
+    with TaskCloud(start=START) as cloud:
+        url = cloud.receiver(signed_receiver(lambda: [cloud.signing_secret], deliveries))
+        cloud.client.schedule(
+            "http_request",
+            user_id=7,
+            task_id="shell-1",
+            data={"url": f"{url}/hooks/reminder"},
+            delay=timedelta(minutes=1),
+        )
+        (run,) = cloud.advance(minutes=2)
+
+    assert run.outcome == "succeeded"
+    assert len(deliveries) == 1
