@@ -1,9 +1,10 @@
 """A receiver for the `http_request` action on this machine: an ASGI app (FastAPI) served by uvicorn on loopback.
 
 `serve_asgi(app)` starts uvicorn in a thread on a free loopback port and yields the app's base URL
-(`http://127.0.0.1:<port>`); leaving the block stops it. The test kit's `TaskCloud.receiver(app)` keeps one
-for the cloud's lifetime (docs/testing.md); tests/http/test_end_to_end.py uses it beside the local cloud.
-uvicorn is imported when a receiver starts (it is a development dependency, never in a Lambda artifact).
+(`http://127.0.0.1:<port>`) once it listens (its lifespan's startup done); leaving the block stops it (its
+lifespan's shutdown too). The test kit's `TaskCloud.receiver(app)` keeps one for the cloud's lifetime
+(docs/testing.md); tests/http/test_end_to_end.py uses it beside the local cloud. uvicorn is imported when a
+receiver starts (a development dependency, never in a Lambda artifact).
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ def serve_asgi(app: Any, *, host: str = LOOPBACK) -> Iterator[str]:
     """Serve `app` with uvicorn on a free port of `host` (loopback) in a thread; yields its base URL."""
     import uvicorn
 
-    # lifespan="off": a receiver's startup hooks are the test's business; the port is the system's choice.
-    config = uvicorn.Config(app, host=host, port=0, log_level="warning", lifespan="off", access_log=False)
+    # The app's lifespan runs (its startup before the first request, its shutdown on exit), as in production;
+    # port 0: the system's choice.
+    config = uvicorn.Config(app, host=host, port=0, log_level="warning", lifespan="auto", access_log=False)
     server = uvicorn.Server(config)
     exits: list[object] = []
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -99,12 +101,22 @@ def test_a_retry_after_is_waited_in_virtual_time(task_cloud: TaskCloud) -> None:
     assert len({d.idempotency_key for d in deliveries}) == 1
 
 
-def test_a_receiver_lives_as_long_as_its_cloud() -> None:
+def test_a_receiver_lives_as_long_as_its_cloud_with_its_lifespan() -> None:
+    events: list[str] = []
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        events.append("startup")
+        yield
+        events.append("shutdown")
+
     with TaskCloud(start=START) as cloud:
-        url = cloud.receiver(FastAPI())
+        url = cloud.receiver(FastAPI(lifespan=lifespan))
         assert url.startswith("http://127.0.0.1:")
         assert listening(url)
+        assert events == ["startup"]
     assert not listening(url)
+    assert events == ["startup", "shutdown"]
 
 
 def test_a_receiver_that_cannot_listen_says_so() -> None:
