@@ -36,7 +36,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def task_cloud(request: pytest.FixtureRequest) -> Iterator[TaskCloud]:
     """The scheduler API, the callback, the ledger, the dead-letter queues and the dispatcher, in this process,
     on one virtual clock (`localcloud.taskkit.TaskCloud`): `client`, `advance()`, `now`, `dead_letters()`,
-    `redrive()`. The test's `@pytest.mark.task_cloud(...)` gives its options."""
+    `redrive()`, `receiver(app)`, `signing_secret`. The test's `@pytest.mark.task_cloud(...)` gives its options."""
     from localcloud.taskkit import TaskCloud
 
     marker = request.node.get_closest_marker(MARKER)

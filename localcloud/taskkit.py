@@ -6,26 +6,28 @@ running the real callback in this process) on a `FakeClock` that only `advance()
 with that clock, the dispatcher fires on it, the callback stamps runs with it and an action reads it
 (`TaskContext.now()`); moto's Scheduler and Powertools' idempotency read it too (`localcloud.virtual_time`).
 Lambda retries a failed invocation at AWS's delays (about 1 and 2 minutes) and its Timeout counts in
-virtual time (`sleep()` inside an action spends it). `localcloud.pytest_plugin` makes it the `task_cloud`
-fixture; docs/testing.md shows how to use it.
+virtual time (`sleep()` inside an action spends it). `receiver(app)` stands up a receiver for the `http_request`
+action on loopback (`localcloud.receivers`), `signing_secret` is what it verifies with. `localcloud.pytest_plugin`
+makes it the `task_cloud` fixture; docs/testing.md shows how to use it.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import os
 import random
 import uuid
 from collections.abc import Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
+from unittest import mock
 
 from localcloud.clock import FakeClock
 from localcloud.cloud import CloudOptions, LocalCloud
+from localcloud.endpoint import LOCAL_HTTP_ACTION_HOSTS, patched_environ
 from localcloud.environments import timeout_payload
 from localcloud.lambda_async import AsyncLambda
 from localcloud.lambda_context import LocalLambdaContext
@@ -33,9 +35,9 @@ from localcloud.lambda_service import Handler, Invocation, InvokeConfig, LambdaS
 from localcloud.queues import SqsSender
 from localcloud.replays import REDRIVE_CONTEXT
 from localcloud.stats import DispatchStats
+from localcloud.taskruns import RunStart, TaskRun, outcome_of
 from localcloud.template import function_settings
 from localcloud.virtual_time import VirtualLambdaContext, virtual_time
-from taskcore.proxy import task_fields
 
 if TYPE_CHECKING:
     from ops.letters import DeadLetter
@@ -62,26 +64,6 @@ class Adverse:
     def __post_init__(self) -> None:
         if not 0.0 <= self.duplicate_deliveries <= 1.0:
             raise ValueError(f"duplicate_deliveries is a share between 0 and 1, got {self.duplicate_deliveries}")
-
-
-@dataclass(frozen=True)
-class TaskRun:
-    """One invocation of the callback, as it ran in virtual time."""
-
-    task_id: str | None
-    action: str | None
-    #: The occurrence's scheduled time (None for an event without one).
-    scheduled_time: datetime | None
-    #: Lambda's attempt of this event: 1, then 2 and 3 for its retries (a redrive is an attempt 1 of its own).
-    attempt: int
-    started_at: datetime
-    finished_at: datetime
-    #: succeeded | duplicate (a stored result replayed) | rejected (4xx) | failed | timed_out
-    outcome: str
-    status_code: int | None = None
-    result: Any = None
-    error: str | None = None
-    redrive: bool = False
 
 
 class InvocationTimedOut(Exception):
@@ -149,21 +131,6 @@ class _KitCloud(LocalCloud):
         )
 
 
-def _outcome(response: Any) -> tuple[str, int | None, Any, str | None]:
-    """(outcome, status, result, error) of a response the callback returned (2xx or 4xx)."""
-    status = int(response.get("statusCode", 200)) if isinstance(response, dict) else None
-    try:
-        body = json.loads(response.get("body") or "{}") if isinstance(response, dict) else {}
-    except ValueError:
-        body = {}
-    if status is not None and status >= 400:
-        detail = body.get("detail") if isinstance(body, dict) else None
-        return "rejected", status, None, detail if isinstance(detail, str) else json.dumps(detail)
-    if not isinstance(body, dict):
-        return "succeeded", status, None, None
-    return ("duplicate" if body.get("duplicate") else "succeeded"), status, body.get("result"), None
-
-
 @dataclass
 class _Current:
     """The invocation running now (one at a time): its deadline, and whether `sleep` killed it."""
@@ -201,6 +168,7 @@ class TaskCloud:
         self._stack = ExitStack()
         self._cloud: LocalCloud | None = None
         self._client: TaskClient | None = None
+        self._signing_secret: str | None = None
 
     # -- life ----------------------------------------------------------------------------------------------------
 
@@ -218,9 +186,16 @@ class TaskCloud:
     def _start(self) -> None:
         from callback_app.handler import lambda_handler  # imported now: the first run is not a cold start's import
         from taskclient import TaskClient
+        from taskcore.outbound import delivery
 
         self._handler: Handler = lambda_handler
         self._stack.enter_context(virtual_time(self.clock.now))
+        # The http_request action waits out a receiver's Retry-After in virtual time, inside its invocation.
+        self._stack.enter_context(mock.patch.object(delivery, "sleep", self.sleep))
+        # Receivers on loopback (`receiver()`) are callable whatever allowlist the shell sets for `make dev`.
+        shell_hosts = os.environ.get("HTTP_ACTION_ALLOWED_HOSTS", "")
+        hosts = ",".join(part for part in (shell_hosts, LOCAL_HTTP_ACTION_HOSTS) if part)
+        self._stack.enter_context(patched_environ({"HTTP_ACTION_ALLOWED_HOSTS": hosts}))
         options = CloudOptions(port=0, access_log=False, lambda_retry_delays=self._retry_delays)
         cloud = _KitCloud(
             options,
@@ -247,6 +222,33 @@ class TaskCloud:
         if self._client is None:
             raise RuntimeError("the task cloud is not started (use it as a context manager)")
         return self._client
+
+    # -- receivers of the http_request action -------------------------------------------------------------------
+
+    @property
+    def signing_secret(self) -> str:
+        """The development key the `http_request` action signs with (the local HttpSigningSecret, read once):
+        what a receiver verifies with, `signed_delivery(lambda: [task_cloud.signing_secret])`."""
+        if self._signing_secret is None:
+            self._signing_secret = self._read_signing_secret()
+        return self._signing_secret
+
+    def _read_signing_secret(self) -> str:
+        from localcloud.endpoint import signing_secret
+
+        value = signing_secret(self.cloud.environment)
+        if value is None:
+            raise RuntimeError("the local cloud has no HttpSigningSecret (template.yaml declares it)")
+        return value
+
+    def receiver(self, app: Any) -> str:
+        """Serve `app` (an ASGI app: FastAPI) with uvicorn on a free loopback port until the cloud stops; its base
+        URL (`http://127.0.0.1:<port>`), one the action may call here. It answers in real time, in its own thread."""
+        from localcloud.receivers import serve_asgi
+
+        if self._signing_secret is None:  # read now, on the test's thread: the receiver's requests find it known
+            self._signing_secret = self._read_signing_secret()
+        return self._stack.enter_context(serve_asgi(app))
 
     # -- time ----------------------------------------------------------------------------------------------------
 
@@ -337,7 +339,7 @@ class TaskCloud:
             timeout_seconds=self.timeout_seconds,
             client_context=context.client_context,
         )
-        run = _RunStart(event, attempt, self.clock.now(), redrive=context.client_context is REDRIVE_CONTEXT)
+        run = RunStart(event, attempt, self.clock.now(), redrive=context.client_context is REDRIVE_CONTEXT)
         current = self._current = _Current(virtual.deadline)
         try:
             response = self._handler(event, virtual)
@@ -351,41 +353,9 @@ class TaskCloud:
             message = f"Task timed out after {self.timeout_seconds:.2f} seconds"
             self._runs.append(run.ended(self.clock.now(), "timed_out", error=message))
             raise InvocationTimedOut(message)
-        outcome, status, result, error = _outcome(response)
+        outcome, status, result, error = outcome_of(response)
         self._runs.append(run.ended(self.clock.now(), outcome, status=status, result=result, error=error))
         return response
-
-
-@dataclass
-class _RunStart:
-    """What is known of a run when it starts."""
-
-    event: Any
-    attempt: int
-    started_at: datetime
-    redrive: bool = False
-    fields: Any = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.fields = task_fields(self.event)
-
-    def ended(
-        self, at: datetime, outcome: str, *, status: int | None = None, result: Any = None, error: str | None = None
-    ) -> TaskRun:
-        scheduled = self.fields.scheduled_time
-        return TaskRun(
-            task_id=self.fields.task_id,
-            action=self.fields.action,
-            scheduled_time=datetime.fromisoformat(scheduled.replace("Z", "+00:00")) if scheduled else None,
-            attempt=self.attempt,
-            started_at=self.started_at,
-            finished_at=at,
-            outcome=outcome,
-            status_code=status,
-            result=result,
-            error=error,
-            redrive=self.redrive,
-        )
 
 
 __all__ = ["LAMBDA_RETRY_DELAYS", "Adverse", "InvocationTimedOut", "TaskCloud", "TaskRun", "default_start"]

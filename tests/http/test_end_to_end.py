@@ -4,13 +4,11 @@ and then 200; the ledger shows two attempts and success, and the receiver saw on
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import pytest
-import uvicorn
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 
@@ -18,6 +16,7 @@ from callback_app.handler import lambda_handler
 from localcloud.clock import FakeClock
 from localcloud.cloud import CloudOptions, LocalCloud
 from localcloud.endpoint import signing_secret
+from localcloud.receivers import serve_asgi
 from taskclient import TaskClient
 from taskclient.webhooks import Delivery, signed_delivery
 
@@ -40,22 +39,10 @@ async def reminder(delivery: SignedDelivery, body: dict[str, Any]) -> Any:
 
 @pytest.fixture
 def receiver_url() -> Iterator[str]:
-    """The receiver, served by uvicorn on a free loopback port in a thread."""
-    server = uvicorn.Server(uvicorn.Config(receiver, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, name="receiver", daemon=True)
-    thread.start()
-    started = threading.Event()
-    for _ in range(500):
-        if server.started:
-            started.set()
-            break
-        started.wait(0.01)
-    assert server.started, "uvicorn did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
+    """The receiver, served by uvicorn on a free loopback port in a thread (the test kit's `serve_asgi`)."""
     deliveries.clear()
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_asgi(receiver) as url:
+        yield url
 
 
 @pytest.fixture

@@ -34,14 +34,14 @@ async def task_runner() -> TaskRunner:
     return get_task_runner()
 
 
-async def this_run(request: Request) -> Run:
+def this_run(request: Request) -> Run:
     """The invocation's run, made by the entry point; a request that did not come through it (a TestClient's)
-    gets one of its own."""
+    gets one of its own. Called by the route, not a FastAPI dependency: each dependency costs its resolution on
+    every invocation (measured by `make bench`'s warm rows)."""
     return current_run() or Run(scheduler=SchedulerContext.from_headers(request.headers))
 
 
 TaskRunnerDep = Annotated[TaskRunner, Depends(task_runner)]
-RunDep = Annotated[Run, Depends(this_run)]
 
 app = FastAPI(
     title="Scheduled task callback",
@@ -93,8 +93,11 @@ async def health() -> dict[str, Any]:
         503: {"description": "Another delivery is running, or the idempotency store is unavailable; retried"},
     },
 )
-async def handle_task_callback(task: TaskCallbackRequest, runner: TaskRunnerDep, run: RunDep) -> TaskCallbackResponse:
+async def handle_task_callback(
+    task: TaskCallbackRequest, runner: TaskRunnerDep, request: Request
+) -> TaskCallbackResponse:
     """Run the task's action once for this occurrence; a duplicate delivery replays the stored result."""
+    run = this_run(request)
     try:
         # Sync on purpose: one request per container, so blocking here costs nothing, and it skips
         # the thread-pool hop that would also break Powertools' per-thread state.
