@@ -31,12 +31,7 @@ from localcloud.endpoint import LocalEndpoint, moto_endpoint, patched_environ
 from localcloud.event_sources import SqsEventSource, ensure_template_schedules, template_schedule_roles
 from localcloud.function_caches import reset_function_caches
 from localcloud.journal import Journal
-from localcloud.lambda_async import (
-    AsyncLambda,
-    ConcurrentLambda,
-    FunctionSpec,
-    LambdaService,
-)
+from localcloud.lambda_async import AsyncLambda, ConcurrentLambda, FunctionSpec, LambdaService
 from localcloud.options import CloudOptions, ConsoleFactory, MountedConsole
 from localcloud.persist import Clients, restore
 from localcloud.queues import SqsSender
@@ -151,8 +146,10 @@ class LocalCloud:
         if saved is not None:
             clients = Clients(boto3.client("scheduler"), boto3.client("dynamodb"), boto3.client("sqs"))
             restore(saved, clients, log=self._log)
-        # unless --persist restored them; in process, only those whose function runs here
-        template_groups = ensure_template_schedules(boto3.client("scheduler"), self._in_process_targets())
+        # (unless --persist restored them; in process, only those whose function runs here)
+        in_process = None if self._callback_handler is None else ("CallbackFunction", *self._function_handlers)
+        targets = functions.arns_of(self._resources, in_process)
+        template_groups = ensure_template_schedules(boto3.client("scheduler"), targets)
         if not options.api_only:
             self.lambda_, self.dispatcher = self._services(template_groups)
             if saved is not None:
@@ -163,13 +160,6 @@ class LocalCloud:
             self._watch_actions()
         if journal is not None:
             self._journal(journal)
-
-    def _in_process_targets(self) -> frozenset[str] | None:
-        """The ARNs of the functions a test's in-process cloud runs (None: every template function runs)."""
-        if self._callback_handler is None:
-            return None
-        arns = self._resources.arns
-        return frozenset({arns["CallbackFunction"], *(arns[logical_id] for logical_id in self._function_handlers)})
 
     def _serve_api(self, handler: Handler) -> ApiServer:
         """SchedulerFunction behind the local API Gateway, with the local cloud's own paths and the console."""

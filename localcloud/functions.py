@@ -3,7 +3,7 @@ mapping's function; and the pollers of the template's SQS event source mappings 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from localcloud.environments import FunctionSpec
@@ -50,6 +50,11 @@ def function_specs(options: CloudOptions, resources: LocalResources) -> dict[str
             action_dirs=action_dirs,
         )
     return specs
+
+
+def arns_of(resources: LocalResources, logical_ids: Iterable[str] | None) -> frozenset[str] | None:
+    """The ARNs of the functions a test's in-process cloud runs (None: every template function runs)."""
+    return None if logical_ids is None else frozenset(resources.arns[logical_id] for logical_id in logical_ids)
 
 
 def in_process_functions(
