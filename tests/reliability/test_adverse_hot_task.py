@@ -1,8 +1,9 @@
-"""Looked for after the adverse workload (test_adverse_workload.py, `ADVERSE_WCU=10`) left one task `running` with its
-effect done: a task whose first attempt timed out and whose partition key then stays hot from the moment its action
-succeeded until Lambda's last retry. The action ran once and its result is stored (the idempotency record is
-COMPLETED), but every write on the task's key is throttled on all three attempts; the recorder reads Lambda's failure
-record once the key has cooled down. The ledger agrees with the effect: the run succeeded (docs/reliability.md)."""
+"""Found by the adverse workload (test_adverse_workload.py, `ADVERSE_WCU=10`): one task had its effect but no
+success in the ledger. Replayed deterministically here: the first attempt times out; the second runs the action
+(one effect; Powertools stores its result, COMPLETED), and from that moment every write on the task's partition key
+is throttled until Lambda gives up (the result's ledger writes, then the third attempt's start). The recorder reads
+Lambda's failure record once the key has cooled down, and records the run `failed`, "the task was not run": the
+ledger disagrees with the effect. A strict xfail until the lead decides the fix (docs/reliability.md)."""
 
 from __future__ import annotations
 
@@ -79,7 +80,8 @@ def hot_cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LocalCloud, Any
         return {"sent": True}
 
     def cooled_recorder(event: Any, context: Any) -> Any:
-        hot.on = False  # the key has cooled down by the time the recorder reads the failure record
+        if isinstance(event, dict) and event.get("Records"):  # not the sweep: the failure record, read from the inbox
+            hot.on = False  # the key has cooled down by the time the recorder reads it
         return recorder(event, context)
 
     registry.action("probe", AnyData)(succeeds)
@@ -104,6 +106,12 @@ def hot_cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LocalCloud, Any
         registry.unregister("probe")
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="defect (issue 19 item 6): an occurrence whose action succeeded (its result stored by Powertools) but "
+    "whose every ledger write was throttled until Lambda gave up is recorded failed by the recorder from the failure "
+    "record; the recorder does not look for the stored result",
+)
 def test_an_action_that_succeeded_while_its_key_was_throttled_reads_succeeded_once_the_key_cools_down(
     hot_cloud: tuple[LocalCloud, Any, FakeClock, HotKey, list[str]],
 ) -> None:
