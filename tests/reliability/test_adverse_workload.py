@@ -262,6 +262,7 @@ def report(run: Run, figures: Figures, counts: Counter[str], problems: list[str]
     return adverse, late
 
 
+@pytest.mark.timeout(300 + 3 * TASKS)  # ~40 s for the bounded 60 tasks alone; more on a loaded CI machine
 def test_under_awss_adverse_behaviour_nothing_is_lost_nothing_runs_twice_and_every_ending_is_recorded(
     workload: Run, figures: Figures
 ) -> None:
