@@ -140,6 +140,14 @@ FUZZ_SEED ?= 7
 fuzz: install ## fuzz the scheduler API from its OpenAPI document at length (FUZZ_EXAMPLES per operation, FUZZ_SEED)
 	@FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(VENV)/bin/pytest tests/reliability/test_fuzz_scheduler_api.py -p no:cacheprovider -q
 
+ADVERSE_TASKS ?= 500
+ADVERSE_SEED ?= 19
+ADVERSE_WCU ?= 25
+
+.PHONY: reliability-adverse
+reliability-adverse: install ## the reliability workload under AWS's adverse behaviour at length (ADVERSE_TASKS, ADVERSE_SEED, ADVERSE_WCU): prints its counts
+	@ADVERSE_TASKS=$(ADVERSE_TASKS) ADVERSE_SEED=$(ADVERSE_SEED) ADVERSE_WCU=$(ADVERSE_WCU) $(VENV)/bin/pytest tests/reliability/test_adverse_workload.py -p no:cacheprovider -q -n 0 -o timeout=3600
+
 .PHONY: bench
 bench: install ## cold start, warm latency, sizes, throughput, lateness, cost -> docs/performance.md (BENCH_QUICK=1: smoke run; ONLY=dispatcher: that part alone; RENDER=1: the docs' tables from the last results)
 	@$(PY) -m bench.run $(if $(BENCH_QUICK),--quick) $(if $(ONLY),--only $(ONLY)) $(if $(RENDER),--render)

@@ -6,8 +6,8 @@ with AWS's documented figures. The default (`Adversity()`) changes nothing: `mak
 docs/local-cloud.md ("AWS as it really behaves") tables each knob with its AWS source.
 
 Durations are AWS's (a minute is 60) multiplied by `time_scale`, so that a test lives through Lambda's
-two-minute retries in a second; rates (per second of real time) are set directly (a test lowers them to
-provoke throttling with a handful of requests).
+two-minute retries in a second; rates (per second of the local cloud's clock: virtual under a FakeClock) are set
+directly (a test lowers them to provoke throttling with a handful of requests).
 """
 
 from __future__ import annotations

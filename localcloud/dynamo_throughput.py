@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -51,15 +52,19 @@ class Throughput:
 _limits: Throughput | None = None
 
 
-def set_limits(wcu_per_key: float | None, rcu_per_key: float | None) -> None:
-    """Limit every table's (and index's) partition keys from now on; both None: no limits."""
+def set_limits(
+    wcu_per_key: float | None, rcu_per_key: float | None, *, clock: Callable[[], float] = time.monotonic
+) -> None:
+    """Limit every table's (and index's) partition keys from now on; both None: no limits. The units are per
+    second of `clock` (the local cloud's: under a FakeClock, a retry a virtual minute later finds its key's
+    units refilled, as on AWS)."""
     global _limits
     if wcu_per_key is None and rcu_per_key is None:
         _limits = None
         return
     _limits = Throughput(
-        TokenBuckets(wcu_per_key) if wcu_per_key is not None else None,
-        TokenBuckets(rcu_per_key) if rcu_per_key is not None else None,
+        TokenBuckets(wcu_per_key, clock=clock) if wcu_per_key is not None else None,
+        TokenBuckets(rcu_per_key, clock=clock) if rcu_per_key is not None else None,
     )
 
 

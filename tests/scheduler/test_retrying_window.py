@@ -157,3 +157,33 @@ def test_a_one_time_task_whose_attempt_has_started_reads_running_and_a_change_sa
     assert paused.json()["detail"] == (
         f"task 'pay-running' was delivered at {at} and is running (attempt 1); cancel it, or wait for its outcome"
     )
+
+
+def test_a_resume_past_its_time_whose_ledger_write_is_throttled_changes_nothing_and_its_retry_answers_missed(
+    api: Any, clock: Any, schedules: Any
+) -> None:
+    # Found by the adverse workload at 300 tasks (tests/reliability/test_adverse_workload.py): the resume deleted
+    # the schedule, then its ledger write was throttled; the client's retry got 404 "never created, cancelled, or
+    # already run" while GET said `paused`, forever.
+    from scheduler_app.clients import get_dynamodb_client
+    from tests.scheduler.helpers import FaultInjector
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    clock.set(now)
+    api.post("/api/v1/schedules", json=task("pay-hot", delay_minutes=5))
+    assert api.post("/api/v1/schedules/pay-hot/pause").status_code == 200
+    clock.advance(minutes=30)
+    ledger_faults = FaultInjector(get_dynamodb_client())
+    ledger_faults.fail("UpdateItem", "ProvisionedThroughputExceededException", times=1)
+    try:
+        throttled = api.post("/api/v1/schedules/pay-hot/resume")
+    finally:
+        ledger_faults.clear()
+
+    assert throttled.status_code in (429, 503)
+    assert api.get("/api/v1/schedules/pay-hot").json()["status"] == "paused"  # nothing changed
+    retried = api.post("/api/v1/schedules/pay-hot/resume")
+    assert retried.status_code == 200
+    assert retried.json()["status"] == "missed"
+    assert api.get("/api/v1/schedules/pay-hot").json()["status"] == "missed"
+    assert "pay-hot" not in schedules()

@@ -78,8 +78,10 @@ def _set_state(ctx: Context, task_id: str, state: ScheduleState) -> ScheduleView
     if state == ScheduleState.ENABLED and current.state == ScheduleState.DISABLED:
         missed = missed_while_paused(current, ctx.now)
         if missed is not None:  # its one occurrence passed while it was paused: it will never run
-            ctx.schedules.delete(address.schedule_name, task_id=task_id)
+            # The ledger first: a throttled write leaves the schedule (paused) for the retry; the schedule's
+            # delete after it cannot make a paused task without a schedule (GET `paused`, resume 404).
             ctx.ledger.set_state(task_id, TaskState.MISSED, ctx.now, scope=address.scope, reason=missed)
+            ctx.schedules.delete(address.schedule_name, task_id=task_id)
             logger.info("resumed past its time: missed", extra={"task_id": task_id})
             view = schedule_view(current, ctx.now)
             return view.model_copy(update={"status": TaskState.MISSED.value, "reason": missed, "state": None})
