@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 
 MARKER = "task_cloud"
 MARKER_HELP = (
-    "task_cloud(start=None, adverse=None, timeout_seconds=None, retry_delays=(60.0, 120.0)): options of the "
-    "task_cloud fixture (the virtual clock's start, AWS's adverse behaviour, the callback's Timeout, Lambda's "
-    "retry delays); see docs/testing.md"
+    "task_cloud(start=None, adverse=None, timeout_seconds=None, retry_delays=(60.0, 120.0), adversity=None): "
+    "options of the task_cloud fixture (the virtual clock's start, AWS's adverse behaviour, the callback's "
+    "Timeout, Lambda's retry delays, the local cloud's adverse knobs); see docs/testing.md"
 )
 
 

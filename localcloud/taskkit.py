@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
+from localcloud.adverse import Adversity
 from localcloud.clock import FakeClock
 from localcloud.cloud import CloudOptions, LocalCloud
 from localcloud.endpoint import LOCAL_HTTP_ACTION_HOSTS, patched_environ
@@ -137,6 +138,7 @@ class _Current:
 
     deadline: datetime
     killed: bool = False
+    crashed: bool = False
 
 
 def default_start() -> datetime:
@@ -154,9 +156,13 @@ class TaskCloud:
         adverse: Adverse | None = None,
         timeout_seconds: float | None = None,
         retry_delays: tuple[float, ...] = LAMBDA_RETRY_DELAYS,
+        adversity: Adversity | None = None,
     ) -> None:
         self.clock = FakeClock(start or default_start())
         self.adverse = adverse or Adverse()
+        #: The local cloud's adverse knobs for what the kit does not imitate itself (DynamoDB's per-key throughput,
+        #: counted in virtual seconds; Scheduler's invocation rate; payload-less failure records): docs/local-cloud.md.
+        self.adversity = adversity or Adversity()
         #: The callback's Timeout in virtual seconds (template.yaml's unless told).
         self.timeout_seconds = timeout_seconds or function_settings("CallbackFunction").timeout_seconds
         self._retry_delays = retry_delays
@@ -165,6 +171,7 @@ class TaskCloud:
         self._runs: list[TaskRun] = []
         self._attempts: dict[str, int] = {}
         self._current: _Current | None = None
+        self._crashes = 0
         self._stack = ExitStack()
         self._cloud: LocalCloud | None = None
         self._client: TaskClient | None = None
@@ -196,7 +203,9 @@ class TaskCloud:
         shell_hosts = os.environ.get("HTTP_ACTION_ALLOWED_HOSTS", "")
         hosts = ",".join(part for part in (shell_hosts, LOCAL_HTTP_ACTION_HOSTS) if part)
         self._stack.enter_context(patched_environ({"HTTP_ACTION_ALLOWED_HOSTS": hosts}))
-        options = CloudOptions(port=0, access_log=False, lambda_retry_delays=self._retry_delays)
+        options = CloudOptions(
+            port=0, access_log=False, lambda_retry_delays=self._retry_delays, adversity=self.adversity
+        )
         cloud = _KitCloud(
             options,
             adverse=self.adverse,
@@ -287,6 +296,21 @@ class TaskCloud:
             raise _Killed(f"Task timed out after {self.timeout_seconds:.2f} seconds")
         self.clock.set(target)
 
+    def crash_after_action(self, times: int = 1) -> None:
+        """The next `times` invocations die between their action's end and its record (a crash, an out-of-memory
+        kill): the effect happened, nothing says so, and Lambda retries the event about a minute later."""
+        self._crashes += times
+
+    def _crash(self, current: _Current) -> Any:
+        """What replaces the store's end write for an invocation that crashes: the process is gone."""
+
+        def crashed(*args: Any, **kwargs: Any) -> None:
+            self._crashes -= 1
+            current.crashed = True
+            raise _Killed("Runtime exited without providing a reason")
+
+        return crashed
+
     def _backoff(self, seconds: float) -> None:
         """The client's wait between two attempts: virtual time passes, and what falls due meanwhile runs."""
         self.advance(seconds=seconds)
@@ -342,13 +366,22 @@ class TaskCloud:
         run = RunStart(event, attempt, self.clock.now(), redrive=context.client_context is REDRIVE_CONTEXT)
         current = self._current = _Current(virtual.deadline)
         try:
-            response = self._handler(event, virtual)
+            if self._crashes > 0:
+                from callback_app.persistence import LedgerPersistenceLayer
+
+                with mock.patch.object(LedgerPersistenceLayer, "_update_record", self._crash(current)):
+                    response = self._handler(event, virtual)
+            else:
+                response = self._handler(event, virtual)
         except Exception as exc:
-            if not current.killed:
+            if not (current.killed or current.crashed):
                 self._runs.append(run.ended(self.clock.now(), "failed", error=f"{type(exc).__name__}: {exc}"))
                 raise
         finally:
             self._current = None
+        if current.crashed:  # whatever the app made of it afterwards is not seen; Lambda retries the event
+            self._runs.append(run.ended(self.clock.now(), "crashed", error="Runtime.ExitError"))
+            raise RuntimeError("Runtime exited without providing a reason")
         if current.killed:  # stopped at its Timeout: whatever the app made of it afterwards is not seen
             message = f"Task timed out after {self.timeout_seconds:.2f} seconds"
             self._runs.append(run.ended(self.clock.now(), "timed_out", error=message))

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from localcloud import dynamo_throughput
+from localcloud.adverse import Adversity
 from localcloud.taskkit import Adverse, TaskCloud
 from ops.replay import RedriveResult
 from taskcore.registry import TaskContext
@@ -221,3 +223,41 @@ def test_a_rejected_task_is_one_run_never_retried_and_kept_as_a_rejected_letter(
 def test_the_adverse_knobs_are_checked() -> None:
     with pytest.raises(ValueError, match="duplicate_deliveries is a share between 0 and 1"):
         Adverse(duplicate_deliveries=2)
+
+
+@pytest.mark.task_cloud(start=START, adversity=Adversity(dynamodb_wcu_per_key=20, seed=7))
+def test_a_hot_key_throttled_on_demand_still_runs_every_task_once(
+    task_cloud: TaskCloud, spy_action: ActionSpy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One user's 30 reminders at the same minute share the ledger's index keys: 20 write units a (virtual) second.
+    throttled: list[str] = []
+    over = dynamo_throughput._over
+
+    def counted(buckets: Any, charges: Any, operation: str) -> list[str]:
+        names: list[str] = over(buckets, charges, operation)
+        throttled.extend(names)
+        return names
+
+    monkeypatch.setattr(dynamo_throughput, "_over", counted)
+    for n in range(30):
+        task_cloud.client.schedule("spy", user_id=7, task_id=f"hot-{n}", delay=timedelta(minutes=5))
+    task_cloud.advance(minutes=15)
+
+    assert throttled, "the knob did not throttle anything"
+    assert sorted(run.task_id for run in spy_action.runs) == sorted(f"hot-{n}" for n in range(30))
+    assert {task_cloud.client.get(f"hot-{n}").status for n in range(30)} == {"succeeded"}
+
+
+@pytest.mark.task_cloud(start=START)
+def test_a_crash_between_the_action_and_its_record_runs_the_action_again_on_lambdas_retry(
+    task_cloud: TaskCloud, spy_action: ActionSpy
+) -> None:
+    # Why an action hands task.idempotency_key downstream: the retry is a second run of the same occurrence.
+    task_cloud.client.schedule("spy", user_id=7, task_id="crash-1", delay=timedelta(minutes=1))
+    task_cloud.crash_after_action()
+    runs = task_cloud.advance(minutes=3)
+
+    assert [run.outcome for run in runs] == ["crashed", "succeeded"]
+    first, retry = spy_action.runs
+    assert first.idempotency_key == retry.idempotency_key
+    assert task_cloud.client.get("crash-1").status == "succeeded"
