@@ -68,13 +68,16 @@ PRICES = {
     ),
 }
 
-#: Powertools' DynamoDB persistence layer writes twice per first delivery of an occurrence: PutItem
-#: (the INPROGRESS record, conditional) and UpdateItem (COMPLETED, with the stored result).
+#: Powertools' idempotency record is written twice per first delivery of an occurrence: the INPROGRESS Put
+#: and the COMPLETED update, each inside one of the callback's two transactions since issue 19 (the start and
+#: the end write, docs/architecture.md), so each at the transactional rate.
 IDEMPOTENCY_WRITES_PER_TASK = 2
-#: The callback records each invocation in the task ledger: one TransactWriteItems of two items (the
-#: run and the task), and a transactional write costs two units per KB of each item.
-LEDGER_TRANSACTION_ITEMS = 2
+#: A transactional write costs two units per KB of each item it names.
 TRANSACTIONAL_UNITS = 2
+#: What the two transactions write in the task ledger besides the idempotency record: the start counts the
+#: attempt on the run item, checks the task item (a ConditionCheck, counted here as a write of it: the
+#: conservative reading) and puts the request's pointer item (under 1 KB); the end writes the run and the task.
+LEDGER_RUN_WRITES, LEDGER_TASK_WRITES, LEDGER_POINTER_WRITES = 2, 2, 1
 #: A task item (on AWS every task has an owner) is in ByUser, ByState and ByOwner: each change of it
 #: writes each of them once; a one-time task's final run also moves it to another ByState partition (a
 #: delete and a put: one more) and leaves LiveByOwner (one more).
@@ -160,12 +163,12 @@ def delivery_lines(
     ]
     if idempotent:
         # A write of an item up to 1 KB is one unit; larger items take one more per started KB.
-        units = IDEMPOTENCY_WRITES_PER_TASK * max(1, math.ceil((record_bytes or 0) / 1024))
+        units = TRANSACTIONAL_UNITS * IDEMPOTENCY_WRITES_PER_TASK * max(1, math.ceil((record_bytes or 0) / 1024))
         size = f", records of {record_bytes:,} B" if record_bytes else ""
         lines += [
             _writes(
                 "DynamoDB writes (idempotency record)",
-                f"{IDEMPOTENCY_WRITES_PER_TASK} writes{size}: {units} WRU",
+                f"{IDEMPOTENCY_WRITES_PER_TASK} transactional writes{size}: {units} WRU",
                 units,
             ),
             _ledger_run_writes(ledger_bytes or {}),
@@ -186,12 +189,13 @@ def _units(size: int | None) -> int:
 
 def _ledger_run_writes(ledger_bytes: dict[str, int | None]) -> Line:
     task, run = _units(ledger_bytes.get("TASK")), _units(ledger_bytes.get("RUN#"))
-    units = TRANSACTIONAL_UNITS * (task + run)
+    items = LEDGER_RUN_WRITES * run + LEDGER_TASK_WRITES * task + LEDGER_POINTER_WRITES
+    units = TRANSACTIONAL_UNITS * items
     sizes = ", ".join(f"{k.rstrip('#').lower()} item {v:,} B" for k, v in sorted(ledger_bytes.items()) if v)
     return _writes(
-        "DynamoDB writes (task ledger: the run, one transaction)",
-        f"{LEDGER_TRANSACTION_ITEMS} items × {TRANSACTIONAL_UNITS} (transactional){f' ({sizes})' if sizes else ''}: "
-        f"{units} WRU",
+        "DynamoDB writes (task ledger: in the start and end transactions)",
+        f"run ×{LEDGER_RUN_WRITES}, task ×{LEDGER_TASK_WRITES}, pointer ×{LEDGER_POINTER_WRITES}, "
+        f"× {TRANSACTIONAL_UNITS} (transactional){f' ({sizes})' if sizes else ''}: {units} WRU",
         units,
     )
 

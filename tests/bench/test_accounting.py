@@ -84,10 +84,12 @@ def test_lambda_bills_each_invocation_rounded_up_to_the_millisecond() -> None:
 
 def assert_the_dynamodb_lines_of_an_idempotent_run_with_its_ledger_items(by_item: dict[str, cost.Line]) -> None:
     """The writes and storage of the delivery below: a 600 B task item and a 1,500 B run item."""
-    # The idempotency record: put, then update.
-    assert by_item["DynamoDB writes (idempotency record)"].usd == pytest.approx(2 * 0.625)
-    # The run's transaction: the task item (1 KB: 1 unit) and the run item (1.5 KB: 2 units), each doubled.
-    assert by_item["DynamoDB writes (task ledger: the run, one transaction)"].usd == pytest.approx(6 * 0.625)
+    # The idempotency record: put (in the start transaction), then update (in the end transaction), each doubled.
+    assert by_item["DynamoDB writes (idempotency record)"].usd == pytest.approx(4 * 0.625)
+    # The two transactions: the run item (1.5 KB: 2 units) twice, the task item (1 KB: 1 unit) checked then
+    # written, the request's pointer (1 unit) once, each doubled: 2 x (4 + 2 + 1) = 14.
+    ledger = by_item["DynamoDB writes (task ledger: in the start and end transactions)"]
+    assert ledger.usd == pytest.approx(14 * 0.625)
     # ByUser, ByState (twice: the task moves partition), ByOwner, and out of LiveByOwner.
     assert by_item["DynamoDB writes (task ledger indexes)"].usd == pytest.approx(5 * 0.625)
     # (4 x (600 + 100) + 1500 + 100) B = 4.4 GB for a million tasks, a week of 30-day months at $0.25.
