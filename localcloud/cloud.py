@@ -115,11 +115,9 @@ class LocalCloud:
         options = self.options
         fresh_moto_state()
         endpoint = self._stack.enter_context(moto_endpoint(options.host, options.moto_port))
-        adversity = options.adversity
-        clock = self.clock  # units per second of the cloud's clock (virtual under a FakeClock)
-        dynamo_throughput.set_limits(
-            adversity.dynamodb_wcu_per_key, adversity.dynamodb_rcu_per_key, clock=lambda: clock.now().timestamp()
-        )
+        limits = (options.adversity.dynamodb_wcu_per_key, options.adversity.dynamodb_rcu_per_key)
+        # Units per second of the cloud's clock (virtual under a FakeClock).
+        dynamo_throughput.set_limits(*limits, clock=lambda: self.clock.now().timestamp())
         self._stack.callback(dynamo_throughput.set_limits, None, None)
         self._stack.callback(fresh_moto_state)  # in memory only: nothing outlives the local cloud
         self.endpoint = endpoint

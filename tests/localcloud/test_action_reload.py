@@ -96,7 +96,8 @@ def test_a_new_then_changed_action_file_is_accepted_and_run_without_a_restart(de
     # Changed: the environment that ran the first version is warm, and must not run it again.
     write_action(actions, "Good evening")
     again = dev.wait_for(lambda r: r.get("message") == "actions reloaded", 15)
-    assert again["environments_recycled"] == 1
+    # The callback's (and the recorder's, when its every-minute sweep has started one: they share the code).
+    assert again["environments_recycled"] >= 1
     assert_a_greeting_task_runs(dev, api, "fly-2", {"greeting": "Good evening, Ada"})
 
     # Nothing was lost on the way: the local cloud kept its state.
