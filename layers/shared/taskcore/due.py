@@ -26,8 +26,8 @@ from taskcore.states import timestamp
 
 #: The sweep's index: live tasks by due time (partition `due_shard`, sort `due_at`).
 LIVE_BY_DUE_INDEX = "LiveByDue"
-#: How many partition key values the index spreads the live tasks over (docs/architecture.md says why 16).
-DUE_SHARDS = 16
+#: How many partition key values the index spreads the live tasks over (docs/architecture.md says why 32).
+DUE_SHARDS = 32
 DUE_PREFIX = "DUE#"
 #: What LiveByDue projects besides its keys (template.yaml must match; tests/infra checks it).
 DUE_ATTRIBUTES = ("task_id", "state", "kind", "end_at", "schedule_arn", "last_run")

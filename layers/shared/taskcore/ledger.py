@@ -1,28 +1,43 @@
-"""The task ledger's layout, shared by the two functions that write it: keys, states, bounded values.
+"""The task ledger's layout, shared by the two functions that write it: keys, shards, bounded values.
 
-The ledger is one DynamoDB table (`TaskLedgerTable`) with one partition per task:
+The ledger is one DynamoDB table (`TaskLedgerTable`) with one partition per task, three items describing the task
+and one per occurrence (docs/architecture.md, "The task ledger", draws it and gives the arithmetic):
 
-    pk = "TASK#<task_id>"   sk = "TASK"                     the task: envelope, timing, state, fingerprint, owner
+    pk = "TASK#<task_id>"   sk = "TASK"                     the request as written (create, PATCH): up to 64 KiB of data
+                            sk = "TALLY"                    what a run changes: run count, last run (small)
+                            sk = "STATE"                    the listing row: state, timing, owner, the index keys,
+                                                            the owner's quota slot (small)
                             sk = "RUN#<scheduled time>"     one item per occurrence: attempts, outcome, result, error
                             sk = "RUN#direct"               the occurrence of an invocation without a scheduled time
 
-so one Query (newest first) reads a task and its latest runs. Under `Isolation=owner` each owner has its
-own task ids: its tasks' partitions are `TASK#<scope>#<task_id>`, the scope derived from the owner
-(scheduler_app.namespaces), and the schedule's event carries the scope (`X-Task-Scope`) so that the
-callback writes to the same partition. A task id has no `#`, so the two forms never meet.
+so one Query (newest first: TASK, TALLY, STATE, then the runs) reads a task and its latest runs, a run writes
+only small items whatever the task's data, and a run of a recurring task rewrites no index entry (the indexes
+are on STATE, whose projected attributes a run does not change). Items written by the layout before this one
+(one `TASK` item holding everything) still read: the STATE and TALLY attributes are then read from the TASK item
+(`make migrate-ledger` rewrites them into this layout; docs/operating.md).
 
-Sparse global secondary indexes hold only task items, newest first: `ByUser` (`user_key`, `created_key`),
-`ByState` (`state_key`, `created_key`), `ByOwner` (`owner_key`, `created_key`) and `LiveByOwner` (`live_owner_key`, keys
-only: an owner's live tasks, counted for its quota). Values that come from the user (`data`, `user_id`, an action's
-result) are stored as JSON text, so every JSON value round-trips exactly (DynamoDB numbers would
-turn 1.5 into Decimal and refuse NaN; its maps stop at 32 levels of nesting).
+Under `Isolation=owner` each owner has its own task ids: its tasks' partitions are `TASK#<scope>#<task_id>`,
+the scope derived from the owner (scheduler_app.namespaces), and the schedule's event carries the scope
+(`X-Task-Scope`) so that the callback writes to the same partition. A task id has no `#`, so the two forms
+never meet.
 
-The scheduler writes task items (scheduler_app.adapters.dynamodb_ledger), the callback writes runs and the task's
-state after a run (callback_app.ledger). docs/architecture.md, "The task ledger", says why.
+Sparse global secondary indexes hold only STATE items, newest first: `ByUser` (`user_key`, `created_key`),
+`ByState` (`state_key`, `created_key`) and `ByOwner` (`owner_key`, `created_key`). A key that a whole
+population shares is sharded: `STATE#<state>#<shard>` and `OWNER#<owner>#<shard>`, INDEX_SHARDS of each, the
+shard a hash of the task's partition, so no key takes more than 1/INDEX_SHARDS of a burst; a listing reads
+the shards and merges them (scheduler_app.adapters.listing). A user's key is one user's tasks: not sharded.
+Values that come from the user (`data`, `user_id`, an action's result) are stored as JSON text, so every JSON
+value round-trips exactly (DynamoDB numbers would turn 1.5 into Decimal and refuse NaN; its maps stop at 32
+levels of nesting).
+
+The scheduler writes TASK and STATE (scheduler_app.adapters.dynamodb_ledger), the callback writes runs, the
+TALLY and a STATE that a run ends (callback_app.ledger). The owner's quota is counted in counter items
+(taskcore.quota) in the same transactions.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,14 +47,19 @@ from taskcore.states import FINAL_STATES, LIVE_STATES, TaskState
 
 TASK_PREFIX = "TASK#"
 TASK_SK = "TASK"
+#: The small items beside it: the listing row and index keys (STATE), and what runs change (TALLY).
+STATE_SK = "STATE"
+TALLY_SK = "TALLY"
 RUN_PREFIX = "RUN#"
 DIRECT_OCCURRENCE = "direct"
 
 BY_USER_INDEX = "ByUser"
 BY_STATE_INDEX = "ByState"
-#: An owner's tasks (`owner_key`), and its live ones only (`live_owner_key`, keys only: its quota).
+#: An owner's tasks (`owner_key`).
 BY_OWNER_INDEX = "ByOwner"
-LIVE_BY_OWNER_INDEX = "LiveByOwner"
+#: How many partition key values an owner's tasks, and the tasks in one state, are spread over
+#: (docs/architecture.md: 5,000 creates/s and 10,000 runs/s from one owner stay under 1,000 writes/s a key).
+INDEX_SHARDS = 32
 
 # A task's state (taskcore.states names them). `scheduled` and `paused` have a schedule; the others are
 # final and expire with the retention period. (`ended` is also derived when read, until the sweep stores it.)
@@ -54,7 +74,9 @@ ENDED = TaskState.ENDED
 #: What a state filter can name: the stored states.
 STATES = (*LIVE_STATES, *FINAL_STATES)
 
-#: What a task item's listing shows: the attributes both indexes project (template.yaml must match).
+#: What a listing row shows of a STATE item: the attributes the three indexes project (template.yaml must match).
+#: `run_count` and `last_run` are projected too but live on the TALLY item (a run does not rewrite an index entry):
+#: a listing reads them with one BatchGetItem per page.
 LISTED_ATTRIBUTES = (
     "task_id",
     "user_id",
@@ -113,14 +135,30 @@ def user_key(user_id: Any) -> str:
     return f"USER#{user_id}"
 
 
-def owner_key(owner: str) -> str:
-    """`ByOwner`'s and `LiveByOwner`'s partition: the owner's IAM principal."""
-    return f"OWNER#{owner}"
+def index_shard(pk: str) -> int:
+    """The index shard of a task's partition: a stable hash, so a task always lands on the same one."""
+    digest = hashlib.sha256(pk.encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") % INDEX_SHARDS
 
 
-def state_key(state: str) -> str:
-    """`ByState`'s partition."""
-    return f"STATE#{state}"
+def owner_key(owner: str, shard: int) -> str:
+    """`ByOwner`'s partition: the owner's IAM principal and the task's shard."""
+    return f"OWNER#{owner}#{shard}"
+
+
+def state_key(state: str, shard: int) -> str:
+    """`ByState`'s partition: the state and the task's shard."""
+    return f"STATE#{state}#{shard}"
+
+
+def owner_keys(owner: str) -> list[str]:
+    """Every shard of an owner's tasks, in order (what an owner's listing reads)."""
+    return [owner_key(owner, shard) for shard in range(INDEX_SHARDS)]
+
+
+def state_keys(state: str) -> list[str]:
+    """Every shard of a state's tasks, in order."""
+    return [state_key(state, shard) for shard in range(INDEX_SHARDS)]
 
 
 def created_key(created_at: str, task_id: str) -> str:
@@ -263,8 +301,8 @@ __all__ = [
     "ENDED",
     "FAILED",
     "FINAL_STATES",
+    "INDEX_SHARDS",
     "LISTED_ATTRIBUTES",
-    "LIVE_BY_OWNER_INDEX",
     "LIVE_STATES",
     "MAX_ERROR_CHARACTERS",
     "MAX_STORED_DATA_BYTES",
@@ -280,7 +318,9 @@ __all__ = [
     "SCHEDULED",
     "SCOPE_PATTERN",
     "STATES",
+    "STATE_SK",
     "SUCCEEDED",
+    "TALLY_SK",
     "TASK_SK",
     "Bounded",
     "Expression",
@@ -288,16 +328,19 @@ __all__ = [
     "created_key",
     "expired",
     "flag_of",
+    "index_shard",
     "json_of",
     "n",
     "number_of",
     "owner_key",
+    "owner_keys",
     "request_pointer_item",
     "request_pointer_key",
     "run_sk",
     "s",
     "scope_of_pk",
     "state_key",
+    "state_keys",
     "task_pk",
     "text_of",
     "to_json",

@@ -8,6 +8,7 @@ occurrence (scheduled time) and which attempt it is running.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,9 @@ TASK_KINDS = ("one-time", "recurring")
 #: Set by the scheduler API under `Isolation=owner` on an owner's task: the owner's scope, which names the
 #: task's partition of the ledger (taskcore.ledger.task_pk). Absent in the shared namespace.
 TASK_SCOPE_HEADER = "X-Task-Scope"
+#: Set by the scheduler API on an owned task: the quota slot its create tried first (taskcore.quota), so the
+#: callback's end write gives it back without a read. A guess the STATE item's condition checks, never trusted.
+TASK_QUOTA_HEADER = "X-Task-Quota"
 
 SCHEDULE_ARN_ATTR = "<aws.scheduler.schedule-arn>"
 SCHEDULED_TIME_ATTR = "<aws.scheduler.scheduled-time>"
@@ -52,6 +56,7 @@ def build_proxy_event(
     source_ip: str = "127.0.0.1",
     kind: str | None = None,
     scope: str | None = None,
+    quota_slot: str | None = None,
 ) -> dict[str, Any]:
     """The REST v1 proxy event that makes Mangum call `POST path` with the envelope as JSON.
 
@@ -64,6 +69,8 @@ def build_proxy_event(
         headers[TASK_KIND_HEADER] = kind
     if scope is not None:
         headers[TASK_SCOPE_HEADER] = scope
+    if quota_slot is not None:
+        headers[TASK_QUOTA_HEADER] = quota_slot
     return {
         "resource": path,
         "path": path,
@@ -231,6 +238,8 @@ class SchedulerContext:
     task_kind: str | None = None
     #: `X-Task-Scope` as sent (an owner's task under `Isolation=owner`), None when absent; check it before use.
     task_scope: str | None = None
+    #: `X-Task-Quota` as sent (the owner's quota slot the create tried first), None when absent or malformed.
+    task_quota: str | None = None
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> SchedulerContext:
@@ -254,7 +263,11 @@ class SchedulerContext:
             attempt=int(attempt_raw) if attempt_raw is not None and attempt_raw.isdigit() else None,
             task_kind=kind if (kind := value(TASK_KIND_HEADER)) in TASK_KINDS else None,
             task_scope=value(TASK_SCOPE_HEADER),
+            task_quota=quota if (quota := value(TASK_QUOTA_HEADER)) and _SLOT.match(quota) else None,
         )
+
+
+_SLOT = re.compile(r"^[0-9a-f]{16}#[0-9]{1,2}$")  # taskcore.quota.SLOT_PATTERN
 
 
 def _parse_time(raw: str | None) -> datetime | None:
