@@ -26,9 +26,20 @@ def _isolated_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(key, value)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _atomic_moto() -> None:
+    """moto's DynamoDB writes made atomic per item, as DynamoDB's are (localcloud.moto_transactions): a batch's
+    threads claim in transactions at once, and moto's own transaction copies tables as others write them."""
+    from localcloud import moto_transactions
+
+    moto_transactions.install()
+
+
 @pytest.fixture
 def aws() -> Iterator[LocalResources]:
-    """moto (in process) with the tables, queues and schedule group that template.yaml declares."""
+    """moto (in process) with the tables, queues and schedule group that template.yaml declares.
+
+    """
     with mock_aws():
         # The default session caches the service models across tests; a new Session per test reloads them.
         yield provision(boto3._get_default_session())

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from scheduler_app.errors import InvalidSchedule
+from scheduler_app.errors import InvalidSchedule, QuotaExceeded
 from scheduler_app.records import ListFilter, Page, TaskRecord
 from taskcore.ledger import MAX_STORED_DATA_BYTES
 from taskcore.states import TaskState, TimingKind, timestamp
@@ -99,7 +99,7 @@ def test_data_too_large_for_the_ledger_is_dropped_and_its_size_kept(ledger_case:
 
 
 def test_put_writes_the_new_request_and_keeps_creation_counters_and_owner(ledger_case: LedgerCase) -> None:
-    ledger_case.ledger.claim(task("t-1", owner=OWNER, end_at="2030-05-01T00:00:00.000Z"), NOW)
+    ledger_case.ledger.claim(task("t-1", owner=OWNER, end_at="2030-05-01T00:00:00.000Z"), NOW, quota=10)
     later = NOW + timedelta(minutes=5)
     changed = task(
         "t-1",
@@ -137,8 +137,8 @@ def test_put_creates_a_task_the_ledger_lacks_without_an_owner(ledger_case: Ledge
 
 
 def test_a_final_state_starts_the_retention_and_frees_the_owners_slot(ledger_case: LedgerCase) -> None:
-    ledger_case.ledger.claim(task("t-1", owner=OWNER), NOW)
-    ledger_case.ledger.claim(task("t-2", owner=OWNER), NOW)
+    ledger_case.ledger.claim(task("t-1", owner=OWNER), NOW, quota=10)
+    ledger_case.ledger.claim(task("t-2", owner=OWNER), NOW, quota=10)
     assert ledger_case.ledger.count_live(OWNER, up_to=10) == 2
 
     ledger_case.ledger.set_state("t-1", TaskState.PAUSED, NOW)
@@ -178,12 +178,66 @@ def test_forget_removes_only_the_claim_of_the_same_request(ledger_case: LedgerCa
 
 def test_the_live_count_stops_at_what_it_is_asked_for(ledger_case: LedgerCase) -> None:
     for index in range(4):
-        ledger_case.ledger.claim(task(f"t-{index}", owner=OWNER), NOW)
-    ledger_case.ledger.claim(task("t-other", owner="arn:aws:iam::123456789012:role/other"), NOW)
+        ledger_case.ledger.claim(task(f"t-{index}", owner=OWNER), NOW, quota=10)
+    ledger_case.ledger.claim(task("t-other", owner="arn:aws:iam::123456789012:role/other"), NOW, quota=10)
 
     assert ledger_case.ledger.count_live(OWNER, up_to=3) == 3
     assert ledger_case.ledger.count_live(OWNER, up_to=10) == 4
     assert ledger_case.ledger.count_live("arn:aws:iam::123456789012:role/nobody", up_to=10) == 0
+
+
+def test_a_claim_under_a_quota_takes_a_slot_and_is_refused_when_none_is_free(ledger_case: LedgerCase) -> None:
+    for index in range(3):
+        assert ledger_case.ledger.claim(task(f"t-{index}", owner=OWNER), NOW, quota=3) is None
+
+    with pytest.raises(QuotaExceeded, match="already has 3 active schedules"):
+        ledger_case.ledger.claim(task("t-3", owner=OWNER), NOW, quota=3)
+    held = ledger_case.ledger.claim(task("t-0", owner=OWNER), NOW, quota=3)  # the same id: its holder, not a 429
+
+    assert held is not None and held.task_id == "t-0"
+    assert ledger_case.ledger.read("t-3", runs=0, now=NOW) == (None, [])  # nothing written
+    assert ledger_case.ledger.count_live(OWNER, up_to=10) == 3
+
+
+def test_a_slot_comes_back_once_when_a_task_ends_or_is_forgotten(ledger_case: LedgerCase) -> None:
+    for index in range(2):
+        ledger_case.ledger.claim(task(f"t-{index}", owner=OWNER), NOW, quota=2)
+
+    ledger_case.ledger.set_state("t-0", TaskState.CANCELLED, NOW)
+    ledger_case.ledger.set_state("t-0", TaskState.CANCELLED, NOW)  # ended twice: given back once
+    ledger_case.ledger.forget("t-1", "a" * 64)
+    assert ledger_case.ledger.count_live(OWNER, up_to=10) == 0
+
+    for index in range(2, 4):
+        assert ledger_case.ledger.claim(task(f"t-{index}", owner=OWNER), NOW, quota=2) is None
+    with pytest.raises(QuotaExceeded):
+        ledger_case.ledger.claim(task("t-4", owner=OWNER), NOW, quota=2)
+
+
+def test_an_owners_quota_holds_exactly_under_concurrent_claims(ledger_case: LedgerCase) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from localcloud import moto_transactions
+
+    moto_transactions.install()  # moto's writes atomic per item, as DynamoDB's are (its module says why)
+
+    def claim(index: int) -> str:
+        try:
+            return "held" if ledger_case.ledger.claim(task(f"t-{index}", owner=OWNER), NOW, quota=5) else "created"
+        except QuotaExceeded:
+            return "refused"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(claim, range(20)))
+
+    assert outcomes.count("created") == 5
+    assert outcomes.count("refused") == 15
+    assert ledger_case.ledger.count_live(OWNER, up_to=100) == 5
+
+
+def test_a_claim_without_an_owner_takes_no_slot(ledger_case: LedgerCase) -> None:
+    for index in range(3):
+        assert ledger_case.ledger.claim(task(f"t-{index}"), NOW, quota=1) is None
 
 
 # -- runs ------------------------------------------------------------------------------------------------------------
@@ -294,6 +348,15 @@ def test_an_owners_listing_filters_by_user_state_action_and_prefix(ledger_case: 
         "t-00",
     ]
     assert every_page(ledger_case, ListFilter(owner=OWNER, state=TaskState.PAUSED), limit=2)[0] == []
+
+
+def test_an_owners_listing_over_every_shard_walks_each_task_once_newest_first(ledger_case: LedgerCase) -> None:
+    newest_first = seed(ledger_case, 45, owner=OWNER)
+
+    for limit in (1, 7, 50):
+        found, pages = every_page(ledger_case, ListFilter(owner=OWNER), limit=limit)
+        assert found == newest_first, limit
+    assert every_page(ledger_case, ListFilter(state=TaskState.SCHEDULED), limit=10)[0] == newest_first
 
 
 def test_a_listing_skips_what_expired_and_refuses_to_read_without_a_partition(ledger_case: LedgerCase) -> None:

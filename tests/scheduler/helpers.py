@@ -147,17 +147,18 @@ def response_json(response: dict[str, Any]) -> Any:
 
 
 def ledger_task_item(task_id: str, user: int | str, created: str) -> dict[str, str]:
-    """A scheduled one-time task item of the task ledger, every attribute a string, as if the API had written it."""
-    from taskcore.ledger import created_key, state_key, task_pk, to_json, user_key
+    """A scheduled one-time task's STATE item of the task ledger (what its listings read), every attribute a string,
+    as if the API had written it."""
+    from taskcore.ledger import created_key, index_shard, state_key, task_pk, to_json, user_key
 
     return {
         "pk": task_pk(task_id),
-        "sk": "TASK",
+        "sk": "STATE",
         "task_id": task_id,
         "user_id": to_json(user),
         "user_key": user_key(user),
         "state": "scheduled",
-        "state_key": state_key("scheduled"),
+        "state_key": state_key("scheduled", index_shard(task_pk(task_id))),
         "kind": "one-time",
         "expression": "at(2030-02-01T00:00:00)",
         "timezone": "UTC",

@@ -52,7 +52,7 @@ def seed(api: Any, *names: str) -> None:
 
 def ledger_item(aws: Any, task_id: str) -> dict[str, Any]:
     item: dict[str, Any] = boto3.client("dynamodb").get_item(
-        TableName=aws.names["TaskLedgerTable"], Key={"pk": {"S": f"TASK#{task_id}"}, "sk": {"S": "TASK"}}
+        TableName=aws.names["TaskLedgerTable"], Key={"pk": {"S": f"TASK#{task_id}"}, "sk": {"S": "STATE"}}
     )["Item"]
     return item
 

@@ -62,7 +62,7 @@ def test_every_task_records_its_owner(isolation: str, aws: Any) -> None:
 
     scope = scope_of("arn:aws:iam::123456789012:role/orders-service") if isolation == "owner" else None
     item = boto3.client("dynamodb").get_item(
-        TableName=aws.names["TaskLedgerTable"], Key={"pk": {"S": task_pk("own-1", scope)}, "sk": {"S": "TASK"}}
+        TableName=aws.names["TaskLedgerTable"], Key={"pk": {"S": task_pk("own-1", scope)}, "sk": {"S": "STATE"}}
     )["Item"]
     assert item["owner"]["S"] == "arn:aws:iam::123456789012:role/orders-service"
     read = as_(ORDERS_OTHER_INSTANCE)("GET", "/api/v1/schedules/own-1")[1]

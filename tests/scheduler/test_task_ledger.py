@@ -173,13 +173,13 @@ def test_a_create_whose_schedule_cannot_be_made_leaves_no_record(api: Any, fault
     assert later.status_code == 201
 
 
-def test_a_create_costs_one_conditional_write_and_a_get_one_query(api: Any, dynamodb_calls: list[str]) -> None:
+def test_a_create_costs_one_transaction_and_a_get_one_query(api: Any, dynamodb_calls: list[str]) -> None:
     api.post("/api/v1/schedules", json=task("pay-cost", delay_minutes=5))
     created = list(dynamodb_calls)
     dynamodb_calls.clear()
     api.get("/api/v1/schedules/pay-cost")
 
-    assert created == ["PutItem"]
+    assert created == ["TransactWriteItems"]  # the task's items and, for an owner, its quota slot: one request
     assert dynamodb_calls == ["Query"]
 
 
@@ -263,7 +263,7 @@ def test_listing_by_user_action_and_status(
     )
 
 
-def test_one_users_page_among_10000_tasks_is_one_query(api: Any, aws: Any, dynamodb_calls: list[str]) -> None:
+def test_one_users_page_among_10000_tasks_is_one_query_and_one_batch_get_of_their_tallies(api: Any, aws: Any, dynamodb_calls: list[str]) -> None:
     table = boto3.resource("dynamodb").Table(aws.names["TaskLedgerTable"])
     with table.batch_writer() as batch:
         for i in range(10_000):
@@ -275,7 +275,7 @@ def test_one_users_page_among_10000_tasks_is_one_query(api: Any, aws: Any, dynam
 
     assert len(page["items"]) == 100
     assert {item["user_id"] for item in page["items"]} == {456}
-    assert dynamodb_calls == ["Query"]
+    assert dynamodb_calls == ["Query", "BatchGetItem"]  # a user's key is not sharded; run counts live on TALLY
 
 
 def test_a_schedule_made_before_the_ledger_is_read_from_eventbridge_and_adopted_by_the_same_request(
@@ -284,9 +284,10 @@ def test_a_schedule_made_before_the_ledger_is_read_from_eventbridge_and_adopted_
     request = task("pay-legacy", delay_minutes=5)
     api.post("/api/v1/schedules", json=request)
     # What a stack from before the ledger holds: the schedule only.
-    get_dynamodb_client().delete_item(
-        TableName=get_settings().task_ledger_table, Key={"pk": {"S": task_pk("pay-legacy")}, "sk": {"S": "TASK"}}
-    )
+    for sk in ("TASK", "STATE"):
+        get_dynamodb_client().delete_item(
+            TableName=get_settings().task_ledger_table, Key={"pk": {"S": task_pk("pay-legacy")}, "sk": {"S": sk}}
+        )
 
     read = api.get("/api/v1/schedules/pay-legacy")
     again = api.post("/api/v1/schedules", json=request)
@@ -302,12 +303,18 @@ def test_the_stored_request_is_the_one_given(api: Any, aws: Any) -> None:
     request = task("pay-stored", delay_minutes=5, retry={"max_attempts": 2})
     api.post("/api/v1/schedules", json=request)
 
-    item = boto3.client("dynamodb").get_item(
-        TableName=aws.names["TaskLedgerTable"], Key={"pk": {"S": task_pk("pay-stored")}, "sk": {"S": "TASK"}}
-    )["Item"]
+    item, state = (
+        boto3.client("dynamodb").get_item(
+            TableName=aws.names["TaskLedgerTable"], Key={"pk": {"S": task_pk("pay-stored")}, "sk": {"S": sk}}
+        )["Item"]
+        for sk in ("TASK", "STATE")
+    )
 
     assert json.loads(item["request"]["S"]) == request
-    assert "expiration" not in item  # a live task does not expire
+    assert "expiration" not in state  # a live task does not expire
+    # Its copy of the request outlives the task's time, its retention and the 15 days a dead letter may wait.
+    after = datetime.now(UTC) + timedelta(minutes=5, seconds=get_settings().task_retention_seconds, days=15)
+    assert int(item["expiration"]["N"]) >= int(after.timestamp()) - 60
 
 
 def test_the_same_run_at_request_after_its_time_passed_returns_the_task(api: Any, clock: Any) -> None:

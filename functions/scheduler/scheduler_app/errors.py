@@ -53,6 +53,14 @@ class QuotaExceeded(SchedulerError):
     """Raise when an owner already has as many live schedules as MAX_ACTIVE_SCHEDULES_PER_OWNER allows."""
 
 
+def quota_exceeded(owner: str, most: int) -> QuotaExceeded:
+    """The refusal of a create whose owner has no free slot (the same words from every ledger)."""
+    return QuotaExceeded(
+        f"{owner} already has {most} active schedules, the most this stack allows "
+        "(MaxActiveSchedulesPerOwner); cancel some, or wait for one-time tasks to run"
+    )
+
+
 class ScheduleQuotaFull(SchedulerError):
     """Raise when the account's EventBridge Scheduler schedule-count quota is full: retrying never helps."""
 

@@ -22,11 +22,13 @@ class TaskLedgerPort(Protocol):
     `UpstreamError`; a listing that names neither a user, an owner nor a state is `InvalidSchedule`.
     """
 
-    def claim(self, record: TaskRecord, now: datetime) -> TaskRecord | None:
+    def claim(self, record: TaskRecord, now: datetime, *, quota: int | None = None) -> TaskRecord | None:
         """Create the task's record unless its id is held; None when created, else the record that holds it.
 
-        One conditional write, no read: the holder comes back with the refusal. A record that expired at
-        or before `now` holds nothing.
+        One conditional write (a transaction): a record that expired at or before `now` holds nothing. With a
+        `quota`, an owned task takes one of its owner's `quota` slots in the same write, exactly (concurrent
+        creates and batches included): `QuotaExceeded` when none is free. A task gives its slot back when it
+        reaches a final state (`set_state`, or the callback's and the recorder's endings) or is forgotten.
         """
         ...
 
@@ -76,7 +78,7 @@ class TaskLedgerPort(Protocol):
         ...
 
     def count_live(self, owner: str, *, up_to: int) -> int:
-        """How many live tasks (scheduled or paused) `owner` has, counting at most `up_to`."""
+        """How many live tasks (scheduled or paused) `owner` has, counting at most `up_to` (its quota slots taken)."""
         ...
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from scheduler_app.namespaces import TaskAddress
 from taskcore.ledger import MAX_STORED_DATA_BYTES, bounded
-from taskcore.proxy import TASK_SCOPE_HEADER, task_fields
+from taskcore.proxy import TASK_QUOTA_HEADER, TASK_SCOPE_HEADER, task_fields
 from taskcore.states import FINAL_STATES, ScheduleState, TaskState, TimingKind
 
 #: Where the request's fingerprint is written in a schedule's Description (`request-sha256:<hex>`).
@@ -60,6 +60,8 @@ class TaskRecord:
     scope: str | None = None
     #: Why it ended as it did, when what ended it was no run (the recorder, the sweep: `missed`, `undelivered`).
     reason: str | None = None
+    #: The owner's quota slot the task holds while live (taskcore.quota: `<owner digest>#<shard>`), else None.
+    quota_key: str | None = None
 
     @property
     def address(self) -> TaskAddress:
@@ -189,6 +191,13 @@ class StoredSchedule:
         """The request fingerprint the API wrote into the Description, if any."""
         match = FINGERPRINT.search(self.description)
         return match.group(1) if match else None
+
+    @property
+    def quota_slot(self) -> str | None:
+        """The owner's quota slot the Input's event names (`X-Task-Quota`), if any."""
+        headers = self._event().get("headers")
+        found = headers.get(TASK_QUOTA_HEADER) if isinstance(headers, dict) else None
+        return found if isinstance(found, str) else None
 
     @property
     def scope(self) -> str | None:

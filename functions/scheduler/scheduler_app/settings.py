@@ -64,7 +64,7 @@ class SchedulerSettings(AwsClientSettings, BatchSettings):
     assumed_role_owner: Literal["role", "session"] = Field(default="role", alias="ASSUMED_ROLE_OWNER")
     admin_principals: str = Field(default="", alias="ADMIN_PRINCIPALS", description="Comma-separated IAM ARNs")
     min_schedule_interval_seconds: int = Field(default=60, ge=60, alias="MIN_SCHEDULE_INTERVAL_SECONDS")
-    max_active_schedules_per_owner: int = Field(default=10_000, ge=1, alias="MAX_ACTIVE_SCHEDULES_PER_OWNER")
+    max_active_schedules_per_owner: int = Field(default=10_000_000, ge=1, alias="MAX_ACTIVE_SCHEDULES_PER_OWNER")
 
     @property
     def admins(self) -> frozenset[str]:

@@ -68,9 +68,13 @@ def schedule_spec(
     address: TaskAddress,
     arn: str,
     limits: Limits,
+    quota_slot: str | None = None,
 ) -> ScheduleSpec:
-    """The schedule the request becomes at `address` (whose ARN is `arn`); refuse an Input that is too large."""
-    target_input = build_target_input(request.envelope(), kind=plan.kind, scope=address.scope)
+    """The schedule the request becomes at `address` (whose ARN is `arn`); refuse an Input that is too large.
+
+    `quota_slot`: the owner's quota slot the task's create tries first (its event's `X-Task-Quota`: taskcore.quota).
+    """
+    target_input = build_target_input(request.envelope(), kind=plan.kind, scope=address.scope, quota_slot=quota_slot)
     check_input_size(target_input, arn=arn, limit=limits.max_target_input_bytes)
     retry = retry_policy(request, limits)
     return ScheduleSpec(

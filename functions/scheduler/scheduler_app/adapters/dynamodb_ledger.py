@@ -1,155 +1,64 @@
 """The task ledger on DynamoDB (TaskLedgerTable): the real `TaskLedgerPort`, the only room that speaks boto3 for it.
 
-taskcore.ledger holds the layout both functions share; this module turns the engine's records into
-items and back.
+taskcore.ledger holds the layout both functions share; scheduler_app.adapters.ledger_items turns records into
+items and back, scheduler_app.adapters.listing reads the sharded indexes. Here, the operations:
 
-- `claim`: one conditional PutItem creates the task item unless the id is taken; when it is, DynamoDB
-  returns the item that holds it (`ReturnValuesOnConditionCheckFailure`), so a create costs one write
-  and no read. An item whose `expiration` has passed no longer holds its id.
-- `read`: one Query of the task's partition, newest first: the task item (`TASK` sorts after every
-  `RUN#...`) and its latest runs.
+- `claim`: one TransactWriteItems creates the task's STATE and TASK items unless the id is held, and takes a slot
+  of the owner's quota (taskcore.quota); when the id is held, DynamoDB returns the STATE item that holds it
+  (`ReturnValuesOnConditionCheckFailure`), and the holder is read whole. An item whose `expiration` has passed no
+  longer holds its id. A full quota shard: the owner's counters read at once, and another with room tried.
+- `read`: one Query of the task's partition, newest first: TASK, TALLY and STATE (which sort after every `RUN#`)
+  and its latest runs.
 - `runs`: a task's runs, newest first, a page at a time.
-- `page`: one Query of an index per page: `ByOwner` for one owner's tasks, `ByUser` for one user's,
-  `ByState` for one state.
-- `put` / `set_state` / `forget`: the task item changed (PATCH, pause, resume, cancel) or removed (a
-  create whose schedule could not be made).
+- `page`: the shards of one index partition (`ByOwner` for one owner's tasks, `ByState` for one state; `ByUser`
+  for one user's is one key), merged; then the page's TALLY items.
+- `put` / `set_state` / `forget`: the task changed (PATCH, pause, resume, cancel) or removed (a create whose
+  schedule could not be made); a final state gives the quota slot back in the same transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import secrets
 from datetime import datetime
 from typing import Any
 
-from scheduler_app.errors import InvalidSchedule, SchedulerError, Throttled, UpstreamError
+from scheduler_app.adapters.ledger_items import (
+    TASK_SLACK_SECONDS,
+    partition_record,
+    run_record,
+    state_item,
+    task_item,
+    task_record,
+)
+from scheduler_app.adapters.listing import ShardRead, before_of, filters_of, merge, per_shard, read_shards, tallies
+from scheduler_app.errors import InvalidSchedule, SchedulerError, Throttled, UpstreamError, quota_exceeded
 from scheduler_app.records import ListFilter, Page, Position, RunRecord, TaskRecord
-from taskcore.due import due_keys
+from taskcore import quota as quotas
 from taskcore.ledger import (
     BY_OWNER_INDEX,
     BY_STATE_INDEX,
     BY_USER_INDEX,
-    LIVE_BY_OWNER_INDEX,
     RUN_PREFIX,
+    STATE_SK,
+    TALLY_SK,
     TASK_SK,
     Expression,
-    created_key,
     expired,
-    flag_of,
-    json_of,
+    index_shard,
     n,
     number_of,
-    owner_key,
+    owner_keys,
     s,
-    scope_of_pk,
     state_key,
+    state_keys,
     task_pk,
     text_of,
-    to_json,
     user_key,
 )
-from taskcore.states import FINAL_STATES, LIVE_STATES, TaskState, TimingKind, timestamp
+from taskcore.states import FINAL_STATES, TaskState, timestamp
 
-
-def task_item(record: TaskRecord) -> dict[str, Any]:
-    """The DynamoDB item of a task record."""
-    kept = record.kept()
-    item: dict[str, Any] = {
-        "pk": s(task_pk(kept.task_id, kept.scope)),
-        "sk": s(TASK_SK),
-        "task_id": s(kept.task_id),
-        "state": s(kept.state),
-        "state_key": s(state_key(kept.state)),
-        "kind": s(kept.kind),
-        "expression": s(kept.expression),
-        "timezone": s(kept.timezone),
-        "created_at": s(kept.created_at),
-        "created_key": s(created_key(kept.created_at, kept.task_id)),
-        "updated_at": s(kept.updated_at),
-        "run_count": n(kept.run_count),
-        "user_id": s(to_json(kept.user_id)),
-        "user_key": s(user_key(kept.user_id)),
-    }
-    optional: dict[str, Any] = {
-        "fingerprint": kept.fingerprint,
-        "action": kept.action,
-        "start_at": kept.start_at,
-        "end_at": kept.end_at,
-        "schedule_arn": kept.schedule_arn,
-        "owner": kept.owner,
-    }
-    item |= {name: s(value) for name, value in optional.items() if value is not None}
-    if kept.owner is not None:  # the owner's indexes: all its tasks, and the live ones (its quota)
-        item["owner_key"] = s(owner_key(kept.owner))
-        if kept.state in LIVE_STATES:
-            item["live_owner_key"] = s(owner_key(kept.owner))
-    if kept.state in LIVE_STATES:  # the sweep's index (taskcore.due)
-        recurring, window = kept.kind == TimingKind.RECURRING, (kept.request or {}).get("flexible_window_minutes")
-        item |= due_keys(item["pk"]["S"], recurring, kept.expression, kept.timezone, kept.end_at, window)
-    item |= _stored_request(kept)
-    if kept.last_run is not None:
-        item["last_run"] = s(to_json(kept.last_run))
-    if kept.expiration is not None:
-        item["expiration"] = n(kept.expiration)
-    return item
-
-
-def _stored_request(kept: TaskRecord) -> dict[str, Any]:
-    """The request as kept: whole when its `data` fits, else without it (the schedule's Input keeps it)."""
-    if kept.request is None:
-        return {}
-    stored = {"request": s(to_json(kept.request))}
-    return stored if kept.data_bytes is None else stored | {"data_bytes": n(kept.data_bytes)}
-
-
-def task_record(item: Mapping[str, Any]) -> TaskRecord:
-    """The task record of a DynamoDB item (a table item, or an index's projection of one)."""
-    request = json_of(item, "request")
-    return TaskRecord(
-        task_id=text_of(item, "task_id") or "",
-        state=TaskState(text_of(item, "state") or TaskState.SCHEDULED),
-        kind=TimingKind.RECURRING if text_of(item, "kind") == TimingKind.RECURRING else TimingKind.ONE_TIME,
-        expression=text_of(item, "expression") or "",
-        timezone=text_of(item, "timezone") or "UTC",
-        created_at=text_of(item, "created_at") or "",
-        updated_at=text_of(item, "updated_at") or "",
-        fingerprint=text_of(item, "fingerprint"),
-        user_id=json_of(item, "user_id"),
-        action=text_of(item, "action") or None,
-        request=request if isinstance(request, dict) else None,
-        data_bytes=number_of(item, "data_bytes"),
-        start_at=text_of(item, "start_at"),
-        end_at=text_of(item, "end_at"),
-        schedule_arn=text_of(item, "schedule_arn"),
-        owner=text_of(item, "owner"),
-        run_count=number_of(item, "run_count") or 0,
-        last_run=json_of(item, "last_run"),
-        expiration=number_of(item, "expiration"),
-        scope=scope_of_pk(text_of(item, "pk") or ""),
-        reason=text_of(item, "reason"),
-    )
-
-
-def run_record(item: Mapping[str, Any]) -> RunRecord:
-    """The run record of a DynamoDB run item (as the callback writes it)."""
-    duration = item.get("duration_ms", {}).get("N")
-    return RunRecord(
-        scheduled_time=text_of(item, "scheduled_time"),
-        attempts=number_of(item, "attempts") or 0,
-        outcome=text_of(item, "outcome"),
-        status_code=number_of(item, "status_code"),
-        first_started_at=text_of(item, "first_started_at"),
-        last_started_at=text_of(item, "last_started_at"),
-        finished_at=text_of(item, "finished_at"),
-        duration_ms=float(duration) if duration is not None else None,
-        final=flag_of(item, "final"),
-        replays=number_of(item, "replays") or 0,
-        result=json_of(item, "result"),
-        result_bytes=number_of(item, "result_bytes"),
-        result_preview=text_of(item, "result_preview"),
-        error_type=text_of(item, "error_type"),
-        error_message=text_of(item, "error_message"),
-        status=text_of(item, "status"),
-    )
+#: Tries of a write whose guess (a quota shard, the slot a task holds) was wrong, or that conflicted.
+MAX_TRIES = 4
 
 
 class DynamoDBLedger:
@@ -163,83 +72,213 @@ class DynamoDBLedger:
 
     # -- writes -------------------------------------------------------------------------------------------------------
 
-    def claim(self, record: TaskRecord, now: datetime) -> TaskRecord | None:
-        """Create the task item; None when created, else the live record that holds the id (nothing written)."""
-        from botocore.exceptions import ClientError
+    def claim(self, record: TaskRecord, now: datetime, *, quota: int | None = None) -> TaskRecord | None:
+        """Create the task's items; None when created, else the live record that holds the id (nothing written).
 
-        try:
-            self._call(
-                "put_item",
-                TableName=self.table_name,
-                Item=task_item(record),
-                ConditionExpression="attribute_not_exists(pk) OR #expiration <= :now",  # as `expired` reads it
-                ExpressionAttributeNames={"#expiration": "expiration"},
-                ExpressionAttributeValues={":now": n(int(now.timestamp()))},
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                reraise=(ClientError,),
+        With a `quota` and an owner, the task takes one of the owner's slots in the same transaction: QuotaExceeded
+        when every counter of the owner is full.
+        """
+        pk = task_pk(record.task_id, record.scope)
+        owned = quota is not None and record.owner is not None
+        shard = quotas.preferred_shard(pk, quota) if quota is not None and owned else None
+        for _ in range(MAX_TRIES):
+            slot = quotas.slot(record.owner, shard) if record.owner is not None and shard is not None else None
+            claimed = _with_slot(record, slot)
+            cancelled = self._transact(self._claim_items(claimed, now, quota, shard), "TransactWriteItems")
+            if cancelled is None:
+                return None
+            state, task, counter = [*cancelled, {}, {}, {}][:3]
+            if state.get("Code") == "ConditionalCheckFailed" or task.get("Code") == "ConditionalCheckFailed":
+                return self._holder(record, now)
+            if counter.get("Code") == "ConditionalCheckFailed" and quota is not None and record.owner is not None:
+                shard = self._shard_with_room(record.owner, quota)
+                if shard is None:
+                    raise quota_exceeded(record.owner, quota)
+        raise Throttled("the task ledger kept refusing the create (conflicts); retry", retry_after_seconds=1)
+
+    def _claim_items(
+        self, record: TaskRecord, now: datetime, quota: int | None, shard: int | None
+    ) -> list[dict[str, Any]]:
+        free = "attribute_not_exists(pk) OR #expiration <= :now"  # as `expired` reads it
+        values = {":now": n(int(now.timestamp()))}
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": state_item(record),
+                    "ConditionExpression": free,
+                    "ExpressionAttributeNames": {"#expiration": "expiration"},
+                    "ExpressionAttributeValues": values,
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "Put": {  # a TASK item of the layout before (with a state) holds the id as a STATE item does
+                    "TableName": self.table_name,
+                    "Item": task_item(record, retention_seconds=self.retention_seconds),
+                    "ConditionExpression": "attribute_not_exists(#state) OR #expiration <= :now",
+                    "ExpressionAttributeNames": {"#state": "state", "#expiration": "expiration"},
+                    "ExpressionAttributeValues": values,
+                }
+            },
+        ]
+        if record.quota_key is not None and quota is not None and shard is not None:
+            items.append(
+                quotas.take(self.table_name, record.quota_key, quotas.shard_cap(quota, shard), owner=record.owner)
             )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise _unavailable("PutItem", exc, self.retry_after_seconds) from None
-            held: Mapping[str, Any] = exc.response.get("Item") or {}  # type: ignore[assignment]  # botocore's TypedDict
-            return task_record(held)
-        return None
+        return items
+
+    def _holder(self, record: TaskRecord, now: datetime) -> TaskRecord:
+        held, _ = self.read(record.task_id, runs=0, now=now, scope=record.scope)
+        if held is None:  # it expired or went between the two requests: a conflict, retried by the caller
+            raise Throttled("the task id changed hands while it was claimed; retry", retry_after_seconds=1)
+        return held
+
+    def _shard_with_room(self, owner: str, quota: int) -> int | None:
+        """A shard of the owner's counters with a free slot (read consistently at once), or None when all are full."""
+        used = self._counters(owner, quotas.shard_count(quota))
+        free = [shard for shard, count in enumerate(used) if count < quotas.shard_cap(quota, shard)]
+        return free[secrets.randbelow(len(free))] if free else None
+
+    def _counters(self, owner: str, count: int) -> list[int]:
+        keys = [quotas.counter_key(quotas.slot(owner, shard)) for shard in range(count)]
+        response = self._call("batch_get_item", RequestItems={self.table_name: {"Keys": keys, "ConsistentRead": True}})
+        if response.get("UnprocessedKeys"):
+            raise Throttled("the task ledger is throttling the quota's counters; retry", retry_after_seconds=1)
+        used = {
+            text_of(item, "pk"): number_of(item, "used") or 0
+            for item in response.get("Responses", {}).get(self.table_name, [])
+        }
+        return [used.get(key["pk"]["S"], 0) for key in keys]
 
     def put(self, record: TaskRecord) -> None:
-        """Write the task item as it is now (PATCH: the new request; the counters the callback keeps stay)."""
+        """Write the task as it is now (PATCH: the new request); its creation, owner, slot and tally stay."""
         update = Expression()
-        item = task_item(record)
+        item = state_item(record)
         for name, value in item.items():
             if name in ("created_at", "created_key"):
                 update.set_default(name, value)
-            elif name not in ("pk", "sk", "run_count", "last_run", "owner", "owner_key", "live_owner_key"):
+            elif name not in ("pk", "sk", "owner", "owner_key", "quota_key"):
                 update.set(name, value)  # (a task keeps its owner: a PATCH by an admin does not take it)
-        for optional in ("start_at", "end_at", "action", "schedule_arn", "data_bytes"):
+        for optional in ("start_at", "end_at", "action", "schedule_arn"):
             if optional not in item:  # what the new request no longer has (`{"end_at": null}`, cron -> run_at)
                 update.remove(optional)
-        self._update(record.task_id, update, scope=record.scope)
+        self._call(
+            "transact_write_items",
+            TransactItems=[
+                {"Update": self._update_params(record.task_id, update, scope=record.scope, sk=STATE_SK)},
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": task_item(record, retention_seconds=self.retention_seconds),
+                    }
+                },
+            ],
+        )
 
     def set_state(
         self, task_id: str, state: TaskState, now: datetime, *, scope: str | None = None, reason: str | None = None
     ) -> None:
-        """Change the task's state (pause, resume, cancel); a final state starts its retention."""
-        update = Expression().set("state", s(state)).set("state_key", s(state_key(state)))
+        """Change the task's state (pause, resume, cancel); a final state starts its retention, gives its slot back."""
+        shard = index_shard(task_pk(task_id, scope))
+        if state not in FINAL_STATES:
+            update = self._state_update(state, shard, now, reason).remove("expiration")
+            self._call("update_item", **self._update_params(task_id, update, scope=scope, sk=STATE_SK))
+            return
+        expiration = int(now.timestamp()) + self.retention_seconds
+        guess: str | None = None
+        for _ in range(MAX_TRIES):
+            update = self._state_update(state, shard, now, reason).set("expiration", n(expiration))
+            update.remove("due_shard").remove("due_at").remove("quota_key")  # off the sweep; the slot given back
+            params = self._update_params(task_id, update, scope=scope, sk=STATE_SK)
+            params["ConditionExpression"] = quotas.holds_slot(update, guess)
+            params |= update.placeholders() | {"ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+            items = [{"Update": params}, *self._expiring(task_id, scope, expiration)]
+            if guess is not None:
+                items.append(quotas.give_back(self.table_name, guess))
+            cancelled = self._transact(items, "TransactWriteItems")
+            if cancelled is None:
+                return
+            held = cancelled[0] if cancelled else {}
+            if held.get("Code") != "ConditionalCheckFailed":
+                continue  # a conflict: again
+            guess = text_of(held.get("Item") or {}, "quota_key")  # the slot it holds: given back with the write
+        raise Throttled("the task ledger kept refusing the change (conflicts); retry", retry_after_seconds=1)
+
+    def _state_update(self, state: TaskState, shard: int, now: datetime, reason: str | None) -> Expression:
+        update = Expression().set("state", s(state)).set("state_key", s(state_key(state, shard)))
         update.set("updated_at", s(timestamp(now)))
         if reason is not None:
             update.set("reason", s(reason))
-        if state in FINAL_STATES:
-            update.set("expiration", n(int(now.timestamp()) + self.retention_seconds))
-            update.remove("live_owner_key").remove("due_shard").remove("due_at")  # off the quota and the sweep
-        else:
-            update.remove("expiration")
-        self._update(task_id, update, scope=scope)
+        return update
+
+    def _expiring(self, task_id: str, scope: str | None, expiration: int) -> list[dict[str, Any]]:
+        """The TALLY and TASK items given the task's expiry (the TASK item with the slack its copy of the request
+        needs: scheduler_app.adapters.ledger_items)."""
+        items = []
+        for sk, moment in ((TALLY_SK, expiration), (TASK_SK, expiration + TASK_SLACK_SECONDS)):
+            update = Expression().set("expiration", n(moment))
+            items.append({"Update": self._update_params(task_id, update, scope=scope, sk=sk)})
+        return items
 
     def forget(self, task_id: str, fingerprint: str, *, scope: str | None = None) -> None:
-        """Remove a task item this request claimed (its schedule could not be made), unless another request's."""
+        """Remove a task this request claimed (its schedule could not be made), unless another request's; its slot
+        goes back."""
+        guess: str | None = None
+        for _ in range(MAX_TRIES):
+            names = {"#fingerprint": "fingerprint", "#quota_key": "quota_key"}
+            values: dict[str, Any] = {":fingerprint": s(fingerprint)}
+            holds = "attribute_not_exists(#quota_key)"
+            if guess is not None:
+                values[":quota_key"] = s(guess)
+                holds = "#quota_key = :quota_key"
+            items: list[dict[str, Any]] = [
+                {
+                    "Delete": {
+                        "TableName": self.table_name,
+                        "Key": _key(task_id, scope, STATE_SK),
+                        "ConditionExpression": f"#fingerprint = :fingerprint AND {holds}",
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": values,
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                },
+                {"Delete": {"TableName": self.table_name, "Key": _key(task_id, scope, TASK_SK)}},
+            ]
+            if guess is not None:
+                items.append(quotas.give_back(self.table_name, guess))
+            cancelled = self._transact(items, "TransactWriteItems")
+            if cancelled is None:
+                return
+            held = (cancelled[0] if cancelled else {}).get("Item") or {}
+            if (cancelled[0] if cancelled else {}).get("Code") != "ConditionalCheckFailed":
+                continue
+            if text_of(held, "fingerprint") != fingerprint:
+                return  # another request's (or gone): not ours to remove
+            guess = text_of(held, "quota_key")
+
+    def _update_params(self, task_id: str, update: Expression, *, scope: str | None, sk: str) -> dict[str, Any]:
+        return {
+            "TableName": self.table_name,
+            "Key": _key(task_id, scope, sk),
+            "UpdateExpression": update.update(),
+            **update.placeholders(),
+        }
+
+    def _transact(self, items: list[dict[str, Any]], operation: str) -> list[dict[str, Any]] | None:
+        """Write `items` in one transaction: None when written, else the cancellation's reasons (by position)."""
         from botocore.exceptions import ClientError
 
         try:
-            self._call(
-                "delete_item",
-                TableName=self.table_name,
-                Key=_task_key(task_id, scope),
-                ConditionExpression="#fingerprint = :fingerprint",
-                ExpressionAttributeNames={"#fingerprint": "fingerprint"},
-                ExpressionAttributeValues={":fingerprint": s(fingerprint)},
-                reraise=(ClientError,),
-            )
+            self._call("transact_write_items", TransactItems=items, reraise=(ClientError,))
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise _unavailable("DeleteItem", exc, self.retry_after_seconds) from None
-
-    def _update(self, task_id: str, update: Expression, *, scope: str | None) -> None:
-        self._call(
-            "update_item",
-            TableName=self.table_name,
-            Key=_task_key(task_id, scope),
-            UpdateExpression=update.update(),
-            **update.placeholders(),
-        )
+            code = exc.response.get("Error", {}).get("Code")
+            reasons: list[dict[str, Any]] = list(exc.response.get("CancellationReasons") or [])  # type: ignore[arg-type]
+            throttled = any(reason.get("Code") == "ThrottlingError" for reason in reasons)
+            if code != "TransactionCanceledException" or throttled:
+                raise _unavailable(operation, exc, self.retry_after_seconds, throttled=throttled) from None
+            return reasons
+        return None
 
     # -- reads --------------------------------------------------------------------------------------------------------
 
@@ -253,12 +292,16 @@ class DynamoDBLedger:
             KeyConditionExpression="pk = :pk",
             ExpressionAttributeValues={":pk": s(task_pk(task_id, scope))},
             ScanIndexForward=False,
-            Limit=1 + runs,
+            Limit=3 + runs,  # TASK, TALLY, STATE sort after every RUN#
             ConsistentRead=True,
         )
-        items = [item for item in response.get("Items", []) if not expired(item, int(now.timestamp()))]
-        task = next((task_record(i) for i in items if text_of(i, "sk") == TASK_SK), None)
-        found = [run_record(i) for i in items if (text_of(i, "sk") or "").startswith(RUN_PREFIX)]
+        items = response.get("Items", [])
+        own = [i for i in items if not (text_of(i, "sk") or "").startswith(RUN_PREFIX)]
+        task = partition_record(own)
+        if task is not None and task.expiration is not None and task.expiration <= int(now.timestamp()):
+            task = None
+        fresh = [i for i in items if not expired(i, int(now.timestamp()))]
+        found = [run_record(i) for i in fresh if (text_of(i, "sk") or "").startswith(RUN_PREFIX)]
         return task, found[:runs]
 
     def runs(
@@ -279,62 +322,52 @@ class DynamoDBLedger:
         return Page([run_record(i) for i in items], response.get("LastEvaluatedKey"))
 
     def page(self, wanted: ListFilter, *, limit: int, start: Position | None, now: datetime) -> Page:
-        """One page of tasks (TaskRecord), newest first: one Query of `ByUser` (a user) or `ByState` (a state)."""
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
+        """One page of tasks (TaskRecord), newest first: the shards of one index partition, merged (listing.py)."""
         if wanted.owner is not None:
-            index, key, partition = BY_OWNER_INDEX, "owner_key", owner_key(wanted.owner)
+            index, key, partitions = BY_OWNER_INDEX, "owner_key", owner_keys(wanted.owner)
         elif wanted.user_id is not None:
-            index, key, partition = BY_USER_INDEX, "user_key", user_key(wanted.user_id)
+            index, key, partitions = BY_USER_INDEX, "user_key", [user_key(wanted.user_id)]
         elif wanted.state is not None:
-            index, key, partition = BY_STATE_INDEX, "state_key", state_key(wanted.state)
+            index, key, partitions = BY_STATE_INDEX, "state_key", state_keys(wanted.state)
         else:
             raise InvalidSchedule("a listing names a user_id or a status")
-        names["#key"] = key
-        values[":partition"] = s(partition)
-        filters = _filters(wanted, names, values, skip_state=index == BY_STATE_INDEX, by_owner=index == BY_OWNER_INDEX)
-        values[":now"] = n(int(now.timestamp()))
-        names["#expiration"] = "expiration"
+        names: dict[str, str] = {"#key": key, "#expiration": "expiration"}
+        values: dict[str, Any] = {":now": n(int(now.timestamp()))}
+        filters = filters_of(
+            wanted, names, values, skip_state=index == BY_STATE_INDEX, by_owner=index == BY_OWNER_INDEX
+        )
         filters.append("(attribute_not_exists(#expiration) OR #expiration > :now)")
-        params: dict[str, Any] = {
-            "TableName": self.table_name,
-            "IndexName": index,
-            "KeyConditionExpression": "#key = :partition",
-            "FilterExpression": " AND ".join(filters),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if start is not None:
-            params["ExclusiveStartKey"] = start
-        response = self._call("query", **params)
-        return Page([task_record(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey"))
+        condition = "#key = :partition"
+        before = before_of(start)
+        if before is not None:
+            names["#created_key"] = "created_key"
+            values[":before"] = s(before)
+            condition += " AND #created_key < :before"
+        each = per_shard(limit, len(partitions))
+
+        def query(partition: str) -> ShardRead:
+            response = self._call(
+                "query",
+                TableName=self.table_name,
+                IndexName=index,
+                KeyConditionExpression=condition,
+                FilterExpression=" AND ".join(filters),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values | {":partition": s(partition)},
+                ScanIndexForward=False,
+                Limit=each,
+            )
+            stopped = response.get("LastEvaluatedKey")
+            return ShardRead(response.get("Items", []), text_of(stopped, "created_key") if stopped else None)
+
+        entries, following = merge(read_shards(query, partitions), limit)
+        tally = tallies(self.client, self.table_name, [text_of(item, "pk") or "" for item in entries])
+        rows = [task_record(item, tally=tally.get(text_of(item, "pk") or "", item)) for item in entries]
+        return Page(rows, following)
 
     def count_live(self, owner: str, *, up_to: int) -> int:
-        """How many live tasks (scheduled or paused) `owner` has, counting at most `up_to`.
-
-        A Query of the sparse, keys-only `LiveByOwner` index (`Select=COUNT`): it reads only the
-        owner's live tasks' keys, never the table, and stops at `up_to`.
-        """
-        counted, start = 0, None
-        while counted < up_to:
-            params: dict[str, Any] = {
-                "TableName": self.table_name,
-                "IndexName": LIVE_BY_OWNER_INDEX,
-                "KeyConditionExpression": "live_owner_key = :owner",
-                "ExpressionAttributeValues": {":owner": s(owner_key(owner))},
-                "Select": "COUNT",
-                "Limit": up_to - counted,
-            }
-            if start is not None:
-                params["ExclusiveStartKey"] = start
-            response = self._call("query", **params)
-            counted += int(response.get("Count", 0))
-            start = response.get("LastEvaluatedKey")
-            if start is None:
-                break
-        return counted
+        """How many live tasks (scheduled or paused) `owner` has: the sum of its quota counters (one BatchGetItem)."""
+        return min(up_to, sum(self._counters(owner, quotas.MAX_SHARDS)))
 
     def _call(self, operation: str, *, reraise: tuple[type[Exception], ...] = (), **params: Any) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -349,41 +382,24 @@ class DynamoDBLedger:
             raise UpstreamError(f"the task ledger is unreachable ({type(exc).__name__}); retry") from None
 
 
-def _filters(
-    wanted: ListFilter, names: dict[str, str], values: dict[str, Any], *, skip_state: bool, by_owner: bool
-) -> list[str]:
-    filters: list[str] = []
-    if by_owner and wanted.user_id is not None:
-        names["#user_key"] = "user_key"
-        values[":user_key"] = s(user_key(wanted.user_id))
-        filters.append("#user_key = :user_key")
-    if wanted.state is not None and not skip_state:
-        names["#state"] = "state"
-        values[":state"] = s(wanted.state)
-        filters.append("#state = :state")
-    if wanted.action is not None:
-        names["#action"] = "action"
-        values[":action"] = s(wanted.action)
-        filters.append("#action = :action")
-    if wanted.prefix is not None:
-        names["#task_id"] = "task_id"
-        values[":prefix"] = s(wanted.prefix)
-        filters.append("begins_with(#task_id, :prefix)")
-    return filters
+def _with_slot(record: TaskRecord, slot: str | None) -> TaskRecord:
+    from dataclasses import replace
+
+    return replace(record, quota_key=slot)
 
 
-def _task_key(task_id: str, scope: str | None) -> dict[str, Any]:
-    return {"pk": s(task_pk(task_id, scope)), "sk": s(TASK_SK)}
+def _key(task_id: str, scope: str | None, sk: str) -> dict[str, Any]:
+    return {"pk": s(task_pk(task_id, scope)), "sk": s(sk)}
 
 
 #: DynamoDB's words for "too many requests": answered 429 with Retry-After, as the scheduler's own throttling.
 THROTTLING_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
 
 
-def _unavailable(operation: str, exc: Any, retry_after_seconds: int) -> SchedulerError:
+def _unavailable(operation: str, exc: Any, retry_after_seconds: int, *, throttled: bool = False) -> SchedulerError:
     """A ledger failure in AWS's terms (its error code, never its message, which can name the account)."""
     code = exc.response.get("Error", {}).get("Code", "error")
-    if code in THROTTLING_CODES:
+    if code in THROTTLING_CODES or throttled:
         return Throttled(
             f"the task ledger is throttling {operation} ({code}); retry later", retry_after_seconds=retry_after_seconds
         )

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from scheduler_app.errors import InvalidSchedule, ScheduleExists, ScheduleNotFound
+from scheduler_app.errors import InvalidSchedule, ScheduleExists, ScheduleNotFound, quota_exceeded
 from scheduler_app.records import (
     ListFilter,
     Page,
@@ -103,15 +103,20 @@ class MemoryLedger:
 
     # -- writes ---------------------------------------------------------------------------------------------------
 
-    def claim(self, record: TaskRecord, now: datetime) -> TaskRecord | None:
-        """Create the task's record unless a live one holds its id; None when created, else the holder."""
+    def claim(self, record: TaskRecord, now: datetime, *, quota: int | None = None) -> TaskRecord | None:
+        """Create the task's record unless a live one holds its id; None when created, else the holder.
+
+        With a `quota`, an owned live task takes one of its owner's `quota` slots: QuotaExceeded when none is free.
+        """
         kept = _stored(record)
         with self._lock:
             partition = self._partitions.setdefault((record.scope, record.task_id), _Partition())
             held = partition.task
             if held is not None and not _expired(held.record.expiration, now):
                 return held.record
-            live = kept.owner if kept.owner is not None and kept.state in LIVE_STATES else None
+            live = kept.owner if kept.owner is not None and kept.state in LIVE_STATES and quota is not None else None
+            if live is not None and quota is not None and self.count_live(live, up_to=quota) >= quota:
+                raise quota_exceeded(live, quota)
             partition.task = _Entry(kept, live)
             return None
 

@@ -40,7 +40,16 @@ def update(ctx: Context, task_id: str, patch: Any) -> ScheduleView:
     check_interval(plan, ctx.now, minimum_seconds=ctx.settings.min_schedule_interval_seconds)
     digest = fingerprint(request)
     arn = ctx.schedules.arn_of(address.schedule_name)
-    spec = schedule_spec(request, plan, digest, state=current.state, address=address, arn=arn, limits=ctx.limits)
+    spec = schedule_spec(
+        request,
+        plan,
+        digest,
+        state=current.state,
+        address=address,
+        arn=arn,
+        limits=ctx.limits,
+        quota_slot=current.quota_slot,
+    )
     ctx.schedules.update(spec)
     state = TASK_STATE_OF_SCHEDULE.get(current.state, TaskState.SCHEDULED)
     record = task_record(

@@ -16,7 +16,6 @@ from aws_lambda_powertools import Logger
 from scheduler_app.engine.context import Context
 from scheduler_app.errors import (
     InvalidSchedule,
-    QuotaExceeded,
     ScheduleConflict,
     ScheduleExists,
     ScheduleNotFound,
@@ -26,11 +25,12 @@ from scheduler_app.errors import (
 from scheduler_app.models import ScheduleRequest
 from scheduler_app.namespaces import TaskAddress
 from scheduler_app.planning import Plan, check_interval, fingerprint, plan_of_record, plan_schedule
-from scheduler_app.policy import check_quota
 from scheduler_app.records import ScheduleSpec, TaskRecord
 from scheduler_app.responses import ScheduleView
 from scheduler_app.specs import schedule_spec, task_record
 from scheduler_app.views import next_run, schedule_view
+from taskcore.ledger import task_pk
+from taskcore.quota import preferred_shard, slot
 from taskcore.states import ScheduleState, TaskState
 
 logger = Logger(child=True)
@@ -53,9 +53,8 @@ def create(ctx: Context, request: ScheduleRequest) -> Created:
     address = ctx.owners.home(request.task_id)  # the caller's own namespace under owner isolation
     try:
         plan, spec = _planned(ctx, request, digest, address)
-        check_quota(ctx.caller, ctx.ledger, most=ctx.settings.max_active_schedules_per_owner)
-    except (InvalidSchedule, QuotaExceeded):
-        # The same request again, after its time passed or its owner's quota filled: the task, not a refusal.
+    except InvalidSchedule:
+        # The same request again, after its time passed: the task, not a refusal.
         held = ctx.owners.held(request.task_id, ctx.now)
         if held is None or held.fingerprint != digest:
             raise
@@ -68,7 +67,8 @@ def create(ctx: Context, request: ScheduleRequest) -> Created:
     record = task_record(
         request, plan, digest, created=ctx.now, now=ctx.now, address=address, arn=arn, owner=ctx.caller.principal
     )
-    held = ctx.ledger.claim(record, ctx.now)
+    # One transaction: the id claimed and, for an owned task, a slot of its owner's quota taken (or QuotaExceeded).
+    held = ctx.ledger.claim(record, ctx.now, quota=_quota(ctx))
     if held is not None:
         return _claimed(ctx, request, held, digest)
     adopted = _make(ctx, request, spec, digest, address)
@@ -86,10 +86,17 @@ def create(ctx: Context, request: ScheduleRequest) -> Created:
     return Created(ctx.task_view(record, []), created=True)
 
 
+def _quota(ctx: Context) -> int | None:
+    """The live tasks the caller may have (None: nobody to count: no principal, `make dev` without one)."""
+    return ctx.settings.max_active_schedules_per_owner if ctx.caller.principal is not None else None
+
+
 def _planned(ctx: Context, request: ScheduleRequest, digest: str, address: TaskAddress) -> tuple[Plan, ScheduleSpec]:
     """The plan as of now and the schedule it becomes; refuse what cannot be scheduled (nothing is written)."""
     plan = plan_schedule(request, ctx.now)
     check_interval(plan, ctx.now, minimum_seconds=ctx.settings.min_schedule_interval_seconds)
+    owner, cap = ctx.caller.principal, _quota(ctx)
+    preferred = slot(owner, preferred_shard(task_pk(address.task_id, address.scope), cap)) if owner and cap else None
     spec = schedule_spec(  # refuses an oversized task
         request,
         plan,
@@ -98,6 +105,7 @@ def _planned(ctx: Context, request: ScheduleRequest, digest: str, address: TaskA
         address=address,
         arn=ctx.schedules.arn_of(address.schedule_name),
         limits=ctx.limits,
+        quota_slot=preferred,
     )
     return plan, spec
 
@@ -154,6 +162,7 @@ def _finish(ctx: Context, request: ScheduleRequest, held: TaskRecord, digest: st
         address=held.address,
         arn=ctx.schedules.arn_of(held.address.schedule_name),
         limits=ctx.limits,
+        quota_slot=held.quota_key,
     )
     try:
         ctx.schedules.create(spec)
