@@ -18,7 +18,6 @@ items and back, scheduler_app.adapters.listing reads the sharded indexes. Here, 
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +30,7 @@ from scheduler_app.adapters.ledger_items import (
     task_record,
 )
 from scheduler_app.adapters.listing import ShardRead, before_of, filters_of, merge, per_shard, read_shards, tallies
+from scheduler_app.adapters.quota_slots import shard_with_room, used_of, with_slot
 from scheduler_app.errors import InvalidSchedule, SchedulerError, Throttled, UpstreamError, quota_exceeded
 from scheduler_app.records import ListFilter, Page, Position, RunRecord, TaskRecord
 from taskcore import quota as quotas
@@ -46,7 +46,6 @@ from taskcore.ledger import (
     expired,
     index_shard,
     n,
-    number_of,
     owner_keys,
     s,
     state_key,
@@ -78,22 +77,20 @@ class DynamoDBLedger:
         With a `quota` and an owner, the task takes one of the owner's slots in the same transaction: QuotaExceeded
         when every counter of the owner is full.
         """
-        pk = task_pk(record.task_id, record.scope)
-        owned = quota is not None and record.owner is not None
-        shard = quotas.preferred_shard(pk, quota) if quota is not None and owned else None
+        owner = record.owner if quota is not None else None
+        shard = quotas.preferred_shard(task_pk(record.task_id, record.scope), quota) if owner and quota else None
         for _ in range(MAX_TRIES):
-            slot = quotas.slot(record.owner, shard) if record.owner is not None and shard is not None else None
-            claimed = _with_slot(record, slot)
+            claimed = with_slot(record, owner, shard)
             cancelled = self._transact(self._claim_items(claimed, now, quota, shard), "TransactWriteItems")
             if cancelled is None:
                 return None
-            state, task, counter = [*cancelled, {}, {}, {}][:3]
-            if state.get("Code") == "ConditionalCheckFailed" or task.get("Code") == "ConditionalCheckFailed":
+            codes = [reason.get("Code") for reason in [*cancelled, {}, {}, {}][:3]]
+            if "ConditionalCheckFailed" in codes[:2]:  # the STATE item (or an old layout's TASK item) holds the id
                 return self._holder(record, now)
-            if counter.get("Code") == "ConditionalCheckFailed" and quota is not None and record.owner is not None:
-                shard = self._shard_with_room(record.owner, quota)
+            if codes[2] == "ConditionalCheckFailed" and owner and quota:  # that counter is full: one with room
+                shard = shard_with_room(self.counters(owner, quotas.shard_count(quota)), quota)
                 if shard is None:
-                    raise quota_exceeded(record.owner, quota)
+                    raise quota_exceeded(owner, quota)
         raise Throttled("the task ledger kept refusing the create (conflicts); retry", retry_after_seconds=1)
 
     def _claim_items(
@@ -133,23 +130,6 @@ class DynamoDBLedger:
         if held is None:  # it expired or went between the two requests: a conflict, retried by the caller
             raise Throttled("the task id changed hands while it was claimed; retry", retry_after_seconds=1)
         return held
-
-    def _shard_with_room(self, owner: str, quota: int) -> int | None:
-        """A shard of the owner's counters with a free slot (read consistently at once), or None when all are full."""
-        used = self._counters(owner, quotas.shard_count(quota))
-        free = [shard for shard, count in enumerate(used) if count < quotas.shard_cap(quota, shard)]
-        return free[secrets.randbelow(len(free))] if free else None
-
-    def _counters(self, owner: str, count: int) -> list[int]:
-        keys = [quotas.counter_key(quotas.slot(owner, shard)) for shard in range(count)]
-        response = self._call("batch_get_item", RequestItems={self.table_name: {"Keys": keys, "ConsistentRead": True}})
-        if response.get("UnprocessedKeys"):
-            raise Throttled("the task ledger is throttling the quota's counters; retry", retry_after_seconds=1)
-        used = {
-            text_of(item, "pk"): number_of(item, "used") or 0
-            for item in response.get("Responses", {}).get(self.table_name, [])
-        }
-        return [used.get(key["pk"]["S"], 0) for key in keys]
 
     def put(self, record: TaskRecord) -> None:
         """Write the task as it is now (PATCH: the new request); its creation, owner, slot and tally stay."""
@@ -367,7 +347,15 @@ class DynamoDBLedger:
 
     def count_live(self, owner: str, *, up_to: int) -> int:
         """How many live tasks (scheduled or paused) `owner` has: the sum of its quota counters (one BatchGetItem)."""
-        return min(up_to, sum(self._counters(owner, quotas.MAX_SHARDS)))
+        return min(up_to, sum(self.counters(owner, quotas.MAX_SHARDS)))
+
+    def counters(self, owner: str, count: int) -> list[int]:
+        """The slots taken of each of the owner's first `count` counters, read consistently in one request."""
+        keys = [quotas.counter_key(quotas.slot(owner, shard)) for shard in range(count)]
+        response = self._call("batch_get_item", RequestItems={self.table_name: {"Keys": keys, "ConsistentRead": True}})
+        if response.get("UnprocessedKeys"):
+            raise Throttled("the task ledger is throttling the quota's counters; retry", retry_after_seconds=1)
+        return used_of(keys, response.get("Responses", {}).get(self.table_name, []))
 
     def _call(self, operation: str, *, reraise: tuple[type[Exception], ...] = (), **params: Any) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -380,12 +368,6 @@ class DynamoDBLedger:
             raise _unavailable(_operation(operation), exc, self.retry_after_seconds) from None
         except BotoCoreError as exc:
             raise UpstreamError(f"the task ledger is unreachable ({type(exc).__name__}); retry") from None
-
-
-def _with_slot(record: TaskRecord, slot: str | None) -> TaskRecord:
-    from dataclasses import replace
-
-    return replace(record, quota_key=slot)
 
 
 def _key(task_id: str, scope: str | None, sk: str) -> dict[str, Any]:

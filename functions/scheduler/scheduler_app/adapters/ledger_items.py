@@ -136,29 +136,36 @@ def task_record(
     tally = tally if tally is not None else item
     request = json_of(task, "request")
     return TaskRecord(
-        task_id=text_of(item, "task_id") or "",
-        state=TaskState(text_of(item, "state") or TaskState.SCHEDULED),
-        kind=TimingKind.RECURRING if text_of(item, "kind") == TimingKind.RECURRING else TimingKind.ONE_TIME,
-        expression=text_of(item, "expression") or "",
-        timezone=text_of(item, "timezone") or "UTC",
-        created_at=text_of(item, "created_at") or "",
+        **_row(item),
         updated_at=max(text_of(item, "updated_at") or "", text_of(tally, "updated_at") or ""),
         fingerprint=text_of(item, "fingerprint") or text_of(task, "fingerprint"),
-        user_id=json_of(item, "user_id"),
-        action=text_of(item, "action") or None,
         request=request if isinstance(request, dict) else None,
         data_bytes=number_of(task, "data_bytes"),
-        start_at=text_of(item, "start_at"),
-        end_at=text_of(item, "end_at"),
-        schedule_arn=text_of(item, "schedule_arn"),
-        owner=text_of(item, "owner"),
         run_count=number_of(tally, "run_count") or 0,
         last_run=json_of(tally, "last_run"),
-        expiration=number_of(item, "expiration"),
-        scope=scope_of_pk(text_of(item, "pk") or ""),
-        reason=text_of(item, "reason"),
-        quota_key=text_of(item, "quota_key"),
     )
+
+
+def _row(item: Mapping[str, Any]) -> dict[str, Any]:
+    """What a STATE item (or an index entry) says of its task by itself."""
+    return {
+        "task_id": text_of(item, "task_id") or "",
+        "state": TaskState(text_of(item, "state") or TaskState.SCHEDULED),
+        "kind": TimingKind.RECURRING if text_of(item, "kind") == TimingKind.RECURRING else TimingKind.ONE_TIME,
+        "expression": text_of(item, "expression") or "",
+        "timezone": text_of(item, "timezone") or "UTC",
+        "created_at": text_of(item, "created_at") or "",
+        "user_id": json_of(item, "user_id"),
+        "action": text_of(item, "action") or None,
+        "start_at": text_of(item, "start_at"),
+        "end_at": text_of(item, "end_at"),
+        "schedule_arn": text_of(item, "schedule_arn"),
+        "owner": text_of(item, "owner"),
+        "expiration": number_of(item, "expiration"),
+        "scope": scope_of_pk(text_of(item, "pk") or ""),
+        "reason": text_of(item, "reason"),
+        "quota_key": text_of(item, "quota_key"),
+    }
 
 
 def partition_record(items: list[Mapping[str, Any]]) -> TaskRecord | None:

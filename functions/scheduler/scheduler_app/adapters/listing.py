@@ -63,15 +63,13 @@ def per_shard(limit: int, shards: int) -> int:
 def merge(reads: list[ShardRead], limit: int) -> tuple[list[dict[str, Any]], Position | None]:
     """The page's entries (newest first, at most `limit`) and the cursor of the next page (None: no more)."""
     stops = [read.stopped_at for read in reads if read.stopped_at is not None]
-    watermark = max(stops) if stops else None
+    watermark = max(stops, default="")  # "" sorts below every key: nothing held back
     entries = sorted((item for read in reads for item in read.items), key=_sort_key, reverse=True)
-    safe = [item for item in entries if watermark is None or _sort_key(item) >= watermark]
+    safe = [item for item in entries if _sort_key(item) >= watermark]
     page = safe[:limit]
-    if len(safe) > limit or (len(page) == limit and watermark is not None):
+    if len(safe) > limit or (page and len(page) == limit and stops):
         return page, {"before": _sort_key(page[-1])}
-    if watermark is not None:
-        return page, {"before": watermark}
-    return page, None
+    return page, ({"before": watermark} if stops else None)
 
 
 def read_shards(query: Callable[[str], ShardRead], partitions: list[str]) -> list[ShardRead]:
