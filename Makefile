@@ -133,6 +133,12 @@ dlq: install ## list the running local cloud's dead-lettered tasks with their er
 redrive: install ## replay the running local cloud's dead-lettered tasks through the callback
 	@$(PY) -m localcloud.dlq redrive
 
+QUOTA ?= 10000000
+
+.PHONY: migrate-ledger
+migrate-ledger: install ## rewrite a ledger's tasks from the layout before issue 20: TABLE=<TaskLedgerTableName> [QUOTA=<MaxActiveSchedulesPerOwner>] [ARGS=--dry-run]
+	@$(PY) -m ops.migrate_ledger --table "$(if $(TABLE),$(TABLE),$(error give TABLE=<the stack's TaskLedgerTableName output>))" --quota $(QUOTA) $(ARGS)
+
 FUZZ_EXAMPLES ?= 500
 FUZZ_SEED ?= 7
 

@@ -172,10 +172,11 @@ def partition_record(items: list[Mapping[str, Any]]) -> TaskRecord | None:
     """The task record of a partition's items (TASK, STATE, TALLY; any may be missing), or None without a task."""
     by_sk = {text_of(item, "sk"): item for item in items}
     task, state, tally = by_sk.get(TASK_SK), by_sk.get(STATE_SK), by_sk.get(TALLY_SK)
+    old = task is not None and text_of(task, "state") is not None  # a TASK item of the layout before issue 20
     if state is None:
-        if task is None or text_of(task, "state") is None:  # no task: or a TASK item of the old layout
-            return None
-        return task_record(task, tally=tally)
+        return task_record(task, tally=tally) if task is not None and old else None
+    if old and task is not None:  # changed by today's code before `make migrate-ledger`: STATE says what changed
+        return task_record({**task, **state}, task=task, tally=tally or task)
     return task_record(state, task=task or {}, tally=tally or {})
 
 
