@@ -37,9 +37,7 @@ def _atomic_moto() -> None:
 
 @pytest.fixture
 def aws() -> Iterator[LocalResources]:
-    """moto (in process) with the tables, queues and schedule group that template.yaml declares.
-
-    """
+    """moto (in process) with the tables, queues and schedule group that template.yaml declares."""
     with mock_aws():
         # The default session caches the service models across tests; a new Session per test reloads them.
         yield provision(boto3._get_default_session())

@@ -127,7 +127,13 @@ def test_the_scheduler_reads_the_ledger_by_query_only_never_scan() -> None:
 
     assert [(sorted(as_list(s["Action"])), s["Resource"]) for s in statements] == [
         (
-            ["dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+            [
+                "dynamodb:BatchGetItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:PutItem",
+                "dynamodb:Query",
+                "dynamodb:UpdateItem",
+            ],
             {"Fn::GetAtt": ["TaskLedgerTable", "Arn"]},
         ),
         (["dynamodb:Query"], {"Fn::Sub": "${TaskLedgerTable.Arn}/index/*"}),

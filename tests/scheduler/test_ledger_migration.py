@@ -104,7 +104,8 @@ def test_the_migration_lists_counts_and_keeps_every_old_task_and_a_second_run_ch
     assert ledger.count_live(OWNER, up_to=10) == 2  # the scheduled and the paused one
     after = {task_id: ledger.read(task_id, runs=0, now=NOW)[0] for task_id in ("old-1", "old-2", "old-3")}
     for task_id, record in after.items():
-        assert record is not None and before[task_id] is not None
+        assert record is not None
+        assert before[task_id] is not None
         assert (record.state, record.owner, record.request, record.run_count, record.fingerprint) == (
             before[task_id].state,  # type: ignore[union-attr]
             OWNER,
@@ -135,9 +136,11 @@ def test_a_task_changed_since_the_deploy_keeps_its_new_state_and_gains_its_keys(
     done = migrate(client, table, quota=1_000)
 
     record, _ = ledger.read("old-1", runs=0, now=NOW)
-    assert changed is not None and (changed.task_id, changed.state, changed.owner) == ("old-1", "cancelled", OWNER)
+    assert changed is not None
+    assert (changed.task_id, changed.state, changed.owner) == ("old-1", "cancelled", OWNER)
     assert (done.migrated, done.merged) == (2, 1)
-    assert record is not None and (record.state, record.owner) == (TaskState.CANCELLED, OWNER)
+    assert record is not None
+    assert (record.state, record.owner) == (TaskState.CANCELLED, OWNER)
     assert "old-1" in owners_tasks(ledger)
     assert ledger.count_live(OWNER, up_to=10) == 1  # only the paused one counts: the cancelled one is over
 

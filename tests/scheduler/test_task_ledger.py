@@ -263,7 +263,9 @@ def test_listing_by_user_action_and_status(
     )
 
 
-def test_one_users_page_among_10000_tasks_is_one_query_and_one_batch_get_of_their_tallies(api: Any, aws: Any, dynamodb_calls: list[str]) -> None:
+def test_one_users_page_among_10000_tasks_is_one_query_and_one_batch_get_of_their_tallies(
+    api: Any, aws: Any, dynamodb_calls: list[str]
+) -> None:
     table = boto3.resource("dynamodb").Table(aws.names["TaskLedgerTable"])
     with table.batch_writer() as batch:
         for i in range(10_000):
