@@ -194,7 +194,8 @@ def test_a_claim_under_a_quota_takes_a_slot_and_is_refused_when_none_is_free(led
         ledger_case.ledger.claim(task("t-3", owner=OWNER), NOW, quota=3)
     held = ledger_case.ledger.claim(task("t-0", owner=OWNER), NOW, quota=3)  # the same id: its holder, not a 429
 
-    assert held is not None and held.task_id == "t-0"
+    assert held is not None
+    assert held.task_id == "t-0"
     assert ledger_case.ledger.read("t-3", runs=0, now=NOW) == (None, [])  # nothing written
     assert ledger_case.ledger.count_live(OWNER, up_to=10) == 3
 
@@ -354,7 +355,7 @@ def test_an_owners_listing_over_every_shard_walks_each_task_once_newest_first(le
     newest_first = seed(ledger_case, 45, owner=OWNER)
 
     for limit in (1, 7, 50):
-        found, pages = every_page(ledger_case, ListFilter(owner=OWNER), limit=limit)
+        found, _pages = every_page(ledger_case, ListFilter(owner=OWNER), limit=limit)
         assert found == newest_first, limit
     assert every_page(ledger_case, ListFilter(state=TaskState.SCHEDULED), limit=10)[0] == newest_first
 
