@@ -218,6 +218,21 @@ def test_an_owner_past_its_active_schedules_gets_a_429_and_nothing_is_created(qu
     assert sorted(schedules()) == ["quota-4", "quota-5", "quota-7"]
 
 
+def test_a_batch_past_the_quota_creates_exactly_what_fits_and_refuses_the_rest(
+    quotas: None, schedules: Any
+) -> None:
+    items = [task(f"quota-batch-{index:02d}", delay_minutes=5) for index in range(20)]
+
+    status, body = as_(ORDERS)("POST", "/api/v1/schedules/batch", {"items": items})
+
+    refused = [item for item in body["items"] if item["status"] == 429]
+    assert status == 200
+    assert body["created"] == 2  # the quota (2) holds exactly, however the batch's threads race
+    assert len(refused) == 18
+    assert {item["body"]["code"] for item in refused} == {"owner_quota_exceeded"}
+    assert len(schedules()) == 2
+
+
 def test_a_cancelled_task_no_longer_counts_against_the_quota(quotas: None) -> None:
     orders = as_(ORDERS)
     for name in ("quota-8", "quota-9"):
