@@ -140,7 +140,7 @@ class DynamoDBLedger:
                 update.set_default(name, value)
             elif name not in ("pk", "sk", "owner", "owner_key", "quota_key"):
                 update.set(name, value)  # (a task keeps its owner: a PATCH by an admin does not take it)
-        for optional in ("start_at", "end_at", "action", "schedule_arn"):
+        for optional in ("start_at", "end_at", "action", "schedule_arn", "due_shard", "due_at"):
             if optional not in item:  # what the new request no longer has (`{"end_at": null}`, cron -> run_at)
                 update.remove(optional)
         self._call(
