@@ -147,6 +147,7 @@ def attempt_of(run: Run, task_id: str, ending: Ending) -> Attempt:
         scope=run.scheduler.task_scope,
         counted=run.start.attempts if run.start is not None else None,
         final=ending.final,
+        quota=run.scheduler.task_quota,
     )
 
 
