@@ -301,9 +301,7 @@ class RunLedger:
         condition = holds_slot(update, write.slot)
         return self._update(attempt, STATE_SK, update, condition=condition)
 
-    def _update(
-        self, attempt: Attempt, sk: str, update: Expression, *, condition: str | None = None
-    ) -> dict[str, Any]:
+    def _update(self, attempt: Attempt, sk: str, update: Expression, *, condition: str | None = None) -> dict[str, Any]:
         """An Update of one of the task's items (its current attributes returned when `condition` refuses it)."""
         found: dict[str, Any] = {
             "TableName": self.table_name,
