@@ -168,6 +168,7 @@ def put_task(
         "owner_key": {"S": owner_key("arn:aws:iam::123456789012:role/backend", shard)},
         "created_at": {"S": created},
         "created_key": {"S": created_key(created, task_id)},
+        "schedule_arn": {"S": f"{GROUP_ARN}/{task_id}"},
         "due_shard": {"S": "DUE#1"},
         "due_at": {"S": "2030-01-01T00:05:00Z"},
     }

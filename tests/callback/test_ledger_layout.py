@@ -62,6 +62,15 @@ def calls(callback: Callable[..., Any]) -> Iterator[list[str]]:
     ledger.client.meta.events.unregister("before-call.dynamodb.*", note)
 
 
+@pytest.fixture
+def endings(table: str) -> Any:
+    import boto3
+
+    from callback_app.endings import EndingsLedger
+
+    return EndingsLedger(boto3.client("dynamodb"), table, retention_seconds=3_600)
+
+
 # -- The gate ---------------------------------------------------------------------------------------------------------
 
 
@@ -84,7 +93,13 @@ def test_the_gate_reads_the_state_item_a_cancelled_or_paused_task_does_not_run(
 # -- The quota slot, given back once ---------------------------------------------------------------------------------
 
 
-def test_a_final_run_gives_its_quota_slot_back_once_however_often_it_is_ended(callback, spy_action, table, calls):
+def test_a_final_run_gives_its_quota_slot_back_once_however_often_it_is_ended(
+    callback, spy_action, table, calls, endings
+):
+    from datetime import UTC, datetime
+
+    from taskcore.states import TaskState
+
     put_task(table, "once-1")
     assert quota_used(table) == 1
     event = delivery("once-1", quota=SLOT)
@@ -99,9 +114,8 @@ def test_a_final_run_gives_its_quota_slot_back_once_however_often_it_is_ended(ca
     assert {"quota_key", "due_shard", "due_at"}.isdisjoint(task)
     assert "expiration" in task
     callback(event)  # Scheduler's duplicate: the ending is written again, the slot is not given back again
-    from callback_app.recorder import get_endings
-
-    get_endings.cache_clear()
+    late = endings.end_task(task_pk("once-1"), TaskState.FAILED, "a late letter", datetime(2030, 1, 1, tzinfo=UTC))
+    assert late is False
     assert quota_used(table) == 0
     task, [run] = ledger_partition(table, "once-1")
     assert task is not None
@@ -197,15 +211,6 @@ def test_a_run_of_a_live_recurring_task_changes_its_tally_and_not_its_state_item
 # -- The recorder and the sweep ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def endings(table: str) -> Any:
-    import boto3
-
-    from callback_app.endings import EndingsLedger
-
-    return EndingsLedger(boto3.client("dynamodb"), table, retention_seconds=3_600)
-
-
 def test_an_ending_gives_the_slot_back_in_one_transaction_and_a_second_ending_changes_nothing(endings, table):
     from datetime import UTC, datetime
 
@@ -276,3 +281,28 @@ def test_the_recorder_and_the_sweep_end_a_task_of_the_layout_before_on_its_task_
     assert endings.task_item(task_pk("old-2"))["state"]["S"] == "failed"
     assert endings.end_task(task_pk("never"), TaskState.FAILED, "x", at) is False
     assert endings.task_item(task_pk("never")) is None
+
+
+# -- The ledger's copy of the request (make redrive of a failure record without its payload) ---------------------------
+
+
+@pytest.mark.parametrize("old_layout", [False, True], ids=["this layout", "the layout before"])
+def test_the_ledgers_copy_rebuilds_the_delivered_event_from_the_task_and_state_items(table, old_layout):
+    import boto3
+
+    from ops.ledger_copy import LedgerCopy
+    from taskcore.ledger import request_pointer_item, run_sk
+
+    client = boto3.client("dynamodb")
+    put_task(table, "copy-1", data={"amount": 3}, old_layout=old_layout)
+    pointer = request_pointer_item(
+        "request-1", task_pk=task_pk("copy-1"), run_sk=run_sk("2026-12-01T00:00:00Z"), kind="one-time", expiration=2**31
+    )
+    client.put_item(TableName=table, Item=pointer)
+
+    event = LedgerCopy(client, table).event_of_request("request-1")
+
+    expected = delivery("copy-1", data={"amount": 3}, quota=None if old_layout else SLOT)
+    assert json.loads(event["body"]) == json.loads(expected["body"])
+    assert event["headers"]["X-Scheduler-Schedule-Arn"] == expected["headers"]["X-Scheduler-Schedule-Arn"]
+    assert event["headers"].get("X-Task-Quota") == expected["headers"].get("X-Task-Quota")
