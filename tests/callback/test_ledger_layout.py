@@ -122,16 +122,22 @@ def test_a_final_run_gives_its_quota_slot_back_once_however_often_it_is_ended(
     assert (task["state"], task["run_count"], run["attempts"], run["replays"]) == ("succeeded", 1, 2, 1)
 
 
-def test_a_rejected_run_ends_its_task_and_gives_its_slot_back(callback, spy_action, table):
+@pytest.mark.parametrize("guess", [SLOT, OTHER_SLOT], ids=["the right slot", "another slot"])
+def test_a_rejected_run_ends_its_task_and_gives_its_slot_back(callback, spy_action, table, calls, guess):
     spy_action.behaviour = reject
     put_task(table, "once-2")
 
-    callback(delivery("once-2", quota=SLOT))
+    callback(delivery("once-2", quota=guess))
 
     task, _ = ledger_partition(table, "once-2")
     assert task is not None
     assert task["state"] == "rejected"
     assert quota_used(table) == 0
+    assert quota_used(table, OTHER_SLOT) is None
+    # start, Powertools' delete of the record, the ledger's write (again on the slot its refusal said)
+    assert calls == ["TransactWriteItems", "DeleteItem", "TransactWriteItems"] + ["TransactWriteItems"] * (
+        guess != SLOT
+    )
 
 
 @pytest.mark.parametrize("guess", [OTHER_SLOT, None], ids=["another slot", "no header"])
@@ -148,9 +154,10 @@ def test_a_wrong_guess_of_the_quota_slot_is_learned_from_the_refusal_and_the_rig
     assert task is not None
     assert (task["state"], run["attempts"], run["outcome"]) == ("succeeded", 1, "succeeded")
     assert "quota_key" not in task
-    # The end transaction is refused (the result is then kept alone), the ledger's write learns the slot.
+    # The end transaction is refused (the result is then kept alone); it says the slot, which the ledger's
+    # write that follows gives back.
     write = "TransactWriteItems"
-    assert calls == [write, write, "UpdateItem", write, write]
+    assert calls == [write, write, "UpdateItem", write]
 
 
 def test_a_run_of_a_task_that_holds_no_slot_gives_nothing_back(callback, spy_action, table):

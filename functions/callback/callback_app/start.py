@@ -52,6 +52,9 @@ class Start:
     expiration: int
     #: The task's timing kind as the schedule says it (X-Task-Kind; None for a schedule that does not say).
     kind: str | None = None
+    #: The owner's quota slot the task is thought to hold: the event's `X-Task-Quota`, then what a refused end
+    #: transaction said (the ledger's own write after it starts from there).
+    quota: str | None = None
     #: The attempts the next write expects the run item to hold.
     expected: int = 0
     #: This attempt's number for the occurrence, once the start write has counted it (None: not counted).
