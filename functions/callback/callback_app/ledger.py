@@ -169,18 +169,13 @@ class RunLedger:
         reasons = exc.response.get("CancellationReasons") or []
         codes = [str(r.get("Code")) for r in reasons]
         write.conflicts.append("/".join(codes))
-        run = reasons[0] if reasons else {}
         learned = False
         if len(reasons) > _STATE_POSITION and reasons[_STATE_POSITION].get("Code") == "ConditionalCheckFailed":
             # The STATE item holds another quota slot than guessed (or none): it says which.
             write.slot = text_of(reasons[_STATE_POSITION].get("Item") or {}, "quota_key")
             learned = True
-        if run.get("Code") == "ConditionalCheckFailed":
-            current = run.get("Item") or {}
-            if not write.counted:
-                write.attempts = number_of(current, "attempts") or 0
-            succeeded = RunOutcome.SUCCEEDED
-            write.keep_success = attempt.outcome != succeeded and text_of(current, "outcome") == succeeded
+        if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+            _learn_run(reasons[0].get("Item") or {}, attempt, write)
             learned = True
         return learned or "TransactionConflict" in codes  # or another invocation of the task wrote at that moment
 
@@ -316,6 +311,14 @@ class RunLedger:
 
     def _expiry(self, moment: datetime) -> int:
         return int(moment.timestamp()) + self.retention_seconds
+
+
+def _learn_run(current: dict[str, Any], attempt: Attempt, write: _Write) -> None:
+    """What the run item returned by a refusal says: its attempts so far, and whether a success is recorded."""
+    if not write.counted:
+        write.attempts = number_of(current, "attempts") or 0
+    succeeded = RunOutcome.SUCCEEDED
+    write.keep_success = attempt.outcome != succeeded and text_of(current, "outcome") == succeeded
 
 
 def _write_of(attempt: Attempt) -> _Write:
