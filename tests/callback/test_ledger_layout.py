@@ -313,3 +313,26 @@ def test_the_ledgers_copy_rebuilds_the_delivered_event_from_the_task_and_state_i
     assert json.loads(event["body"]) == json.loads(expected["body"])
     assert event["headers"]["X-Scheduler-Schedule-Arn"] == expected["headers"]["X-Scheduler-Schedule-Arn"]
     assert event["headers"].get("X-Task-Quota") == expected["headers"].get("X-Task-Quota")
+
+
+def test_the_sweep_reads_state_items_ends_a_missed_task_once_and_forgets_an_old_ones_keys_on_its_task_item(
+    endings, table
+):
+    from datetime import UTC, datetime
+
+    from callback_app.sweep import Sweeper
+
+    put_task(table, "vanished-1")  # due at 2030-01-01T00:05:00Z, no schedule, no run
+    put_task(table, "old-gone", old_layout=True, state="cancelled", quota=None)  # keys left by the layout before
+    sweeper = Sweeper(endings, scheduler=None, group="", window_seconds=300)
+    later = datetime(2030, 1, 1, 1, tzinfo=UTC)
+
+    first, second = sweeper.run(later), sweeper.run(later)
+
+    assert (first.looked_at, first.missed, first.forgotten) == (2, 1, 1)
+    assert second.looked_at == 0  # nothing left in the index
+    state = ledger_items(table, "vanished-1")["STATE"]
+    assert state["state"] == "missed"
+    assert state["reason"].startswith("the schedule vanished without a run")
+    assert quota_used(table) == 0
+    assert "due_at" not in ledger_items(table, "old-gone")["TASK"]
