@@ -336,3 +336,36 @@ def test_the_sweep_reads_state_items_ends_a_missed_task_once_and_forgets_an_old_
     assert state["reason"].startswith("the schedule vanished without a run")
     assert quota_used(table) == 0
     assert "due_at" not in ledger_items(table, "old-gone")["TASK"]
+
+
+def test_an_ending_that_keeps_colliding_gives_up_and_any_other_error_is_raised():
+    from datetime import UTC, datetime
+
+    from botocore.exceptions import ClientError
+
+    from callback_app.endings import MAX_WRITES, EndingsLedger
+    from taskcore.states import TaskState
+
+    class Refusing:
+        """A client whose every transaction is cancelled with `codes`, or fails with `error`."""
+
+        def __init__(self, error: str, codes: list[str]) -> None:
+            self.error, self.codes, self.calls = error, codes, 0
+
+        def transact_write_items(self, **_: Any) -> None:
+            self.calls += 1
+            reasons = [{"Code": code} for code in self.codes]
+            raise ClientError({"Error": {"Code": self.error}, "CancellationReasons": reasons}, "TransactWriteItems")
+
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+    colliding = Refusing("TransactionCanceledException", ["None", "TransactionConflict"])
+    with pytest.raises(RuntimeError, match="kept conflicting"):
+        EndingsLedger(colliding, "t", retention_seconds=60).end_task("TASK#x", TaskState.MISSED, "r", at)
+    assert colliding.calls == MAX_WRITES
+    for refusing in (
+        Refusing("InternalServerError", []),
+        Refusing("TransactionCanceledException", ["ThrottlingError"]),
+    ):
+        with pytest.raises(ClientError):
+            EndingsLedger(refusing, "t", retention_seconds=60).end_task("TASK#x", TaskState.MISSED, "r", at)
+        assert refusing.calls == 1
