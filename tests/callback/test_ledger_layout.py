@@ -354,7 +354,7 @@ def test_an_ending_that_keeps_colliding_gives_up_and_any_other_error_is_raised()
 
         def transact_write_items(self, **_: Any) -> None:
             self.calls += 1
-            reasons = [{"Code": code} for code in self.codes]
+            reasons: Any = [{"Code": code} for code in self.codes]
             raise ClientError({"Error": {"Code": self.error}, "CancellationReasons": reasons}, "TransactWriteItems")
 
     at = datetime(2030, 1, 1, tzinfo=UTC)
