@@ -2,10 +2,12 @@
 
 Lambda drops the payload of a failure record too large for its destination (SQS: 256 KiB), keeping
 `requestContext.requestId`. The callback's start write keeps a pointer item from that request id to the
-task's partition and the run (taskcore.ledger.request_pointer_item); the task item keeps the create request
-(`data` included up to 64 KiB). From the two, the event the schedule delivered is rebuilt as Scheduler builds
+task's partition and the run (taskcore.ledger.request_pointer_item); the task's TASK item keeps the create request
+(`data` included up to 64 KiB), its STATE item the schedule's ARN and the owner's quota slot (a TASK item of the
+layout before issue 20 keeps all of it). From these, the event the schedule delivered is rebuilt as Scheduler builds
 it (taskcore.proxy: the same Target.Input, the occurrence's scheduled time substituted), so the replay has the
-same idempotency key as the lost delivery and never runs an occurrence that did complete.
+same idempotency key as the lost delivery and never runs an occurrence that did complete; its `X-Task-Quota` is the
+slot the task holds now (the callback checks it anyway).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from taskcore.envelope import TaskEnvelope
 from taskcore.ledger import (
     DIRECT_OCCURRENCE,
     RUN_PREFIX,
+    STATE_SK,
     TASK_SK,
     json_of,
     number_of,
@@ -50,12 +53,18 @@ class LedgerCopy:
         if not pk or not run:
             raise NoLedgerCopy(f"no run recorded for Lambda request {request_id!r} (its pointer expired or never was)")
         task = self._get({"pk": s(pk), "sk": s(TASK_SK)}) or {}
-        target_input = build_target_input(_envelope(pk, task), kind=text_of(pointer, "kind"), scope=scope_of_pk(pk))
+        state = self._get({"pk": s(pk), "sk": s(STATE_SK)}) or task  # the layout before: one TASK item
+        target_input = build_target_input(
+            _envelope(pk, task),
+            kind=text_of(pointer, "kind"),
+            scope=scope_of_pk(pk),
+            quota_slot=text_of(state, "quota_key"),
+        )
         scheduled = run.removeprefix(RUN_PREFIX)
         if scheduled == DIRECT_OCCURRENCE:
             event: dict[str, Any] = json.loads(target_input)
             return event
-        arn = text_of(task, "schedule_arn") or ""
+        arn = text_of(state, "schedule_arn") or text_of(task, "schedule_arn") or ""
         return delivered_event(target_input, schedule_arn=arn, scheduled_time=datetime.fromisoformat(scheduled))
 
     def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:

@@ -43,7 +43,7 @@ from taskcore.states import LIVE_STATES
 
 #: What the TASK item keeps of the old layout: its keys and the request.
 KEPT_ON_TASK = frozenset({"pk", "sk", "task_id", "request", "data_bytes", "fingerprint", "expiration"})
-#: What goes to the TALLY item.
+#: What goes to the TALLY item (the run count added to what it counted since the deploy, the last run if none).
 TALLY_ATTRIBUTES = ("run_count", "last_run")
 #: The old layout's keys of indexes that are gone or re-keyed (not copied as they were).
 OLD_KEYS = frozenset({"live_owner_key", "owner_key", "state_key"})
@@ -123,9 +123,10 @@ def transaction(table: str, old: Mapping[str, Any], quota: int | None, *, merge:
         if "quota_key" in state:
             items.append(quotas.take(table, state["quota_key"]["S"], 2**62, owner=text_of(old, "owner")))
     tally = Expression()
-    for name in TALLY_ATTRIBUTES:
-        if name in old:
-            tally.set_default(name, old[name])
+    if "run_count" in old:  # added: runs recorded since the deploy started a TALLY item counting from 1
+        tally.add("run_count", int(old["run_count"]["N"]))
+    if "last_run" in old:
+        tally.set_default("last_run", old["last_run"])
     if "expiration" in old:
         tally.set_default("expiration", old["expiration"])
     if tally.update():

@@ -14,7 +14,7 @@ import pytest
 from callback_app.handler import TaskInvocationFailed
 from localcloud.lambda_context import LocalLambdaContext
 from taskcore.registry import check_limits, registry
-from tests.callback.helpers import ActionSpy, AnyData, body_of, delivery, ledger_partition
+from tests.callback.helpers import SLOT, ActionSpy, AnyData, body_of, delivery, ledger_partition, put_task, quota_used
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def test_a_one_time_task_whose_attempts_all_time_out_reads_failed_timed_out_and_
     registry.action("limited", AnyData, timeout=0.2)(limited)  # no budget of its own: Lambda's 3 attempts
     limited.behaviour = lambda data, task: time.sleep(5)
     event = delivery("slow-2", action="limited")
-    _live_task_item(aws, "slow-2")
+    put_task(aws.names["TaskLedgerTable"], "slow-2", quota=SLOT)
 
     for _ in range(3):
         with pytest.raises(TaskInvocationFailed, match="timed out"):
@@ -115,7 +115,8 @@ def test_a_one_time_task_whose_attempts_all_time_out_reads_failed_timed_out_and_
     assert task is not None
     assert (run["outcome"], run["attempts"], run["final"]) == ("timed_out", 3, True)
     assert task["state"] == "failed"
-    assert "live_owner_key" not in task  # its owner's quota slot is free again
+    assert "quota_key" not in task  # its owner's quota slot is free again
+    assert quota_used(aws.names["TaskLedgerTable"], SLOT) == 0
     last_run = json.loads(task["last_run"])
     assert last_run["outcome"] == "timed_out"
     assert last_run["reason"].startswith("timed out")
@@ -158,14 +159,3 @@ def test_an_action_cannot_declare_limits_the_function_cannot_keep(timeout, max_a
     with pytest.raises(ValueError, match=message):
         registry.action("greedy", AnyData, timeout=timeout, max_attempts=max_attempts)
     assert "greedy" not in registry
-
-
-def _live_task_item(aws: Any, task_id: str) -> None:
-    """A live one-time task counted against its owner's quota, as the API writes it."""
-    import boto3
-
-    from tests.scheduler.helpers import ledger_task_item
-
-    item = {k: {"S": v} for k, v in ledger_task_item(task_id, 456, "2026-11-30T00:00:00.000Z").items()}
-    item["live_owner_key"] = {"S": "OWNER#someone"}
-    boto3.client("dynamodb").put_item(TableName=aws.names["TaskLedgerTable"], Item=item)

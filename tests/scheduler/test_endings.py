@@ -103,9 +103,9 @@ def test_a_one_time_task_whose_attempts_all_failed_reads_failed_with_its_reason_
     item = (
         boto3.resource("dynamodb")
         .Table(aws.names["TaskLedgerTable"])
-        .get_item(Key={"pk": task_pk("pay-timeout"), "sk": "TASK"})["Item"]
+        .get_item(Key={"pk": task_pk("pay-timeout"), "sk": "STATE"})["Item"]
     )
-    assert "live_owner_key" not in item
+    assert "quota_key" not in item  # its owner's quota slot given back
 
 
 def test_an_event_that_expired_in_lambdas_queue_reads_expired_and_the_task_failed(

@@ -58,12 +58,12 @@ def test_a_recurring_task_past_its_end_reads_ended_and_frees_its_slot(
     item = (
         boto3.resource("dynamodb")
         .Table(aws.names["TaskLedgerTable"])
-        .get_item(Key={"pk": task_pk("report-hourly"), "sk": "TASK"})["Item"]
+        .get_item(Key={"pk": task_pk("report-hourly"), "sk": "STATE"})["Item"]
     )
     assert (before["ended"], after["ended"]) == (0, 1)
     assert read["status"] == "ended"
     assert read["reason"].startswith("past its end at ")
-    assert "live_owner_key" not in item
+    assert "quota_key" not in item  # its owner's quota slot given back
     assert "expiration" in item
 
 
@@ -172,7 +172,7 @@ def test_the_sweep_takes_out_of_its_index_what_it_need_not_look_at_again_and_end
     api.post("/api/v1/schedules", json=task("pay-gone", delay_minutes=5))
     schedule = scheduler.get_schedule(Name="pay-ran", GroupName=group)
     at = datetime.fromisoformat(schedule["ScheduleExpression"][3:-1]).replace(tzinfo=UTC)
-    deliver(scheduler, group, "pay-ran", callback, at=at)  # ran: its end write leaves the index keys
+    deliver(scheduler, group, "pay-ran", callback, at=at)  # ran: its end write removed its index keys
     scheduler.delete_schedule(Name="pay-ran", GroupName=group)
     api.post("/api/v1/schedules/pay-held/pause")  # paused past its time: only its resume ends it
     api.delete("/api/v1/schedules/pay-gone")  # cancelled: its keys went with the cancel
@@ -182,10 +182,10 @@ def test_the_sweep_takes_out_of_its_index_what_it_need_not_look_at_again_and_end
 
     ledger = boto3.resource("dynamodb").Table(aws.names["TaskLedgerTable"])
     keys = {
-        task_id: "due_at" in ledger.get_item(Key={"pk": task_pk(task_id), "sk": "TASK"})["Item"]
+        task_id: "due_at" in ledger.get_item(Key={"pk": task_pk(task_id), "sk": "STATE"})["Item"]
         for task_id in ("pay-ran", "pay-held", "pay-gone")
     }
-    assert (first["looked_at"], first["forgotten"], first["missed"]) == (2, 2, 0)
+    assert (first["looked_at"], first["forgotten"], first["missed"]) == (1, 1, 0)  # only the paused one was left
     assert second["looked_at"] == 0
     assert keys == {"pay-ran": False, "pay-held": False, "pay-gone": False}
     assert api.get("/api/v1/schedules/pay-ran").json()["status"] == "succeeded"

@@ -8,12 +8,19 @@ writes each of them, as the callback's own end write would have:
 - the run item (`RUN#<scheduled time>`): outcome (`failed`, `timed_out`, `expired`, `undelivered`), final,
   the reason (type and redacted message), the attempts Lambda made when the run item has none yet; never over
   a recorded success (a redrive that succeeded, a duplicate that did);
-- the task item: for a one-time task still live, its final state (`failed`, or `missed`), the reason, its
-  expiry, and the owner's quota slot and the sweep's keys released; for a recurring task, its last run.
+- the task: for a one-time task still live, in one transaction, its STATE item's final state (`failed`, or
+  `missed`), the reason, its expiry, its quota slot and the sweep's keys removed; its TALLY item's last run and
+  expiry; and the owner's quota counter given back (taskcore.quota). For a recurring task, its TALLY's last run.
 
 Each write is conditional and repeatable: the same ending written twice (an SQS message received again) leaves
-the same items. Two UpdateItems, not a transaction: a task item that is no longer live (cancelled, or ended by
-its own run) keeps its state while the run is still recorded.
+the same items, and gives a quota slot back once: the STATE item's update holds only while the task is live and
+holds the slot named (first none, then the `quota_key` its refusal returns). The run's write and the task's are
+separate: a task that is no longer live (cancelled, or ended by its own run) keeps its state while the run is
+still recorded.
+
+A task written by the layout before issue 20 (one TASK item holding its state, no STATE item) is ended on that
+TASK item, as it was then; the STATE item's refusal (no item) says so, so a task of today's layout pays nothing
+for it.
 """
 
 from __future__ import annotations
@@ -24,8 +31,11 @@ from typing import Any
 
 from taskcore.ledger import (
     MAX_ERROR_CHARACTERS,
+    STATE_SK,
+    TALLY_SK,
     TASK_SK,
     Expression,
+    index_shard,
     n,
     request_pointer_key,
     s,
@@ -33,7 +43,13 @@ from taskcore.ledger import (
     text_of,
     to_json,
 )
+from taskcore.quota import give_back, holds_slot
 from taskcore.states import RunOutcome, TaskState, TimingKind, timestamp
+
+#: The states a task can still be ended from.
+LIVE = (TaskState.SCHEDULED, TaskState.PAUSED)
+#: Tries of an ending's transaction (a wrong guess of the quota slot, or a conflict, costs one).
+MAX_WRITES = 5
 
 
 @dataclass(frozen=True)
@@ -85,9 +101,10 @@ class EndingsLedger:
             "finished_at": timestamp(ending.at),
             "reason": ending.reason,
         }
-        if ending.kind == TimingKind.RECURRING:
+        if ending.kind == TimingKind.RECURRING:  # what runs change: its TALLY (the listing row stays as it is)
             update = Expression().set("last_run", s(to_json(summary))).set("updated_at", s(timestamp(ending.at)))
-            self._update_task(ending.pk, update, live_only=False)
+            update.set("expiration", n(self._expiry(ending.at)))
+            self.client.update_item(**self._update(ending.pk, TALLY_SK, update))
         else:
             self.end_task(ending.pk, ending.task_state, ending.reason, ending.at, last_run=summary)
         return True
@@ -128,21 +145,72 @@ class EndingsLedger:
     ) -> bool:
         """End a live task in `state` with `reason`: its retention starts, its quota slot and sweep keys go.
 
-        False when the task was no longer live (cancelled, ended by its run, never in the ledger): unchanged.
+        One transaction: STATE, TALLY, and the quota slot the STATE item holds given back. False when the task was
+        no longer live (cancelled, ended by its run, never in the ledger): unchanged.
         """
-        update = Expression().set("state", s(state)).set("state_key", s(state_key(state)))
+        from botocore.exceptions import ClientError
+
+        slot: str | None = None  # the guess: no slot; a refusal says which one the task holds
+        for _ in range(MAX_WRITES):
+            try:
+                self.client.transact_write_items(TransactItems=self._ending(pk, state, reason, at, last_run, slot))
+            except ClientError as exc:
+                found = _state_of_refusal(exc)
+                if found is None:  # another write of the task at the same moment: again
+                    continue
+                if not found:  # no STATE item: a task of the layout before this one, or none
+                    return self._end_old_task(pk, state, reason, at, last_run)
+                if text_of(found, "state") not in LIVE or text_of(found, "quota_key") == slot:
+                    return False
+                slot = text_of(found, "quota_key")
+                continue
+            return True
+        raise RuntimeError(f"the ending of {pk!r} kept conflicting under {MAX_WRITES} writes")
+
+    def _ending(
+        self,
+        pk: str,
+        state: TaskState,
+        reason: str,
+        at: datetime,
+        last_run: dict[str, Any] | None,
+        slot: str | None,
+    ) -> list[dict[str, Any]]:
+        """The ending's transaction items: [STATE, TALLY, the counter given back] (reasons are read by position)."""
+        update = Expression().set("state", s(state)).set("state_key", s(state_key(state, index_shard(pk))))
+        update.set("reason", s(reason[:MAX_ERROR_CHARACTERS])).set("updated_at", s(timestamp(at)))
+        update.set("expiration", n(self._expiry(at)))
+        update.remove("quota_key").remove("due_shard").remove("due_at")
+        condition = f"{self._live(update)} AND {holds_slot(update, slot)}"
+        items = [{"Update": self._update(pk, STATE_SK, update, condition=condition)}]
+        tally = Expression().set("expiration", n(self._expiry(at)))
+        if last_run is not None:
+            tally.set("last_run", s(to_json(last_run))).set("updated_at", s(timestamp(at)))
+        items.append({"Update": self._update(pk, TALLY_SK, tally)})
+        if slot is not None:
+            items.append(give_back(self.table_name, slot))
+        return items
+
+    def _end_old_task(
+        self, pk: str, state: TaskState, reason: str, at: datetime, last_run: dict[str, Any] | None
+    ) -> bool:
+        """End a task of the layout before this one on its one TASK item (no quota counter: it held none)."""
+        update = Expression().set("state", s(state)).set("state_key", s(state_key(state, index_shard(pk))))
         update.set("reason", s(reason[:MAX_ERROR_CHARACTERS])).set("updated_at", s(timestamp(at)))
         update.set("expiration", n(self._expiry(at)))
         if last_run is not None:
             update.set("last_run", s(to_json(last_run)))
         update.remove("live_owner_key").remove("due_shard").remove("due_at")
-        return self._update_task(pk, update, live_only=True)
+        return self._write(self._update(pk, TASK_SK, update, condition=self._live(update)))
 
-    def forget_due(self, pk: str, state: str) -> bool:
-        """Take a task out of the sweep's index (it is over, or only a resume can end it); False if it changed."""
+    def forget_due(self, pk: str, state: str, *, sk: str = STATE_SK) -> bool:
+        """Take a task out of the sweep's index (it is over, or only a resume can end it); False if it changed.
+
+        `sk`: the item the index holds (STATE; TASK for a task of the layout before this one).
+        """
         update = Expression().remove("due_shard").remove("due_at")
         name = update.name("state")
-        return self._update_task(pk, update, live_only=False, condition=f"{name} = {update.value(s(state))}")
+        return self._write(self._update(pk, sk, update, condition=f"{name} = {update.value(s(state))}"))
 
     def has_run(self, pk: str) -> bool:
         """Whether any occurrence of the task has a run item (an attempt started, or an ending was recorded)."""
@@ -164,28 +232,44 @@ class EndingsLedger:
         return (pk, run, text_of(item, "kind")) if pk and run else None
 
     def task_item(self, pk: str) -> dict[str, Any] | None:
-        """The task item, as DynamoDB returns it (consistent), or None."""
-        item = self.client.get_item(TableName=self.table_name, Key={"pk": s(pk), "sk": s(TASK_SK)}, ConsistentRead=True)
-        found: dict[str, Any] | None = item.get("Item")
+        """The task's STATE item (consistent), or, for a task of the layout before this one, its TASK item holding
+        the state; None when neither is there."""
+        key = {"pk": s(pk), "sk": s(STATE_SK)}
+        found: dict[str, Any] | None = self.client.get_item(
+            TableName=self.table_name, Key=key, ConsistentRead=True
+        ).get("Item")
+        if found is not None:
+            return found
+        key["sk"] = s(TASK_SK)
+        old = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
+        return old if old is not None and "state" in old else None
+
+    @staticmethod
+    def _live(update: Expression) -> str:
+        """The condition that the item is there and live (scheduled or paused)."""
+        state = update.name("state")
+        live = ", ".join(update.value(s(one)) for one in LIVE)
+        return f"attribute_exists({update.name('pk')}) AND {state} IN ({live})"
+
+    def _update(self, pk: str, sk: str, update: Expression, *, condition: str | None = None) -> dict[str, Any]:
+        """An UpdateItem's parameters (and a transaction's Update): the item as it was returned when refused."""
+        found: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": {"pk": s(pk), "sk": s(sk)},
+            "UpdateExpression": update.update(),
+            **update.placeholders(),
+        }
+        if condition is not None:
+            found["ConditionExpression"] = condition
+            found["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return found
 
-    def _update_task(self, pk: str, update: Expression, *, live_only: bool, condition: str | None = None) -> bool:
+    def _write(self, update: dict[str, Any]) -> bool:
+        """One conditional UpdateItem; False when its condition refused it."""
         from botocore.exceptions import ClientError
 
-        if condition is None:
-            condition = f"attribute_exists({update.name('pk')})"
-            if live_only:
-                state = update.name("state")
-                live = ", ".join(update.value(s(one)) for one in (TaskState.SCHEDULED, TaskState.PAUSED))
-                condition = f"{condition} AND {state} IN ({live})"
         try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key={"pk": s(pk), "sk": s(TASK_SK)},
-                UpdateExpression=update.update(),
-                ConditionExpression=condition,
-                **update.placeholders(),
-            )
+            self.client.update_item(**update)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
@@ -196,4 +280,18 @@ class EndingsLedger:
         return int(moment.timestamp()) + self.retention_seconds
 
 
-__all__ = ["Ending", "EndingsLedger"]
+def _state_of_refusal(exc: Any) -> dict[str, Any] | None:
+    """The STATE item an ending's refused transaction returned ({} when there is none); None for a conflict (write
+    again). Anything else is raised."""
+    if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        raise exc
+    reasons = exc.response.get("CancellationReasons") or [{}]
+    if "TransactionConflict" in [str(one.get("Code")) for one in reasons]:
+        return None
+    if reasons[0].get("Code") != "ConditionalCheckFailed":
+        raise exc
+    found: dict[str, Any] = reasons[0].get("Item") or {}
+    return found
+
+
+__all__ = ["LIVE", "MAX_WRITES", "Ending", "EndingsLedger"]

@@ -86,6 +86,7 @@ def start_of(run: Run) -> Start | None:
         request_id=getattr(run.lambda_context, "aws_request_id", None),
         expiration=int(run.started_at.timestamp()) + ledger.retention_seconds,
         kind=run.scheduler.task_kind,
+        quota=run.scheduler.task_quota,
     )
     task_id = run.task_id
     start.end = lambda result: ledger.end_items(
@@ -147,6 +148,7 @@ def attempt_of(run: Run, task_id: str, ending: Ending) -> Attempt:
         scope=run.scheduler.task_scope,
         counted=run.start.attempts if run.start is not None else None,
         final=ending.final,
+        quota=run.start.quota if run.start is not None else run.scheduler.task_quota,
     )
 
 

@@ -60,7 +60,8 @@ class LedgerPersistenceLayer(DynamoDBPersistenceLayer):
         client: Any = self.client
         try:
             client.transact_write_items(TransactItems=[{"Update": self._completed_update(data_record)}, *items])
-        except client.exceptions.ClientError:
+        except client.exceptions.ClientError as exc:
+            _learn_slot(exc, start)
             super()._update_record(data_record)  # the result is kept first; the ledger is written after
             return
         start.ended = True
@@ -151,6 +152,18 @@ class LedgerPersistenceLayer(DynamoDBPersistenceLayer):
         except IdempotencyValidationError as invalid:
             raise invalid from exc
         raise IdempotencyItemAlreadyExistsError(old_data_record=old_data_record) from exc
+
+
+#: Where the STATE item's reason is in a refused end transaction's: [COMPLETED, run, TALLY, STATE, counter].
+_END_STATE_POSITION = 3
+
+
+def _learn_slot(exc: Any, start: Start) -> None:
+    """After a refused end transaction: the quota slot the STATE item holds, when its condition refused the guess
+    (so the ledger's own write that follows starts from the right one)."""
+    reasons = exc.response.get("CancellationReasons") or []
+    if len(reasons) > _END_STATE_POSITION and reasons[_END_STATE_POSITION].get("Code") == "ConditionalCheckFailed":
+        start.quota = text_of(reasons[_END_STATE_POSITION].get("Item") or {}, "quota_key")
 
 
 __all__ = ["MAX_WRITES", "LedgerPersistenceLayer"]

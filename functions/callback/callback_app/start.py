@@ -7,9 +7,11 @@ that Put is one item of a `TransactWriteItems` that also (docs/architecture.md, 
   id, `status` running): every attempt is counted when it starts, so one killed by the timeout is too;
 - puts the Lambda request's pointer item (`REQUEST#<request id>` -> the task and its run, with the run's
   expiry), so the recorder can find the run of a failure record Lambda sent without its payload;
-- checks the task item (`TASK`) is live: not cancelled, not paused (or absent: a schedule made before the
-  ledger, or by the guide's code). A cancel or pause answered by the API before this write means the action
-  does not start: `TaskNotLive`, a `skipped` run, an invocation that succeeds (nothing retries it).
+- checks the task's STATE item (`STATE`, small: taskcore.ledger) is live: not cancelled, not paused (or absent:
+  a schedule made before the ledger, or by the guide's code). A cancel or pause answered by the API before this
+  write means the action does not start: `TaskNotLive`, a `skipped` run, an invocation that succeeds (nothing
+  retries it). The TASK item (the request, up to 64 KiB of data) is not touched: a ConditionCheck costs what
+  the item it checks weighs.
 
 `callback_app.persistence.LedgerPersistenceLayer` is Powertools' `DynamoDBPersistenceLayer` (its documented
 extension point: a persistence layer of one's own) with `_put_record` made that transaction. A refused Put
@@ -29,7 +31,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from taskcore.ledger import TASK_SK, Expression, n, request_pointer_item, run_sk, s, task_pk
+from taskcore.ledger import STATE_SK, Expression, n, request_pointer_item, run_sk, s, task_pk
 from taskcore.states import TaskState
 
 #: The states in which no attempt of a task starts its action.
@@ -50,6 +52,9 @@ class Start:
     expiration: int
     #: The task's timing kind as the schedule says it (X-Task-Kind; None for a schedule that does not say).
     kind: str | None = None
+    #: The owner's quota slot the task is thought to hold: the event's `X-Task-Quota`, then what a refused end
+    #: transaction said (the ledger's own write after it starts from there).
+    quota: str | None = None
     #: The attempts the next write expects the run item to hold.
     expected: int = 0
     #: This attempt's number for the occurrence, once the start write has counted it (None: not counted).
@@ -111,9 +116,10 @@ class Start:
         ]
 
     def task_check(self) -> dict[str, Any]:
+        """The gate: the task's STATE item is not cancelled or paused (or there is none)."""
         return {
             "TableName": self.ledger_table,
-            "Key": {"pk": s(task_pk(self.task_id, self.scope)), "sk": s(TASK_SK)},
+            "Key": {"pk": s(task_pk(self.task_id, self.scope)), "sk": s(STATE_SK)},
             "ConditionExpression": "attribute_not_exists(#state) OR NOT (#state IN (:cancelled, :paused))",
             "ExpressionAttributeNames": {"#state": "state"},
             "ExpressionAttributeValues": {":cancelled": s(NOT_LIVE[0]), ":paused": s(NOT_LIVE[1])},

@@ -1,5 +1,8 @@
 """The sweep: once a minute, the live tasks whose due time passed, read from `LiveByDue`, and what each has become.
 
+The index holds the tasks' STATE items (taskcore.ledger; a task of the layout before issue 20: its TASK item, which
+is then written as it was then).
+
 Candidates are the items of each shard (taskcore.due) with `due_at` at or before now minus the delivery
 window (RECORDER's SWEEP_DELIVERY_WINDOW_SECONDS, 5 minutes by default: Scheduler fires anywhere in the
 minute and its first retries follow within seconds). For each:
@@ -24,7 +27,7 @@ from typing import Any
 from callback_app.endings import EndingsLedger
 from callback_app.observability import logger
 from taskcore.due import LIVE_BY_DUE_INDEX, shards
-from taskcore.ledger import s, text_of
+from taskcore.ledger import STATE_SK, s, text_of
 from taskcore.states import TaskState, TimingKind, timestamp
 
 #: The most candidates one sweep looks at (each costs up to 2 reads and a write).
@@ -96,17 +99,17 @@ class Sweeper:
         return items
 
     def _settle(self, item: dict[str, Any], now: datetime, report: SweepReport) -> None:
-        pk = text_of(item, "pk") or ""
+        pk, sk = text_of(item, "pk") or "", text_of(item, "sk") or STATE_SK  # STATE (TASK: the layout before)
         state = text_of(item, "state") or ""
         if state not in (TaskState.SCHEDULED, TaskState.PAUSED):
-            report.forgotten += self.endings.forget_due(pk, state)
+            report.forgotten += self.endings.forget_due(pk, state, sk=sk)
             return
         if text_of(item, "kind") == TimingKind.RECURRING:
             end = text_of(item, "end_at") or text_of(item, "due_at") or ""
             report.ended += self.endings.end_task(pk, TaskState.ENDED, f"past its end at {end}", now)
             return
         if state == TaskState.PAUSED or self.endings.has_run(pk):
-            report.forgotten += self.endings.forget_due(pk, state)
+            report.forgotten += self.endings.forget_due(pk, state, sk=sk)
             return
         if self._schedule_exists(text_of(item, "schedule_arn")):
             report.waiting += 1
