@@ -184,6 +184,22 @@ def test_scheduler_invocations_beyond_its_rate_wait_for_the_next_slot(make_harne
     assert h.lambda_.stats.counts["deliveries_throttled"] > 0
 
 
+@pytest.mark.timeout(60)
+def test_a_rate_whose_slots_are_not_whole_microseconds_still_drains_the_burst(make_harness: MakeHarness) -> None:
+    # 20 a second: a slot every 0.05 s, which the clock's float seconds cannot hit exactly; a wait shorter than a
+    # microsecond (the clock's resolution) used to queue the delivery again at the same instant, forever.
+    handler = Recorder()
+    adversity = Adversity(scheduler_invocations_per_second=20)
+    h = make_harness(start=utc(2026, 12, 1, 8, 59, 50), handler=handler, adversity=adversity)
+    for n in range(50):
+        create_schedule(h.scheduler, h.resources, f"burst-{n}", "at(2026-12-01T09:00:00)")
+
+    h.run_until(utc(2026, 12, 1, 9, 5))
+
+    assert len(handler.events) == 50
+    assert 1.4 <= max(h.dispatcher.stats.fire_lateness) <= 1.6  # 20 at once, then 30 more at 20 a second
+
+
 def test_a_failure_record_over_the_destinations_limit_loses_its_payload(make_harness: MakeHarness) -> None:
     handler = Recorder(fail=True)
     adversity = Adversity(failure_record_limit_bytes=1_000)
