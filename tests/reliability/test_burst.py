@@ -106,14 +106,16 @@ def create_all(task_cloud: TaskCloud) -> Any:
     return client
 
 
-def ledger_problems(client: Any) -> list[str]:
+def ledger_problems(client: Any, figures: Figures) -> list[str]:
     """Each task as the API shows it: succeeded, owned by the role, one run recorded, succeeded and final."""
     problems: list[str] = []
     succeeded = {task.task_id: task for task in client.list(status="succeeded")}
+    figures.count("burst", "tasks_succeeded", len(succeeded))
     for task_id in task_ids():
         summary = succeeded.get(task_id)
         if summary is None:
             task = client.get(task_id)
+            figures.count("burst", f"tasks_{task.status}")
             problems.append(f"{task_id}: {task.status} ({task.reason})")
             continue
         if summary.owner != SERVICE_ROLE:
@@ -135,9 +137,10 @@ def report(figures: Figures, uses: list[dynamo_throughput.KeyUse], invocations: 
     figures.count("burst", "dynamodb_requests_throttled", throttled)
     for outcome, count in invocations.items():
         figures.count("burst", f"invocations_{outcome}", count)
+    figures.note("burst", line)
+    for use in dynamo_throughput.over_limit(uses)[1:6]:
+        figures.note("burst", f"also over its limit: {use.describe(WCU, RCU)}")
     print(f"burst of {TASKS}: invocations {dict(invocations)}, {throttled} DynamoDB requests throttled; {line}")
-    for use in dynamo_throughput.over_limit(uses)[:8]:
-        print("over its limit:", use.describe(WCU, RCU))
     return line
 
 
@@ -160,12 +163,15 @@ def test_the_0900_burst_of_one_service_role_runs_each_reminder_once_and_no_key_p
     uses = dynamo_throughput.usage()  # the burst's figures, before the checks read anything
     invocations = Counter(run.outcome for run in task_cloud.runs)
     hottest = report(figures, uses, invocations)
+    figures.count("burst", "reminders_sent", sum(reminders.sent.values()))
+    figures.count("burst", "reminders_sent_once", sum(1 for n in reminders.sent.values() if n == 1))
     lived = time.monotonic()
     with client:
-        problems = ledger_problems(client)
-    print(
+        problems = ledger_problems(client, figures)
+    figures.note(
+        "burst",
         f"created in {created - started:.1f} s, lived through the burst in {lived - created:.1f} s,"
-        f" checked in {time.monotonic() - lived:.1f} s"
+        f" checked in {time.monotonic() - lived:.1f} s (wall)",
     )
 
     assert dynamo_throughput.over_limit(uses) == [], hottest
