@@ -148,7 +148,7 @@ ADVERSE_WCU ?= 25
 reliability-adverse: install ## the reliability workload under AWS's adverse behaviour at length (ADVERSE_TASKS, ADVERSE_SEED, ADVERSE_WCU): prints its counts
 	@ADVERSE_TASKS=$(ADVERSE_TASKS) ADVERSE_SEED=$(ADVERSE_SEED) ADVERSE_WCU=$(ADVERSE_WCU) $(VENV)/bin/pytest tests/reliability/test_adverse_workload.py -p no:cacheprovider -q -n 0 -o timeout=3600
 
-BURST_TASKS ?= 1000
+BURST_TASKS ?= 600
 
 .PHONY: reliability-burst
 reliability-burst: install ## the 09:00 burst at length (BURST_TASKS): one role's reminders due in one minute under DynamoDB's per-key limits; prints the hottest key
