@@ -154,6 +154,12 @@ ADVERSE_WCU ?= 25
 reliability-adverse: install ## the reliability workload under AWS's adverse behaviour at length (ADVERSE_TASKS, ADVERSE_SEED, ADVERSE_WCU): prints its counts
 	@ADVERSE_TASKS=$(ADVERSE_TASKS) ADVERSE_SEED=$(ADVERSE_SEED) ADVERSE_WCU=$(ADVERSE_WCU) $(VENV)/bin/pytest tests/reliability/test_adverse_workload.py -p no:cacheprovider -q -n 0 -o timeout=3600
 
+BURST_TASKS ?= 600
+
+.PHONY: reliability-burst
+reliability-burst: install ## the 09:00 burst at length (BURST_TASKS): one role's reminders due in one minute under DynamoDB's per-key limits; prints the hottest key
+	@BURST_TASKS=$(BURST_TASKS) $(VENV)/bin/pytest tests/reliability/test_burst.py -p no:cacheprovider -q -n 0 -o timeout=3600
+
 .PHONY: bench
 bench: install ## cold start, warm latency, sizes, throughput, lateness, cost -> docs/performance.md (BENCH_QUICK=1: smoke run; ONLY=dispatcher: that part alone; RENDER=1: the docs' tables from the last results)
 	@$(PY) -m bench.run $(if $(BENCH_QUICK),--quick) $(if $(ONLY),--only $(ONLY)) $(if $(RENDER),--render)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import threading
 import uuid
 from collections.abc import Callable
@@ -222,7 +223,10 @@ class Dispatcher:
         if self._rate is not None and (wait := self._rate.wait_for("invocations")) > 0:
             # Over Scheduler's invocation rate: the delivery waits for the next free slot (adverse mode).
             self.stats.count("deliveries_throttled")
-            heapq.heappush(self._retries, (now + timedelta(seconds=wait), next(self._sequence), delivery))
+            # At least a microsecond (the clock's resolution): a shorter wait, left over from float rounding, would
+            # queue it again at this very instant, and the burst would never drain.
+            later = now + timedelta(microseconds=max(1, math.ceil(wait * 1_000_000)))
+            heapq.heappush(self._retries, (later, next(self._sequence), delivery))
             return
         self._deliver(delivery, now)
         if self.adversity.chance(self.adversity.scheduler_duplicate_rate):

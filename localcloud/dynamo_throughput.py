@@ -15,6 +15,11 @@ transaction); an index is charged the item's write under the item's index key as
 (a Put: the new item's). A GetItem or a Query is charged one read on its partition key, whatever it returns.
 Batch operations are not limited. moto's server runs in the local cloud's own
 process, so one set of buckets serves every execution environment.
+
+What each key was asked for is kept while limits are set (`usage()`, one `KeyUse` per table or index and
+partition key value): the units charged, the most units asked of it in one second of the clock (refused ones
+included) and the requests refused, so that a test can say "no key over its limit" and name the hottest
+(`hottest()`, `over_limit()`).
 """
 
 from __future__ import annotations
@@ -22,14 +27,15 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from localcloud.adverse import TokenBuckets
 
-__all__ = ["Throughput", "install", "set_limits"]
+__all__ = ["KeyUse", "Throughput", "Usage", "hottest", "install", "limits", "over_limit", "set_limits", "usage"]
 
 _PREFIX = "com.amazonaws.dynamodb.v20120810#"
 _HOT_KEY = (
@@ -42,11 +48,95 @@ _EQUALS = re.compile(r"([#\w.]+)\s*=\s*(:\w+)")
 
 
 @dataclass
+class KeyUse:
+    """What one partition key value of a table or of an index was asked for, and given."""
+
+    #: The table's name, or `<table>/index/<index name>`.
+    resource: str
+    #: The partition key value (a string key as its text: `OWNER#arn:aws:iam::123456789012:role/reminders`).
+    key: str
+    #: Units charged to it (the requests it admitted).
+    write_units: float = 0.0
+    read_units: float = 0.0
+    #: The most units asked of it in one second of the clock (whole seconds), refused requests included.
+    peak_write_units: float = 0.0
+    peak_read_units: float = 0.0
+    #: Requests refused on it (over its units per second).
+    throttled_writes: int = 0
+    throttled_reads: int = 0
+
+    @property
+    def throttled(self) -> int:
+        """Requests refused on this key, writes and reads."""
+        return self.throttled_writes + self.throttled_reads
+
+    @property
+    def index(self) -> str | None:
+        """The index's name, or None for the table."""
+        return self.resource.rpartition("/index/")[2] if "/index/" in self.resource else None
+
+    def heat(self, wcu: float | None, rcu: float | None) -> float:
+        """Its busiest second as a share of its limit (1.0: at the limit), writes or reads, whichever is higher."""
+        shares = [peak / limit for peak, limit in ((self.peak_write_units, wcu), (self.peak_read_units, rcu)) if limit]
+        return max(shares, default=0.0)
+
+    def over(self, wcu: float | None, rcu: float | None) -> bool:
+        """Whether it was refused a request, or asked in one second for more than its limit."""
+        return self.throttled > 0 or self.heat(wcu, rcu) > 1.0
+
+    def describe(self, wcu: float | None, rcu: float | None) -> str:
+        """One line: where, its busiest second against its limits, what it was charged, what it was refused."""
+        where = f"{self.index} (index)" if self.index else f"{self.resource} (table)"
+        return (
+            f"{where} key {self.key}: busiest second {self.peak_write_units:g} write units (limit {wcu}),"
+            f" {self.peak_read_units:g} read units (limit {rcu}); charged {self.write_units:g} write,"
+            f" {self.read_units:g} read units; {self.throttled_writes} writes, {self.throttled_reads} reads throttled"
+        )
+
+
+class Usage:
+    """Per (resource, partition key value): the `KeyUse` figures, kept as requests are charged. Thread-safe."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._keys: dict[tuple[str, str], KeyUse] = {}
+        #: (resource, key, "write" or "read") -> (the clock's whole second, units asked in it so far)
+        self._second: dict[tuple[str, str, str], tuple[int, float]] = {}
+
+    def record(self, operation: str, resource: str, key: str, units: float, *, admitted: bool) -> None:
+        """One charge of `units` on a key (`operation` "Write" or "Read"), admitted or refused."""
+        kind = operation.lower()
+        now = math.floor(self._clock())
+        with self._lock:
+            use = self._keys.get((resource, key))
+            if use is None:
+                use = self._keys[(resource, key)] = KeyUse(resource, key)
+            second, asked = self._second.get((resource, key, kind), (now, 0.0))
+            asked = (asked if second == now else 0.0) + units
+            self._second[(resource, key, kind)] = (now, asked)
+            peak = f"peak_{kind}_units"
+            setattr(use, peak, max(getattr(use, peak), asked))
+            if admitted:
+                setattr(use, f"{kind}_units", getattr(use, f"{kind}_units") + units)
+            else:
+                setattr(use, f"throttled_{kind}s", getattr(use, f"throttled_{kind}s") + 1)
+
+    def keys(self) -> list[KeyUse]:
+        """A copy of every key's figures so far."""
+        with self._lock:
+            return [replace(use) for use in self._keys.values()]
+
+
+@dataclass
 class Throughput:
-    """The buckets: writes and reads per (table, index or "", partition key value)."""
+    """The buckets: writes and reads per (table, index or "", partition key value); what each key used."""
 
     writes: TokenBuckets | None
     reads: TokenBuckets | None
+    wcu: float | None = None
+    rcu: float | None = None
+    usage: Usage = field(default_factory=Usage)
 
 
 _limits: Throughput | None = None
@@ -65,7 +155,51 @@ def set_limits(
     _limits = Throughput(
         TokenBuckets(wcu_per_key, clock=clock) if wcu_per_key is not None else None,
         TokenBuckets(rcu_per_key, clock=clock) if rcu_per_key is not None else None,
+        wcu_per_key,
+        rcu_per_key,
+        Usage(clock),
     )
+
+
+def limits() -> tuple[float | None, float | None]:
+    """The write and read units per second per key in force (None: unlimited)."""
+    current = _limits
+    return (None, None) if current is None else (current.wcu, current.rcu)
+
+
+def usage() -> list[KeyUse]:
+    """Every key charged since the limits were set (a snapshot; empty when no limits are set)."""
+    current = _limits
+    return [] if current is None else current.usage.keys()
+
+
+def over_limit(uses: Iterable[KeyUse] | None = None) -> list[KeyUse]:
+    """The keys refused a request or asked for more than their limit in one second, hottest first."""
+    wcu, rcu = limits()
+    found = [use for use in (usage() if uses is None else uses) if use.over(wcu, rcu)]
+    return sorted(found, key=lambda use: (-use.heat(wcu, rcu), -use.throttled, use.resource, use.key))
+
+
+def hottest(uses: Iterable[KeyUse] | None = None) -> KeyUse | None:
+    """The key whose busiest second came closest to (or went furthest past) its limit; ties: most throttled."""
+    wcu, rcu = limits()
+    ranked = sorted(
+        usage() if uses is None else uses, key=lambda use: (-use.heat(wcu, rcu), -use.throttled, use.resource, use.key)
+    )
+    return ranked[0] if ranked else None
+
+
+def _key_text(value: str) -> str:
+    """A partition key value as stored here (DynamoDB JSON) as people read it: a string's or number's text."""
+    try:
+        typed = json.loads(value)
+    except ValueError:
+        return value
+    if isinstance(typed, dict) and len(typed) == 1:
+        (inner,) = typed.values()
+        if isinstance(inner, str):
+            return inner
+    return value
 
 
 def _size(item: Any) -> int:
@@ -118,14 +252,17 @@ class _Request:
 
 
 def _over(buckets: TokenBuckets | None, charges: list[tuple[str, str, Any, float]], operation: str) -> list[str]:
-    """Spend the charges; the throttling reasons of those over their key's rate."""
-    if buckets is None:
-        return []
-    return [
-        f"{kind}{operation}KeyRangeThroughputExceeded"
-        for kind, name, value, units in charges
-        if not buckets.take((name, value), units)
-    ]
+    """Spend the charges (no buckets: unlimited), noting each in the usage; the throttling reasons of those over
+    their key's rate."""
+    limits = _limits
+    reasons = []
+    for kind, name, value, units in charges:
+        admitted = buckets is None or buckets.take((name, value), units)
+        if limits is not None:
+            limits.usage.record(operation, name, _key_text(value), units, admitted=admitted)
+        if not admitted:
+            reasons.append(f"{kind}{operation}KeyRangeThroughputExceeded")
+    return reasons
 
 
 def _reasons(charges: list[tuple[str, str, Any, float]], names: list[str]) -> list[dict[str, str]]:
@@ -134,7 +271,7 @@ def _reasons(charges: list[tuple[str, str, Any, float]], names: list[str]) -> li
 
 def _single_write(handler: Any, new_item: bool) -> None:
     limits = _limits
-    if limits is None or limits.writes is None:
+    if limits is None:
         return
     body = handler.body
     request = _Request(handler)
@@ -146,7 +283,7 @@ def _single_write(handler: Any, new_item: bool) -> None:
 
 def _single_read(handler: Any, query: bool) -> None:
     limits = _limits
-    if limits is None or limits.reads is None:
+    if limits is None:
         return
     body = handler.body
     name = body["TableName"]
@@ -157,8 +294,9 @@ def _single_read(handler: Any, query: bool) -> None:
             resource, kind = f"{name}/index/{body['IndexName']}", "Index"
     else:
         value, resource, kind = json.dumps(body.get("Key", {}).get(table.hash_key_attr), sort_keys=True), name, "Table"
-    if not limits.reads.take((resource, value), 1.0):
-        raise _throttled([{"reason": f"{kind}ReadKeyRangeThroughputExceeded", "resource": resource}])
+    charges = [(kind, resource, value, 1.0)]
+    if over := _over(limits.reads, charges, "Read"):
+        raise _throttled(_reasons(charges, over))
 
 
 def _query_key(body: dict[str, Any], table: Any) -> str:
