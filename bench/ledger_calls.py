@@ -28,9 +28,9 @@ USER = 456
 BUDGETS: dict[str, str] = {
     "callback: first delivery": "at most 3 requests, no read (2: the start and end transactions)",
     "callback: duplicate delivery (replay)": "at most 1 write more than without the ledger",
-    "API: create": "at most 1 conditional write",
+    "API: create": "1 transaction (the task's items and its owner's quota slot)",
     "API: GET a task": "1 Query",
-    "API: one user's page": "1 Query",
+    "API: one user's page": "1 Query and 1 BatchGetItem (the page's run tallies)",
 }
 
 

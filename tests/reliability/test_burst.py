@@ -144,7 +144,6 @@ def report(figures: Figures, uses: list[dynamo_throughput.KeyUse], invocations: 
     return line
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: hot index keys; the lead's i20-layout shards them")
 @pytest.mark.timeout(120 + TASKS)
 @pytest.mark.task_cloud(
     start=START,

@@ -330,11 +330,14 @@ def test_under_shared_isolation_names_keys_and_the_event_are_as_before(
     schedule = scheduler.get_schedule(Name=ID, GroupName=view["group"])
     envelope = TaskEnvelope.model_validate({k: request[k] for k in ("task_id", "user_id", "action", "data")})
     assert view["schedule_name"] == ID
-    assert schedule["Target"]["Input"] == build_target_input(envelope, kind="one-time")
     item = boto3.client("dynamodb").get_item(
-        TableName=scheduler_env.names["TaskLedgerTable"], Key={"pk": {"S": f"TASK#{ID}"}, "sk": {"S": "TASK"}}
+        TableName=scheduler_env.names["TaskLedgerTable"], Key={"pk": {"S": f"TASK#{ID}"}, "sk": {"S": "STATE"}}
     )
     assert item["Item"]["owner"]["S"] == ORDERS_ROLE
+    # The event as before, and the owner's quota slot its create took (the callback gives it back: taskcore.quota).
+    slot = item["Item"]["quota_key"]["S"]
+    assert schedule["Target"]["Input"] == build_target_input(envelope, kind="one-time", quota_slot=slot)
+    assert ORDERS_ROLE not in schedule["Target"]["Input"]
 
 
 def test_under_owner_isolation_the_event_names_the_tasks_partition(owners: None, scheduler: Any) -> None:

@@ -85,10 +85,10 @@ def test_cancelling_a_task_being_retried_answers_204_and_the_task_item_reads_can
     cancelled = api.delete("/api/v1/schedules/pay-retry")
 
     ledger = boto3.resource("dynamodb").Table(aws.names["TaskLedgerTable"])
-    item = ledger.get_item(Key={"pk": task_pk("pay-retry"), "sk": "TASK"})["Item"]
+    item = ledger.get_item(Key={"pk": task_pk("pay-retry"), "sk": "STATE"})["Item"]
     assert cancelled.status_code == 204
     assert item["state"] == "cancelled"  # what the callback's gate reads before an attempt starts its action
-    assert "live_owner_key" not in item  # the owner's quota slot is free
+    assert "quota_key" not in item  # the owner's quota slot is free
     assert api.get("/api/v1/schedules/pay-retry").json()["status"] == "cancelled"
 
 
@@ -104,7 +104,7 @@ def test_resuming_a_one_time_task_paused_past_its_time_answers_missed_and_frees_
     resumed = api.post("/api/v1/schedules/pay-paused/resume")
 
     ledger = boto3.resource("dynamodb").Table(aws.names["TaskLedgerTable"])
-    item = ledger.get_item(Key={"pk": task_pk("pay-paused"), "sk": "TASK"})["Item"]
+    item = ledger.get_item(Key={"pk": task_pk("pay-paused"), "sk": "STATE"})["Item"]
     assert resumed.status_code == 200
     assert resumed.json()["status"] == "missed"
     assert resumed.json()["reason"].startswith("paused past its time (")
@@ -113,7 +113,7 @@ def test_resuming_a_one_time_task_paused_past_its_time_answers_missed_and_frees_
     again = api.post("/api/v1/schedules/pay-paused/resume")
     assert again.status_code == 404
     assert again.json()["detail"].startswith("task 'pay-paused' has ended (missed at ")
-    assert "live_owner_key" not in item
+    assert "quota_key" not in item
     assert "due_at" not in item
 
 
@@ -174,7 +174,7 @@ def test_a_resume_past_its_time_whose_ledger_write_is_throttled_changes_nothing_
     assert api.post("/api/v1/schedules/pay-hot/pause").status_code == 200
     clock.advance(minutes=30)
     ledger_faults = FaultInjector(get_dynamodb_client())
-    ledger_faults.fail("UpdateItem", "ProvisionedThroughputExceededException", times=1)
+    ledger_faults.fail("TransactWriteItems", "ProvisionedThroughputExceededException", times=1)  # a final state
     try:
         throttled = api.post("/api/v1/schedules/pay-hot/resume")
     finally:
