@@ -19,8 +19,8 @@ import pytest
 
 from scheduler_app.clients import get_dynamodb_client, get_scheduler_client
 from scheduler_app.handler import lambda_handler
-from tests.reliability.helpers import LOSE, WireFaults
 from taskcore.ledger import INDEX_SHARDS
+from tests.reliability.helpers import LOSE, WireFaults
 from tests.scheduler.helpers import api_event, task
 
 THROTTLE = "ThrottlingException"

@@ -218,9 +218,7 @@ def test_an_owner_past_its_active_schedules_gets_a_429_and_nothing_is_created(qu
     assert sorted(schedules()) == ["quota-4", "quota-5", "quota-7"]
 
 
-def test_a_batch_past_the_quota_creates_exactly_what_fits_and_refuses_the_rest(
-    quotas: None, schedules: Any
-) -> None:
+def test_a_batch_past_the_quota_creates_exactly_what_fits_and_refuses_the_rest(quotas: None, schedules: Any) -> None:
     items = [task(f"quota-batch-{index:02d}", delay_minutes=5) for index in range(20)]
 
     status, body = as_(ORDERS)("POST", "/api/v1/schedules/batch", {"items": items})
