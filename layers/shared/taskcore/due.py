@@ -1,6 +1,6 @@
 """What the sweep reads: a sparse, sharded index of live tasks by the moment something must have happened.
 
-A live task's item carries `due_shard` (`DUE#<0..DUE_SHARDS-1>`, from a hash of its partition key) and `due_at`
+A live task's STATE item carries `due_shard` (`DUE#<0..DUE_SHARDS-1>`, from a hash of its partition key) and `due_at`
 (`LiveByDue`'s sort key, a ledger timestamp):
 
 - a one-time task: its `at()` moment in UTC plus its flexible window (when Scheduler must have delivered it);
@@ -8,8 +8,8 @@ A live task's item carries `due_shard` (`DUE#<0..DUE_SHARDS-1>`, from a hash of 
 - a recurring task without an end: no keys (nothing is ever due), so it is not in the index.
 
 The sweep (callback_app.sweep) queries each shard for `due_at <= now - window` once a minute. An ended task's
-keys are removed by whatever ends it (the API's cancel, the recorder, the sweep); one that a run ended (the
-callback's end write leaves them) is met once by the sweep, which removes them then.
+keys are removed by whatever ends it (the API's cancel, the run that ends a one-time task, the recorder, the
+sweep); one left behind (a task of the layout before issue 20) is met once by the sweep, which removes them then.
 
 Why sharded: every item of one index partition key shares that key's throughput (about 1,000 writes a
 second per key value, docs/architecture.md). One key for every live task would cap creates at that rate;
