@@ -6,7 +6,7 @@
 - template.yaml: no queue takes less than one SQS message of `taskcore.limits.SQS_MAX_MESSAGE_BYTES`;
 - docs/operating.md, "Limits at scale": every default it quotes (a template parameter's or a scheduler
   setting's), the callback's `EventInvokeConfig`, the functions' `Timeout`, the batch size, the tables'
-  billing mode and the queues' retention.
+  billing mode (and no throughput maximum) and the queues' retention.
 """
 
 from __future__ import annotations
@@ -165,11 +165,14 @@ def test_operating_md_limits_state_the_batch_size_billing_mode_and_retention_the
     template = load_template()
     section = limits_section()
     batch_items = BatchRequest.model_json_schema()["properties"]["items"]["maxItems"]
-    modes = {t["Properties"]["BillingMode"] for t in resources_of_type(template, "AWS::DynamoDB::Table").values()}
+    tables = [t["Properties"] for t in resources_of_type(template, "AWS::DynamoDB::Table").values()]
+    modes = {table["BillingMode"] for table in tables}
     queues = resources_of_type(template, "AWS::SQS::Queue").values()
     retention = {q["Properties"]["MessageRetentionPeriod"] for q in queues}
 
     assert f"up to {batch_items} items" in section
     assert [f"`BillingMode: {mode}`" in section for mode in modes] == [True]
+    assert not [table for table in tables if "OnDemandThroughput" in table]
+    assert "sets no `OnDemandThroughput` maximum" in section
     assert retention == {14 * 86_400}
     assert "**Retention**: 14 days" in section
