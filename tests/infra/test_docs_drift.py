@@ -3,7 +3,10 @@
 - docs/operating.md: how many alarms the template creates, and a row for each;
 - docs/deploying.md: a row for every stack output, and every index of the task ledger;
 - docs/local-cloud.md: a row for every flag of `python -m localcloud.dev`, and the restart rule's 60 s;
-- template.yaml: no queue takes less than one SQS message of `taskcore.limits.SQS_MAX_MESSAGE_BYTES`.
+- template.yaml: no queue takes less than one SQS message of `taskcore.limits.SQS_MAX_MESSAGE_BYTES`;
+- docs/operating.md, "Limits at scale": every default it quotes (a template parameter's or a scheduler
+  setting's), the callback's `EventInvokeConfig`, the functions' `Timeout`, the batch size, the tables'
+  billing mode (and no throughput maximum) and the queues' retention.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import Any
 from localcloud.dev import build_parser
 from localcloud.dispatcher import Dispatcher
 from localcloud.template import ROOT, load_template, resources_of_type
+from scheduler_app.responses import BatchRequest
+from scheduler_app.settings import SchedulerSettings
 from taskcore.limits import SQS_MAX_MESSAGE_BYTES
 
 NUMBERS = {"three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
@@ -112,3 +117,62 @@ def test_no_queue_of_the_template_takes_less_than_one_sqs_message() -> None:
     # Without MaximumMessageSize a queue takes SQS's default, which is its maximum (1 MiB) since 2025.
     sizes = {q.get("Properties", {}).get("MaximumMessageSize", SQS_MAX_MESSAGE_BYTES) for q in queues.values()}
     assert sizes == {SQS_MAX_MESSAGE_BYTES}
+
+
+def limits_section() -> str:
+    return doc("operating.md").split("## Limits at scale", 1)[1].split("\n## ", 1)[0]
+
+
+#: "`Name` (default value)": a template parameter's or a scheduler setting's default, as the section quotes it.
+QUOTED_DEFAULT = re.compile(r"`([A-Za-z][A-Za-z0-9_]*)` \(default ([^):]*)")
+
+
+def default_of(name: str) -> str:
+    """The default of a template parameter, else of the scheduler setting read from that variable, as written."""
+    parameters: dict[str, Any] = load_template()["Parameters"]
+    if name in parameters:
+        value = parameters[name].get("Default")
+    else:
+        (value,) = [f.default for f in SchedulerSettings.model_fields.values() if f.alias == name]
+    return "empty" if value == "" else str(value)
+
+
+def test_operating_md_limits_quote_the_defaults_the_template_and_the_settings_have() -> None:
+    quoted = QUOTED_DEFAULT.findall(limits_section())
+
+    assert {"ApiThrottlingRateLimit", "CallbackReservedConcurrency", "SCHEDULE_MAX_EVENT_AGE_SECONDS"} <= {
+        name for name, _ in quoted
+    }
+    assert [(name, said.strip()) for name, said in quoted] == [(name, default_of(name)) for name, _ in quoted]
+
+
+def test_operating_md_limits_quote_the_callbacks_invoke_config_and_the_functions_timeout() -> None:
+    template = load_template()
+    resources = template["Resources"]
+    config = resources["CallbackFunction"]["Properties"]["EventInvokeConfig"]
+    latest = resources["CallbackLatestInvokeConfig"]["Properties"]
+    section = limits_section()
+
+    for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds"):
+        assert config[key] == latest[key]
+        assert f"`{key}: {config[key]}`" in section
+    for function in ("CallbackFunction", "SchedulerFunction"):
+        timeout = resources[function]["Properties"].get("Timeout", template["Globals"]["Function"]["Timeout"])
+        assert f"`Timeout: {timeout}`" in section
+
+
+def test_operating_md_limits_state_the_batch_size_billing_mode_and_retention_the_stack_has() -> None:
+    template = load_template()
+    section = limits_section()
+    batch_items = BatchRequest.model_json_schema()["properties"]["items"]["maxItems"]
+    tables = [t["Properties"] for t in resources_of_type(template, "AWS::DynamoDB::Table").values()]
+    modes = {table["BillingMode"] for table in tables}
+    queues = resources_of_type(template, "AWS::SQS::Queue").values()
+    retention = {q["Properties"]["MessageRetentionPeriod"] for q in queues}
+
+    assert f"up to {batch_items} items" in section
+    assert [f"`BillingMode: {mode}`" in section for mode in modes] == [True]
+    assert not [table for table in tables if "OnDemandThroughput" in table]
+    assert "sets no `OnDemandThroughput` maximum" in section
+    assert retention == {14 * 86_400}
+    assert "**Retention**: 14 days" in section
