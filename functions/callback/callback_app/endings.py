@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from callback_app.backoff import retrying
 from taskcore.ledger import (
     MAX_ERROR_CHARACTERS,
     TASK_SK,
@@ -108,7 +109,8 @@ class EndingsLedger:
         outcome = update.name("outcome")
         condition = f"attribute_not_exists({outcome}) OR {outcome} <> {update.value(s(RunOutcome.SUCCEEDED))}"
         try:
-            self.client.update_item(
+            retrying(
+                self.client.update_item,
                 TableName=self.table_name,
                 Key={"pk": s(ending.pk), "sk": s(ending.run_sk)},
                 UpdateExpression=update.update(),
@@ -179,7 +181,8 @@ class EndingsLedger:
                 live = ", ".join(update.value(s(one)) for one in (TaskState.SCHEDULED, TaskState.PAUSED))
                 condition = f"{condition} AND {state} IN ({live})"
         try:
-            self.client.update_item(
+            retrying(
+                self.client.update_item,
                 TableName=self.table_name,
                 Key={"pk": s(pk), "sk": s(TASK_SK)},
                 UpdateExpression=update.update(),
