@@ -20,6 +20,7 @@ from localcloud.lambda_context import LocalLambdaContext
 from localcloud.lambda_service import Invocation, invocation_record
 from taskcore.ledger import request_pointer_item, request_pointer_key, run_sk, task_pk
 from taskcore.proxy import delivered_event
+from tests.callback.helpers import ThrottledKey
 from tests.scheduler.helpers import task
 from tests.scheduler.test_full_loop import deliver
 
@@ -232,6 +233,53 @@ def test_a_failure_record_after_a_success_changes_nothing(
 
     read = api.get("/api/v1/schedules/pay-ok").json()
     assert (read["status"], read["runs"][0]["outcome"]) == ("succeeded", "succeeded")
+
+
+def test_a_failure_record_of_an_occurrence_whose_result_is_stored_reads_succeeded_and_is_not_forwarded(
+    api: Any,
+    scheduler: Any,
+    group: str,
+    callback: Any,
+    spy_action: Any,
+    recorder: Any,
+    queues: Any,
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from callback_app.handler import TaskInvocationFailed
+
+    # The action succeeds and Powertools stores its result (COMPLETED); from then on every ledger write naming the
+    # task's key is throttled until Lambda gives up (each attempt has 0.2 s to back off in).
+    hot = ThrottledKey(task_pk("pay-stored")).install(monkeypatch)
+    hot.on = False
+
+    def pays(data: Any, context: Any) -> dict[str, Any]:
+        hot.on = True
+        return {"paid": 42}
+
+    spy_action.behaviour = pays
+    assert api.post("/api/v1/schedules", json=task("pay-stored", action="spy", delay_minutes=5)).status_code == 201
+    schedule = scheduler.get_schedule(Name="pay-stored", GroupName=group)
+    at = datetime.fromisoformat(schedule["ScheduleExpression"][3:-1]).replace(tzinfo=UTC)
+    event = delivered_event(schedule["Target"]["Input"], schedule_arn=schedule["Arn"], scheduled_time=at)
+    invocation = Invocation(event, schedule["Target"]["Arn"], datetime.now(UTC))
+    for _ in range(3):
+        invocation.attempts += 1
+        with pytest.raises(TaskInvocationFailed):
+            callback(event, LocalLambdaContext(aws_request_id=invocation.request_id, timeout_seconds=1.2))
+    hot.on = False  # the key has cooled down by the time the recorder reads Lambda's failure record
+    error = {"errorType": "TaskInvocationFailed", "errorMessage": "the run could not be recorded"}
+    record = invocation_record(invocation, error, condition="RetriesExhausted", now=datetime.now(UTC))
+    boto3.client("sqs").send_message(QueueUrl=queues["CallbackFailureInbox"], MessageBody=json.dumps(record))
+
+    answer = recorder(received("CallbackFailureInbox", aws))
+
+    read = api.get("/api/v1/schedules/pay-stored").json()
+    assert answer == {"batchItemFailures": []}
+    assert len(spy_action.runs) == 1
+    assert (read["status"], read["runs"][0]["outcome"], read["runs"][0]["final"]) == ("succeeded", "succeeded", True)
+    assert read["runs"][0]["result"] == {"paid": 42}
+    assert operator_messages("CallbackFailureQueue", aws) == []  # nothing to redrive
 
 
 def test_a_failure_record_of_a_recurring_occurrence_records_the_run_and_leaves_the_task_scheduled(

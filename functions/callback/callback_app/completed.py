@@ -29,7 +29,7 @@ COMPLETED = "COMPLETED"
 
 
 def idempotency_store(client: Any, table_name: str) -> DynamoDBPersistenceLayer:
-    """A reader of the callback's idempotency records: Powertools' layer configured as the callback configures its own."""
+    """A reader of the callback's idempotency records: Powertools' layer, configured as the callback's own is."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 
     from callback_app.service import KEY_PREFIX
@@ -64,7 +64,8 @@ def stored_result(store: DynamoDBPersistenceLayer, ending: Ending) -> dict[str, 
 
 
 def record_success(ledger: RunLedger, ending: Ending, stored: dict[str, Any]) -> int:
-    """Record the occurrence `succeeded` with its stored result on its run and task; the run's attempts."""
+    """Record the occurrence `succeeded` with its stored result on its run and task (unless its run says so already,
+    which a second write would count twice); the run's attempts."""
     run = retrying(
         ledger.client.get_item,
         TableName=ledger.table_name,
@@ -72,6 +73,8 @@ def record_success(ledger: RunLedger, ending: Ending, stored: dict[str, Any]) ->
         ConsistentRead=True,
     ).get("Item", {})
     attempts = number_of(run, "attempts") or None  # counted by the start write that stored the result
+    if text_of(run, "outcome") == RunOutcome.SUCCEEDED:  # the callback recorded it after all (a duplicate's record)
+        return attempts or 0
     scope = scope_of_pk(ending.pk)
     attempt = Attempt(
         task_id=ending.pk.removeprefix(TASK_PREFIX).removeprefix(f"{scope}#" if scope else ""),

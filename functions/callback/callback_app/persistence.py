@@ -59,8 +59,9 @@ class LedgerPersistenceLayer(DynamoDBPersistenceLayer):
         stored = json.loads(data_record.response_data or "null")
         items = start.end(stored.get("result") if isinstance(stored, dict) else None)
         client: Any = self.client
+        completed = {"Update": self._completed_update(data_record)}
         try:
-            retrying(client.transact_write_items, TransactItems=[{"Update": self._completed_update(data_record)}, *items])
+            retrying(client.transact_write_items, TransactItems=[completed, *items])
         except client.exceptions.ClientError:
             retrying(super()._update_record, data_record)  # the result is kept first; the ledger is written after
             return
