@@ -67,6 +67,9 @@ def hot_cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LocalCloud, Any
     from taskclient import TaskClient
 
     hot = HotKey()
+    # The adverse mode's checks go in front of moto first (once per process), so that undoing this test's patches
+    # leaves them there for the tests after it.
+    dynamo_throughput.install()
     for name in ("transact_write_items", "update_item", "put_item", "delete_item"):
         method = getattr(DynamoHandler, name)
         monkeypatch.setattr(DynamoHandler, name, hot.wrap(method, name.startswith("transact")))

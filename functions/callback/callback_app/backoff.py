@@ -12,6 +12,10 @@ A write is tried again only while the function's remaining time (the Lambda cont
 `within`) less a margin can hold the wait: the last refusal is raised in time for the caller's own path (the
 invocation fails and Lambda retries it, or the recorder's message is received again). Without a known deadline
 (a write outside an entry point: the watchdog's thread, a script) nothing waits.
+
+A wait is spent, and counted against the budget, on the process's clock: the wall clock, or (`waiting_on`) the
+local cloud's FakeClock while its stepper runs the functions, so that a wait refills a throttled key's units in
+virtual time as real time does on AWS, and costs a test no real time.
 """
 
 from __future__ import annotations
@@ -36,16 +40,26 @@ THROTTLED_CODES = frozenset({"ProvisionedThroughputExceededException", "Throttli
 THROTTLING_REASON = "ThrottlingError"
 
 
+#: How a wait is spent, and the clock that counts it (seconds): the process's own unless `waiting_on` says otherwise.
+_sleep: Callable[[float], None] = time.sleep
+_clock: Callable[[], float] = time.monotonic
+
+
 @dataclass(frozen=True)
 class Budget:
-    """How long writes of this invocation may wait: its remaining time (seconds, or None) less `margin`."""
+    """How long writes of this invocation may wait: its remaining time (seconds, or None) less `margin`, counted on
+    the Lambda context and on the clock waits are spent on (`deadline`), whichever says less."""
 
     remaining: Callable[[], float | None]
     margin: float
+    deadline: float | None = None
 
     def available(self) -> float:
         left = self.remaining()
-        return 0.0 if left is None else left - self.margin
+        if left is None:
+            return 0.0
+        available = left - self.margin
+        return available if self.deadline is None else min(available, self.deadline - _clock())
 
 
 _BUDGET: ContextVar[Budget | None] = ContextVar("callback_app.backoff", default=None)
@@ -55,12 +69,26 @@ _BUDGET: ContextVar[Budget | None] = ContextVar("callback_app.backoff", default=
 def within(lambda_context: Any, margin: float) -> Iterator[Budget]:
     """Let the writes of this context wait for a throttled key while `lambda_context` has more than `margin` left."""
     millis = getattr(lambda_context, "get_remaining_time_in_millis", None)
-    budget = Budget((lambda: millis() / 1000) if callable(millis) else (lambda: None), margin)
+    remaining: Callable[[], float | None] = (lambda: millis() / 1000) if callable(millis) else (lambda: None)
+    left = remaining()
+    budget = Budget(remaining, margin, None if left is None else _clock() + left - margin)
     token = _BUDGET.set(budget)
     try:
         yield budget
     finally:
         _BUDGET.reset(token)
+
+
+@contextmanager
+def waiting_on(sleep: Callable[[float], None], clock: Callable[[], float]) -> Iterator[None]:
+    """Spend and count the waits on another clock inside the block (the local cloud's FakeClock)."""
+    global _sleep, _clock
+    previous = _sleep, _clock
+    _sleep, _clock = sleep, clock
+    try:
+        yield
+    finally:
+        _sleep, _clock = previous
 
 
 def throttled(exc: BaseException) -> bool:
@@ -97,8 +125,18 @@ def retrying(operation: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
             available = budget.available()
             if available <= 0:
                 raise
-            time.sleep(min(delay(waits), available))
+            _sleep(min(delay(waits), available))
             waits += 1
 
 
-__all__ = ["BASE_SECONDS", "CAP_SECONDS", "MAX_WAITS", "Budget", "delay", "retrying", "throttled", "within"]
+__all__ = [
+    "BASE_SECONDS",
+    "CAP_SECONDS",
+    "MAX_WAITS",
+    "Budget",
+    "delay",
+    "retrying",
+    "throttled",
+    "waiting_on",
+    "within",
+]
