@@ -44,15 +44,22 @@ class Stepper:
 
     def run_pending(self) -> None:
         """Refresh, then fire and run everything due at the clock's current time (one thread: this one)."""
+        from callback_app.backoff import waiting_on
+
         self.scheduler.refresh()
-        while True:
-            now = self.clock.now()
-            self.scheduler.fire_due(now)
-            if self.lambda_.step(now):
-                continue
-            if not any(source.poll_once() for source in self.event_sources):
-                break
+        # A throttled write's backoff waits on this clock: its key's units refill in virtual time, as on AWS.
+        with waiting_on(self._advance, lambda: self.clock.now().timestamp()):
+            while True:
+                now = self.clock.now()
+                self.scheduler.fire_due(now)
+                if self.lambda_.step(now):
+                    continue
+                if not any(source.poll_once() for source in self.event_sources):
+                    break
         self.scheduler.flush()
+
+    def _advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
 
     def next_due(self) -> datetime | None:
         """The earliest moment either service needs attention (an occurrence, a delivery retry, a Lambda retry)."""

@@ -198,3 +198,44 @@ def quota_used(table_name: str, quota: str = SLOT) -> int | None:
     item = boto3.client("dynamodb").get_item(TableName=table_name, Key=counter_key(quota), ConsistentRead=True)
     found = item.get("Item")
     return int(found["used"]["N"]) if found else None
+
+
+class ThrottledKey:
+    """DynamoDB (moto) answering every write that names `key` as it answers a hot partition key, `times` times
+    (None: until `on` is turned off): a single write `ProvisionedThroughputExceededException`, a transaction
+    `TransactionCanceledException` with a `ThrottlingError` reason for each item (localcloud.dynamo_throughput)."""
+
+    WRITES = ("transact_write_items", "update_item", "put_item", "delete_item")
+
+    def __init__(self, key: str, times: int | None = None, *, operations: tuple[str, ...] = WRITES) -> None:
+        self.key = key
+        self.times = times
+        self.operations = operations
+        self.on = True
+        #: The operation of each request refused, in order.
+        self.refused: list[str] = []
+
+    def install(self, monkeypatch: Any) -> ThrottledKey:
+        from moto.dynamodb.responses import DynamoHandler
+
+        for name in self.operations:
+            monkeypatch.setattr(DynamoHandler, name, self._wrap(getattr(DynamoHandler, name), name))
+        return self
+
+    def _wrap(self, method: Any, name: str) -> Any:
+        def throttled(handler: Any) -> Any:
+            spent = self.times is not None and len(self.refused) >= self.times
+            if self.on and not spent and self.key in json.dumps(handler.body):
+                self.refused.append(name)
+                if name == "transact_write_items":
+                    from moto.dynamodb.exceptions import TransactionCanceledException
+
+                    items = handler.body.get("TransactItems", [])
+                    raise TransactionCanceledException([("ThrottlingError", "hot key", None) for _ in items])
+                from localcloud import dynamo_throughput
+
+                raise dynamo_throughput._throttled([{"reason": "TableWriteKeyRangeThroughputExceeded"}])
+            return method(handler)
+
+        throttled.__name__ = method.__name__
+        return throttled

@@ -224,19 +224,18 @@ GROUP_SCHEDULES = "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::Account
 
 
 def test_the_recorder_reads_its_inboxes_records_in_the_ledger_and_forwards_to_the_operator_queues_only() -> None:
-    granted = {
-        action: resources
-        for s in function_statements("RecorderFunction")
-        for action in as_list(s["Action"])
-        for resources in [sorted(map(str, as_list(s["Resource"])))]
-    }
+    granted: dict[str, list[str]] = {}
+    for statement in function_statements("RecorderFunction"):
+        for action in as_list(statement["Action"]):
+            granted[action] = sorted([*granted.get(action, []), *map(str, as_list(statement["Resource"]))])
     inboxes = sorted(str({"Fn::GetAtt": [q, "Arn"]}) for q in ("CallbackFailureInbox", "ScheduleDeliveryInbox"))
     operator = sorted(str({"Fn::GetAtt": [q, "Arn"]}) for q in ("CallbackFailureQueue", "ScheduleDeliveryDLQ"))
     table = [str({"Fn::GetAtt": ["TaskLedgerTable", "Arn"]})]
 
     assert granted == {
-        "dynamodb:GetItem": table,
-        "dynamodb:Query": [str({"Fn::Sub": "${TaskLedgerTable.Arn}/index/LiveByDue"})],
+        # The ledger's items, and (read only) the callback's idempotency records: a run reported failed had succeeded.
+        "dynamodb:GetItem": sorted([*table, str({"Fn::GetAtt": ["IdempotencyTable", "Arn"]})]),
+        "dynamodb:Query": sorted([*table, str({"Fn::Sub": "${TaskLedgerTable.Arn}/index/LiveByDue"})]),
         "dynamodb:UpdateItem": table,
         "scheduler:GetSchedule": [str({"Fn::Sub": GROUP_SCHEDULES})],
         "sqs:ReceiveMessage": inboxes,

@@ -204,7 +204,15 @@ def recorder(scheduler_env: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ca
     monkeypatch.setenv("CALLBACK_FAILURE_QUEUE_URL", aws.queue_urls["CallbackFailureQueue"])
     monkeypatch.setenv("SCHEDULE_DELIVERY_DLQ_URL", aws.queue_urls["ScheduleDeliveryDLQ"])
     monkeypatch.setenv("SCHEDULE_GROUP_NAME", aws.names["ScheduleGroup"])
-    caches = (module.get_recorder_settings, module.get_clients, module.get_endings, module.get_scheduler_client)
+    monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", aws.names["IdempotencyTable"])
+    caches = (
+        module.get_recorder_settings,
+        module.get_clients,
+        module.get_endings,
+        module.get_scheduler_client,
+        module.get_idempotency_store,
+        module.get_run_ledger,
+    )
     for cached in caches:
         cached.cache_clear()
     yield lambda event: module.lambda_handler(event, LocalLambdaContext(function_name="RecorderFunction"))

@@ -20,6 +20,7 @@ from localcloud.lambda_context import LocalLambdaContext
 from localcloud.lambda_service import Invocation, invocation_record
 from taskcore.ledger import request_pointer_item, request_pointer_key, run_sk, task_pk
 from taskcore.proxy import delivered_event
+from tests.callback.helpers import ThrottledKey
 from tests.scheduler.helpers import task
 from tests.scheduler.test_full_loop import deliver
 
@@ -232,6 +233,92 @@ def test_a_failure_record_after_a_success_changes_nothing(
 
     read = api.get("/api/v1/schedules/pay-ok").json()
     assert (read["status"], read["runs"][0]["outcome"]) == ("succeeded", "succeeded")
+
+
+@pytest.mark.parametrize("payload", ["with its payload", "without its payload"])
+def test_a_failure_record_of_an_occurrence_whose_result_is_stored_reads_succeeded_and_is_not_forwarded(
+    payload: str,
+    api: Any,
+    scheduler: Any,
+    group: str,
+    callback: Any,
+    spy_action: Any,
+    recorder: Any,
+    queues: Any,
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from callback_app.handler import TaskInvocationFailed
+
+    task_id = "pay-stored" if payload == "with its payload" else "big-pay-stored"
+    # The action succeeds and Powertools stores its result (COMPLETED); from then on every ledger write naming the
+    # task's key is throttled until Lambda gives up (each attempt has 0.2 s to back off in).
+    hot = ThrottledKey(task_pk(task_id)).install(monkeypatch)
+    hot.on = False
+
+    def pays(data: Any, context: Any) -> dict[str, Any]:
+        hot.on = True
+        return {"paid": 42}
+
+    spy_action.behaviour = pays
+    assert api.post("/api/v1/schedules", json=task(task_id, action="spy", delay_minutes=5)).status_code == 201
+    schedule = scheduler.get_schedule(Name=task_id, GroupName=group)
+    at = datetime.fromisoformat(schedule["ScheduleExpression"][3:-1]).replace(tzinfo=UTC)
+    event = delivered_event(schedule["Target"]["Input"], schedule_arn=schedule["Arn"], scheduled_time=at)
+    invocation = Invocation(event, schedule["Target"]["Arn"], datetime.now(UTC))
+    for _ in range(3):
+        invocation.attempts += 1
+        with pytest.raises(TaskInvocationFailed):
+            callback(event, LocalLambdaContext(aws_request_id=invocation.request_id, timeout_seconds=1.2))
+    hot.on = False  # the key has cooled down by the time the recorder reads Lambda's failure record
+    error = {"errorType": "TaskInvocationFailed", "errorMessage": "the run could not be recorded"}
+    record = invocation_record(invocation, error, condition="RetriesExhausted", now=datetime.now(UTC))
+    if payload == "without its payload":  # too large for the destination: the request id still names the run
+        del record["requestPayload"]
+    boto3.client("sqs").send_message(QueueUrl=queues["CallbackFailureInbox"], MessageBody=json.dumps(record))
+
+    answer = recorder(received("CallbackFailureInbox", aws))
+
+    read = api.get(f"/api/v1/schedules/{task_id}").json()
+    assert answer == {"batchItemFailures": []}
+    assert len(spy_action.runs) == 1
+    assert (read["status"], read["runs"][0]["outcome"], read["runs"][0]["final"]) == ("succeeded", "succeeded", True)
+    assert read["runs"][0]["result"] == {"paid": 42}
+    assert operator_messages("CallbackFailureQueue", aws) == []  # nothing to redrive
+
+
+def test_a_recorder_write_throttled_past_botocores_own_retries_backs_off_and_is_recorded(
+    api: Any, scheduler: Any, group: str, recorder: Any, queues: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.config import Config
+
+    from callback_app import recorder as module
+
+    # botocore's own retries off, so that what waits for the key is the recorder's backoff (callback_app.backoff).
+    dynamodb = boto3.client("dynamodb", config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    monkeypatch.setattr(module, "get_clients", lambda: (dynamodb, boto3.client("sqs")))
+    module.get_endings.cache_clear()
+    hot = ThrottledKey(task_pk("pay-hot-end"), times=4).install(monkeypatch)
+    hot.on = False
+    api.post("/api/v1/schedules", json=task("pay-hot-end", delay_minutes=5))
+    schedule = scheduler.get_schedule(Name="pay-hot-end", GroupName=group)
+    at = datetime.fromisoformat(schedule["ScheduleExpression"][3:-1]).replace(tzinfo=UTC)
+    body = json.dumps(delivered_event(schedule["Target"]["Input"], schedule_arn=schedule["Arn"], scheduled_time=at))
+    scheduler.delete_schedule(Name="pay-hot-end", GroupName=group)
+    boto3.client("sqs").send_message(
+        QueueUrl=queues["ScheduleDeliveryInbox"],
+        MessageBody=body,
+        MessageAttributes={"ERROR_CODE": {"DataType": "String", "StringValue": "AWS.Lambda.TooManyRequestsException"}},
+    )
+    hot.on = True
+
+    answer = recorder(received("ScheduleDeliveryInbox", aws))
+
+    read = api.get("/api/v1/schedules/pay-hot-end").json()
+    assert answer == {"batchItemFailures": []}
+    assert hot.refused == ["update_item"] * 4
+    assert (read["status"], read["runs"][0]["outcome"]) == ("failed", "undelivered")
+    module.get_endings.cache_clear()
 
 
 def test_a_failure_record_of_a_recurring_occurrence_records_the_run_and_leaves_the_task_scheduled(

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from callback_app.backoff import retrying
 from taskcore.ledger import (
     MAX_ERROR_CHARACTERS,
     STATE_SK,
@@ -125,7 +126,8 @@ class EndingsLedger:
         outcome = update.name("outcome")
         condition = f"attribute_not_exists({outcome}) OR {outcome} <> {update.value(s(RunOutcome.SUCCEEDED))}"
         try:
-            self.client.update_item(
+            retrying(
+                self.client.update_item,
                 TableName=self.table_name,
                 Key={"pk": s(ending.pk), "sk": s(ending.run_sk)},
                 UpdateExpression=update.update(),
@@ -153,7 +155,9 @@ class EndingsLedger:
         slot: str | None = None  # the guess: no slot; a refusal says which one the task holds
         for _ in range(MAX_WRITES):
             try:
-                self.client.transact_write_items(TransactItems=self._ending(pk, state, reason, at, last_run, slot))
+                retrying(
+                    self.client.transact_write_items, TransactItems=self._ending(pk, state, reason, at, last_run, slot)
+                )
             except ClientError as exc:
                 found = _state_of_refusal(exc)
                 if found is None:  # another write of the task at the same moment: again
@@ -269,7 +273,7 @@ class EndingsLedger:
         from botocore.exceptions import ClientError
 
         try:
-            self.client.update_item(**update)
+            retrying(self.client.update_item, **update)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False

@@ -29,6 +29,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from mangum import Mangum
 
+from callback_app.backoff import within
 from callback_app.compat import repair_guide_body
 from callback_app.errors import InvalidEventError, TaskInvocationFailed
 from callback_app.main import HEALTH_PATH, app
@@ -36,6 +37,7 @@ from callback_app.observability import logger, metrics
 from callback_app.outcome import conclude, emit_outcome, keep_rejected, record_timed_out, start_of
 from callback_app.run import Run, running
 from callback_app.service import get_task_runner
+from callback_app.settings import get_settings
 from taskcore.lambda_context import lambda_context
 from taskcore.ledger import SCOPE_PATTERN
 from taskcore.limits import MAX_TASK_EVENT_BYTES
@@ -73,7 +75,9 @@ initialize_ahead_of_time()
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     """The Lambda entry point (see the module's docstring for what each status means)."""
-    return _handle(event, lambda_context(context))
+    # A throttled ledger write waits while the attempt has more than its deadline's margin left (callback_app.backoff).
+    with within(context, get_settings().timeout_margin_seconds):
+        return _handle(event, lambda_context(context))
 
 
 @logger.inject_lambda_context(clear_state=True)

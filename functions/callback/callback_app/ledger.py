@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from callback_app.backoff import retrying
 from callback_app.errors import RunNotRecorded
 from callback_app.observability import logger
 from callback_app.settings import get_settings
@@ -148,7 +149,7 @@ class RunLedger:
             if written > 1:  # concurrent invocations of one occurrence keep colliding: spread them out
                 time.sleep(secrets.randbelow(10 * 2 ** min(written, 5)) / 1000)
             try:
-                self.client.transact_write_items(TransactItems=self._items(attempt, write))
+                retrying(self.client.transact_write_items, TransactItems=self._items(attempt, write))
             except ClientError as exc:
                 if not self._learn(exc, attempt, write):
                     raise RunNotRecorded(_why(exc)) from exc

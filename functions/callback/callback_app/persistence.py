@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
+from callback_app.backoff import retrying
 from callback_app.errors import StartNotRecorded, TaskNotLive
 from callback_app.start import Start, current_start
 from taskcore.ledger import number_of, text_of
@@ -29,7 +30,7 @@ class LedgerPersistenceLayer(DynamoDBPersistenceLayer):
     def _put_record(self, data_record: DataRecord) -> None:
         start = current_start()
         if start is None:  # no ledger (or a call outside an attempt): Powertools' own Put
-            super()._put_record(data_record)
+            retrying(super()._put_record, data_record)
             return
         put = self._in_progress_put(data_record)
         for write in range(MAX_WRITES):
@@ -37,7 +38,7 @@ class LedgerPersistenceLayer(DynamoDBPersistenceLayer):
                 time.sleep(secrets.randbelow(10 * 2 ** min(write, 5)) / 1000)
             try:
                 client: Any = self.client  # the items are the low-level client's dicts, built above
-                client.transact_write_items(TransactItems=start.transact_items(put))
+                retrying(client.transact_write_items, TransactItems=start.transact_items(put))
             except self.client.exceptions.ClientError as exc:  # botocore's, as the client names it
                 self._refused(exc, data_record, start)
                 continue
@@ -51,18 +52,19 @@ class LedgerPersistenceLayer(DynamoDBPersistenceLayer):
         ledger itself, as it does for every other ending)."""
         start = current_start()
         if start is None or start.end is None or start.attempts is None:
-            super()._update_record(data_record)
+            retrying(super()._update_record, data_record)
             return
         import json
 
         stored = json.loads(data_record.response_data or "null")
         items = start.end(stored.get("result") if isinstance(stored, dict) else None)
         client: Any = self.client
+        completed = {"Update": self._completed_update(data_record)}
         try:
-            client.transact_write_items(TransactItems=[{"Update": self._completed_update(data_record)}, *items])
+            retrying(client.transact_write_items, TransactItems=[completed, *items])
         except client.exceptions.ClientError as exc:
             _learn_slot(exc, start)
-            super()._update_record(data_record)  # the result is kept first; the ledger is written after
+            retrying(super()._update_record, data_record)  # the result is kept first; the ledger is written after
             return
         start.ended = True
 

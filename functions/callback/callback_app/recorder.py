@@ -31,7 +31,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from callback_app.backoff import retrying, within
 from callback_app.endings import Ending, EndingsLedger
+from callback_app.ledger import RunLedger
 from callback_app.observability import logger
 from taskcore.caches import container_cache
 from taskcore.clients import ClientSettings, aws_client
@@ -45,6 +47,8 @@ from taskcore.states import RunOutcome, TimingKind
 EVENT_AGE_EXCEEDED = "EventAgeExceeded"
 #: The sweep's event (RecorderSweepSchedule's Input).
 SWEEP = "sweep"
+#: A throttled write waits only while the recorder has more than this left (seconds; its Timeout is 60 s).
+MARGIN_SECONDS = 5.0
 _SCOPE = re.compile(SCOPE_PATTERN)
 
 
@@ -60,6 +64,8 @@ class RecorderSettings(BaseSettings):
     schedule_delivery_inbox_arn: str = Field(default="")
     schedule_delivery_dlq_url: str = Field(default="")
     schedule_group_name: str = Field(default="")
+    #: The callback's idempotency records (IdempotencyTable): a run reported failed whose record is COMPLETED succeeded.
+    idempotency_table_name: str = Field(default="")
     #: How long after its due time a one-time task without a run and without a schedule is `missed`.
     sweep_delivery_window_seconds: int = Field(default=300, ge=0)
 
@@ -89,6 +95,25 @@ def get_endings() -> EndingsLedger:
     return EndingsLedger(dynamodb, settings.task_ledger_table, retention_seconds=settings.task_retention_seconds)
 
 
+@container_cache
+def get_idempotency_store() -> Any:
+    """A reader of the callback's idempotency records (callback_app.completed)."""
+    from callback_app.completed import idempotency_store
+
+    dynamodb, _ = get_clients()
+    return idempotency_store(dynamodb, get_recorder_settings().idempotency_table_name)
+
+
+@container_cache
+def get_run_ledger() -> RunLedger:
+    """The callback's own ledger writer, for a success the recorder records (callback_app.completed)."""
+    settings = get_recorder_settings()
+    dynamodb, _ = get_clients()
+    return RunLedger(
+        dynamodb, settings.task_ledger_table, retention_seconds=settings.task_retention_seconds, max_invocations=3
+    )
+
+
 @dataclass(frozen=True)
 class Letter:
     """One message of an inbox: its body, its attributes (as SQS's SendMessage takes them) and its inbox."""
@@ -114,13 +139,14 @@ class Letter:
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     """The sweep's event, or an SQS batch of one of the inboxes (partial batch failures)."""
-    if isinstance(event, Mapping) and SWEEP in event:
-        from callback_app.sweep import sweep
+    with within(context, MARGIN_SECONDS):  # a throttled ledger write waits while there is time (callback_app.backoff)
+        if isinstance(event, Mapping) and SWEEP in event:
+            from callback_app.sweep import sweep
 
-        return sweep(utcnow()).as_dict()
-    processor = BatchProcessor(event_type=EventType.SQS)
-    answer = process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
-    return dict(answer)
+            return sweep(utcnow()).as_dict()
+        processor = BatchProcessor(event_type=EventType.SQS)
+        answer = process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+        return dict(answer)
 
 
 def handle(record: SQSRecord) -> None:
@@ -128,6 +154,8 @@ def handle(record: SQSRecord) -> None:
     letter = Letter.of(record)
     settings = get_recorder_settings()
     ending = ending_of(letter, settings, utcnow())
+    if ending is not None and succeeded(ending, settings):
+        return  # the run succeeded: nothing for an operator to redrive (docs/operating.md)
     if ending is not None:
         recorded = get_endings().record(ending)
         logger.info(
@@ -137,6 +165,24 @@ def handle(record: SQSRecord) -> None:
     else:
         logger.warning("a letter with no task to record it on: forwarded only")
     forward(letter, settings)
+
+
+def succeeded(ending: Ending, settings: RecorderSettings) -> bool:
+    """Whether the ending's occurrence had in fact succeeded (its idempotency record is COMPLETED): then it is
+    recorded `succeeded`, with the stored result, and the letter is not forwarded."""
+    if not settings.idempotency_table_name:
+        return False
+    from callback_app.completed import record_success, stored_result
+
+    stored = retrying(stored_result, get_idempotency_store(), ending)
+    if stored is None:
+        return False
+    attempts = record_success(get_run_ledger(), ending, stored)
+    logger.warning(
+        "a run reported failed had succeeded (its result is stored): recorded succeeded, the letter not forwarded",
+        extra={"reported": ending.outcome, "run": ending.run_sk, "attempts": attempts},
+    )
+    return True
 
 
 def forward(letter: Letter, settings: RecorderSettings) -> None:
