@@ -176,6 +176,8 @@ def measure(creates: int = CREATES) -> dict[str, Any]:
         },
         "create": summarise(ops["create"]),
         "run": summarise(ops["run"]),
+        # Each task created and run once, at the same rate: the steady state of a daily reminder.
+        "task": summarise([create + run for create, run in zip(ops["create"], ops["run"], strict=True)]),
         "data_budget": {
             label: {
                 "create_write_units": _total(ops[f"create:{label}"], "write"),

@@ -7,6 +7,8 @@ from typing import Any
 
 #: Each operation measured: how a row names it, and its rate.
 OPERATIONS = {"create": ("create", "Creates/s"), "run": ("run (a first delivery)", "Runs/s")}
+#: The ceilings' rows: the operations, and a task created and run once (both at its rate).
+CEILINGS = {**{name: rate for name, (_, rate) in OPERATIONS.items()}, "task": "Tasks/s, each created and run once"}
 #: A key is shown up to this many characters (the JSON has it whole).
 KEY_WIDTH = 48
 
@@ -80,8 +82,9 @@ def _operation_table(name: str, phase: dict[str, Any]) -> str:
 
 def _ceilings(heat: dict[str, Any]) -> str:
     rows = []
-    for name, (_, rate) in OPERATIONS.items():
-        phase = heat[name]
+    for name, rate in CEILINGS.items():
+        if not (phase := heat.get(name)):
+            continue
         for i, by in enumerate(phase["limited_by"] or [{}]):
             where = f"{by['table']} · {by['index']}" if by else "—"
             first = (rate, _rate(phase["ceiling_per_second"])) if i == 0 else ("", "")
