@@ -12,9 +12,10 @@ projections of template.yaml. The rules, each from the DynamoDB Developer Guide:
   operations", read-write-operations.html).
 - A read costs one unit per started 4 KB, half when eventually consistent; a Query sums the sizes of all the
   items it reads (before any filter) and then rounds up; BatchGetItem rounds each item (same page).
-- Transactions: two units per KB written and per 4 KB read, for every item named, ConditionCheck included
-  ("Capacity management for transactions", transaction-apis.html; counted as a write of the checked item,
-  the conservative reading bench/cost.py also takes).
+- Transactions: two units per KB written and per 4 KB read, for every item named ("Capacity management for
+  transactions", transaction-apis.html). A ConditionCheck is charged as a write of the checked item (the
+  guide does not say; measured against DynamoDB: 2 WCU for an item under 1 KB,
+  https://martinhicks.dev/articles/what-a-conditional-dynamodb-transaction-costs; bench/cost.py reads it so).
 - A global secondary index is written when an item enters it, leaves it, or changes an attribute it
   projects: one write to put or delete an entry, two (a delete and a put) when the index key changes, none
   when neither its key nor a projected attribute changed ("Provisioned throughput considerations for global
