@@ -29,7 +29,7 @@ class Config:
     simultaneous_schedules: int = 1000
     #: The heat model's creates (bench/heat.py), each then delivered once. Today's quota Query reads every live
     #: task of the owner on each create, which moto answers in time proportional to the table: O(n²) here.
-    heat_creates: int = 1000
+    heat_creates: int = 500
 
     @classmethod
     def smoke(cls) -> Config:

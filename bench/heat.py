@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench.config import log
 from bench.events import api_event
 from bench.heat_probe import Probe, counting
 from bench.heat_units import (
@@ -34,7 +35,7 @@ from bench.heat_units import (
 )
 
 USERS = 100_000
-CREATES = 2000
+CREATES = 500
 #: One create in this many is a daily recurring task; the others are one-time reminders for the same 09:00.
 RECURRING_EVERY = 5
 SEED = 20
@@ -157,9 +158,20 @@ def _local_cloud() -> Iterator[tuple[Probe, Any]]:
 
 def measure(creates: int = CREATES) -> dict[str, Any]:
     """The heat model's figures (the JSON `make bench` keeps under `heat`)."""
-    with _local_cloud() as (probe, scheduler):
-        ops = _run_workload(probe, scheduler, creates)
-        unaccounted = dict(probe.unaccounted)
+    ops: dict[str, list[list[Charge]]] | None = None
+    try:
+        with _local_cloud() as (probe, scheduler):
+            ops = _run_workload(probe, scheduler, creates)
+            unaccounted = dict(probe.unaccounted)
+    except OSError as error:  # TimeoutError included
+        if ops is None:
+            raise
+        # Measured; only the local endpoint's teardown failed (its reset once timed out after 1,000 creates).
+        log(f"the local endpoint's teardown failed after the measurement: {error!r}")
+    return _figures(creates, ops, unaccounted)
+
+
+def _figures(creates: int, ops: dict[str, list[list[Charge]]], unaccounted: dict[str, int]) -> dict[str, Any]:
     return {
         "workload": {
             "creates": creates,
