@@ -157,7 +157,7 @@ bench: install ## cold start, warm latency, sizes, throughput, lateness, cost ->
 HEAT_CREATES ?= 100
 .PHONY: bench-heat
 bench-heat: install ## the heat model alone: one service role's creates and runs, per partition key -> docs/performance.md (HEAT_CREATES=N)
-	@$(PY) -m bench.run --only heat --heat-creates $(HEAT_CREATES) $(if $(BENCH_QUICK),--quick)
+	@$(PY) -m bench.run --only heat --heat-creates $(HEAT_CREATES)
 
 .PHONY: clean
 clean: ## remove environments, caches and build output

@@ -6,7 +6,9 @@ layout; the integration tests run it on moto with template.yaml's tables, throug
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from typing import Any
 
 import pytest
@@ -26,7 +28,7 @@ from bench.heat_units import (
     value_bytes,
     write_charges,
 )
-from localcloud.template import load_template
+from localcloud.template import ROOT, load_template
 
 #: A layout of our own: a table keyed pk/sk, an index on `group` projecting `status`, and a keys-only one on `live`.
 SHAPE = Table(
@@ -233,3 +235,13 @@ def test_a_small_workload_through_the_entry_points_charges_every_request_and_its
     assert large["create_write_units"] > small["create_write_units"]
     assert "Creates/s" in heat_tables(figures)
     assert dict(os.environ) == environment
+
+
+def test_the_heat_block_of_docs_performance_md_is_the_one_its_json_renders() -> None:
+    heat = json.loads((ROOT / "docs" / "performance.json").read_text(encoding="utf-8"))["heat"]
+    text = (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- bench:heat -->\n(.*?)\n<!-- /bench:heat -->", text, re.DOTALL)
+
+    assert block is not None
+    assert block[1] == heat_tables(heat)
+    assert heat["unaccounted_requests"] == {}
