@@ -164,6 +164,13 @@ reliability-burst: install ## the 09:00 burst at length (BURST_TASKS): one role'
 bench: install ## cold start, warm latency, sizes, throughput, lateness, cost -> docs/performance.md (BENCH_QUICK=1: smoke run; ONLY=dispatcher: that part alone; RENDER=1: the docs' tables from the last results)
 	@$(PY) -m bench.run $(if $(BENCH_QUICK),--quick) $(if $(ONLY),--only $(ONLY)) $(if $(RENDER),--render)
 
+# Today's layout reads every live task of the owner on each create (moto answers in time proportional to the
+# table), so the default count keeps this well under a minute; the docs' figures say the count they used.
+HEAT_CREATES ?= 100
+.PHONY: bench-heat
+bench-heat: install ## the heat model alone: one service role's creates and runs, per partition key -> docs/performance.md (HEAT_CREATES=N)
+	@$(PY) -m bench.run --only heat --heat-creates $(HEAT_CREATES)
+
 .PHONY: clean
 clean: ## remove environments, caches and build output
 	@rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov bench/.build bench/results

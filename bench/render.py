@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import cost, ledger_calls
+from bench.heat_report import heat_tables
 
 MIB = 1024 * 1024
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -135,6 +136,7 @@ def performance_blocks(r: dict[str, Any]) -> dict[str, str]:
         "dispatcher": _dispatcher_block(r.get("dispatcher"), m["cores"]),
         "checks": _checks_block(r.get("analysis", {})),
         "ledger": _ledger_block(r.get("ledger_calls")),
+        "heat": heat_tables(r.get("heat")),
     }
 
 

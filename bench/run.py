@@ -3,6 +3,7 @@
     python -m bench.run                    # full run: docs/performance.json, then the tables of both docs
     python -m bench.run --quick            # smoke run (also BENCH_QUICK=1): tiny counts, writes bench/results/ only
     python -m bench.run --only dispatcher  # re-measure the local dispatcher alone, keep the other figures
+    python -m bench.run --only heat        # re-measure the heat model alone (make bench-heat; --heat-creates N)
     python -m bench.run --render           # measure nothing: rewrite the docs' tables from docs/performance.json
 
 The JSON also goes to bench/results/ (gitignored). A benchmark is not a test: nothing here fails on a slow
@@ -18,12 +19,12 @@ import platform
 import subprocess
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import build, checks, dispatch, ledger_calls, render, sizes, stored
+from bench import build, checks, dispatch, heat, ledger_calls, render, sizes, stored
 from bench.config import MODELLED_RTT_MS, Config, log
 from bench.lambda_runs import Harness, scheduler_variant, variants
 from bench.measure import imported_layer_sources, measure_cold, measure_importtime, measure_warm
@@ -74,6 +75,8 @@ def run(cfg: Config) -> dict[str, Any]:
     results["sizes"] = sizes.measure_sizes(art)
     log("the task ledger's DynamoDB requests per path")
     results["ledger_calls"] = ledger_calls.measure()
+    log(f"the heat model: {cfg.heat_creates} creates by one service role, then their runs")
+    results["heat"] = heat.measure(cfg.heat_creates)
     results["analysis"] = {**checks.threadpool_dependencies(), "xray_sdk_in_layer": checks.xray_sdk_in(art.layer)}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, moto_endpoint() as endpoint:
         h = Harness(python, cfg, Path(tmp), endpoint.environment())
@@ -103,7 +106,10 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", default=quick, help="smoke run: tiny counts, bench/results/ only"
     )
-    parser.add_argument("--only", choices=["dispatcher"], help="re-measure this part only, into the last results")
+    parser.add_argument(
+        "--only", choices=["dispatcher", "heat"], help="re-measure this part only, into the last results"
+    )
+    parser.add_argument("--heat-creates", type=int, help="the heat model's creates (default: the config's)")
     parser.add_argument("--render", action="store_true", help="measure nothing: rewrite the docs from the last results")
     return parser.parse_args(argv)
 
@@ -113,10 +119,13 @@ def _results(args: argparse.Namespace, cfg: Config, docs_dir: Path) -> dict[str,
     if not (args.render or args.only):
         return run(cfg)
     results: dict[str, Any] = json.loads((docs_dir / "performance.json").read_text(encoding="utf-8"))
-    if args.only:
+    measured_at = datetime.now(UTC).isoformat(timespec="seconds")
+    if args.only == "dispatcher":
         log("local dispatcher lateness")
-        measured_at = datetime.now(UTC).isoformat(timespec="seconds")
         results["dispatcher"] = {**dispatch.measure_dispatcher(cfg.simultaneous_schedules), "measured_at": measured_at}
+    elif args.only == "heat":
+        log(f"the heat model: {cfg.heat_creates} creates by one service role, then their runs")
+        results["heat"] = {**heat.measure(cfg.heat_creates), "measured_at": measured_at}
     return results
 
 
@@ -124,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: `python -m bench.run [--quick] [--only dispatcher | --render]`."""
     args = _arguments(argv)
     cfg = Config.smoke() if args.quick else Config()
+    if args.heat_creates:
+        cfg = replace(cfg, heat_creates=args.heat_creates)
     docs_dir = RESULTS if cfg.quick else DOCS
     results = _results(args, cfg, docs_dir)
     if not args.render:  # performance.json in both directories
