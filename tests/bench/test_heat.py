@@ -7,13 +7,21 @@ layout; the integration tests run it on moto with template.yaml's tables, throug
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from typing import Any
 
 import pytest
 
-from bench.heat import create_requests, sized_request, summarise
+from bench.heat import (
+    CREATE_WRITE_UNITS_BESIDES_THE_REQUEST,
+    DATA_SIZES,
+    FIRST_DELIVERY_WRITE_UNITS,
+    create_requests,
+    sized_request,
+    summarise,
+)
 from bench.heat_report import heat_tables
 from bench.heat_units import (
     TABLE,
@@ -222,17 +230,31 @@ def test_a_small_workload_through_the_entry_points_charges_every_request_and_its
 
     environment = dict(os.environ)
 
-    figures = measure(creates=5)
+    figures = measure(creates=64)
 
     assert figures["unaccounted_requests"] == {}
-    assert figures["create"]["operations"] == figures["run"]["operations"] == 5
+    assert figures["create"]["operations"] == figures["run"]["operations"] == 64
     assert figures["create"]["write_units_per_op"] >= 1
     for operation in ("create", "run"):
         assert_adds_up(figures[operation])
     table = next(p for p in figures["create"]["partitions"] if p["table"] == "TaskLedgerTable" and p["index"] == TABLE)
-    assert table["write_keys"] >= 5  # every task its own partition
+    assert table["write_keys"] >= 64  # every task its own partition
     small, large = figures["data_budget"]["60 B"], figures["data_budget"]["60 KiB"]
     assert large["create_write_units"] > small["create_write_units"]
+    # Item 3: a run costs the same whatever the data; the request is written once, by the create.
+    assert large["first_delivery_write_units"] == small["first_delivery_write_units"] <= FIRST_DELIVERY_WRITE_UNITS
+    for label, size in DATA_SIZES.items():
+        request_units = 2 * math.ceil(size / 1024)
+        assert figures["data_budget"][label]["create_write_units"] <= CREATE_WRITE_UNITS_BESIDES_THE_REQUEST + request_units
+    # Item 1: one role's 64 tasks spread over the shards; no index key takes the burst (it took 100% before).
+    spread = {
+        (operation, part["index"]): part["hottest_write_share"]
+        for operation in ("create", "run")
+        for part in figures[operation]["partitions"]
+        if part["index"] in ("ByOwner", "ByState", "LiveByDue")
+    }
+    assert {index for _, index in spread} == {"ByOwner", "ByState", "LiveByDue"}
+    assert max(spread.values()) <= 0.2, spread
     assert "Creates/s" in heat_tables(figures)
     assert dict(os.environ) == environment
 
