@@ -126,7 +126,7 @@ def _duration(item: str, quantity: str, count: float, ms: float, memory_mb: int)
     return Line(item, quantity, arithmetic, gbs * PRICES["lambda_arm_gb_second"].usd)
 
 
-def _writes(item: str, quantity: str, units: int) -> Line:
+def _writes(item: str, quantity: str, units: float) -> Line:
     usd = PRICES["dynamodb_write_request_unit"].usd
     return Line(item, quantity, f"{units:,} × 1,000,000 WRU × {dollars(usd * 1e6)} / 1M", units * 1e6 * usd)
 
@@ -180,6 +180,25 @@ def delivery_lines(
             _ledger_storage(ledger_bytes or {}),
         ]
     return [*lines, _logs("CloudWatch Logs (the function's own lines)", log_bytes, 1e6)]
+
+
+def measured_writes(heat: dict[str, Any], operation: str) -> list[Line]:
+    """The DynamoDB write lines of one million `operation`s (`create` or `run`) as the heat model measured them
+    through the entry points (bench/heat.py): every write unit, of each table with its indexes, by DynamoDB's rules."""
+    phase = heat[operation]
+    by_table: dict[str, float] = {}
+    for part in phase["partitions"]:
+        by_table[part["table"]] = by_table.get(part["table"], 0.0) + part.get("write_units_per_op", 0.0)
+    names = {"IdempotencyTable": "the idempotency record", "TaskLedgerTable": "the task ledger and its indexes"}
+    return [
+        _writes(
+            f"DynamoDB writes ({names.get(table, table)}; measured)",
+            f"{units:g} WRU a {'create' if operation == 'create' else 'first delivery'} "
+            f"(make bench-heat, {phase['operations']} measured)",
+            units,
+        )
+        for table, units in sorted(by_table.items())
+    ]
 
 
 def _units(size: int | None) -> int:
@@ -282,4 +301,16 @@ def figures(r: dict[str, Any], memory_mb: int) -> dict[str, list[Line]]:
                 batch_size=size,
                 task_bytes=s.get("task_item_bytes"),
             )
+    heat = r.get("heat")
+    if heat:  # the writes as measured through the entry points, in place of the modelled ones
+        for key, operation in (("callback", "run"), ("create_single", "create"), ("create_batch", "create")):
+            if key in bills:
+                bills[key] = with_measured(bills[key], measured_writes(heat, operation))
     return bills
+
+
+def with_measured(lines: list[Line], measured: list[Line]) -> list[Line]:
+    """`lines` with their modelled DynamoDB write lines replaced by `measured`, where the first of them stood."""
+    first = next((i for i, line in enumerate(lines) if line.item.startswith("DynamoDB writes")), len(lines))
+    kept = [line for line in lines if not line.item.startswith("DynamoDB writes")]
+    return [*kept[:first], *measured, *kept[first:]]
