@@ -8,9 +8,8 @@ result (callback_app.completed); the letter is not forwarded: nothing is left to
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +22,7 @@ from localcloud.clock import FakeClock
 from localcloud.cloud import CloudOptions, LocalCloud
 from localcloud.virtual_time import virtual_time
 from taskcore.registry import TaskContext, registry
-from tests.callback.helpers import AnyData
+from tests.callback.helpers import AnyData, ThrottledKey
 from tests.localcloud.helpers import queue_messages
 from tests.reliability.workload import CALLBACK_TIMEOUT, SLOW_SECONDS, START
 
@@ -32,47 +31,18 @@ pytestmark = pytest.mark.integration
 HOT = "TASK#hot-1"
 
 
-class HotKey:
-    """Throttles every DynamoDB write naming the hot task's partition key while `on`."""
-
-    def __init__(self) -> None:
-        self.on = False
-        self.throttled = 0
-
-    def names_hot_key(self, body: dict[str, Any]) -> bool:
-        return HOT in json.dumps(body)
-
-    def wrap(self, method: Callable[[Any], Any], transaction: bool) -> Callable[[Any], Any]:
-        def throttled(handler: Any) -> Any:
-            if self.on and self.names_hot_key(handler.body):
-                self.throttled += 1
-                if transaction:
-                    from moto.dynamodb.exceptions import TransactionCanceledException
-
-                    items = handler.body.get("TransactItems", [])
-                    raise TransactionCanceledException([("ThrottlingError", "hot key", None) for _ in items])
-                raise dynamo_throughput._throttled([{"reason": "TableWriteKeyRangeThroughputExceeded"}])
-            return method(handler)
-
-        throttled.__name__ = method.__name__
-        return throttled
-
-
 @pytest.fixture
-def hot_cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LocalCloud, Any, FakeClock, HotKey, list[str]]]:
-    from moto.dynamodb.responses import DynamoHandler
+def hot_cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LocalCloud, Any, FakeClock, ThrottledKey, list[str]]]:
 
     from callback_app.handler import lambda_handler as callback
     from callback_app.recorder import lambda_handler as recorder
     from taskclient import TaskClient
 
-    hot = HotKey()
     # The adverse mode's checks go in front of moto first (once per process), so that undoing this test's patches
     # leaves them there for the tests after it.
     dynamo_throughput.install()
-    for name in ("transact_write_items", "update_item", "put_item", "delete_item"):
-        method = getattr(DynamoHandler, name)
-        monkeypatch.setattr(DynamoHandler, name, hot.wrap(method, name.startswith("transact")))
+    hot = ThrottledKey(HOT).install(monkeypatch)
+    hot.on = False
     effects: list[str] = []
 
     calls: list[str] = []
@@ -113,7 +83,7 @@ def hot_cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LocalCloud, Any
 
 
 def test_an_action_that_succeeded_while_its_key_was_throttled_reads_succeeded_once_the_key_cools_down(
-    hot_cloud: tuple[LocalCloud, Any, FakeClock, HotKey, list[str]],
+    hot_cloud: tuple[LocalCloud, Any, FakeClock, ThrottledKey, list[str]],
 ) -> None:
     cloud, client, _clock, hot, effects = hot_cloud
     client.schedule("probe", user_id="u1", task_id="hot-1", at=START + timedelta(minutes=2))
@@ -121,7 +91,7 @@ def test_an_action_that_succeeded_while_its_key_was_throttled_reads_succeeded_on
     cloud.run_until(START + timedelta(minutes=12))
 
     assert len(effects) == 1  # the action ran once; its retries found the stored result or could not start
-    assert hot.throttled > 0
+    assert len(hot.refused) > 0
     task = client.get("hot-1")
     (run,) = list(client.runs("hot-1"))
     assert (task.status, run.outcome, run.final) == ("succeeded", "succeeded", True), (task.status, task.reason, run)
