@@ -107,17 +107,16 @@ def state_of(old: Mapping[str, Any], quota: int | None) -> dict[str, Any]:
     return item
 
 
-def transaction(table: str, old: Mapping[str, Any], quota: int | None, *, merge: bool) -> list[dict[str, Any]]:
-    """The writes that migrate one old TASK item (`merge`: a STATE item exists; add only what it lacks)."""
+def transaction(
+    table: str, old: Mapping[str, Any], quota: int | None, *, existing: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The writes that migrate one old TASK item (`existing`: the STATE item today's code wrote since the deploy;
+    only what it lacks is added, its creation time corrected, and a slot taken if it is live and holds none)."""
     pk = text_of(old, "pk") or ""
     state = state_of(old, quota)
     items: list[dict[str, Any]] = []
-    if merge:
-        update = Expression()
-        for name, value in state.items():
-            if name not in ("pk", "sk", "quota_key"):
-                update.set_default(name, value)
-        items.append({"Update": _update(table, pk, STATE_SK, update)})
+    if existing is not None:
+        items += _merged(table, pk, old, state, existing, quota)
     else:
         items.append({"Put": {"TableName": table, "Item": state, "ConditionExpression": "attribute_not_exists(pk)"}})
         if "quota_key" in state:
@@ -140,6 +139,25 @@ def transaction(table: str, old: Mapping[str, Any], quota: int | None, *, merge:
     return items
 
 
+def _merged(
+    table: str, pk: str, old: Mapping[str, Any], state: dict[str, Any], existing: Mapping[str, Any], quota: int | None
+) -> list[dict[str, Any]]:
+    """The STATE item today's code wrote, completed from the old TASK item (and its slot, if it is live)."""
+    update = Expression()
+    for name, value in state.items():
+        if name in ("created_at", "created_key"):  # the callback's first run set them to its own time
+            update.set(name, value)
+        elif name not in ("pk", "sk", "quota_key"):
+            update.set_default(name, value)
+    owner, live = text_of(old, "owner"), text_of(existing, "state") in LIVE_STATES
+    if not (owner and live and quota is not None and "quota_key" not in existing):
+        return [{"Update": _update(table, pk, STATE_SK, update)}]
+    taken = quotas.slot(owner, quotas.preferred_shard(pk, quota))
+    update.set("quota_key", s(taken))
+    params = _update(table, pk, STATE_SK, update) | {"ConditionExpression": quotas.holds_slot(update, None)}
+    return [{"Update": params | update.placeholders()}, quotas.take(table, taken, 2**62, owner=owner)]
+
+
 def _update(table: str, pk: str, sk: str, update: Expression) -> dict[str, Any]:
     return {
         "TableName": table,
@@ -157,8 +175,11 @@ def migrate(client: Any, table: str, *, quota: int | None, dry_run: bool = False
     for old in old_items(client, table):
         done.scanned += 1
         pk = text_of(old, "pk") or ""
-        merge = "Item" in client.get_item(TableName=table, Key={"pk": s(pk), "sk": s(STATE_SK)}, ConsistentRead=True)
-        items = transaction(table, old, quota, merge=merge)
+        existing = client.get_item(TableName=table, Key={"pk": s(pk), "sk": s(STATE_SK)}, ConsistentRead=True).get(
+            "Item"
+        )
+        merge = existing is not None
+        items = transaction(table, old, quota, existing=existing)
         if dry_run:
             continue
         try:
@@ -170,7 +191,10 @@ def migrate(client: Any, table: str, *, quota: int | None, dry_run: bool = False
             continue
         done.merged += merge
         done.migrated += not merge
-        done.slots += not merge and "quota_key" in state_of(old, quota)
+        done.slots += any(
+            str(item.get("Update", {}).get("Key", {}).get("pk", {}).get("S", "")).startswith(quotas.QUOTA_PREFIX)
+            for item in items
+        )
     return done
 
 

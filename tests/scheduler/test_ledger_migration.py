@@ -7,6 +7,7 @@ counted the quota through `LiveByOwner`; `old_task_item` writes one exactly as t
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -157,3 +158,45 @@ def test_a_dry_run_writes_nothing_and_the_command_says_what_it_did(
     assert dry.startswith("3 old TASK items found: 0 migrated")
     assert capsys.readouterr().out.startswith("3 old TASK items found: 3 migrated")
     assert len(owners_tasks(ledger)) == 3
+
+
+def test_a_live_task_the_callback_ran_since_the_deploy_is_counted_and_keeps_its_creation_time(
+    old_ledger: tuple[Any, str, DynamoDBLedger],
+) -> None:
+    client, table, ledger = old_ledger
+    # The callback's first run after the deploy, on an old task: a STATE item from the event, its own time.
+    client.put_item(
+        TableName=table,
+        Item={
+            "pk": {"S": "TASK#old-1"},
+            "sk": {"S": "STATE"},
+            "state": {"S": "scheduled"},
+            "created_at": {"S": "2030-01-20T00:00:00.000Z"},
+        },
+    )
+
+    done = migrate(client, table, quota=1_000)
+
+    record, _ = ledger.read("old-1", runs=0, now=NOW)
+    assert (done.migrated, done.merged, done.slots) == (2, 1, 2)
+    assert record is not None
+    assert (record.created_at, record.owner) == ("2030-01-01T00:00:00.000Z", OWNER)
+    assert ledger.count_live(OWNER, up_to=10) == 2  # old-1 (merged) and old-2 (migrated)
+
+
+def test_a_patch_of_an_old_task_keeps_its_owner_and_tally_for_the_migration(
+    old_ledger: tuple[Any, str, DynamoDBLedger],
+) -> None:
+    client, table, ledger = old_ledger
+    record, _ = ledger.read("old-3", runs=0, now=NOW)
+    assert record is not None
+
+    ledger.put(replace(record, owner=None, run_count=0, expression="at(2030-03-01T00:00:00)"))
+    patched, _ = ledger.read("old-3", runs=0, now=NOW)
+    migrate(client, table, quota=1_000)
+    migrated, _ = ledger.read("old-3", runs=0, now=NOW)
+
+    for each in (patched, migrated):
+        assert each is not None
+        assert (each.owner, each.run_count, each.expression) == (OWNER, 2, "at(2030-03-01T00:00:00)")
+    assert "old-3" in owners_tasks(ledger)

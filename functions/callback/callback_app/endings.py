@@ -104,7 +104,6 @@ class EndingsLedger:
         }
         if ending.kind == TimingKind.RECURRING:  # what runs change: its TALLY (the listing row stays as it is)
             update = Expression().set("last_run", s(to_json(summary))).set("updated_at", s(timestamp(ending.at)))
-            update.set("expiration", n(self._expiry(ending.at)))
             self.client.update_item(**self._update(ending.pk, TALLY_SK, update))
         else:
             self.end_task(ending.pk, ending.task_state, ending.reason, ending.at, last_run=summary)

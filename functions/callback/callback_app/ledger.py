@@ -249,7 +249,8 @@ class RunLedger:
         return attempt.kind or TimingKind.ONE_TIME  # a schedule that does not say is the guide's kind: one-time
 
     def _tally_update(self, attempt: Attempt, write: _Write) -> dict[str, Any]:
-        """What a run changes: the last run's summary, the run count, when; expiring `retention` after it."""
+        """What a run changes: the last run's summary, the run count, when; expiring `retention` after the run that
+        ends the task (a live task's tally never expires: a monthly task keeps its count between runs)."""
         finished = timestamp(attempt.finished_at)
         attempts = write.attempts + 1
         summary = {
@@ -263,7 +264,8 @@ class RunLedger:
         if attempt.outcome in (RunOutcome.TIMED_OUT, RunOutcome.FAILED) and attempt.error_message:
             summary["reason"] = attempt.error_message[:MAX_ERROR_CHARACTERS]
         update = Expression().set("last_run", s(to_json(summary))).set("updated_at", s(finished))
-        update.set("expiration", n(self._expiry(attempt.finished_at)))
+        if self._ends_task(attempt, write):
+            update.set("expiration", n(self._expiry(attempt.finished_at)))
         if write.attempts == 0:  # the first invocation of this occurrence: one more run
             update.add("run_count", 1)
         return self._update(attempt, TALLY_SK, update)
@@ -282,7 +284,7 @@ class RunLedger:
         update = Expression().set_default("task_id", s(attempt.task_id)).set_default("action", s(attempt.action or ""))
         update.set_default("user_id", s(to_json(attempt.user_id))).set_default("user_key", s(user_key(attempt.user_id)))
         update.set_default("created_at", now)
-        update.set_default("created_key", s(created_key(finished, attempt.task_id)))
+        update.set_default("created_key", s(created_key(finished, attempt.task_id, attempt.scope)))
         update.set_default("kind", s(self._kind(attempt)))
         if not self._ends_task(attempt, write):  # a live task keeps its state
             scheduled = TaskState.SCHEDULED

@@ -161,9 +161,13 @@ def state_keys(state: str) -> list[str]:
     return [state_key(state, shard) for shard in range(INDEX_SHARDS)]
 
 
-def created_key(created_at: str, task_id: str) -> str:
-    """Both indexes' sort key: creation time, then task id (unique, and newest first when read backwards)."""
-    return f"{created_at}#{task_id}"
+def created_key(created_at: str, task_id: str, scope: str | None = None) -> str:
+    """The indexes' sort key: creation time, then the task's address (unique, and newest first when read backwards).
+
+    Under `Isolation=owner` two owners' tasks may share an id: the scope keeps their keys apart, so a listing's
+    cursor (`before` one key) never cuts between two entries with the same key.
+    """
+    return f"{created_at}#{scope}#{task_id}" if scope else f"{created_at}#{task_id}"
 
 
 def to_json(value: Any) -> str:

@@ -123,6 +123,10 @@ class DynamoDBLedger:
             items.append(
                 quotas.take(self.table_name, record.quota_key, quotas.shard_cap(quota, shard), owner=record.owner)
             )
+        # A fresh tally (last, so the reasons above keep their positions): an id reused after its task expired must
+        # not inherit the old task's run count before TTL deletes its items.
+        tally = {"pk": s(task_pk(record.task_id, record.scope)), "sk": s(TALLY_SK), "run_count": n(0)}
+        items.append({"Put": {"TableName": self.table_name, "Item": tally}})
         return items
 
     def _holder(self, record: TaskRecord, now: datetime) -> TaskRecord:
@@ -143,16 +147,18 @@ class DynamoDBLedger:
         for optional in ("start_at", "end_at", "action", "schedule_arn", "due_shard", "due_at"):
             if optional not in item:  # what the new request no longer has (`{"end_at": null}`, cron -> run_at)
                 update.remove(optional)
+        request = Expression()  # an Update, not a Put: an old layout's TASK item keeps its owner, tally and state
+        written = task_item(record, retention_seconds=self.retention_seconds)
+        for name in ("request", "fingerprint", "data_bytes", "expiration"):
+            if name in written:
+                request.set(name, written[name])
+            else:
+                request.remove(name)
         self._call(
             "transact_write_items",
             TransactItems=[
                 {"Update": self._update_params(record.task_id, update, scope=record.scope, sk=STATE_SK)},
-                {
-                    "Put": {
-                        "TableName": self.table_name,
-                        "Item": task_item(record, retention_seconds=self.retention_seconds),
-                    }
-                },
+                {"Update": self._update_params(record.task_id, request, scope=record.scope, sk=TASK_SK)},
             ],
         )
 
@@ -198,6 +204,8 @@ class DynamoDBLedger:
         items = []
         for sk, moment in ((TALLY_SK, expiration), (TASK_SK, expiration + TASK_SLACK_SECONDS)):
             update = Expression().set("expiration", n(moment))
+            if sk == TASK_SK:  # a TASK item of the layout before issue 20 carries the sweep's keys: off the index
+                update.remove("due_shard").remove("due_at")
             items.append({"Update": self._update_params(task_id, update, scope=scope, sk=sk)})
         return items
 

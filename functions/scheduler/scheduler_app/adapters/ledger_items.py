@@ -59,7 +59,7 @@ def state_item(record: TaskRecord) -> dict[str, Any]:
         "expression": s(kept.expression),
         "timezone": s(kept.timezone),
         "created_at": s(kept.created_at),
-        "created_key": s(created_key(kept.created_at, kept.task_id)),
+        "created_key": s(created_key(kept.created_at, kept.task_id, kept.scope)),
         "updated_at": s(kept.updated_at),
         "user_id": s(to_json(kept.user_id)),
         "user_key": s(user_key(kept.user_id)),
