@@ -134,8 +134,8 @@ def late(run: dict[str, Any], due: datetime) -> float:
 def test_a_schedule_due_while_slow_actions_run_is_delivered_and_started_on_time(tmp_path: Path) -> None:
     with running(tmp_path, concurrency=3) as r:
         warm = whole_second(1.0)
-        for i in range(3):
-            r.schedule(f"warm-{i}", warm)
+        for i in range(3):  # each holds its environment a second, so the three are at once whatever the delivery order
+            r.schedule(f"warm-{i}", warm, seconds=1)
         wait_until(lambda: len(r.runs(phase="end")) == 3, 30, "three warm-up invocations")
         warm_pids = {run["pid"] for run in r.runs(phase="start")}
 
