@@ -70,6 +70,29 @@ class Watchdog:
 _WATCHDOG = Watchdog()
 
 
+class _Alarm:
+    """SIGALRM in `seconds` (the process has one interval timer), and, when it is restored, the timer and handler
+    that were there before: an enclosing deadline (the local cloud's in-process Timeout, localcloud.deadline) keeps
+    what it had left, and fires first when it is the sooner (this handler sees it; the outer one right after)."""
+
+    def __init__(self, seconds: float, handler: Callable[[int, Any], None]) -> None:
+        import signal
+
+        self.previous: Any = signal.signal(signal.SIGALRM, handler)
+        self.outer = signal.getitimer(signal.ITIMER_REAL)[0]
+        self.armed_at = time.monotonic()
+        wanted = max(seconds, 0.001)
+        signal.setitimer(signal.ITIMER_REAL, min(wanted, self.outer) if self.outer > 0 else wanted)
+
+    def restore(self) -> None:
+        import signal
+
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.previous)
+        if self.outer > 0:
+            signal.setitimer(signal.ITIMER_REAL, max(self.outer - (time.monotonic() - self.armed_at), 1e-6))
+
+
 class Deadline:
     """One attempt's deadline: `run` calls the action under it."""
 
@@ -102,19 +125,15 @@ class Deadline:
         import signal
 
         main = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
-        previous: Any = None
-        if main:
-            previous = signal.signal(signal.SIGALRM, self._interrupt)
-            signal.setitimer(signal.ITIMER_REAL, max(self.seconds, 0.001))
+        alarm = _Alarm(self.seconds, self._interrupt) if main else None
         # On the main thread the signal ends the action first; the watchdog stays as the backstop.
         token = _WATCHDOG.arm(max(self.seconds, 0.0) + (self.grace if main else 0.0), self._fire)
         try:
             result = action()
         finally:
             _WATCHDOG.disarm(token)
-            if main:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)
+            if alarm is not None:
+                alarm.restore()
             settled_here = self._claim()
         if not settled_here:
             raise ActionTimedOut(f"no result within {self.seconds:g} s")
